@@ -1,0 +1,39 @@
+"""Dense input-dependent linear RNN: ``h_t = A(x_t) h_{t-1} + b(x_t)``, with A an affine function of
+the input reshaped to a full matrix. One layer of it simulates any DFA with one-hot states and 0/1
+transition matrices (folklore; Merrill, Petty, Sabharwal 2024 propose such transitions)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.config import LayerConfig
+
+
+class DenseRecurrence(nn.Module):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+        super().__init__()
+        n = layer.d_state
+        self.d_state = n
+        self.to_a = nn.Linear(d_model, n * n)
+        self.to_b = nn.Linear(d_model, n)
+        self.out = nn.Linear(n, d_model)
+        self.h0 = nn.Parameter(torch.zeros(n))
+        if not exact:  # near-identity transitions train stably
+            nn.init.zeros_(self.to_a.weight)
+            with torch.no_grad():
+                self.to_a.bias.copy_(torch.eye(n).flatten())
+
+    def states(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden states h_1..h_T, (B, T, d_state)."""
+        batch, length, _ = x.shape
+        b = self.to_b(x)
+        h = self.h0.expand(batch, self.d_state)
+        out = []
+        for t in range(length):
+            a = self.to_a(x[:, t]).view(batch, self.d_state, self.d_state)
+            h = torch.bmm(a, h.unsqueeze(-1)).squeeze(-1) + b[:, t]
+            out.append(h)
+        return torch.stack(out, dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.states(x))

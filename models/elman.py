@@ -1,0 +1,33 @@
+"""Elman RNN: ``h_t = sigma(W h_{t-1} + U x_t + c)`` with sigma = ReLU or tanh, output ``V h_t``."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.config import LayerConfig
+
+
+class ElmanRecurrence(nn.Module):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+        super().__init__()
+        if layer.nonlinearity not in ("relu", "tanh"):
+            raise ValueError(f"elman nonlinearity must be relu or tanh, got {layer.nonlinearity!r}")
+        n = layer.d_state
+        self.d_state = n
+        self.activation = torch.relu if layer.nonlinearity == "relu" else torch.tanh
+        self.recurrent = nn.Linear(n, n, bias=False)
+        self.inp = nn.Linear(d_model, n)
+        self.out = nn.Linear(n, d_model)
+        self.h0 = nn.Parameter(torch.zeros(n))
+
+    def states(self, x: torch.Tensor) -> torch.Tensor:
+        drive = self.inp(x)
+        h = self.h0.expand(x.shape[0], self.d_state)
+        out = []
+        for t in range(x.shape[1]):
+            h = self.activation(self.recurrent(h) + drive[:, t])
+            out.append(h)
+        return torch.stack(out, dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.states(x))

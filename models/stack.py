@@ -1,0 +1,65 @@
+"""The layered model shared by every architecture class: an embedding of the input alphabet into a
+residual stream, blocks of (recurrence, position-wise MLP) that each add their output to the stream,
+and a linear readout at every position. Shapes are batch-first: symbols (B, T) -> logits (B, T, L).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.config import LayerConfig, ModelConfig
+from models.registry import recurrence_class
+
+
+class MLP(nn.Module):
+    """Position-wise ``W2 relu(W1 x + b1) + b2``, added to the residual stream."""
+
+    def __init__(self, d_model: int, hidden: int):
+        super().__init__()
+        self.up = nn.Linear(d_model, hidden)
+        self.down = nn.Linear(hidden, d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(torch.relu(self.up(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, config: ModelConfig, layer: LayerConfig):
+        super().__init__()
+        self.recurrence = recurrence_class(config.arch)(config.d_model, layer, exact=config.exact)
+        self.mlp = MLP(config.d_model, layer.mlp_hidden) if layer.mlp_hidden else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.recurrence(x)
+        if self.mlp is not None:
+            x = x + self.mlp(x)
+        return x
+
+
+class RecurrentModel(nn.Module):
+    """Symbols -> embedding -> blocks -> per-position logits. ``states(symbols)`` also returns the
+    residual stream after each block, which certificates and automaton extraction read."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.n_symbols, config.d_model)
+        self.blocks = nn.ModuleList(Block(config, layer) for layer in config.layers)
+        self.readout = nn.Linear(config.d_model, config.n_labels)
+
+    def streams(self, symbols: torch.Tensor) -> list[torch.Tensor]:
+        """The residual stream after the embedding and after each block, each (B, T, d_model)."""
+        x = self.embedding(symbols)
+        out = [x]
+        for block in self.blocks:
+            x = block(x)
+            out.append(x)
+        return out
+
+    def forward(self, symbols: torch.Tensor) -> torch.Tensor:
+        return self.readout(self.streams(symbols)[-1])
+
+    @torch.no_grad()
+    def predict(self, symbols: torch.Tensor) -> torch.Tensor:
+        """The label at every position: argmax of the logits, (B, T)."""
+        return self.forward(symbols).argmax(-1)
