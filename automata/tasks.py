@@ -1,0 +1,614 @@
+"""The named task library: regular tasks from the literature, addressable as ``get_task("mod:3")``.
+
+A task is a DFA with a label on every state, read as a Moore machine: the label of a string at
+position t is the label of the state reached after its first t+1 symbols. *State-tracking* tasks
+label each state with the value it tracks (a count, a position, a group element); their DFA is the
+machine whose states are exactly those values, and its accepting states are those labelled 0 (for
+a group, the identity: the word problem proper). *Recognition* tasks use the minimal DFA of a
+language and label states 1 (accepting) or 0. Every family, its parameters and its source are in
+``TASKS``; ``docs/tasks.md`` has the same list with examples.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from collections import deque
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from automata.dfa import DFA
+from automata.errors import UnknownTask
+from automata.minimize import minimize
+from automata.permutations import (PermutationGroup, alternating_group, cyclic_group, dihedral_group,
+                                   klein_four_group, quaternion_group, symmetric_group)
+
+KINDS = ("state-tracking", "recognition")
+MAX_GROUP_ORDER = 2520  # A_7; S_7 (5040) would need a 100 MB Cayley table
+MAX_STATES = 65536
+
+DELETANG = ("Deletang et al. 2023, 'Neural Networks and the Chomsky Hierarchy' (ICLR), "
+            "regular tasks, github.com/google-deepmind/neural_networks_chomsky_hierarchy")
+WORD_PROBLEM = ("word problem with all group elements as the alphabet, as in Merrill, Petty & Sabharwal 2024, "
+                "'The Illusion of State in State-Space Models', and Siems et al. 2025, 'DeltaProduct'")
+TOMITA = ("Tomita 1982, 'Dynamic construction of finite automata from examples using hill-climbing'; "
+          "definitions as in Weiss, Goldberg & Yahav 2018 (ICML)")
+
+
+# -- samplers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """Every symbol independent and uniform over the alphabet (how Deletang et al. 2023 sample)."""
+
+    def draw(self, dfa: DFA, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.integers(0, dfa.n_symbols, size=(n, length), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Alternating:
+    """Even positions uniform over ``even``, odd positions uniform over ``odd`` (symbol indices):
+    well-formed operand/operator expressions, as Deletang et al. 2023 sample modular arithmetic."""
+
+    even: tuple[int, ...]
+    odd: tuple[int, ...]
+
+    def draw(self, dfa: DFA, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+        out = np.empty((n, length), dtype=np.int64)
+        out[:, 0::2] = np.asarray(self.even)[rng.integers(0, len(self.even), size=out[:, 0::2].shape)]
+        out[:, 1::2] = np.asarray(self.odd)[rng.integers(0, len(self.odd), size=out[:, 1::2].shape)]
+        return out
+
+
+@dataclass(frozen=True)
+class Balanced:
+    """For languages whose uniform strings are nearly all accepted or all rejected: half the
+    strings uniform among accepted strings of the length, a quarter uniform among rejected ones,
+    and a quarter near misses (an accepted string with one symbol changed, usually rejected).
+    When no string of the length is accepted, "accepted" means "still extendable to an accepted
+    string" (e.g. Dyck prefixes of odd length). Uniformity is exact up to float rounding."""
+
+    def draw(self, dfa: DFA, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+        accepting = dfa.accepting_mask()
+        n_pos = (n + 1) // 2
+        n_neg = (n - n_pos + 1) // 2
+        positives = _draw_first(dfa, (accepting, _live(dfa.delta, accepting)), n - n_neg, length, rng)
+        negatives = _draw_first(dfa, (~accepting,), n_neg, length, rng)
+        near = _near_misses(positives[n_pos:], dfa.n_symbols, rng)
+        out = np.concatenate([positives[:n_pos], negatives, near])
+        return out[rng.permutation(n)]
+
+
+Sampler = Uniform | Alternating | Balanced
+
+
+def _draw_first(dfa: DFA, targets: Sequence[np.ndarray], n: int, length: int,
+                rng: np.random.Generator) -> np.ndarray:
+    """Strings drawn by ``_draw_ending_in`` for the first target set that some string of this
+    length reaches; uniform strings if none does."""
+    for target in targets:
+        words = _draw_ending_in(dfa, target, n, length, rng)
+        if words is not None:
+            return words
+    return Uniform().draw(dfa, n, length, rng)
+
+
+def _live(delta: np.ndarray, accepting: np.ndarray) -> np.ndarray:
+    """States from which some accepting state is reachable."""
+    live = accepting.copy()
+    while True:
+        grown = live | live[delta].any(axis=1)
+        if np.array_equal(grown, live):
+            return live
+        live = grown
+
+
+def _completions(delta: np.ndarray, target: np.ndarray, length: int) -> np.ndarray:
+    """Row r, state q: the number of strings of length r leading from q into ``target``, each row
+    scaled by a positive constant (its maximum) so that long lengths do not overflow."""
+    rows = np.zeros((length + 1, delta.shape[0]))
+    rows[0] = target
+    for r in range(1, length + 1):
+        counts = rows[r - 1][delta].sum(axis=1)
+        top = counts.max()
+        rows[r] = counts / top if top > 0 else counts
+    return rows
+
+
+def _draw_ending_in(dfa: DFA, target: np.ndarray, n: int, length: int,
+                    rng: np.random.Generator) -> np.ndarray | None:
+    """``n`` strings uniform among those of ``length`` whose run ends in ``target`` (None if there
+    are none): each symbol is drawn in proportion to the completions it leaves."""
+    rows = _completions(dfa.delta, target, length)
+    if rows[length][dfa.start] == 0:
+        return None
+    out = np.empty((n, length), dtype=np.int64)
+    state = np.full(n, dfa.start, dtype=np.int64)
+    for t in range(length):
+        weights = rows[length - t - 1][dfa.delta[state]]
+        cumulative = np.cumsum(weights, axis=1)
+        u = rng.random(n) * cumulative[:, -1]
+        choice = (cumulative <= u[:, None]).sum(axis=1)
+        last_positive = dfa.n_symbols - 1 - np.argmax(weights[:, ::-1] > 0, axis=1)
+        choice = np.minimum(choice, last_positive)
+        out[:, t] = choice
+        state = dfa.delta[state, choice].astype(np.int64)
+    return out
+
+
+def _near_misses(words: np.ndarray, n_symbols: int, rng: np.random.Generator) -> np.ndarray:
+    """Each word with the symbol at one uniform position replaced by a uniform different symbol."""
+    words = words.copy()
+    n, length = words.shape
+    if length == 0 or n_symbols < 2:
+        return words
+    rows = np.arange(n)
+    position = rng.integers(0, length, size=n)
+    shift = rng.integers(1, n_symbols, size=n)
+    words[rows, position] = (words[rows, position] + shift) % n_symbols
+    return words
+
+
+# -- the task type ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """A named task: a DFA read as a Moore machine with ``labels[q]`` the label of state q."""
+
+    name: str
+    kind: str
+    dfa: DFA = field(repr=False)
+    labels: np.ndarray = field(repr=False)
+    label_names: tuple[str, ...] = field(repr=False)
+    description: str = field(repr=False)
+    source: str = field(repr=False)
+    sampler: Sampler = field(default=Uniform(), repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"task kind must be one of {KINDS}, got {self.kind!r}")
+        labels = np.array(self.labels, dtype=np.int64, copy=True)
+        if labels.shape != (self.dfa.n_states,):
+            raise ValueError(f"{self.name}: {labels.shape} labels for {self.dfa.n_states} states")
+        if labels.size and (labels.min() < 0 or labels.max() >= len(self.label_names)):
+            raise ValueError(f"{self.name}: a label has no name")
+        labels.setflags(write=False)
+        object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "label_names", tuple(self.label_names))
+
+    @property
+    def alphabet(self) -> tuple[str, ...]:
+        return self.dfa.alphabet
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.label_names)
+
+    def sample(self, n: int, length: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
+        """``n`` strings of ``length`` symbol indices, shape (n, length), from this task's sampler;
+        the same seed (or generator state) gives the same strings."""
+        return self.sampler.draw(self.dfa, n, length, np.random.default_rng(rng))
+
+    def label_sequence(self, symbols: np.ndarray) -> np.ndarray:
+        """Labels after every prefix: for symbols of shape (B, T), labels of shape (B, T)."""
+        return self.labels[self.dfa.trace_batch(symbols)]
+
+    def label_word(self, word: Sequence[str]) -> tuple[str, ...]:
+        """Label names after every prefix of a word given as symbols."""
+        states = self.dfa.trace(word)
+        return tuple(self.label_names[int(label)] for label in self.labels[states])
+
+
+# -- building DFAs from step functions --------------------------------------------------------
+
+SINK = None
+
+
+def _explore(alphabet: Sequence[str], start: Hashable, step: Callable[[Hashable, str], Hashable]
+             ) -> tuple[np.ndarray, list[Hashable]]:
+    """Transition table and state list (breadth-first from ``start``, which is state 0) of the
+    machine whose states are the values reachable from ``start`` under ``step``."""
+    states = [start]
+    index = {start: 0}
+    rows = []
+    queue = deque([start])
+    while queue:
+        q = queue.popleft()
+        row = []
+        for a in alphabet:
+            r = step(q, a)
+            if r not in index:
+                index[r] = len(states)
+                states.append(r)
+                queue.append(r)
+            row.append(index[r])
+        rows.append(row)
+    return np.asarray(rows, dtype=np.int32), states
+
+
+def _recognition(name: str, alphabet: Sequence[str], start: Hashable, step: Callable[[Hashable, str], Hashable],
+                 accept: Callable[[Hashable], bool], show: Callable[[Hashable], str], description: str,
+                 source: str, sampler: Sampler = Balanced()) -> Task:
+    """A recognition task from a step function on readable states; ``step`` returns ``SINK`` for
+    the dead state and is never called on it. The DFA is minimised: ``dfa`` is the minimal DFA."""
+    delta, states = _explore(alphabet, start, lambda q, a: SINK if q is SINK else step(q, a))
+    accepting = frozenset(q for q, s in enumerate(states) if s is not SINK and accept(s))
+    names = tuple("sink" if s is SINK else show(s) for s in states)
+    dfa = minimize(DFA(tuple(alphabet), delta, 0, accepting, names))
+    return Task(name, "recognition", dfa, dfa.accepting_mask().astype(np.int64), ("reject", "accept"),
+                description, source, sampler)
+
+
+def _tracking(name: str, alphabet: Sequence[str], delta: np.ndarray, labels: np.ndarray,
+              label_names: Sequence[str], description: str, source: str, start: int = 0,
+              state_names: Sequence[str] = (), sampler: Sampler = Uniform()) -> Task:
+    """A state-tracking task from its transition table; accepting states are those labelled 0."""
+    labels = np.asarray(labels, dtype=np.int64)
+    names = tuple(state_names) or tuple(label_names[int(v)] for v in labels)
+    dfa = DFA(tuple(alphabet), delta, start, frozenset(np.flatnonzero(labels == 0).tolist()), names)
+    return Task(name, "state-tracking", dfa, labels, tuple(label_names), description, source, sampler)
+
+
+def _counter(k: int, increments: Sequence[int]) -> np.ndarray:
+    """Transition table of a counter mod k where symbol j adds ``increments[j]``."""
+    return (np.arange(k)[:, None] + np.asarray(increments)[None, :]) % k
+
+
+# -- state-tracking families ------------------------------------------------------------------
+
+
+def _parity(name: str) -> Task:
+    return _tracking(name, ("0", "1"), _counter(2, [0, 1]), np.arange(2), ("even", "odd"),
+                     "Parity Check: binary strings; the label is the number of 1s mod 2 (0 even, 1 odd).",
+                     DELETANG)
+
+
+def _mod(name: str, k: int) -> Task:
+    return _tracking(name, ("a", "b"), _counter(k, [1, 0]), np.arange(k), tuple(str(i) for i in range(k)),
+                     f"Counting mod {k}: strings over {{a, b}}; the label is the number of a's mod {k}. "
+                     f"Its syntactic monoid is the group Z_{k}, so it is not star-free.",
+                     "McNaughton & Papert 1971, 'Counter-Free Automata' (modular counting, the "
+                     "simplest non-star-free languages); Grazzi et al. 2025 (counting mod 3)")
+
+
+def _cycle(name: str, k: int) -> Task:
+    return _tracking(name, ("-1", "0", "+1"), _counter(k, [-1, 0, 1]), np.arange(k),
+                     tuple(str(i) for i in range(k)),
+                     f"Cycle Navigation: moves -1 (left), 0 (stay), +1 (right) on a cycle of {k} positions, "
+                     f"starting at 0; the label is the position. Symbol indices 0, 1, 2 are the moves "
+                     f"-1, 0, +1, as in Deletang et al.'s encoding (action index minus one).", DELETANG)
+
+
+def _flipflop(name: str) -> Task:
+    delta = np.array([[0, 1, 0], [0, 1, 1]])
+    return _tracking(name, ("set0", "set1", "read"), delta, np.arange(2), ("0", "1"),
+                     "Flip-flop: set0 and set1 store a bit, read leaves it; the label is the stored bit "
+                     "(0 before any set). The two resets and the identity form the flip-flop monoid, the "
+                     "aperiodic building block of Krohn-Rhodes cascades.",
+                     "Krohn & Rhodes 1965; Liu et al. 2023, 'Exposing Attention Glitches with Flip-Flop "
+                     "Language Modeling'; Sarrof, Veitsman & Hahn 2024")
+
+
+def _modarith(name: str, k: int) -> Task:
+    """States: after a complete expression, (s, t) with value s + t, t the last additive term;
+    after an operator, (s, m) meaning the next number d makes the term m*d; plus a sink."""
+    def complete(s: int, t: int) -> int:
+        return s * k + t
+
+    def pending(s: int, m: int) -> int:
+        return k * k + s * k + m
+
+    sink = 2 * k * k
+    delta = np.full((2 * k * k + 1, k + 3), sink, dtype=np.int32)
+    labels = np.full(2 * k * k + 1, k + 1, dtype=np.int64)
+    names = ["invalid"] * (2 * k * k + 1)
+    for s in range(k):
+        for t in range(k):
+            q = complete(s, t)
+            delta[q, k:] = pending((s + t) % k, 1), pending((s + t) % k, k - 1), pending(s, t)
+            labels[q] = (s + t) % k
+            names[q] = f"{s}+{t}"
+            p = pending(s, t)
+            delta[p, :k] = [complete(s, t * d % k) for d in range(k)]
+            labels[p] = k
+            names[p] = f"{s}+{t}*_"
+    return _tracking(name, tuple(str(d) for d in range(k)) + ("+", "-", "*"), delta, labels,
+                     tuple(str(v) for v in range(k)) + ("incomplete", "invalid"),
+                     f"Modular Arithmetic (simple): numbers 0..{k - 1} alternating with +, -, *, evaluated "
+                     f"mod {k} with the usual precedence (* before + and -, left to right), e.g. mod 5 "
+                     f"1+2*3 = 2 and 1-1-1 = 4. The label is the value of the prefix when it is a complete "
+                     f"expression, 'incomplete' after an operator, and 'invalid' once the alternation breaks. "
+                     f"Deletang et al. label only the whole (odd-length) expression.",
+                     DELETANG, start=pending(0, 1), state_names=names,
+                     sampler=Alternating(tuple(range(k)), (k, k + 1, k + 2)))
+
+
+def _group_task(name: str, group: PermutationGroup, what: str) -> Task:
+    dfa = group.cayley_dfa()
+    return Task(name, "state-tracking", dfa, np.arange(group.order), group.names,
+                f"{what}: the alphabet is all {group.order} elements; the label is the product of the "
+                f"prefix, read left to right (elements act on the right: g*h applies g, then h).",
+                WORD_PROBLEM)
+
+
+def _cyclic(name: str, k: int) -> Task:
+    return _group_task(name, cyclic_group(k), f"Word problem of the cyclic group Z_{k} (elements 0..{k - 1}, "
+                                              f"the product is the sum mod {k})")
+
+
+def _klein(name: str) -> Task:
+    return _group_task(name, klein_four_group(), "Word problem of the Klein four-group Z_2 x Z_2 "
+                                                 "(elements e, a, b, c = ab, each its own inverse)")
+
+
+def _dihedral(name: str, n: int) -> Task:
+    return _group_task(name, dihedral_group(n), f"Word problem of the dihedral group D_{n} of order {2 * n} "
+                                                f"(r<i>: rotation x -> x+i, s<i>: reflection x -> i-x on Z_{n})")
+
+
+def _quaternion(name: str) -> Task:
+    return _group_task(name, quaternion_group(), "Word problem of the quaternion group Q_8 "
+                                                 "(elements 1, -1, i, -i, j, -j, k, -k; i*j = k)")
+
+
+def _alternating(name: str, n: int) -> Task:
+    return _group_task(name, alternating_group(n), f"Word problem of the alternating group A_{n} "
+                                                   f"(permutations of 1..{n} in cycle notation, e the identity)")
+
+
+def _symmetric(name: str, n: int) -> Task:
+    return _group_task(name, symmetric_group(n), f"Word problem of the symmetric group S_{n} "
+                                                 f"(permutations of 1..{n} in cycle notation, e the identity)")
+
+
+# -- recognition families ---------------------------------------------------------------------
+
+
+def _even_pairs(name: str) -> Task:
+    """States: "start" before any symbol, else (first symbol, last symbol)."""
+    return _recognition(name, ("a", "b"), "start", lambda s, c: (c, c) if s == "start" else (s[0], c),
+                        lambda s: s == "start" or s[0] == s[1], lambda s: s if s == "start" else f"{s[0]}..{s[1]}",
+                        "Even Pairs: strings over {a, b} with an even number of 'ab' and 'ba' pairs, i.e. whose "
+                        "first and last symbols agree (the empty string included). Label 1 = even; Deletang "
+                        "et al.'s class is the opposite (class 1 = odd).", DELETANG, sampler=Uniform())
+
+
+def _tomita_3_step(s: tuple[bool, str, int], c: str) -> tuple[bool, str, int] | None:
+    """State (an odd run of 1s has ended, current run symbol, current run length mod 2); a run
+    of 0s of odd length that ends after an odd run of 1s has ended is fatal."""
+    flag, run, parity = s
+    if c == run:
+        return flag, run, 1 - parity
+    if run == "0" and parity == 1 and flag:
+        return SINK
+    return flag or (run == "1" and parity == 1), c, 1
+
+
+def _tomita_7_step(phase: int, c: str) -> int | None:
+    """Phase p of 0*1*0*1* reads symbol str(p % 2); a symbol moves to the next phase that reads it."""
+    nxt = phase if str(phase % 2) == c else phase + 1
+    return nxt if nxt <= 3 else SINK
+
+
+def _always(s: Hashable) -> bool:
+    return True
+
+
+# Tomita n: (start state, step, accept, definition).
+_TOMITA: dict[int, tuple[Hashable, Callable[[Hashable, str], Hashable], Callable[[Hashable], bool], str]] = {
+    1: (0, lambda s, c: 0 if c == "1" else SINK, _always, "1*"),
+    2: (0, lambda s, c: {(0, "1"): 1, (1, "0"): 0}.get((s, c), SINK), lambda s: s == 0, "(10)*"),
+    3: ((False, "", 0), _tomita_3_step, lambda s: not (s[0] and s[1] == "0" and s[2] == 1),
+        "no odd-length run of 0s anywhere after an odd-length run of 1s (runs are maximal, and a run "
+        "at the end of the string counts)"),
+    4: (0, lambda s, c: 0 if c == "1" else (s + 1 if s < 2 else SINK), _always, "no 000 substring"),
+    5: ((0, 0), lambda s, c: ((s[0] + (c == "0")) % 2, (s[1] + (c == "1")) % 2), lambda s: s == (0, 0),
+        "an even number of 0s and an even number of 1s"),
+    6: (0, lambda s, c: (s + (1 if c == "0" else -1)) % 3, lambda s: s == 0, "#0s - #1s = 0 mod 3"),
+    7: (0, _tomita_7_step, _always, "0*1*0*1*"),
+}
+
+
+def _tomita(name: str, n: int) -> Task:
+    start, step, accept, text = _TOMITA[n]
+    return _recognition(name, ("0", "1"), start, step, accept, str, f"Tomita grammar {n}: {text}.", TOMITA)
+
+
+_BRACKETS = ("()", "[]", "{}", "<>")
+
+
+def _dyck(name: str, k: int, h: int) -> Task:
+    """States are stacks of open brackets of depth at most h, plus a sink."""
+    n_states = sum(k ** d for d in range(h + 1)) + 1
+    if n_states > MAX_STATES:
+        raise UnknownTask(f"task {name!r}: Dyck-({k}, {h}) has {n_states} states; the library builds at most "
+                          f"{MAX_STATES}")
+    openers = {p[0]: p[1] for p in _BRACKETS[:k]}
+    closers = {p[1] for p in _BRACKETS[:k]}
+
+    def step(stack: tuple[str, ...], c: str) -> tuple[str, ...] | None:
+        if c in openers:
+            return stack + (c,) if len(stack) < h else SINK
+        return stack[:-1] if c in closers and stack and openers[stack[-1]] == c else SINK
+
+    alphabet = tuple(c for p in _BRACKETS[:k] for c in p)
+    return _recognition(name, alphabet, (), step, lambda s: s == (), lambda s: "".join(s) or "ε",
+                        f"Bounded Dyck language Dyck-({k}, {h}): balanced strings over {k} bracket "
+                        f"type{'s' if k > 1 else ''} {' '.join(_BRACKETS[:k])} whose nesting depth never exceeds "
+                        f"{h}. States are the stacks of open brackets.",
+                        "Hewitt et al. 2020, 'RNNs can generate bounded hierarchical languages with optimal "
+                        "memory'; Yao et al. 2021, 'Self-Attention Networks Can Process Bounded Hierarchical "
+                        "Languages'; Sarrof, Veitsman & Hahn 2024")
+
+
+def _ab_star(name: str) -> Task:
+    return _recognition(name, ("a", "b"), 0,
+                        lambda s, c: {(0, "a"): 1, (1, "b"): 0}.get((s, c), SINK),
+                        lambda s: s == 0, str,
+                        "(ab)*: strings of repeated 'ab'. Star-free (its syntactic monoid is aperiodic).",
+                        "McNaughton & Papert 1971; a standard star-free example (e.g. Sarrof, Veitsman & "
+                        "Hahn 2024)")
+
+
+def _pattern_step(w: str, absorbing: bool) -> Callable[[int, str], int]:
+    """Knuth-Morris-Pratt automaton: state = length of the longest suffix of the input that is a
+    prefix of w; with ``absorbing``, state len(w) (w seen) is kept forever."""
+
+    def step(q: int, c: str) -> int:
+        if absorbing and q == len(w):
+            return q
+        s = w[:q] + c
+        while not w.startswith(s):
+            s = s[1:]
+        return len(s)
+
+    return step
+
+
+def _contains(name: str, w: str) -> Task:
+    return _recognition(name, ("a", "b"), 0, _pattern_step(w, True), lambda q: q == len(w),
+                        lambda q: w[:q] or "ε",
+                        f"Strings over {{a, b}} that contain {w!r} as a substring. Star-free.",
+                        "Star-free languages: McNaughton & Papert 1971; Schutzenberger 1965")
+
+
+def _ends_with(name: str, w: str) -> Task:
+    return _recognition(name, ("a", "b"), 0, _pattern_step(w, False), lambda q: q == len(w),
+                        lambda q: w[:q] or "ε",
+                        f"Strings over {{a, b}} that end with {w!r}. Star-free (locally testable).",
+                        "Star-free languages: McNaughton & Papert 1971; Schutzenberger 1965")
+
+
+def _no_aa(name: str) -> Task:
+    return _recognition(name, ("a", "b"), 0,
+                        lambda s, c: 0 if c == "b" else (1 if s == 0 else SINK), _always, lambda s: "ends in a" if s else "start",
+                        "Strings over {a, b} without two consecutive a's. Star-free (locally testable).",
+                        "Star-free languages: McNaughton & Papert 1971; Schutzenberger 1965")
+
+
+# -- the registry -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a task family: an integer in [low, high], or a word over {a, b} (``word``)."""
+
+    name: str
+    low: int = 1
+    high: int = MAX_STATES
+    default: int | None = None
+    word: bool = False
+
+    def parse(self, text: str, task: str) -> int | str:
+        if self.word:
+            if not re.fullmatch(r"[ab]+", text) or len(text) > self.high:
+                raise UnknownTask(f"task {task!r}: {self.name} must be a word of 1 to {self.high} letters "
+                                  f"a and b, got {text!r}")
+            return text
+        if not re.fullmatch(r"[0-9]+", text) or not self.low <= int(text) <= self.high:
+            raise UnknownTask(f"task {task!r}: {self.name} must be an integer from {self.low} to {self.high}, "
+                              f"got {text!r}")
+        return int(text)
+
+    def describe(self) -> str:
+        if self.word:
+            return f"{self.name} a word over {{a, b}}"
+        default = f", default {self.default}" if self.default is not None else ""
+        return f"{self.name} in {self.low}..{self.high}{default}"
+
+
+@dataclass(frozen=True)
+class Family:
+    """A task family: its name, parameters, builder (called with the canonical name and the
+    parameter values), a one-line summary and an example name."""
+
+    name: str
+    params: tuple[Param, ...]
+    build: Callable[..., Task] = field(repr=False)
+    summary: str
+    example: str
+
+    @property
+    def signature(self) -> str:
+        return ":".join((self.name, *(p.name for p in self.params)))
+
+    def syntax(self) -> str:
+        ranges = "; ".join(p.describe() for p in self.params)
+        return f"{self.signature} ({ranges})" if ranges else self.signature
+
+    def parse(self, raw: Sequence[str], task: str) -> tuple[int | str, ...]:
+        required = sum(p.default is None for p in self.params)
+        if not required <= len(raw) <= len(self.params):
+            count = f"{required}" if required == len(self.params) else f"{required} to {len(self.params)}"
+            raise UnknownTask(f"task {task!r}: {self.name} takes {count} parameter(s), written "
+                              f"{self.syntax()}; got {len(raw)}")
+        values = [p.parse(text, task) for p, text in zip(self.params, raw)]
+        return tuple(values) + tuple(p.default for p in self.params[len(raw):])
+
+
+_FAMILIES = [
+    Family("parity", (), _parity, "number of 1s mod 2 (Deletang et al. 2023)", "parity"),
+    Family("mod", (Param("k", 2),), _mod, "number of a's mod k over {a, b}", "mod:3"),
+    Family("cycle", (Param("k", 2, default=5),), _cycle, "cycle navigation, moves -1/0/+1 (Deletang et al. 2023)",
+           "cycle:5"),
+    Family("modarith", (Param("k", 2, 100, default=5),), _modarith,
+           "modular arithmetic without brackets, with precedence (Deletang et al. 2023)", "modarith:5"),
+    Family("Z", (Param("k", 2, MAX_GROUP_ORDER),), _cyclic, "word problem of the cyclic group Z_k", "Z:6"),
+    Family("Z2xZ2", (), _klein, "word problem of the Klein four-group", "Z2xZ2"),
+    Family("dihedral", (Param("n", 3, MAX_GROUP_ORDER // 2),), _dihedral,
+           "word problem of the dihedral group D_n (order 2n)", "dihedral:4"),
+    Family("Q8", (), _quaternion, "word problem of the quaternion group", "Q8"),
+    Family("A", (Param("n", 3, 7),), _alternating, "word problem of the alternating group A_n (order n!/2 <= 2520)", "A:5"),
+    Family("S", (Param("n", 2, 6),), _symmetric, "word problem of the symmetric group S_n (order n! <= 2520)", "S:5"),
+    Family("flipflop", (), _flipflop, "flip-flop: set0/set1/read, label = stored bit", "flipflop"),
+    Family("even-pairs", (), _even_pairs, "even number of ab/ba pairs (Deletang et al. 2023)", "even-pairs"),
+    Family("tomita", (Param("n", 1, 7),), _tomita, "Tomita grammars 1-7 over {0, 1}", "tomita:3"),
+    Family("dyck", (Param("k", 1, len(_BRACKETS)), Param("h", 1)), _dyck,
+           "bounded Dyck: k bracket types, depth at most h", "dyck:2:3"),
+    Family("ab-star", (), _ab_star, "(ab)*", "ab-star"),
+    Family("contains", (Param("w", high=64, word=True),), _contains, "contains the word w", "contains:aba"),
+    Family("ends-with", (Param("w", high=64, word=True),), _ends_with, "ends with the word w", "ends-with:ab"),
+    Family("no-aa", (), _no_aa, "no two consecutive a's", "no-aa"),
+]
+
+TASKS: Mapping[str, Family] = MappingProxyType({f.name: f for f in _FAMILIES})
+ALIASES: Mapping[str, str] = MappingProxyType({"A4": "A:4"})
+
+
+def task_families() -> tuple[Family, ...]:
+    """The families in display order (aliases are in ``ALIASES``)."""
+    return tuple(_FAMILIES)
+
+
+def task_names() -> tuple[str, ...]:
+    """The family signatures (``mod:k``, ``dyck:k:h``, ...) followed by the aliases."""
+    return tuple(f.signature for f in _FAMILIES) + tuple(ALIASES)
+
+
+def known_tasks() -> str:
+    """One line per family with its syntax, parameter ranges and summary; then the aliases."""
+    lines = [f"  {f.syntax()}: {f.summary}" for f in _FAMILIES]
+    lines += [f"  {alias}: alias of {target}" for alias, target in ALIASES.items()]
+    return "\n".join(lines)
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name`` (e.g. ``"mod:3"``, ``"S:5"``, ``"dyck:2:4"``); ``UnknownTask`` for
+    an unknown family or bad parameters. Tasks are built once and cached."""
+    text = ALIASES.get(name.strip(), name.strip())
+    family_name, *raw = text.split(":")
+    family = TASKS.get(family_name)
+    if family is None:
+        raise UnknownTask(f"unknown task {name!r}; the known tasks are:\n{known_tasks()}")
+    return _build(family.name, family.parse(raw, name))
+
+
+@functools.lru_cache(maxsize=64)
+def _build(family_name: str, values: tuple[int | str, ...]) -> Task:
+    family = TASKS[family_name]
+    canonical = ":".join((family.name, *(str(v) for v in values)))
+    return family.build(canonical, *values)
