@@ -1,0 +1,253 @@
+"""The checked program: a DAG of primitive nodes with exact rational weights, typed by dimension.
+
+This is what ``lsrl.check`` produces and what the interpreter and the compiler consume: names are
+resolved, macros expanded, constants folded and every shape checked. Each node is a vector-valued
+sequence; the recurrent nodes hold a state. With ``x`` the inputs at step t and ``s`` the state:
+
+- ``Input``: the declared input.                     ``Affine``: ``sum_i W_i x_i + b`` (no terms: a constant).
+- ``Relu``: ``max(x, 0)``.                           ``Multiply``: ``x * y`` elementwise (gating).
+- ``Concat``, ``Slice``: wiring.
+- ``LtiState``: ``s_t = A s_{t-1} + B x_t`` (LSRL's LinState, Petrov et al. 2024).
+- ``DiagonalState``: ``s_t = a_t * s_{t-1} + b_t`` (input-dependent diagonal, as in Mamba/GLA/LRU).
+- ``DeltaState``: ``S <- (I - beta_j k_j k_j^T) S + beta_j k_j v_j^T`` for j = 1..factors
+  (DeltaNet / DeltaProduct, Siems et al. 2025), value ``S`` flattened row-major.
+- ``AutomatonState``: ``s_t = (sum_a x_t[a] M_a) s_{t-1}`` with ``M_a`` the 0/1 transition matrix of a
+  DFA on symbol a; for one-hot inputs, the one-hot of the DFA's state after the prefix.
+
+Weights are tuples of ``Fraction`` (immutable, exact); ``matrix()``/``vector()`` give arrays.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lsrl.errors import Location, LsrlValueError
+
+if TYPE_CHECKING:
+    from automata.dfa import DFA
+
+Vector = tuple[Fraction, ...]
+Matrix = tuple[Vector, ...]
+
+MAX_NODES = 200_000
+
+
+def freeze_vector(array: np.ndarray) -> Vector:
+    return tuple(Fraction(v) for v in np.asarray(array, dtype=object).reshape(-1))
+
+
+def freeze_matrix(array: np.ndarray) -> Matrix:
+    return tuple(freeze_vector(row) for row in np.asarray(array, dtype=object))
+
+
+def vector(values: Vector) -> np.ndarray:
+    """An ``object`` array of the exact entries."""
+    return np.array(values, dtype=object).reshape(len(values))
+
+
+def matrix(rows: Matrix) -> np.ndarray:
+    return np.array(rows, dtype=object).reshape(len(rows), len(rows[0]) if rows else 0)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Node:
+    """A primitive whose value is a ``dim``-vector at every step; ``id`` orders nodes topologically."""
+
+    id: int
+    dim: int
+    loc: Location | None
+
+    def inputs(self) -> tuple[Node, ...]:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}#{self.id}[{self.dim}]"
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Input(Node):
+    """A declared input; ``alphabet`` is set when the input is the one-hot of a symbol."""
+
+    name: str
+    alphabet: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Term:
+    """One summand ``W x`` of an ``Affine`` node."""
+
+    node: Node
+    weight: Matrix
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Affine(Node):
+    terms: tuple[Term, ...]
+    bias: Vector
+
+    def inputs(self) -> tuple[Node, ...]:
+        return tuple(t.node for t in self.terms)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Relu(Node):
+    x: Node
+
+    def inputs(self) -> tuple[Node, ...]:
+        return (self.x,)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Multiply(Node):
+    x: Node
+    y: Node
+
+    def inputs(self) -> tuple[Node, ...]:
+        return (self.x, self.y)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Concat(Node):
+    parts: tuple[Node, ...]
+
+    def inputs(self) -> tuple[Node, ...]:
+        return self.parts
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Slice(Node):
+    """Components ``start .. stop-1`` of ``x``."""
+
+    x: Node
+    start: int
+    stop: int
+
+    def inputs(self) -> tuple[Node, ...]:
+        return (self.x,)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class LtiState(Node):
+    x: Node
+    a: Matrix
+    b: Matrix
+    init: Vector
+
+    def inputs(self) -> tuple[Node, ...]:
+        return (self.x,)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class DiagonalState(Node):
+    a: Node
+    b: Node
+    init: Vector
+
+    def inputs(self) -> tuple[Node, ...]:
+        return (self.a, self.b)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class DeltaState(Node):
+    """Keys ``k`` (factors*key_dim), values ``v`` (factors*value_dim), rates ``beta`` (factors)."""
+
+    k: Node
+    v: Node
+    beta: Node
+    init: Matrix
+    factors: int
+    key_dim: int
+    value_dim: int
+
+    def inputs(self) -> tuple[Node, ...]:
+        return (self.k, self.v, self.beta)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class AutomatonState(Node):
+    """A DFA run on the (one-hot) symbols ``x``; ``source`` says where the DFA came from."""
+
+    x: Node
+    dfa: DFA
+    source: str
+
+    def inputs(self) -> tuple[Node, ...]:
+        return (self.x,)
+
+    def transition_matrices(self) -> np.ndarray:
+        """``M[a, r, q] = 1`` iff the DFA goes from q to r on symbol a (column-stochastic)."""
+        n, k = self.dfa.n_states, self.dfa.n_symbols
+        m = np.zeros((k, n, n), dtype=np.int64)
+        q, a = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+        m[a.ravel(), self.dfa.delta.ravel(), q.ravel()] = 1
+        return m
+
+    def init(self) -> Vector:
+        return tuple(Fraction(int(q == self.dfa.start)) for q in range(self.dfa.n_states))
+
+
+@dataclass(frozen=True)
+class CheckedProgram:
+    """A checked program: its inputs and named outputs over a topologically ordered node list.
+
+    ``nodes`` holds every node an output depends on, and every input; ``labels`` maps nodes bound
+    by ``let``/``output`` to their names (macro locals as ``macro.name``), for messages and compilers.
+    """
+
+    inputs: tuple[Input, ...]
+    outputs: tuple[tuple[str, Node], ...]
+    nodes: tuple[Node, ...]
+    labels: Mapping[Node, str] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+    def output(self, name: str) -> Node:
+        return dict(self.outputs)[name]
+
+    def input(self, name: str) -> Input:
+        return next(i for i in self.inputs if i.name == name)
+
+    def dump(self) -> str:
+        """One line per node: id, kind, dimension, inputs and label."""
+        lines = []
+        for node in self.nodes:
+            args = ", ".join(f"#{n.id}" for n in node.inputs())
+            label = f"  # {self.labels[node]}" if node in self.labels else ""
+            lines.append(f"#{node.id} = {type(node).__name__}[{node.dim}]({args}){label}")
+        lines.extend(f"output {name} = #{node.id}" for name, node in self.outputs)
+        return "\n".join(lines)
+
+
+class GraphBuilder:
+    """Creates nodes with fresh ids and records them in creation (hence topological) order."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.labels: dict[Node, str] = {}
+
+    def add(self, kind: type[Node], dim: int, loc: Location | None, **fields: object) -> Node:
+        if len(self.nodes) >= MAX_NODES:
+            raise LsrlValueError(f"the program expands to more than {MAX_NODES} nodes", loc)
+        node = kind(id=len(self.nodes), dim=dim, loc=loc, **fields)
+        self.nodes.append(node)
+        return node
+
+    def label(self, node: Node, name: str) -> None:
+        """Name a node after its first binding."""
+        self.labels.setdefault(node, name)
+
+    def finish(self, inputs: tuple[Input, ...], outputs: tuple[tuple[str, Node], ...], files: tuple[str, ...]) -> CheckedProgram:
+        """Keep the nodes the outputs depend on (and all inputs), in creation order."""
+        live: set[int] = {n.id for n in inputs}
+        stack = [node for _, node in outputs]
+        while stack:
+            node = stack.pop()
+            if node.id not in live:
+                live.add(node.id)
+                stack.extend(node.inputs())
+        nodes = tuple(n for n in self.nodes if n.id in live)
+        labels = {n: name for n, name in self.labels.items() if n.id in live}
+        return CheckedProgram(inputs, outputs, nodes, labels, files)
