@@ -272,7 +272,7 @@ def _mod(name: str, k: int) -> Task:
                      f"Counting mod {k}: strings over {{a, b}}; the label is the number of a's mod {k}. "
                      f"Its syntactic monoid is the group Z_{k}, so it is not star-free.",
                      "McNaughton & Papert 1971, 'Counter-Free Automata' (modular counting, the "
-                     "simplest non-star-free languages); Grazzi et al. 2025 (counting mod 3)")
+                     "simplest non-star-free languages); Grazzi et al. 2025 (counting mod 3 with linear RNNs)")
 
 
 def _cycle(name: str, k: int) -> Task:
@@ -312,10 +312,11 @@ def _modarith(name: str, k: int) -> Task:
             delta[q, k:] = pending((s + t) % k, 1), pending((s + t) % k, k - 1), pending(s, t)
             labels[q] = (s + t) % k
             names[q] = f"{s}+{t}"
-            p = pending(s, t)
-            delta[p, :k] = [complete(s, t * d % k) for d in range(k)]
+            m = t  # the same index pair, read as a pending multiplier
+            p = pending(s, m)
+            delta[p, :k] = [complete(s, m * d % k) for d in range(k)]
             labels[p] = k
-            names[p] = f"{s}+{t}*_"
+            names[p] = f"{s}+{m}*_"
     return _tracking(name, tuple(str(d) for d in range(k)) + ("+", "-", "*"), delta, labels,
                      tuple(str(v) for v in range(k)) + ("incomplete", "invalid"),
                      f"Modular Arithmetic (simple): numbers 0..{k - 1} alternating with +, -, *, evaluated "
