@@ -306,6 +306,21 @@ def transpose(builder: GraphBuilder, args: Args, loc: Location) -> Value:
     return Const(as_const(args["A"].value, args["A"].loc, "the argument of transpose", rank=2).value.T)
 
 
+@builtin("A")
+def flatten(builder: GraphBuilder, args: Args, loc: Location) -> Value:
+    """The entries of a matrix row by row, as a vector (the layout of a delta state's value)."""
+    return Const(as_const(args["A"].value, args["A"].loc, "the argument of flatten", rank=2).value.reshape(-1))
+
+
+@builtin("A")
+def flip(builder: GraphBuilder, args: Args, loc: Location) -> Value:
+    """A vector's entries, or a matrix's rows, in reverse order."""
+    value = as_const(args["A"].value, args["A"].loc, "the argument of flip")
+    if value.rank == 0:
+        raise ShapeError("flip takes a vector or a matrix, not a scalar", args["A"].loc)
+    return Const(value.value[::-1])
+
+
 def _shift_matrix(args: Args, loc: Location, cyclic: bool) -> Const:
     n = as_dim(args["n"].value, args["n"].loc, "the dimension")
     k = 1 if args["k"] is None else as_int(args["k"].value, args["k"].loc, "the shift")
