@@ -1,0 +1,450 @@
+"""The expressivity classifier: which recurrent architecture classes can recognise a regular language.
+
+``classify(dfa)`` minimises the DFA, computes its syntactic monoid (the transition monoid of the
+minimal DFA), Green's relations and the maximal subgroups with their group properties, and gives
+for each architecture class a ``Verdict``. The rules follow shared/THEORY.md and are listed with
+their references in docs/classifier.md. Every verdict carries a ``source``:
+
+- ``"theorem"``: a published result applies as stated (the reference is given);
+- ``"derived"``: our own consequence of cited results, a construction that the compiler and its
+  certificate must confirm; never to be cited as a published theorem;
+- ``"conjecture/open"``: nothing proved either way that we know of.
+
+An ``"impossible"`` verdict that rests on a complexity assumption names it in
+``theorem.condition`` (e.g. TC^0 != NC^1); it is not an unconditional impossibility.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import sympy
+
+from automata.dfa import DFA
+from automata.finite_groups import FiniteGroup
+from automata.green import GreenStructure, MaximalSubgroup, green_structure
+from automata.minimize import minimize
+from automata.monoid import DEFAULT_MAX_ELEMENTS, TransitionMonoid, transition_monoid
+
+Status = Literal["constructible", "impossible", "open"]
+Source = Literal["theorem", "derived", "conjecture/open"]
+
+ARCHITECTURES: dict[str, str] = {
+    "diag-01": "diagonal input-dependent transitions with entries in [0,1] (Mamba, GLA, mLSTM)",
+    "diag-neg": "diagonal input-dependent transitions with entries in [-1,1]",
+    "diag-complex": "diagonal input-dependent complex transitions of modulus at most 1 (rotations)",
+    "deltaproduct": "products of n_h generalized Householder matrices I - beta k k^T, beta in [0,2] "
+                    "(DeltaNet is n_h = 1)",
+    "dense-lrnn": "dense input-dependent linear RNN",
+    "nonlinear-rnn": "nonlinear RNN (Elman with threshold/ReLU units, LSTM, GRU)",
+}
+
+SARROF = ("Sarrof, Veitsman, Hahn 2024, 'The Expressive Capacity of State Space Models: A Formal "
+          "Language Perspective' (NeurIPS 2024, arXiv:2405.17394)")
+GRAZZI = ("Grazzi, Siems, Zela, Franke, Hutter, Pontil 2025, 'Unlocking State-Tracking in Linear RNNs "
+          "Through Negative Eigenvalues' (ICLR 2025, arXiv:2411.12537)")
+SIEMS = ("Siems, Carstensen, Zela, Hutter, Pontil, Grazzi 2025, 'DeltaProduct: Improving State-Tracking "
+         "in Linear RNNs via Householder Products' (arXiv:2502.10297)")
+MERRILL = ("Merrill, Petty, Sabharwal 2024, 'The Illusion of State in State-Space Models' "
+           "(ICML 2024, arXiv:2404.08819)")
+BARRINGTON = ("Barrington 1989, 'Bounded-width polynomial-size branching programs recognize exactly "
+              "those languages in NC^1' (JCSS 38); Barrington, Thérien 1988, 'Finite monoids and the "
+              "fine structure of NC^1' (JACM 35)")
+SCHUTZENBERGER = "Schützenberger 1965, 'On finite monoids having only trivial subgroups' (Inf. Control 8)"
+KROHN_RHODES = "Krohn, Rhodes 1965, 'Algebraic theory of machines I' (Trans. AMS 116)"
+MINSKY = "Minsky 1967, 'Computation: Finite and Infinite Machines', Ch. 3 (McCulloch-Pitts nets)"
+PETROV = "Petrov, Torr, Bibi 2024, 'Universal In-Context Approximation By Prompting Fully Recurrent Models' (LSRL)"
+
+FINITE_PRECISION = "finite precision: every value lies in a fixed finite set, whatever the input length"
+FIXED_DEPTH = "a fixed number of layers, independent of the input length"
+STACKING = "position-wise MLPs between layers and an arbitrary per-position readout"
+SOLVED = "solved = the output equals membership of every prefix, for inputs of every length"
+TC0_NC1 = "L-uniform TC^0 != NC^1"
+
+
+@dataclass(frozen=True)
+class Theorem:
+    """A published result an impossibility rests on; ``condition`` names an unproved complexity
+    assumption the impossibility depends on (None when it is unconditional)."""
+
+    statement: str
+    hypotheses: tuple[str, ...]
+    reference: str
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
+class Construction:
+    """How a model of the class recognises the language. ``layers`` and ``state_size`` are None
+    where the construction exists but its size is not computed here (a Krohn-Rhodes cascade);
+    ``state_size`` counts real (or complex, for diag-complex) state entries per layer."""
+
+    name: str
+    layers: int | None
+    state_size: int | None
+    description: str
+    n_h: int | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The classification of the language for one architecture class."""
+
+    architecture: str
+    status: Status
+    source: Source
+    hypotheses: tuple[str, ...]
+    references: tuple[str, ...]
+    note: str
+    construction: Construction | None = None
+    theorem: Theorem | None = None
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """One maximal subgroup per regular D-class of the syntactic monoid (the others in the
+    D-class are isomorphic to it)."""
+
+    order: int
+    abelian: bool
+    solvable: bool
+    two_group: bool
+    exponent: int
+    composition_factors: tuple[str, ...]
+    degree: int
+    idempotent_word: tuple[str, ...]
+    d_class_size: int
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The algebra of a regular language and the verdict for each architecture class."""
+
+    alphabet: tuple[str, ...]
+    n_states: int
+    monoid_size: int
+    n_idempotents: int
+    n_d_classes: int
+    aperiodic: bool
+    monoid_is_group: bool
+    groups: tuple[GroupSummary, ...]
+    verdicts: tuple[Verdict, ...]
+
+    def verdict(self, architecture: str) -> Verdict:
+        for v in self.verdicts:
+            if v.architecture == architecture:
+                return v
+        raise KeyError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
+
+    @property
+    def all_groups_solvable(self) -> bool:
+        return all(g.solvable for g in self.groups)
+
+    @property
+    def all_groups_two_groups(self) -> bool:
+        return all(g.two_group for g in self.groups)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (lists, strings, numbers, booleans and None only)."""
+        return _jsonable({
+            "alphabet": self.alphabet, "n_states": self.n_states, "monoid_size": self.monoid_size,
+            "n_idempotents": self.n_idempotents, "n_d_classes": self.n_d_classes,
+            "aperiodic": self.aperiodic, "monoid_is_group": self.monoid_is_group,
+            "groups": [g.__dict__ for g in self.groups],
+            "verdicts": [{**v.__dict__, "construction": v.construction and v.construction.__dict__,
+                          "theorem": v.theorem and v.theorem.__dict__} for v in self.verdicts],
+        })
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# -- facts the rules read -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Facts:
+    dfa: DFA
+    monoid: TransitionMonoid
+    green: GreenStructure
+    subgroups: tuple[MaximalSubgroup, ...]
+    summaries: tuple[GroupSummary, ...]
+    unary_counter: tuple[str, int] | None
+
+    @property
+    def aperiodic(self) -> bool:
+        return self.green.is_aperiodic
+
+    @property
+    def whole_group(self) -> FiniteGroup | None:
+        """The monoid itself as a group (acting on the minimal DFA's states), if it is one."""
+        unit = self.subgroups[0]
+        return unit.group if unit.idempotent == 0 and unit.order == self.monoid.size else None
+
+    def describe_groups(self) -> str:
+        shown = [f"order {g.order} ({', '.join(g.composition_factors) or 'trivial'})"
+                 for g in self.summaries if g.order > 1]
+        return "non-trivial maximal subgroups: " + ("; ".join(shown) if shown else "none")
+
+
+def unary_counting_witness(dfa: DFA) -> tuple[str, int] | None:
+    """A letter a and a modulus m, not a power of two, with L ∩ a* = (a^m)*, if there is one:
+    then any model recognising L recognises (a^m)* on inputs from a*, so impossibility results
+    for counting modulo m apply as stated."""
+    for a, symbol in enumerate(dfa.alphabet):
+        position: dict[int, int] = {}
+        orbit: list[int] = []
+        q = dfa.start
+        while q not in position:
+            position[q] = len(orbit)
+            orbit.append(q)
+            q = int(dfa.delta[q, a])
+        tail, cycle = position[q], len(orbit) - position[q]
+        # Membership of a^n for n < tail + 2 * cycle decides the whole (eventually periodic) pattern:
+        # it agrees with [m | n] for all n iff it does there and m divides the cycle length.
+        horizon = tail + 2 * cycle
+        accept = [orbit[n if n < tail else tail + (n - tail) % cycle] in dfa.accepting for n in range(horizon)]
+        positives = [n for n in range(1, horizon) if accept[n]]
+        if not accept[0] or not positives:
+            continue
+        m = positives[0]
+        if m & (m - 1) and cycle % m == 0 and all(accept[n] == (n % m == 0) for n in range(horizon)):
+            return symbol, m
+    return None
+
+
+def _summary(subgroup: MaximalSubgroup, monoid: TransitionMonoid) -> GroupSummary:
+    group = subgroup.group
+    return GroupSummary(group.order, group.is_abelian, group.is_solvable, group.is_p_group(2),
+                        group.exponent, group.composition_factors(), group.degree,
+                        monoid.word(subgroup.idempotent), subgroup.d_class_size)
+
+
+def _abelian_rank(group: FiniteGroup) -> int:
+    """The least number of generators of an abelian group: its largest p-rank, where the p-rank r
+    satisfies p^r = #{x : x^p = 1}."""
+    rank = 0
+    for p in sympy.factorint(group.order):
+        count, r = int(np.count_nonzero(np.isin(group.element_orders, (1, p)))), 0
+        while count > 1:
+            count //= p
+            r += 1
+        rank = max(rank, r)
+    return rank
+
+
+def _transpositions(permutation: np.ndarray) -> int:
+    """The least number of transpositions whose product is the permutation: degree - #cycles."""
+    seen = np.zeros(len(permutation), dtype=bool)
+    cycles = 0
+    for x in range(len(permutation)):
+        if not seen[x]:
+            cycles += 1
+            while not seen[x]:
+                seen[x] = True
+                x = int(permutation[x])
+    return len(permutation) - cycles
+
+
+# -- the rules, one function per architecture class -----------------------------------------------
+
+
+def _flip_flop_cascade() -> Construction:
+    return Construction("flip-flop cascade", None, None,
+                        "a cascade of two-state reset (flip-flop) layers following a Krohn-Rhodes "
+                        "decomposition of the aperiodic syntactic monoid; depth not computed here")
+
+
+def _star_free_verdict(architecture: str, hypotheses: tuple[str, ...], note: str) -> Verdict:
+    return Verdict(architecture, "constructible", "theorem", hypotheses, (SARROF, SCHUTZENBERGER),
+                   "the language is star-free (aperiodic syntactic monoid, Schützenberger 1965); "
+                   "finite-precision SSMs with non-negative diagonal gates recognise every star-free "
+                   "language (Sarrof et al. 2024)" + note, _flip_flop_cascade())
+
+
+def _non_solvable_theorem(hypotheses: tuple[str, ...]) -> Theorem:
+    return Theorem("a subgroup of the syntactic monoid is not solvable, so the language is NC^1-complete "
+                   "under AC^0 reductions (Barrington 1989; Barrington, Thérien 1988); log-precision "
+                   "diagonal SSMs of fixed depth compute only functions in L-uniform TC^0 (Merrill et al. "
+                   "2024); so no such model recognises it unless the condition fails",
+                   hypotheses + ("log precision (finite precision is a special case)",),
+                   f"{MERRILL}; {BARRINGTON}", condition=TC0_NC1)
+
+
+def _diag_01(facts: _Facts) -> Verdict:
+    hypotheses = (FINITE_PRECISION, FIXED_DEPTH, STACKING, SOLVED, ARCHITECTURES["diag-01"])
+    if facts.aperiodic:
+        return _star_free_verdict("diag-01", hypotheses, "")
+    theorem = Theorem("a regular language is recognised by a finite-precision SSM with non-negative "
+                      "input-dependent diagonal gates, of any fixed depth, only if it is star-free; this "
+                      "language is not (its syntactic monoid has a non-trivial group)",
+                      hypotheses, SARROF)
+    return Verdict("diag-01", "impossible", "theorem", hypotheses, (SARROF, SCHUTZENBERGER, GRAZZI),
+                   facts.describe_groups() + "; Grazzi et al. 2025 prove the parity case for any "
+                   "transition matrices with non-negative real eigenvalues", theorem=theorem)
+
+
+def _diag_neg(facts: _Facts) -> Verdict:
+    hypotheses = (FINITE_PRECISION, FIXED_DEPTH, STACKING, SOLVED, ARCHITECTURES["diag-neg"])
+    if facts.aperiodic:
+        return _star_free_verdict("diag-neg", hypotheses, "; [0,1] is contained in [-1,1]")
+    group = facts.whole_group
+    if group is not None and group.is_abelian and group.exponent <= 2:
+        k = _abelian_rank(group)
+        construction = Construction("sign-flip diagonal layer", 1, k,
+                                    f"the syntactic monoid is (Z_2)^{k}: one channel per factor, gate -1 on "
+                                    f"the letters that flip it and +1 otherwise, exact in any float format")
+        return Verdict("diag-neg", "constructible", "derived", hypotheses, (GRAZZI, SARROF),
+                       "parity-like language: a -1 gate counts modulo 2 (as for parity in the cited "
+                       "papers)", construction)
+    if facts.unary_counter is not None:
+        symbol, m = facts.unary_counter
+        theorem = Theorem(f"restricted to {symbol!r}*, the language is ({symbol}^{m})*; a finite-precision "
+                          f"LRNN of finitely many layers whose transition matrices are all triangular with "
+                          f"real eigenvalues (diagonal in [-1,1] included) cannot recognise (1^m)* for m not "
+                          f"a power of two",
+                          hypotheses + ("transition matrices triangular with real eigenvalues",), GRAZZI)
+        return Verdict("diag-neg", "impossible", "theorem", hypotheses, (GRAZZI,),
+                       f"counting modulo {m} is embedded in the language", theorem=theorem)
+    if facts.summaries and all(g.two_group for g in facts.summaries):
+        construction = Construction("Z_2 / flip-flop cascade", None, None,
+                                    "every subgroup is a 2-group, so by Krohn-Rhodes the monoid divides a "
+                                    "cascade of flip-flops and Z_2 counters, each a diagonal layer with gates "
+                                    "in {-1, 0, 1}; depth not computed here")
+        return Verdict("diag-neg", "constructible", "derived", hypotheses, (KROHN_RHODES, GRAZZI, SARROF),
+                       facts.describe_groups(), construction)
+    if not all(g.solvable for g in facts.summaries):
+        return Verdict("diag-neg", "impossible", "theorem", hypotheses, (MERRILL, BARRINGTON),
+                       facts.describe_groups() + "; conditional on " + TC0_NC1,
+                       theorem=_non_solvable_theorem(hypotheses))
+    return Verdict("diag-neg", "open", "conjecture/open", hypotheses, (GRAZZI,),
+                   facts.describe_groups() + "; a subgroup has an element of odd prime order. Grazzi et al. "
+                   "2025 prove impossibility only for counting modulo m ((1^m)*, m not a power of two) and "
+                   "this language does not restrict to that on one letter; we conjecture it is impossible "
+                   "too (real triangular transitions give periods that are powers of two), but that is "
+                   "not proved here")
+
+
+def _diag_complex(facts: _Facts) -> Verdict:
+    hypotheses = (FINITE_PRECISION, FIXED_DEPTH, STACKING, SOLVED, ARCHITECTURES["diag-complex"])
+    if facts.aperiodic:
+        return _star_free_verdict("diag-complex", hypotheses, "; real gates in [0,1] are a special case")
+    if not all(g.solvable for g in facts.summaries):
+        return Verdict("diag-complex", "impossible", "theorem", hypotheses, (MERRILL, BARRINGTON),
+                       facts.describe_groups() + "; conditional on " + TC0_NC1,
+                       theorem=_non_solvable_theorem(hypotheses))
+    exact = "exact in floating point only for rotations of order 1, 2 or 4; otherwise the certificate " \
+            "must bound the drift and give the safe length"
+    group = facts.whole_group
+    if group is not None and group.is_abelian:
+        k = _abelian_rank(group)
+        construction = Construction("rotation layer", 1, k,
+                                    f"the syntactic monoid is an abelian group with {k} cyclic factor(s): one "
+                                    f"complex channel per factor, each letter a rotation by a multiple of "
+                                    f"2*pi/order; {exact}")
+        return Verdict("diag-complex", "constructible", "derived", hypotheses, (MERRILL, GRAZZI),
+                       facts.describe_groups(), construction)
+    construction = Construction("rotation / flip-flop cascade", None, None,
+                                "every subgroup is solvable, so by Krohn-Rhodes the monoid divides a cascade "
+                                "of flip-flops and Z_p counters, each a diagonal layer (rotations by 2*pi/p, "
+                                f"resets); depth not computed here; {exact}")
+    return Verdict("diag-complex", "constructible", "derived", hypotheses, (KROHN_RHODES, MERRILL),
+                   facts.describe_groups(), construction)
+
+
+def _group_householder_layer(facts: _Facts, group: FiniteGroup) -> tuple[Construction, int, int]:
+    """The cheapest one-layer DeltaProduct found for a group language: its letters as permutation
+    matrices in a faithful action (each a product of degree - #cycles reflections across
+    e_i - e_j). Candidates: the DFA's own action, with a one-hot state vector, and faithful
+    actions on cosets of large core-free subgroups, whose state is the whole permutation matrix."""
+    letters = facts.monoid.right[0]
+    letter_perms = facts.monoid.transformations[letters].astype(np.int64)
+    n = facts.monoid.n_states
+    best = (max(1, max((_transpositions(p) for p in letter_perms), default=0)), n, n, "the minimal DFA's states")
+    letter_indices = group.index(letter_perms)
+    for mask in group.large_core_free_subgroups():
+        degree = group.order // int(mask.sum())
+        perms = group.coset_action(mask, letter_indices)
+        candidate = (max(1, max((_transpositions(p) for p in perms), default=0)), degree * degree, degree,
+                     f"the cosets of a core-free subgroup of order {int(mask.sum())}")
+        best = min(best, candidate, key=lambda c: (c[0], c[1]))
+    n_h, state_size, degree, points = best
+    construction = Construction("Householder permutation layer", 1, state_size,
+                                f"each letter is a permutation of {degree} points ({points}), written as a product "
+                                f"of at most {n_h} reflections I - (e_i - e_j)(e_i - e_j)^T (beta = 1 on the "
+                                f"unnormalised key, i.e. beta = 2 on the unit key); integer arithmetic, exact",
+                                n_h=n_h)
+    return construction, n_h, degree
+
+
+def _deltaproduct(facts: _Facts) -> Verdict:
+    hypotheses = (FINITE_PRECISION, FIXED_DEPTH, STACKING, SOLVED, ARCHITECTURES["deltaproduct"])
+    group = facts.whole_group
+    if group is not None:
+        construction, n_h, degree = _group_householder_layer(facts, group)
+        published = n_h == max(1, degree - 1)
+        note = (f"the syntactic monoid is a group of order {group.order} acting faithfully on {degree} points; "
+                f"Siems et al. 2025 solve S_{degree} in one layer with n_h = {degree - 1}")
+        if not published:
+            note += f"; every letter here needs at most {n_h} transpositions, so n_h = {n_h} suffices (our refinement)"
+        return Verdict("deltaproduct", "constructible", "theorem" if published else "derived", hypotheses,
+                       (SIEMS, GRAZZI), note, construction)
+    construction = Construction("Householder cascade", None, None,
+                                "finitely many layers, each with products of generalized Householder matrices "
+                                "(beta in [0,2]), following a Krohn-Rhodes cascade; depth and n_h not computed here")
+    return Verdict("deltaproduct", "constructible", "theorem", hypotheses, (GRAZZI, SIEMS),
+                   "every regular language is recognised with finitely many layers whose transition matrices "
+                   "are products of generalized Householder matrices with eigenvalues in [-1,1] (Grazzi et al. "
+                   "2025); the number of layers is not bounded by that result", construction)
+
+
+def _dense_lrnn(facts: _Facts) -> Verdict:
+    n = facts.dfa.n_states
+    hypotheses = (FINITE_PRECISION, SOLVED, ARCHITECTURES["dense-lrnn"])
+    construction = Construction("one-hot DFA simulation", 1, n,
+                                f"state = one-hot vector of the {n} minimal-DFA states, transition matrix of "
+                                f"each letter = its 0/1 transition matrix; integer arithmetic, exact")
+    return Verdict("dense-lrnn", "constructible", "derived", hypotheses, (MERRILL,),
+                   "folklore: input-dependent dense transitions represent the transition monoid directly "
+                   "(Merrill et al. 2024 propose such transitions for state tracking)", construction)
+
+
+def _nonlinear_rnn(facts: _Facts) -> Verdict:
+    n, k = facts.dfa.n_states, facts.dfa.n_symbols
+    hypotheses = (SOLVED, ARCHITECTURES["nonlinear-rnn"],
+                  "threshold/ReLU units, or LSTM/GRU gates driven into saturation (exact only where the "
+                  "float format saturates the sigmoid)")
+    construction = Construction("one-hot (state, symbol) units", 1, n * k,
+                                f"one unit per (state, symbol) pair ({n} x {k}), active when that transition "
+                                f"was just taken; threshold logic, exact")
+    return Verdict("nonlinear-rnn", "constructible", "theorem", hypotheses, (MINSKY, PETROV),
+                   "every finite automaton is simulated by a recurrent network of threshold units",
+                   construction)
+
+
+RULES = {"diag-01": _diag_01, "diag-neg": _diag_neg, "diag-complex": _diag_complex,
+         "deltaproduct": _deltaproduct, "dense-lrnn": _dense_lrnn, "nonlinear-rnn": _nonlinear_rnn}
+
+
+def classify(dfa: DFA, max_elements: int = DEFAULT_MAX_ELEMENTS) -> Classification:
+    """Classify the language of ``dfa`` (minimised first). Raises ``MonoidTooLarge`` when the
+    syntactic monoid has more than ``max_elements`` elements."""
+    minimal = minimize(dfa)
+    monoid = transition_monoid(minimal, max_elements)
+    green = green_structure(monoid)
+    subgroups = green.maximal_subgroups()
+    facts = _Facts(minimal, monoid, green, subgroups, tuple(_summary(s, monoid) for s in subgroups),
+                   unary_counting_witness(minimal))
+    return Classification(
+        alphabet=minimal.alphabet, n_states=minimal.n_states, monoid_size=monoid.size,
+        n_idempotents=int(monoid.idempotents.sum()), n_d_classes=int(green.d_class.max()) + 1,
+        aperiodic=facts.aperiodic, monoid_is_group=facts.whole_group is not None, groups=facts.summaries,
+        verdicts=tuple(rule(facts) for rule in RULES.values()))

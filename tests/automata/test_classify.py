@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import itertools
+import json
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from automata import permutations as perms
+from automata.classify import ARCHITECTURES, TC0_NC1, classify, unary_counting_witness
+from automata.dfa import DFA
+from automata.monoid import MonoidTooLarge
+from automata.strategies import dfas
+
+
+def dfa(alphabet, table: dict, start, accepting) -> DFA:
+    """A DFA from ``{state: {symbol: target}}``."""
+    transitions = {(q, a): r for q, row in table.items() for a, r in row.items()}
+    return DFA.from_transitions(alphabet, transitions, start, accepting, states=list(table))
+
+
+def blocks(word: str) -> list[str]:
+    return [m.group(0) for m in re.finditer(r"0+|1+", word)]
+
+
+# Tomita (1982) grammars 1-7 over {0, 1}: the DFA and the defining predicate of each.
+TOMITA = {
+    1: (dfa("01", {"s": {"1": "s", "0": "x"}, "x": {"0": "x", "1": "x"}}, "s", ["s"]),
+        lambda w: set(w) <= {"1"}),
+    2: (dfa("01", {"s": {"1": "a", "0": "x"}, "a": {"0": "s", "1": "x"}, "x": {"0": "x", "1": "x"}}, "s", ["s"]),
+        lambda w: w == "10" * (len(w) // 2)),
+    3: (dfa("01", {"A": {"0": "A", "1": "B"}, "B": {"0": "C", "1": "A"}, "C": {"0": "D", "1": "E"},
+                   "D": {"0": "C", "1": "B"}, "E": {"0": "E", "1": "E"}}, "A", ["A", "B", "D"]),
+        lambda w: not any(len(b) % 2 and len(c) % 2 and b[0] == "1" and c[0] == "0"
+                          for b, c in zip(blocks(w), blocks(w)[1:]))),
+    4: (dfa("01", {"z0": {"0": "z1", "1": "z0"}, "z1": {"0": "z2", "1": "z0"}, "z2": {"0": "x", "1": "z0"},
+                   "x": {"0": "x", "1": "x"}}, "z0", ["z0", "z1", "z2"]),
+        lambda w: "000" not in w),
+    5: (dfa("01", {(i, j): {"0": (1 - i, j), "1": (i, 1 - j)} for i in (0, 1) for j in (0, 1)}, (0, 0), [(0, 0)]),
+        lambda w: w.count("0") % 2 == 0 and w.count("1") % 2 == 0),
+    6: (dfa("01", {d: {"0": (d + 1) % 3, "1": (d - 1) % 3} for d in range(3)}, 0, [0]),
+        lambda w: (w.count("0") - w.count("1")) % 3 == 0),
+    7: (dfa("01", {"p0": {"0": "p0", "1": "p1"}, "p1": {"1": "p1", "0": "p2"}, "p2": {"0": "p2", "1": "p3"},
+                   "p3": {"1": "p3", "0": "x"}, "x": {"0": "x", "1": "x"}}, "p0", ["p0", "p1", "p2", "p3"]),
+        lambda w: re.fullmatch("0*1*0*1*", w) is not None),
+}
+
+
+@pytest.mark.parametrize("number", TOMITA)
+def test_tomita_dfas_match_their_definitions(number):
+    automaton, predicate = TOMITA[number]
+    for length in range(9):
+        for letters in itertools.product("01", repeat=length):
+            word = "".join(letters)
+            assert automaton.accepts(word) == predicate(word), word
+
+
+@pytest.mark.parametrize("number, aperiodic", [(1, True), (2, True), (3, False), (4, True), (5, False),
+                                               (6, False), (7, True)])
+def test_tomita_aperiodicity(number, aperiodic):
+    result = classify(TOMITA[number][0])
+    assert result.aperiodic == aperiodic
+    assert result.verdict("diag-01").status == ("constructible" if aperiodic else "impossible")
+
+
+def test_tomita_3_is_not_star_free_by_a_direct_witness():
+    # Star-free languages are aperiodic: membership of x y^n z is eventually constant in n. Here
+    # membership of 1 0^n alternates with the parity of n, so Tomita 3 counts modulo 2.
+    automaton = TOMITA[3][0]
+    assert [automaton.accepts("1" + "0" * n) for n in range(1, 9)] == [False, True] * 4
+    groups = [g for g in classify(automaton).groups if g.order > 1]
+    assert groups and all((g.order, g.composition_factors) == (2, ("Z_2",)) for g in groups)
+
+
+def test_tomita_5_and_6_groups():
+    five = classify(TOMITA[5][0])
+    assert [(g.order, g.abelian, g.two_group) for g in five.groups] == [(4, True, True)]
+    assert five.verdict("diag-neg").construction.state_size == 2
+    six = classify(TOMITA[6][0])
+    assert [g.composition_factors for g in six.groups] == [("Z_3",)]
+    assert six.verdict("diag-neg").status == "impossible"  # restricted to 0*, it is (000)*
+
+
+PARITY = dfa("ab", {0: {"a": 1, "b": 0}, 1: {"a": 0, "b": 1}}, 0, [0])
+MOD3 = dfa("ab", {0: {"a": 1, "b": 0}, 1: {"a": 2, "b": 1}, 2: {"a": 0, "b": 2}}, 0, [0])
+
+
+def test_parity():
+    result = classify(PARITY)
+    assert result.monoid_is_group and [(g.order, g.composition_factors) for g in result.groups] == [(2, ("Z_2",))]
+    assert result.verdict("diag-01").status == "impossible"
+    neg = result.verdict("diag-neg")
+    assert (neg.status, neg.construction.layers, neg.construction.state_size) == ("constructible", 1, 1)
+    delta = result.verdict("deltaproduct")
+    assert (delta.status, delta.source, delta.construction.layers, delta.construction.n_h) == ("constructible", "theorem", 1, 1)
+
+
+def test_mod3():
+    result = classify(MOD3)
+    assert [(g.order, g.composition_factors) for g in result.groups] == [(3, ("Z_3",))]
+    assert unary_counting_witness(result_dfa := MOD3) == ("a", 3) and result_dfa.n_states == 3
+    neg = result.verdict("diag-neg")
+    assert (neg.status, neg.source, neg.theorem.condition) == ("impossible", "theorem", None)
+    complex_ = result.verdict("diag-complex")
+    assert (complex_.status, complex_.source, complex_.construction.layers) == ("constructible", "derived", 1)
+
+
+def test_odd_order_group_without_a_unary_counter_is_open_for_negative_diagonals():
+    # Accept iff the number of a's is 1 mod 3: no letter restricts the language to (x^m)*.
+    shifted = dfa("ab", {0: {"a": 1, "b": 0}, 1: {"a": 2, "b": 1}, 2: {"a": 0, "b": 2}}, 0, [1])
+    verdict = classify(shifted).verdict("diag-neg")
+    assert (verdict.status, verdict.source, verdict.theorem) == ("open", "conjecture/open", None)
+
+
+def s5_word_problem(generators=((0, 1, 2, 3, 4), (0, 1)), names=("c", "t")) -> DFA:
+    """Accept products of the given cycles (by default a 5-cycle c and a transposition t) that equal
+    the identity of S_5 (120 states)."""
+    group = perms.symmetric_group(5)
+    letters = [perms.from_cycles(5, cycle) for cycle in generators]
+    table = np.array([[group.index(perms.compose(p, g)) for g in letters] for p in group.elements])
+    e = group.identity_index
+    return DFA(names, table, e, frozenset({e}))
+
+
+def test_s5_word_problem():
+    result = classify(s5_word_problem())
+    assert (result.n_states, result.monoid_size, result.monoid_is_group) == (120, 120, True)
+    assert [(g.order, g.solvable, g.composition_factors) for g in result.groups] == [(120, False, ("Z_2", "A_5"))]
+    complex_ = result.verdict("diag-complex")
+    assert (complex_.status, complex_.theorem.condition) == ("impossible", TC0_NC1)
+    neg = result.verdict("diag-neg")  # unconditional: restricted to c*, the language is (c^5)*
+    assert (neg.status, neg.theorem.condition) == ("impossible", None)
+    delta = result.verdict("deltaproduct")
+    assert (delta.source, delta.construction.layers, delta.construction.n_h, delta.construction.state_size) == \
+        ("theorem", 1, 4, 25)  # S_5 on 5 points: a 5-cycle is 4 reflections (Siems et al. 2025)
+
+
+def test_s5_by_adjacent_transpositions_is_conditionally_impossible_for_negative_diagonals():
+    result = classify(s5_word_problem(((0, 1), (1, 2), (2, 3), (3, 4)), ("s1", "s2", "s3", "s4")))
+    neg = result.verdict("diag-neg")  # every letter has order 2: no counter modulo an odd m
+    assert (neg.status, neg.source, neg.theorem.condition) == ("impossible", "theorem", TC0_NC1)
+    delta = result.verdict("deltaproduct")  # one reflection per letter: fewer than Siems et al.'s n - 1
+    assert (delta.source, delta.construction.n_h, delta.construction.state_size) == ("derived", 1, 25)
+
+
+def test_star_free_examples_are_aperiodic():
+    ab_star = dfa("ab", {0: {"a": 1, "b": 2}, 1: {"a": 2, "b": 0}, 2: {"a": 2, "b": 2}}, 0, [0])
+    flip_flop = dfa(["set", "reset", "read"], {0: {"set": 1, "reset": 0, "read": 0},
+                                                1: {"set": 1, "reset": 0, "read": 1}}, 0, [1])
+    for automaton in (ab_star, flip_flop):
+        result = classify(automaton)
+        assert result.aperiodic and all(g.order == 1 for g in result.groups)
+        assert all(v.status == "constructible" for v in result.verdicts)
+
+
+def test_json_is_json_ready_and_complete():
+    payload = classify(MOD3).to_json()
+    assert json.loads(json.dumps(payload)) == payload
+    assert [v["architecture"] for v in payload["verdicts"]] == list(ARCHITECTURES)
+    assert payload["groups"][0]["composition_factors"] == ["Z_3"]
+
+
+def test_monoid_too_large_propagates():
+    with pytest.raises(MonoidTooLarge):
+        classify(s5_word_problem(), max_elements=50)
+
+
+@settings(max_examples=40, deadline=None)
+@given(dfas(max_states=6, max_symbols=3))
+def test_verdicts_are_consistent(automaton: DFA):
+    result = classify(automaton)
+    statuses = {v.architecture: v.status for v in result.verdicts}
+    assert list(statuses) == list(ARCHITECTURES)
+    assert statuses["dense-lrnn"] == statuses["nonlinear-rnn"] == statuses["deltaproduct"] == "constructible"
+    if result.aperiodic:
+        assert statuses["diag-01"] == statuses["diag-neg"] == statuses["diag-complex"] == "constructible"
+    else:
+        assert statuses["diag-01"] == "impossible"
+    if result.all_groups_two_groups:
+        assert statuses["diag-neg"] == "constructible"
+    if result.all_groups_solvable:
+        assert statuses["diag-complex"] == "constructible"
+    for v in result.verdicts:
+        assert (v.status == "constructible") == (v.construction is not None)
+        assert (v.status == "impossible") == (v.theorem is not None)
+        assert (v.status == "open") == (v.source == "conjecture/open")
+        if v.theorem is not None:
+            assert v.source == "theorem" and v.theorem.reference
+            assert (v.theorem.condition is not None) == (not result.all_groups_solvable and v.architecture != "diag-01"
+                                                          and unary_counting_witness(automaton) is None)
