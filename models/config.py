@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ARCHS = ("dense-lrnn", "elman")
+ARCHS = ("dense-lrnn", "elman", "diag", "rotation", "deltaproduct", "lstm", "gru")
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,8 @@ class LayerConfig:
     gate_range: tuple[float, float] = (0.0, 1.0)  # diagonal gates / Householder beta range
     n_h: int = 1  # Householder factors per token (deltaproduct)
     nonlinearity: str = "relu"  # elman: "relu" or "tanh"
+    d_value: int = 0  # deltaproduct: value width d_v of the d_state x d_v matrix state (0: d_v = d_state)
+    gated: bool = False  # deltaproduct: a scalar decay of the state before each token's factors
 
 
 @dataclass(frozen=True)

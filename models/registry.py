@@ -8,6 +8,11 @@ from torch import nn
 _RECURRENCES = {
     "dense-lrnn": ("models.dense", "DenseRecurrence"),
     "elman": ("models.elman", "ElmanRecurrence"),
+    "diag": ("models.diagonal", "DiagonalRecurrence"),
+    "rotation": ("models.rotation", "RotationRecurrence"),
+    "deltaproduct": ("models.deltaproduct", "DeltaProductRecurrence"),
+    "lstm": ("models.gated_rnn", "LSTMRecurrence"),
+    "gru": ("models.gated_rnn", "GRURecurrence"),
 }
 
 

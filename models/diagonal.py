@@ -1,0 +1,64 @@
+"""Selective diagonal real linear RNN (Mamba-like): ``h_t = a_t * h_{t-1} + b_t`` elementwise, with an
+input-dependent gate ``a_t`` in ``LayerConfig.gate_range`` and input ``b_t = W_b x_t + c_b``.
+
+Gate range (0, 1) is the Mamba/GLA class; (-1, 1) is the extension of Grazzi et al. 2025
+("Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues"), who map a sigmoid s to
+2s - 1. Trained models squash the pre-activation: ``a = lo + (hi - lo) * sigmoid(W_a x + c_a)``.
+The exact (compiled) path clamps instead: ``a = clamp(W_a x + c_a, lo, hi)``, a piecewise-linear map
+under which compiled gates such as -1, 0 and 1 are computed exactly; a certificate must still check
+that every gate value reached lies in [lo, hi] (the clamp only guarantees it, it proves nothing).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from kernels.scan import diagonal_scan, naive_diagonal_scan
+from models.config import LayerConfig
+
+_WIDE = (torch.float64, torch.complex128)
+
+
+def diagonal_recurrence(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+    """h_1..h_T of ``h_t = a_t * h_{t-1} + b_t`` from ``h0`` (B, D): the kernel scan, or its float64 /
+    complex128 reference (the kernel takes 32-bit and narrower inputs only)."""
+    if b.dtype in _WIDE:
+        return naive_diagonal_scan(a, b, h0)[0]
+    return diagonal_scan(a, b, initial_state=h0)[0]
+
+
+def check_gate_range(gate_range: tuple[float, float], widest: tuple[float, float]) -> tuple[float, float]:
+    """The range as floats, if ``widest[0] <= lo < hi <= widest[1]``; ValueError otherwise."""
+    lo, hi = (float(v) for v in gate_range)
+    if not widest[0] <= lo < hi <= widest[1]:
+        raise ValueError(f"gate_range {gate_range} must satisfy {widest[0]} <= lo < hi <= {widest[1]}")
+    return lo, hi
+
+
+class DiagonalRecurrence(nn.Module):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+        super().__init__()
+        n = layer.d_state
+        self.d_state = n
+        self.exact = exact
+        self.lo, self.hi = check_gate_range(layer.gate_range, (-1.0, 1.0))
+        self.to_a = nn.Linear(d_model, n)
+        self.to_b = nn.Linear(d_model, n)
+        self.out = nn.Linear(n, d_model)
+        self.h0 = nn.Parameter(torch.zeros(n))
+        if not exact:  # gates start near hi: long memory at initialisation, as in Mamba
+            nn.init.constant_(self.to_a.bias, 3.0)
+
+    def gates(self, x: torch.Tensor) -> torch.Tensor:
+        """a_t for every position, (B, T, d_state), inside [lo, hi]."""
+        pre = self.to_a(x)
+        if self.exact:
+            return pre.clamp(self.lo, self.hi)
+        return self.lo + (self.hi - self.lo) * torch.sigmoid(pre)
+
+    def states(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden states h_1..h_T, (B, T, d_state)."""
+        return diagonal_recurrence(self.gates(x), self.to_b(x), self.h0.expand(x.shape[0], self.d_state))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.states(x))

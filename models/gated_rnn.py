@@ -1,0 +1,87 @@
+"""LSTM (Hochreiter & Schmidhuber 1997, with forget gate) and GRU (Cho et al. 2014) with the equations,
+gate order and parameter layout of ``torch.nn.LSTM`` / ``torch.nn.GRU`` (one layer, batch-first), plus
+learnable initial states and an output projection into the residual stream.
+
+LSTM:  i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of ``W_ih x + b_ih + W_hh h + b_hh`` (that order);
+       c' = f * c + i * g;  h' = o * tanh(c').
+GRU:   r, z = sigmoid(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z});
+       n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h' = (1 - z) * n + z * h.
+
+There is no separate exact path: compiled weights drive every gate into saturation, where the
+float result is exactly 0, 1 or -1. Measured on torch's CPU kernels: sigmoid(x) is exactly 1.0 for
+x > 16.7 in float32 and x > 36.8 in float64, and exactly 0.0 for x < -88.8 in float32 (exp overflows)
+and x < -709.8 in float64; tanh(x) is exactly +-1 for |x| > 9.02 in float32 and |x| > 19.1 in float64.
+Constructions use sigmoid pre-activations of magnitude >= 1000 and tanh pre-activations of magnitude
+>= 25, which saturate in both formats with a wide margin for other kernels' rounding.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from models.config import LayerConfig
+
+
+class _GatedRecurrence(nn.Module):
+    """Parameters shared by LSTM and GRU: ``gates`` blocks of hidden width each, torch's layout."""
+
+    gates_per_unit = 1
+
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+        super().__init__()
+        n = layer.d_state
+        self.d_state = n
+        self.weight_ih = nn.Parameter(torch.empty(self.gates_per_unit * n, d_model))
+        self.weight_hh = nn.Parameter(torch.empty(self.gates_per_unit * n, n))
+        self.bias_ih = nn.Parameter(torch.empty(self.gates_per_unit * n))
+        self.bias_hh = nn.Parameter(torch.empty(self.gates_per_unit * n))
+        bound = 1.0 / math.sqrt(n)  # torch.nn.LSTM / GRU initialisation
+        for p in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh):
+            nn.init.uniform_(p, -bound, bound)
+        self.out = nn.Linear(n, d_model)
+        self.h0 = nn.Parameter(torch.zeros(n))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.states(x))
+
+
+class LSTMRecurrence(_GatedRecurrence):
+    gates_per_unit = 4
+
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+        super().__init__(d_model, layer, exact)
+        self.c0 = nn.Parameter(torch.zeros(layer.d_state))
+
+    def states(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden states h_1..h_T, (B, T, d_state) (the cell states are internal)."""
+        drive = x @ self.weight_ih.T + self.bias_ih
+        h = self.h0.expand(x.shape[0], self.d_state)
+        c = self.c0.expand(x.shape[0], self.d_state)
+        out = []
+        for t in range(x.shape[1]):
+            i, f, g, o = (drive[:, t] + h @ self.weight_hh.T + self.bias_hh).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            out.append(h)
+        return torch.stack(out, dim=1)
+
+
+class GRURecurrence(_GatedRecurrence):
+    gates_per_unit = 3
+
+    def states(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden states h_1..h_T, (B, T, d_state)."""
+        drive = x @ self.weight_ih.T + self.bias_ih
+        h = self.h0.expand(x.shape[0], self.d_state)
+        out = []
+        for t in range(x.shape[1]):
+            x_r, x_z, x_n = drive[:, t].chunk(3, dim=-1)
+            h_r, h_z, h_n = (h @ self.weight_hh.T + self.bias_hh).chunk(3, dim=-1)
+            r = torch.sigmoid(x_r + h_r)
+            z = torch.sigmoid(x_z + h_z)
+            n = torch.tanh(x_n + r * h_n)
+            h = (1 - z) * n + z * h
+            out.append(h)
+        return torch.stack(out, dim=1)

@@ -1,0 +1,61 @@
+"""Complex diagonal linear RNN (LRU-like, with input-dependent rotations): ``h_t = a_t * h_{t-1} + b_t``
+over ``d_state / 2`` complex channels, the state exposed as real coordinates ``[Re h, Im h]``.
+
+The gate pre-activation is a pair (u, w) = W_a x + c_a per channel. Trained models use polar form,
+``a = sigmoid(u) * exp(i w)`` (modulus in (0, 1), angle w), as the LRU (Orvieto et al. 2023)
+parametrises its eigenvalues but input-dependent. The exact path reads the pair as Cartesian
+coordinates, ``a = u + i w``: compiled rotations by 0, pi/2, pi, 3pi/2 are then exactly 1, i, -1, -i,
+whereas cos/sin of an angle are not exact in float (cos(pi/2) is about -4.4e-8 in float32). A
+certificate must check that every compiled gate has modulus 1 (or bound the drift of those whose
+float value does not).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.config import LayerConfig
+from models.diagonal import diagonal_recurrence
+
+_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+
+
+class RotationRecurrence(nn.Module):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+        super().__init__()
+        if layer.d_state % 2:
+            raise ValueError(f"rotation d_state counts real coordinates of complex channels and must be even, "
+                             f"got {layer.d_state}")
+        self.d_state = layer.d_state
+        self.channels = layer.d_state // 2
+        self.exact = exact
+        self.to_a = nn.Linear(d_model, self.d_state)  # (u, w) per channel: first half u, second half w
+        self.to_b = nn.Linear(d_model, self.d_state)  # (Re b, Im b)
+        self.out = nn.Linear(self.d_state, d_model)
+        self.h0 = nn.Parameter(torch.zeros(self.d_state))  # (Re h0, Im h0)
+        if not exact:  # moduli near 1 and small angles at initialisation
+            with torch.no_grad():
+                self.to_a.bias[: self.channels].fill_(3.0)
+
+    def _complex(self, pair: torch.Tensor) -> torch.Tensor:
+        real = pair.to(torch.promote_types(pair.dtype, torch.float32))
+        return torch.complex(real[..., : self.channels], real[..., self.channels:]).to(_COMPLEX[real.dtype])
+
+    def gates(self, x: torch.Tensor) -> torch.Tensor:
+        """Complex a_t for every position, (B, T, d_state / 2)."""
+        pre = self.to_a(x)
+        if self.exact:
+            return self._complex(pre)
+        u, w = pre[..., : self.channels], pre[..., self.channels:]
+        return torch.polar(torch.sigmoid(u), w).to(_COMPLEX[torch.promote_types(pre.dtype, torch.float32)])
+
+    def states(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden states h_1..h_T as real coordinates [Re h, Im h], (B, T, d_state)."""
+        a = self.gates(x)
+        b = self._complex(self.to_b(x))
+        h0 = self._complex(self.h0).expand(x.shape[0], self.channels)
+        h = diagonal_recurrence(a, b, h0)
+        return torch.cat([h.real, h.imag], dim=-1).to(x.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.states(x))
