@@ -144,7 +144,7 @@ def sum_(builder: GraphBuilder, args: Args, loc: Location) -> Value:
         raise LsrlTypeError(f"sum takes a signal or vector, not a {x.value.describe()}", x.loc)
     if isinstance(x.value, Const):
         return Const(np.array(sum(x.value.value.reshape(-1), Fraction(0)), dtype=object))
-    return materialize(form_of(x.value, builder).map(fractions((1, x.value.dim), 1)), builder, loc)
+    return materialize(form_of(x.value, builder, loc).map(fractions((1, x.value.dim), 1), loc), builder, loc)
 
 
 @builtin("x, A, B, init=")
@@ -169,7 +169,7 @@ def diagonal(builder: GraphBuilder, args: Args, loc: Location) -> Value:
     if a.dim != b.dim and 1 not in (a.dim, b.dim):
         raise ShapeError(f"a and b of diagonal must have equal dimensions, not a {a.describe()} and a {b.describe()}", loc)
     n = max(a.dim, b.dim)
-    a, b = (materialize(form_of(s, builder).broadcast(n), builder, loc) for s in (a, b))
+    a, b = (materialize(form_of(s, builder, loc).broadcast(n, loc), builder, loc) for s in (a, b))
     init = _init(args["init"], n, "init of diagonal")
     return Signal(builder.add(DiagonalState, n, loc, a=a.node, b=b.node, init=init))
 
@@ -226,7 +226,9 @@ def _shape(args: Args, loc: Location) -> tuple[int, ...]:
 
 @builtin("n")
 def identity_(builder: GraphBuilder, args: Args, loc: Location) -> Value:
-    return Const(identity(as_dim(args["n"].value, args["n"].loc, "the dimension of identity")))
+    n = as_dim(args["n"].value, args["n"].loc, "the dimension of identity")
+    check_size((n, n), loc)
+    return Const(identity(n))
 
 
 @builtin("n, m=")
@@ -286,6 +288,7 @@ def block(builder: GraphBuilder, args: Args, loc: Location) -> Value:
 def diagm(builder: GraphBuilder, args: Args, loc: Location) -> Value:
     """The diagonal matrix with the vector ``v`` on its diagonal."""
     v = as_const(args["v"].value, args["v"].loc, "the argument of diagm", rank=1).value
+    check_size((len(v), len(v)), loc)
     result = fractions((len(v), len(v)))
     result[np.arange(len(v)), np.arange(len(v))] = v
     return Const(result)
@@ -440,6 +443,7 @@ def labels(builder: GraphBuilder, args: Args, loc: Location) -> Value:
     """The matrix[n_labels x n_states] mapping a one-hot state to the one-hot of its label (a task's
     labels; accept/reject for other automata)."""
     d = as_automaton(args["D"].value, args["D"].loc, "the argument of labels")
+    check_size((len(d.label_names), d.dfa.n_states), loc)
     result = fractions((len(d.label_names), d.dfa.n_states))
     result[d.labels, np.arange(d.dfa.n_states)] = Fraction(1)
     return Const(result)

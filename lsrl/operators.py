@@ -36,11 +36,12 @@ class AffineForm:
     terms: dict[Node, np.ndarray]
     bias: np.ndarray
 
-    def broadcast(self, n: int) -> AffineForm:
+    def broadcast(self, n: int, loc: Location) -> AffineForm:
         """Repeat a 1-dimensional form ``n`` times."""
         if self.dim == n:
             return self
         assert self.dim == 1
+        check_size((n, max([1, *(x.dim for x in self.terms)])), loc)
         return AffineForm(n, {x: np.repeat(w, n, axis=0) for x, w in self.terms.items()}, np.repeat(self.bias, n))
 
     def scale(self, factor: np.ndarray) -> AffineForm:
@@ -53,12 +54,13 @@ class AffineForm:
             terms[x] = terms[x] + w if x in terms else w
         return AffineForm(self.dim, terms, self.bias + other.bias)
 
-    def map(self, a: np.ndarray) -> AffineForm:
+    def map(self, a: np.ndarray, loc: Location) -> AffineForm:
         """``a @ form`` for a constant matrix ``a``."""
+        check_size((a.shape[0], max([1, *(x.dim for x in self.terms)])), loc)
         return AffineForm(a.shape[0], {x: a.dot(w) for x, w in self.terms.items()}, a.dot(self.bias))
 
 
-def form_of(value: Value, builder: GraphBuilder) -> AffineForm:
+def form_of(value: Value, builder: GraphBuilder, loc: Location) -> AffineForm:
     """The affine form of a signal (fusing an unnamed ``Affine`` node into its inputs) or a constant."""
     if isinstance(value, Const):
         bias = value.value.reshape(-1)
@@ -67,6 +69,7 @@ def form_of(value: Value, builder: GraphBuilder) -> AffineForm:
     node = value.node
     if isinstance(node, Affine) and node not in builder.labels:
         return AffineForm(node.dim, {t.node: matrix(t.weight) for t in node.terms}, vector(node.bias))
+    check_size((node.dim, node.dim), loc)
     return AffineForm(node.dim, {node: identity(node.dim)}, fractions((node.dim,)))
 
 
@@ -88,7 +91,7 @@ def lift(value: Value, builder: GraphBuilder, loc: Location) -> Signal:
     """A signal for a signal, a constant signal for a constant scalar or vector."""
     if isinstance(value, Signal):
         return value
-    return materialize(form_of(value, builder), builder, loc)
+    return materialize(form_of(value, builder, loc), builder, loc)
 
 
 def common_dim(op: str, left: Value, right: Value, loc: Location) -> int:
@@ -110,7 +113,7 @@ def binary(op: str, left: Value, right: Value, builder: GraphBuilder, loc: Locat
         return const_binary(op, left, right, loc)
     if op in "+-":
         n = common_dim(op, left, right, loc)
-        a, b = form_of(left, builder).broadcast(n), form_of(right, builder).broadcast(n)
+        a, b = form_of(left, builder, loc).broadcast(n, loc), form_of(right, builder, loc).broadcast(n, loc)
         return materialize(a.plus(b.scale(fractions((n,), -1)) if op == "-" else b), builder, loc)
     if op == "*":
         return _multiply(left, right, builder, loc)
@@ -126,18 +129,18 @@ def negate(value: Value, builder: GraphBuilder, loc: Location) -> Value:
         return Const(-value.value)
     if not isinstance(value, Signal):
         raise LsrlTypeError(f"cannot negate a {value.describe()}", loc)
-    return materialize(form_of(value, builder).scale(fractions((value.dim,), -1)), builder, loc)
+    return materialize(form_of(value, builder, loc).scale(fractions((value.dim,), -1)), builder, loc)
 
 
 def _multiply(left: Value, right: Value, builder: GraphBuilder, loc: Location) -> Signal:
     n = common_dim("*", left, right, loc)
     if isinstance(left, Signal) and isinstance(right, Signal):
-        x, y = (materialize(form_of(s, builder).broadcast(n), builder, loc).node for s in (left, right))
+        x, y = (materialize(form_of(s, builder, loc).broadcast(n, loc), builder, loc).node for s in (left, right))
         return Signal(builder.add(Multiply, n, loc, x=x, y=y))
     signal, constant = (left, right) if isinstance(left, Signal) else (right, left)
     assert isinstance(constant, Const)
     factor = np.array(np.broadcast_to(constant.value.reshape(-1), (n,)), dtype=object)
-    return materialize(form_of(signal, builder).broadcast(n).scale(factor), builder, loc)
+    return materialize(form_of(signal, builder, loc).broadcast(n, loc).scale(factor), builder, loc)
 
 
 def _divide(left: Value, right: Value, builder: GraphBuilder, loc: Location) -> Signal:
@@ -149,7 +152,7 @@ def _divide(left: Value, right: Value, builder: GraphBuilder, loc: Location) -> 
     if any(d == 0 for d in divisor):
         raise LsrlValueError("division by zero", loc)
     factor = np.broadcast_to(np.array([Fraction(1) / d for d in divisor], dtype=object), (n,))
-    return materialize(form_of(left, builder).broadcast(n).scale(np.array(factor, dtype=object)), builder, loc)
+    return materialize(form_of(left, builder, loc).broadcast(n, loc).scale(np.array(factor, dtype=object)), builder, loc)
 
 
 def _matmul(left: Value, right: Value, builder: GraphBuilder, loc: Location) -> Signal:
@@ -161,7 +164,7 @@ def _matmul(left: Value, right: Value, builder: GraphBuilder, loc: Location) -> 
     if a.shape[1] != right.dim:
         raise ShapeError(f"cannot multiply (@) a {left.describe()} and a {right.describe()}: "
                          f"{a.shape[1]} columns against dimension {right.dim}", loc)
-    return materialize(form_of(right, builder).map(a), builder, loc)
+    return materialize(form_of(right, builder, loc).map(a, loc), builder, loc)
 
 
 def const_binary(op: str, left: Const, right: Const, loc: Location) -> Const:

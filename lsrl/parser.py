@@ -98,11 +98,11 @@ def _from_lark(err: UnexpectedInput, file: str, text: str) -> LsrlSyntaxError:
 
 
 def _position(err: UnexpectedInput, text: str) -> tuple[int, int]:
-    """Lark gives no position for end of input; point just past the last character then."""
+    """Lark gives no position for end of input; point just past the last visible character then."""
     line, col = getattr(err, "line", -1), getattr(err, "column", -1)
     at_end = isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END")
     if at_end or line is None or line < 1 or col is None or col < 1:
-        lines = text.split("\n")
+        lines = text.rstrip().split("\n")
         return len(lines), len(lines[-1]) + 1
     return line, col
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from lsrl.graph import Node
 
 MAX_DIM = 1 << 16
-MAX_ENTRIES = 1 << 22
+MAX_ENTRIES = 1 << 20
 
 
 @dataclass(frozen=True, eq=False)
