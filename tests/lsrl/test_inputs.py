@@ -1,0 +1,48 @@
+"""Inputs written as text for ``lsrl run --input-str``."""
+from __future__ import annotations
+
+import re
+from fractions import Fraction as F
+
+import pytest
+
+from lsrl.check import check
+from lsrl.errors import InputValueError
+from lsrl.inputs import encode_text
+from lsrl.parser import parse_text
+
+
+def program(decls: str):
+    return check(parse_text(f"{decls}\noutput y = 1"))
+
+
+def test_symbols_of_one_character() -> None:
+    encoded = encode_text(program('input x : symbols("a", "b", "c")'), "ab c\na")
+    assert encoded["x"].tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]
+
+
+def test_symbols_of_several_characters_are_separated_by_whitespace() -> None:
+    encoded = encode_text(program('input x : symbols("set0", "set1", "read")'), "set1 read  set0")
+    assert encoded["x"].tolist() == [[0, 1, 0], [0, 0, 1], [1, 0, 0]]
+
+
+def test_numbers_are_split_among_inputs_in_order() -> None:
+    encoded = encode_text(program("input a : 1\ninput b : 2"), "1,-1/3,0.25  2,0,1e1")
+    assert encoded["a"].tolist() == [[1], [2]]
+    assert encoded["b"].tolist() == [[F(-1, 3), F(1, 4)], [0, 10]]
+
+
+def test_empty_text_is_an_empty_sequence() -> None:
+    assert encode_text(program("input a : 2"), "  ")["a"].shape == (0, 2)
+
+
+@pytest.mark.parametrize("decls, text, words", [
+    ('input x : symbols("a", "b")', "abz", "symbol 'z' at position 2"),
+    ("input a : 2", "1,2 3", "step 1 ('3') has 1 values"),
+    ("input a : 1", "1/0", "not a number"),
+    ("input a : 1", "one", "not a number"),
+    ('input a : 1\ninput x : symbols("a")', "1,a", "several inputs"),
+])
+def test_bad_text(decls: str, text: str, words: str) -> None:
+    with pytest.raises(InputValueError, match=re.escape(words)):
+        encode_text(program(decls), text)
