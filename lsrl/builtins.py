@@ -17,7 +17,7 @@ from lsrl.errors import ArityError, Location, LsrlError, LsrlTypeError, LsrlValu
 from lsrl.graph import (AutomatonState, Concat, DeltaState, DiagonalState, GraphBuilder, LtiState, Relu,
                         freeze_matrix, freeze_vector)
 from lsrl.operators import form_of, fractions, identity, lift, materialize
-from lsrl.types import (Alphabet, Automaton, Blocks, Const, Signal, Text, Value, as_automaton, as_const, as_dim,
+from lsrl.types import (Alphabet, Automaton, Blocks, Const, Signal, Value, as_automaton, as_const, as_dim,
                         as_int, as_text, check_size, is_numeric, vector_dim)
 
 
@@ -208,6 +208,11 @@ def automaton(builder: GraphBuilder, args: Args, loc: Location) -> Value:
     if x.dim != d.dfa.n_symbols:
         raise ShapeError(f"{d.describe()} reads one-hot symbols of dimension {d.dfa.n_symbols} "
                          f"(alphabet {', '.join(d.dfa.alphabet[:10])}), not a {x.describe()}", args["x"].loc)
+    declared = getattr(x.node, "alphabet", None)
+    if declared is not None and tuple(declared) != d.dfa.alphabet:
+        raise LsrlTypeError(f"input {x.node.name!r} is the one-hot of ({', '.join(declared[:10])}) but "
+                            f"{d.source} reads ({', '.join(d.dfa.alphabet[:10])}); declare it with "
+                            f"`input {x.node.name} : alphabet(...)`", args["x"].loc)
     check_size((d.dfa.n_states,), loc)
     return Signal(builder.add(AutomatonState, d.dfa.n_states, loc, x=x.node, dfa=d.dfa, source=d.source))
 

@@ -140,6 +140,7 @@ def test_shape_error_is_located_at_the_operator_with_a_caret() -> None:
     ("input x : 1\noutput y = regex(\"(a\")", LsrlValueError, "regex"),
     ("input x : 1\noutput y = dfa_file(\"missing.json\")", LsrlValueError, "missing.json"),
     ("input x : 1\noutput y = task(\"parity\")", LsrlTypeError, "an output must be"),
+    ("input x : symbols(\"1\", \"0\")\noutput y = automaton(task(\"parity\"), x)", LsrlTypeError, "reads (0, 1)"),
     ("input x : 1\nlet y = x", LsrlError, "no output"),
     ("let y = 1", LsrlError, "no input"),
     ("use nonesuch\ninput x : 1\noutput x", ModuleError, "no standard module 'nonesuch'"),

@@ -163,4 +163,6 @@ def test_automata_in_a_program(word: str) -> None:
         expected = prefix.count("a") % 3 == 0 and "bb" not in prefix and t + 1 >= 3
         assert no_bb.accepts(prefix) == ("bb" not in prefix)
         assert out["divisible_no_bb_after_3"][t, 0] == int(expected)
+    floats = run_text("automaton", word, exact=False)
+    assert all(floats[name].tolist() == out[name].astype(float).tolist() for name in out)
 
