@@ -7,6 +7,7 @@ are templates: a body is checked afresh at each call with the shapes of that cal
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from lsrl.types import (Alphabet, Blocks, Const, Macro, Signal, Text, Value, as_
                         is_numeric)
 
 STDLIB = Path(__file__).with_name("stdlib")
+RECURSION_LIMIT = 20_000  # the pass recurses on expressions; long sums nest deeply to the left
 
 
 @dataclass
@@ -64,12 +66,16 @@ class Scope:
 def check(program: ast.Program) -> CheckedProgram:
     """Check a parsed program and build its graph; raises an ``LsrlError`` with a located message."""
     checker = _Checker()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
         return checker.main(program)
     except LsrlError as err:
         raise checker.locate(err) from None
     except RecursionError:
         raise LsrlError("the program is nested too deeply to check", None) from None
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def check_file(path: str | Path) -> CheckedProgram:
