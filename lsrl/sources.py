@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from automata.dfa import DFA
+from automata.errors import LsrlInputError
 
 
 @dataclass(frozen=True)
@@ -17,11 +18,12 @@ class Language:
 
 def resolve_language(spec: str | None = None, regex: str | None = None, complete_with_sink: bool = False) -> Language:
     """``spec`` is ``task:NAME``, a bare task name, or a path to a ``.json`` DFA file; ``regex`` a pattern."""
+    if (spec is None) == (regex is None):
+        raise LsrlInputError("give exactly one of a task name, a DFA .json file or --regex R")
     if regex is not None:
         from automata.regex import regex_to_dfa
 
         return Language(f"regex:{regex}", regex_to_dfa(regex))
-    assert spec is not None
     if spec.endswith(".json") or Path(spec).is_file():
         from automata.fileformat import load_dfa
 
@@ -30,3 +32,11 @@ def resolve_language(spec: str | None = None, regex: str | None = None, complete
 
     task = get_task(spec.removeprefix("task:"))
     return Language(f"task:{task.name}", task.dfa)
+
+
+def split_word(text: str, alphabet: tuple[str, ...]) -> tuple[str, ...]:
+    """Symbols separated by whitespace; without whitespace, one character per symbol when every
+    symbol of the alphabet is a single character. Unknown symbols are reported by the DFA."""
+    if any(c.isspace() for c in text) or any(len(a) != 1 for a in alphabet):
+        return tuple(text.split())
+    return tuple(text)

@@ -1,0 +1,105 @@
+"""The ``lsrl`` command line. Thin: each subcommand parses its arguments and calls the library.
+
+Errors caused by the user's input (``LsrlInputError``) print one message and exit with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from automata.errors import LsrlInputError
+
+EXIT_USAGE = 2
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from automata.classify import classify
+    from lsrl.report import print_classification
+    from lsrl.sources import resolve_language
+
+    language = resolve_language(args.source, args.regex, args.complete_with_sink)
+    result = classify(language.dfa, max_elements=args.max_elements)
+    if args.json:
+        print(json.dumps({"language": language.name, **result.to_json()}, indent=1))
+    else:
+        print_classification(language.name, result)
+    return 0
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from lsrl.sources import resolve_language, split_word
+
+    language = resolve_language(args.source, args.regex, args.complete_with_sink)
+    dfa = language.dfa
+    word = split_word(args.word, dfa.alphabet)
+    states = dfa.trace(word)
+    for symbol, q in zip(word, states.tolist()):
+        print(f"{symbol}\t{dfa.name(q)}\t{'accept' if q in dfa.accepting else 'reject'}")
+    final = int(states[-1]) if len(word) else dfa.start
+    print(f"{language.name}: {'accepts' if final in dfa.accepting else 'rejects'} the word ({len(word)} symbols)")
+    return 0
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    from automata.tasks import task_families
+    from lsrl.report import print_task_families
+
+    print_task_families(task_families())
+    return 0
+
+
+def _add_classify(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("classify", help="algebraic classification and the verdict per architecture class",
+                       description="Print the syntactic monoid's size, aperiodicity, its maximal subgroups and, "
+                                   "for each architecture class, whether it can recognise the language exactly.")
+    _add_language_arguments(p)
+    p.add_argument("--json", action="store_true", help="print JSON for machines instead of a table")
+    p.add_argument("--max-elements", type=int, default=200_000, help="refuse monoids larger than this")
+    p.set_defaults(handler=_classify)
+
+
+def _add_language_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", nargs="?", help="a task name (e.g. parity, mod:3, S:5, task:tomita:3) or a DFA .json file")
+    p.add_argument("--regex", help="a regular expression (syntax: docs/regex.md)")
+    p.add_argument("--complete-with-sink", action="store_true", help="complete a partial DFA file with a rejecting sink")
+
+
+def _add_trace(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("trace", help="run a DFA on a word and print the state after every symbol")
+    _add_language_arguments(p)
+    p.add_argument("--word", required=True,
+                   help="the word: symbols separated by spaces, or one character per symbol if every symbol is one character")
+    p.set_defaults(handler=_trace)
+
+
+def _add_tasks(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tasks", help="list the named tasks and their parameters")
+    p.set_defaults(handler=_tasks)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_classify, _add_trace, _add_tasks]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lsrl", description="Compile programs and automata to exact recurrent models.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except LsrlInputError as err:
+        print(f"lsrl {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
