@@ -43,6 +43,23 @@ def test_every_example_checks(path: Path) -> None:
     assert program.outputs and program.inputs
 
 
+@pytest.mark.parametrize("name, text, output, expected", [
+    ("counter", "0110111", "ones_lead", "[0] [0] [1] [0] [1] [1] [1]"),
+    ("ifelse", "1,2,3 -1,4,5 0,6,7", "nested", "[2] [8] [27]"),
+    ("parity", "0110111", "odd", "[0] [1] [0] [0] [1] [0] [1]"),
+    ("mod_counter", "0111", "count_mod_k", "[1, 0, 0] [0, 1, 0] [0, 0, 1] [1, 0, 0]"),
+    ("mod_counter", "0111", "quarter_turns", "[1, 0] [0, 1] [-1, 0] [0, -1]"),
+    ("automaton", "aababb", "a_count_mod_3", "[0, 1, 0] [0, 0, 1] [0, 0, 1] [1, 0, 0] [1, 0, 0] [1, 0, 0]"),
+    ("automaton", "aababb", "divisible_no_bb_after_3", "[0] [0] [0] [1] [1] [0]"),
+    ("token_map", "2 1  1 1 3 3  2 1 1 2  1 2 2 3", "answer",
+     "[0, 0] [0, 0] [0, 0] [0, 0] [0, 0] [0, 0] [0, 0] [0, 0] [1, 0] [1, 2] [1, 2] [1, 2] [1, 2] [1, 2]"),
+    ("universal_continuous", "3/100,99/100,0 0,0,1 0,3/4,7 1/4,3/4,5", "approximation", "[0] [0] [7] [7]"),
+])
+def test_concrete_runs(name: str, text: str, output: str, expected: str) -> None:
+    got = run_text(name, text)[output]
+    assert " ".join("[" + ", ".join(str(v) for v in row) + "]" for row in got) == expected
+
+
 @PROPERTY
 @given(binary)
 def test_counter(word: str) -> None:
@@ -63,11 +80,6 @@ def test_ifelse(steps: list[tuple[int, F, F]]) -> None:
         sums = sums + np.array([a, b, a + b], dtype=object)
         assert out["gated"][t, 0] == out["relu_only"][t, 0] == (a if c > 0 else b)
         assert out["nested"][t, 0] == (sums[0] if c > 0 else sums[1] if c < 0 else sums[2])
-
-
-def test_ifelse_concrete() -> None:
-    out = interpret(example("ifelse"), [[1, 2, 3], [-1, 4, 5], [0, 6, 7]])
-    assert column(out["gated"]) == [2, 5, 7] and column(out["nested"]) == [2, 8, 27]
 
 
 DELTA = F(1, 4)
@@ -117,12 +129,6 @@ def test_token_map(values: list[tuple[int, int]], order: list[int], query: tuple
     assert (out[:block_end - 2] == 0).all()
 
 
-def test_token_map_concrete() -> None:
-    tokens = [2, 1, 1, 1, 3, 3, 2, 1, 1, 2, 1, 2, 2, 3]   # query (2, 1); f(1, 1) = (3, 3), f(2, 1) = (1, 2)
-    out = interpret(example("token_map"), [[t] for t in tokens])["answer"]
-    assert list(out[-1]) == [1, 2]
-
-
 @PROPERTY
 @given(binary)
 def test_parity_matches_the_parity_task(word: str) -> None:
@@ -144,11 +150,6 @@ def test_mod_counter(word: str) -> None:
         assert tuple(out["quarter_turns"][t]) == turns[ones % 4]
     floats = run_text("mod_counter", word, exact=False)
     assert floats["count_mod_k"].tolist() == out["count_mod_k"].astype(float).tolist()
-
-
-def test_mod_counter_concrete() -> None:
-    out = run_text("mod_counter", "0110111")
-    assert column(out["divisible"]) == [1, 0, 0, 0, 1, 0, 0]
 
 
 @PROPERTY

@@ -104,9 +104,15 @@ def test_automaton_state_is_the_one_hot_of_the_dfa_state(data: st.DataObject) ->
         save_dfa(dfa, Path(folder) / "d.json")
         text = 'let D = dfa_file("d.json")\ninput x : alphabet(D)\noutput s = automaton(D, x)\n'
         compiled = check(parse_text(text, str(Path(folder) / "p.lsrl")))
-    out = interpret(compiled, np.eye(dfa.n_symbols, dtype=np.int64)[dfa.encode(word)])["s"]
+    onehots = np.eye(dfa.n_symbols, dtype=np.int64)[dfa.encode(word)]
+    out = interpret(compiled, onehots)["s"]
     assert out.argmax(axis=1).tolist() == dfa.trace(word).tolist()
     assert (out.sum(axis=1) == 1).all()
+    node = compiled.output("s")
+    m, s = node.transition_matrices(), np.array(node.init(), dtype=object)
+    for x, got in zip(onehots, out):
+        s = np.tensordot(x, m, axes=1) @ s
+        assert list(s) == list(got)
 
 
 def test_automaton_on_mixed_symbols_is_linear() -> None:
