@@ -19,6 +19,7 @@ from lsrl.errors import InputValueError
 from lsrl.graph import CheckedProgram
 from lsrl.interpreter import evaluate, interpret
 from lsrl.parser import parse_text
+from lsrl.strategies import programs, sequences
 
 PROPERTY = settings(max_examples=15, deadline=None)
 
@@ -139,6 +140,21 @@ def test_exact_and_float_agree(steps: list[list[F]]) -> None:
     approx = run(MIXED, "x : 3", exact=False, x=[[float(v) for v in s] for s in steps])["y"]
     assert approx.dtype == np.float64 and all(isinstance(v, F) for v in exact.reshape(-1))
     np.testing.assert_allclose(approx, exact.astype(np.float64), rtol=1e-9, atol=1e-9)
+
+
+@PROPERTY
+@given(st.data())
+def test_random_programs_agree_in_exact_and_float(data: st.DataObject) -> None:
+    """Every node of a random program, within 1e-9 of the largest magnitude any node reaches
+    (the rounding of a few dozen operations on these magnitudes is below 1e-12 of it)."""
+    compiled = check(parse_text(data.draw(programs())))
+    inputs = data.draw(sequences({i.name: i.dim for i in compiled.inputs}, min_length=1))
+    exact = evaluate(compiled, inputs)
+    approx = evaluate(compiled, {k: [[float(v) for v in step] for step in seq] for k, seq in inputs.items()},
+                      exact=False)
+    scale = max(1, *(abs(float(v)) for values in exact.values() for v in values.reshape(-1)))
+    for node, values in exact.items():
+        np.testing.assert_allclose(approx[node], values.astype(np.float64), rtol=1e-9, atol=1e-9 * scale)
 
 
 @PROPERTY
