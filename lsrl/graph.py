@@ -210,6 +210,17 @@ class CheckedProgram:
     def input(self, name: str) -> Input:
         return next(i for i in self.inputs if i.name == name)
 
+    def summary(self) -> str:
+        """Inputs, outputs and node counts by kind, for ``lsrl check``."""
+        kinds: dict[str, int] = {}
+        for node in self.nodes:
+            kinds[type(node).__name__] = kinds.get(type(node).__name__, 0) + 1
+        inputs = ", ".join(f"{i.name}: {i.dim}" + (f" (one-hot of {len(i.alphabet)} symbols)" if i.alphabet else "")
+                           for i in self.inputs)
+        outputs = ", ".join(f"{name}: {node.dim}" for name, node in self.outputs)
+        counts = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+        return f"inputs {inputs}\noutputs {outputs}\n{len(self.nodes)} nodes: {counts}"
+
     def dump(self) -> str:
         """One line per node: id, kind, dimension, inputs and label."""
         lines = []

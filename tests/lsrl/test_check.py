@@ -187,3 +187,10 @@ def test_modules_may_not_declare_inputs_or_use_themselves(tmp_path: Path) -> Non
 def test_name_clash_between_modules_and_program() -> None:
     err = error("use logic\ndef not(a) = a\ninput x : 1\noutput x", DuplicateName)
     assert "'not' is already defined" in err.message
+
+
+def test_summary_and_dump() -> None:
+    program = checked('input x : symbols("a", "b")\nlet h = relu(x - 1)\noutput y = 2 * h')
+    assert program.summary() == ("inputs x: 2 (one-hot of 2 symbols)\noutputs y: 2\n"
+                                 "4 nodes: 1 Input, 2 Affine, 1 Relu")
+    assert program.dump().split("\n")[-2:] == ["#3 = Affine[2](#2)  # y", "output y = #3"]

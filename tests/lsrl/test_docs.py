@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lsrl.check import check
-from lsrl.inputs import encode_text
+from lsrl.textio import encode_text
 from lsrl.interpreter import interpret
 from lsrl.parser import parse_text
 

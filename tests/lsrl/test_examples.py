@@ -15,7 +15,7 @@ from automata.regex import regex_to_dfa
 from automata.tasks import get_task
 from lsrl.check import check_file
 from lsrl.graph import CheckedProgram
-from lsrl.inputs import encode_text
+from lsrl.textio import encode_text
 from lsrl.interpreter import interpret
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

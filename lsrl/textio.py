@@ -1,9 +1,10 @@
-"""Inputs written as text (``lsrl run prog.lsrl --input-str ...``) to arrays for the interpreter.
+"""The interpreter's inputs and outputs as text, for ``lsrl run prog.lsrl --input-str ...``.
 
 A program whose only input is declared over an alphabet reads a string of symbols: one character
 per symbol when every symbol is one character (whitespace ignored), otherwise symbols separated by
 whitespace. Any other program reads steps separated by whitespace, each step the comma-separated
-rationals of all inputs in declaration order (``1,0 0,1/2 -3,0.25``).
+rationals of all inputs in declaration order (``1,0 0,1/2 -3,0.25``). Outputs print one line
+per step, exact values as fractions.
 """
 from __future__ import annotations
 
@@ -64,3 +65,18 @@ def encode_numbers(inputs: tuple[Input, ...], text: str) -> dict[str, np.ndarray
                 raise InputValueError(f"step {t}: {field!r} is not a number (write e.g. 2, -1/3 or 0.25)") from None
     bounds = np.cumsum([0, *(i.dim for i in inputs)])
     return {i.name: table[:, bounds[k]:bounds[k + 1]] for k, i in enumerate(inputs)}
+
+
+def format_outputs(outputs: dict[str, np.ndarray]) -> str:
+    """One line per step, ``t  name=[v, ...]  ...``, for outputs of shape (T, dim)."""
+    length = min((len(v) for v in outputs.values()), default=0)
+    lines = []
+    for t in range(length):
+        cells = "  ".join(f"{name}=[{', '.join(_number(v) for v in values[t])}]" for name, values in outputs.items())
+        lines.append(f"{t + 1}  {cells}")
+    return "\n".join(lines)
+
+
+def _number(value: object) -> str:
+    """A Fraction as ``p/q`` (or an integer); a float in its shortest repr."""
+    return str(value) if isinstance(value, Fraction) else repr(float(value))

@@ -1,4 +1,4 @@
-"""Inputs written as text for ``lsrl run --input-str``."""
+"""Inputs and outputs as text for ``lsrl run --input-str``."""
 from __future__ import annotations
 
 import re
@@ -8,8 +8,9 @@ import pytest
 
 from lsrl.check import check
 from lsrl.errors import InputValueError
-from lsrl.inputs import encode_text
+from lsrl.interpreter import interpret
 from lsrl.parser import parse_text
+from lsrl.textio import encode_text, format_outputs
 
 
 def program(decls: str):
@@ -46,3 +47,11 @@ def test_empty_text_is_an_empty_sequence() -> None:
 def test_bad_text(decls: str, text: str, words: str) -> None:
     with pytest.raises(InputValueError, match=re.escape(words)):
         encode_text(program(decls), text)
+
+
+def test_outputs_print_one_line_per_step() -> None:
+    compiled = check(parse_text("input a : 2\noutput s = lti(a, identity(2), identity(2))\noutput h = a[0] / 3"))
+    inputs = encode_text(compiled, "1,2 1,0")
+    assert format_outputs(interpret(compiled, inputs)) == "1  s=[1, 2]  h=[1/3]\n2  s=[2, 2]  h=[1/3]"
+    first = format_outputs(interpret(compiled, inputs, exact=False)).split("\n")[0]
+    assert first == "1  s=[1.0, 2.0]  h=[0.3333333333333333]"
