@@ -1,4 +1,4 @@
-"""Run the kernel benchmarks on the GPU and write one JSON per op; then run bench/kernels_summary.py.
+"""Run the kernel benchmarks on the GPU and write one JSON per op (rewritten after every row, so a cut-off run keeps what it measured); then run bench/kernels_summary.py.
 
     python bench/kernels.py [--out bench/results] [--only scan,delta_product,rnn]
 """
@@ -32,11 +32,13 @@ def main(argv: list[str] | None = None) -> None:
     _log(json.dumps(env))
     for name in args.only.split(","):
         started = time.perf_counter()
-        rows = SUITES[name].run(_log)
-        record = {"environment": env, "suite": name, "seconds": round(time.perf_counter() - started, 1),
-                  "results": [row.to_json() for row in rows]}
-        (args.out / f"kernels_{name}.json").write_text(json.dumps(record, indent=1))
-        _log(f"wrote {args.out / f'kernels_{name}.json'} ({record['seconds']} s)")
+        rows = []
+        for row in SUITES[name].run(_log):
+            rows.append(row.to_json())
+            record = {"environment": env, "suite": name, "seconds": round(time.perf_counter() - started, 1),
+                      "results": rows}
+            (args.out / f"kernels_{name}.json").write_text(json.dumps(record, indent=1))
+        _log(f"wrote {args.out / f'kernels_{name}.json'} ({round(time.perf_counter() - started, 1)} s)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Nonlinear RNNs: our fused Elman/LSTM/GRU layers against cuDNN's torch.nn.RNN/LSTM/GRU at the same sizes."""
 from __future__ import annotations
 
+from typing import Iterator
+
 import torch
 
 from bench.timing import Measurement, median_ms
@@ -30,8 +32,7 @@ def _time(fn, mode, params):
     return median_ms(step)
 
 
-def run(log) -> list[Measurement]:
-    rows = []
+def run(log) -> Iterator[Measurement]:
     for cell, module in MODULES.items():
         layer = module(HIDDEN, HIDDEN, batch_first=True).cuda()
         x = torch.randn(BATCH, LENGTH, HIDDEN, device="cuda", requires_grad=True)
@@ -41,15 +42,14 @@ def run(log) -> list[Measurement]:
         for mode in ("fwd", "fwd+bwd"):
             try:
                 ms = _time(ours, mode, params)
-                rows.append(_row(cell, "ours", mode, ms, "fp32 (ieee) dots"))
+                yield _row(cell, "ours", mode, ms, "fp32 (ieee) dots")
                 log(f"{cell} ours {mode} {ms:.3f} ms")
             except Exception as err:  # noqa: BLE001 - recorded, not fatal
-                rows.append(_row(cell, "ours", mode, None, f"failed: {type(err).__name__}: {err}"[:300]))
+                yield _row(cell, "ours", mode, None, f"failed: {type(err).__name__}: {err}"[:300])
                 log(f"{cell} ours {mode} failed: {err}"[:300])
             for tf32 in (False, True):
                 with torch.backends.cudnn.flags(enabled=True, allow_tf32=tf32):
                     ms = _time(lambda: layer(x)[0], mode, params)
                 impl = "cudnn" + (" tf32" if tf32 else "")
-                rows.append(_row(cell, impl, mode, ms, "allow_tf32=" + str(tf32)))
+                yield _row(cell, impl, mode, ms, "allow_tf32=" + str(tf32))
                 log(f"{cell} {impl} {mode} {ms:.3f} ms")
-    return rows

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from typing import Iterator
 
 import torch
 
@@ -36,10 +37,11 @@ def _fwd_bwd(fn, leaves):
     return step
 
 
-def run(log) -> list[Measurement]:
-    rows = [Measurement("copy", "torch copy_", "fwd", {"bytes": 2 << 30}, "float32", None,
-                        copy_bandwidth_gbs(), "GB/s", "read + write")]
-    log(f"copy bandwidth {rows[0].rate:.0f} GB/s")
+def run(log) -> Iterator[Measurement]:
+    copy = Measurement("copy", "torch copy_", "fwd", {"bytes": 2 << 30}, "float32", None,
+                        copy_bandwidth_gbs(), "GB/s", "read + write")
+    log(f"copy bandwidth {copy.rate:.0f} GB/s")
+    yield copy
     for dtype in (torch.float32, torch.bfloat16):
         a, b = _inputs(SHAPE, dtype)
         n = a.numel()
@@ -47,18 +49,17 @@ def run(log) -> list[Measurement]:
         fwd_bytes = 3 * n * size
         for tile in TILES:
             ms = median_ms(lambda: triton_scan_forward(a, b, None, tile))
-            rows.append(_row("ours tile", "fwd", SHAPE, dtype, ms, fwd_bytes, tile=list(tile)))
+            yield _row("ours tile", "fwd", SHAPE, dtype, ms, fwd_bytes, tile=list(tile))
         ms = median_ms(lambda: diagonal_scan(a, b))
-        rows.append(_row("ours", "fwd", SHAPE, dtype, ms, fwd_bytes))
+        yield _row("ours", "fwd", SHAPE, dtype, ms, fwd_bytes)
         log(f"scan {dtype} ours fwd {ms:.3f} ms")
         a.requires_grad_(), b.requires_grad_()
         ms = median_ms(_fwd_bwd(lambda: diagonal_scan(a, b)[0], [a, b]))
-        rows.append(_row("ours", "fwd+bwd", SHAPE, dtype, ms, 8 * n * size, "fwd 3 tensors, bwd 5"))
+        yield _row("ours", "fwd+bwd", SHAPE, dtype, ms, 8 * n * size, "fwd 3 tensors, bwd 5")
         a, b = a.detach(), b.detach()
-        rows.extend(_fla_rows(a, b, dtype, fwd_bytes, log))
-    rows.extend(_torch_rows(log))
-    rows.extend(_long_rows(log))
-    return rows
+        yield from _fla_rows(a, b, dtype, fwd_bytes, log)
+    yield from _torch_rows(log)
+    yield from _long_rows(log)
 
 
 def _fla_rows(a, b, dtype, fwd_bytes, log) -> list[Measurement]:

@@ -156,24 +156,38 @@ def _blocks(k_dim: int, v_dim: int, device: torch.device) -> tuple[int, int, int
     return bk, bv, 4 if bk * bv >= 2048 else 2
 
 
+def _forward(q, k, v, g, beta, h0, num_householder, scale, blocks, store_w=True):
+    """Launch the forward sweep with (BK, BV, num_warps) blocks; returns (o, final state, w or None)."""
+    batch, length, heads, k_dim = q.shape
+    v_dim = v.shape[-1]
+    bk, bv, warps = blocks
+    o = torch.empty(batch, length, heads, v_dim, dtype=q.dtype, device=q.device)
+    ht = torch.empty(batch, heads, k_dim, v_dim, dtype=torch.float32, device=q.device)
+    w = torch.empty(v.shape, dtype=torch.float32, device=q.device) if store_w else ht
+    grid = (triton.cdiv(v_dim, bv), batch * heads)
+    launchable(_forward_kernel, q.device)[grid](
+        q, k, v, beta, g if g is not None else ht, h0 if h0 is not None else ht, o, ht, w,
+        length, heads, scale,
+        K=k_dim, V=v_dim, NH=num_householder, BK=bk, BV=bv,
+        HAS_G=g is not None, HAS_H0=h0 is not None, STORE_W=store_w, num_warps=warps,
+    )
+    return o, ht, (w if store_w else None)
+
+
+def forward_with_blocks(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g: torch.Tensor | None, beta: torch.Tensor,
+    num_householder: int, blocks: tuple[int, int, int],
+) -> torch.Tensor:
+    """Inference-only forward with explicit (BK, BV, num_warps), for benchmarks that sweep block sizes."""
+    return _forward(q, k, v, g, beta, None, num_householder, q.shape[-1] ** -0.5, blocks, store_w=False)[0]
+
+
 class _DeltaProduct(torch.autograd.Function):
     """Autograd wrapper over the three sweeps; saves only w = v - S^T k besides the inputs."""
 
     @staticmethod
     def forward(ctx, q, k, v, g, beta, h0, num_householder, scale):
-        batch, length, heads, k_dim = q.shape
-        v_dim = v.shape[-1]
-        bk, bv, warps = _blocks(k_dim, v_dim, q.device)
-        o = torch.empty(batch, length, heads, v_dim, dtype=q.dtype, device=q.device)
-        ht = torch.empty(batch, heads, k_dim, v_dim, dtype=torch.float32, device=q.device)
-        w = torch.empty(v.shape, dtype=torch.float32, device=q.device)
-        grid = (triton.cdiv(v_dim, bv), batch * heads)
-        launchable(_forward_kernel, q.device)[grid](
-            q, k, v, beta, g if g is not None else ht, h0 if h0 is not None else ht, o, ht, w,
-            length, heads, scale,
-            K=k_dim, V=v_dim, NH=num_householder, BK=bk, BV=bv,
-            HAS_G=g is not None, HAS_H0=h0 is not None, STORE_W=True, num_warps=warps,
-        )
+        o, ht, w = _forward(q, k, v, g, beta, h0, num_householder, scale, _blocks(q.shape[-1], v.shape[-1], q.device))
         ctx.save_for_backward(q, k, v, g, beta, h0, w, o, ht)
         ctx.num_householder, ctx.scale = num_householder, scale
         return o, ht

@@ -127,8 +127,7 @@ def _tile(width: int, is_complex: bool, device: torch.device) -> tuple[int, int,
     if device.type != "cuda":
         return 8, min(16, triton.next_power_of_2(max(width, 1))), 1
     bd = min(32 if is_complex else 64, triton.next_power_of_2(max(width, 1)))
-    bt = 64 if is_complex else 128
-    return bt, bd, 4
+    return 64, bd, 4
 
 
 def _launch(
