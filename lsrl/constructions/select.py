@@ -1,0 +1,68 @@
+"""Compile a DFA into a model of a chosen architecture class with the smallest construction known here.
+
+The DFA is first reduced to its minimal labelled form (``labelling.minimal_labelled``); the result's
+``dfa`` and ``labels`` are that minimal automaton, which gives the same label as the input after every
+prefix. For the classes with impossibility results (diagonal gates, rotations) the classifier
+(``automata.classify``) is asked first: if it proves the language of some label class impossible for
+the class, ``NotExpressible`` carries its theorem. Where the class is not ruled out but no construction
+here fits the automaton, ``NotImplementedConstruction`` says what is missing (usually a multi-layer
+Krohn-Rhodes cascade).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from automata.classify import classify
+from automata.dfa import DFA
+from lsrl.constructions import diagonal, gated, householder, onehot, rotation
+from lsrl.constructions.errors import InvalidOption, NotExpressible
+from lsrl.constructions.labelling import minimal_labelled, resolve_labels
+from lsrl.constructions.result import CompiledAutomaton
+
+Construction = Callable[[DFA, np.ndarray], CompiledAutomaton]
+
+CONSTRUCTIONS: dict[str, Construction] = {
+    "dense-lrnn": onehot.dense_lrnn,
+    "elman": lambda dfa, labels: onehot.elman(dfa, labels, "relu"),
+    "elman-tanh": lambda dfa, labels: onehot.elman(dfa, labels, "tanh"),
+    "lstm": gated.lstm,
+    "gru": gated.gru,
+    "diag-01": lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=False),
+    "diag-neg": lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=True),
+    "rotation": rotation.rotation,
+}
+ARCHITECTURES = (*CONSTRUCTIONS, "deltaproduct")
+
+# Architecture id -> the classifier's class, for the classes that some languages are proved out of.
+CLASSIFIER_CLASS = {"diag-01": "diag-01", "diag-neg": "diag-neg", "rotation": "diag-complex"}
+
+
+def check_expressible(dfa: DFA, labels: np.ndarray, arch: str) -> None:
+    """Raise ``NotExpressible`` if the classifier proves that the class cannot recognise the language of
+    one label value (a model computing every label would recognise each of those languages)."""
+    if arch not in CLASSIFIER_CLASS:
+        return
+    for value in np.unique(labels).tolist():
+        verdict = classify(dfa.with_accepting(np.flatnonzero(labels == value).tolist())).verdict(CLASSIFIER_CLASS[arch])
+        if verdict.status == "impossible" and verdict.theorem is not None:
+            theorem = verdict.theorem
+            raise NotExpressible(arch, f"for the language of label {value}: {theorem.statement}", theorem.reference,
+                                 theorem.condition)
+
+
+def compile_automaton(dfa: DFA, arch: str, labels: np.ndarray | None = None,
+                      n_h: int | None = None) -> CompiledAutomaton:
+    """A model of class ``arch`` (one of ``ARCHITECTURES``) whose prediction after every prefix is
+    ``labels[state]`` (acceptance by default); ``n_h`` fixes the Householder factors of deltaproduct."""
+    if arch not in ARCHITECTURES:
+        raise InvalidOption(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
+    if n_h is not None and arch != "deltaproduct":
+        raise InvalidOption(f"n_h applies to deltaproduct only, not to {arch}")
+    labels, _ = resolve_labels(dfa, labels)
+    minimal, minimal_labels = minimal_labelled(dfa, labels)
+    check_expressible(minimal, minimal_labels, arch)
+    if arch == "deltaproduct":
+        return householder.deltaproduct(minimal, minimal_labels, n_h)
+    return CONSTRUCTIONS[arch](minimal, minimal_labels)
