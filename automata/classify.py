@@ -241,17 +241,17 @@ def _abelian_rank(group: FiniteGroup) -> int:
     return rank
 
 
-def _transpositions(permutation: np.ndarray) -> int:
-    """The least number of transpositions whose product is the permutation: degree - #cycles."""
-    seen = np.zeros(len(permutation), dtype=bool)
-    cycles = 0
-    for x in range(len(permutation)):
-        if not seen[x]:
-            cycles += 1
-            while not seen[x]:
-                seen[x] = True
-                x = int(permutation[x])
-    return len(permutation) - cycles
+def _transpositions(permutations: np.ndarray) -> np.ndarray:
+    """For each row (a permutation), the least number of transpositions whose product it is:
+    degree - #cycles. Cycles are counted by pointer doubling: after j rounds each point holds the
+    least point among its first 2^j images, so the cycle minima are the points holding themselves."""
+    permutations = np.asarray(permutations, dtype=np.int64).reshape(-1, np.shape(permutations)[-1])
+    points = np.arange(permutations.shape[1])
+    low, step = np.broadcast_to(points, permutations.shape).copy(), permutations.copy()
+    for _ in range(max(1, int(np.ceil(np.log2(max(permutations.shape[1], 2)))))):
+        low = np.minimum(low, np.take_along_axis(low, step, axis=1))
+        step = np.take_along_axis(step, step, axis=1)
+    return permutations.shape[1] - (low == points).sum(axis=1)
 
 
 # -- the rules, one function per architecture class -----------------------------------------------
@@ -368,12 +368,12 @@ def _group_householder_layer(facts: _Facts, group: FiniteGroup) -> tuple[Constru
     letters = facts.monoid.right[0]
     letter_perms = facts.monoid.transformations[letters].astype(np.int64)
     n = facts.monoid.n_states
-    best = (max(1, max((_transpositions(p) for p in letter_perms), default=0)), n, n, "the minimal DFA's states")
+    best = (max(1, int(_transpositions(letter_perms).max(initial=0))), n, n, "the minimal DFA's states")
     letter_indices = group.index(letter_perms)
     for mask in group.large_core_free_subgroups():
         degree = group.order // int(mask.sum())
         perms = group.coset_action(mask, letter_indices)
-        candidate = (max(1, max((_transpositions(p) for p in perms), default=0)), degree * degree, degree,
+        candidate = (max(1, int(_transpositions(perms).max(initial=0))), degree * degree, degree,
                      f"the cosets of a core-free subgroup of order {int(mask.sum())}")
         best = min(best, candidate, key=lambda c: (c[0], c[1]))
     n_h, state_size, degree, points = best

@@ -163,7 +163,11 @@ class GreenStructure:
 
 
 def green_structure(monoid: TransitionMonoid) -> GreenStructure:
-    """Green's relations of ``monoid`` from the SCCs of its right and left Cayley graphs."""
+    """Green's relations of ``monoid`` from the SCCs of its right and left Cayley graphs; in a
+    group every element is a unit, so all of them form one class of each kind."""
+    if monoid.is_group:
+        one = np.zeros(monoid.size, dtype=np.int64)
+        return GreenStructure(monoid, one, one, one, one)
     r_class = strongly_connected_components(monoid.right)
     l_class = strongly_connected_components(monoid.left)
     pairs = r_class * (int(l_class.max()) + 1) + l_class

@@ -13,6 +13,7 @@ from automata.classify import ARCHITECTURES, TC0_NC1, classify, unary_counting_w
 from automata.dfa import DFA
 from automata.monoid import MonoidTooLarge
 from automata.strategies import dfas
+from automata.tasks import get_task
 
 
 def dfa(alphabet, table: dict, start, accepting) -> DFA:
@@ -25,32 +26,36 @@ def blocks(word: str) -> list[str]:
     return [m.group(0) for m in re.finditer(r"0+|1+", word)]
 
 
-# Tomita (1982) grammars 1-7 over {0, 1}: the DFA and the defining predicate of each.
+def tomita_3(word: str) -> bool:
+    """No odd-length run of 0s anywhere after an odd-length run of 1s (maximal runs; a run at the
+    end counts), as in Weiss, Goldberg, Yahav 2018."""
+    odd_ones = False
+    for run in blocks(word):
+        if run[0] == "0" and len(run) % 2 and odd_ones:
+            return False
+        odd_ones = odd_ones or (run[0] == "1" and len(run) % 2 == 1)
+    return True
+
+
+# Tomita (1982) grammars 1-7 over {0, 1}, by their definitions, to check the task library's DFAs.
 TOMITA = {
-    1: (dfa("01", {"s": {"1": "s", "0": "x"}, "x": {"0": "x", "1": "x"}}, "s", ["s"]),
-        lambda w: set(w) <= {"1"}),
-    2: (dfa("01", {"s": {"1": "a", "0": "x"}, "a": {"0": "s", "1": "x"}, "x": {"0": "x", "1": "x"}}, "s", ["s"]),
-        lambda w: w == "10" * (len(w) // 2)),
-    3: (dfa("01", {"A": {"0": "A", "1": "B"}, "B": {"0": "C", "1": "A"}, "C": {"0": "D", "1": "E"},
-                   "D": {"0": "C", "1": "B"}, "E": {"0": "E", "1": "E"}}, "A", ["A", "B", "D"]),
-        lambda w: not any(len(b) % 2 and len(c) % 2 and b[0] == "1" and c[0] == "0"
-                          for b, c in zip(blocks(w), blocks(w)[1:]))),
-    4: (dfa("01", {"z0": {"0": "z1", "1": "z0"}, "z1": {"0": "z2", "1": "z0"}, "z2": {"0": "x", "1": "z0"},
-                   "x": {"0": "x", "1": "x"}}, "z0", ["z0", "z1", "z2"]),
-        lambda w: "000" not in w),
-    5: (dfa("01", {(i, j): {"0": (1 - i, j), "1": (i, 1 - j)} for i in (0, 1) for j in (0, 1)}, (0, 0), [(0, 0)]),
-        lambda w: w.count("0") % 2 == 0 and w.count("1") % 2 == 0),
-    6: (dfa("01", {d: {"0": (d + 1) % 3, "1": (d - 1) % 3} for d in range(3)}, 0, [0]),
-        lambda w: (w.count("0") - w.count("1")) % 3 == 0),
-    7: (dfa("01", {"p0": {"0": "p0", "1": "p1"}, "p1": {"1": "p1", "0": "p2"}, "p2": {"0": "p2", "1": "p3"},
-                   "p3": {"1": "p3", "0": "x"}, "x": {"0": "x", "1": "x"}}, "p0", ["p0", "p1", "p2", "p3"]),
-        lambda w: re.fullmatch("0*1*0*1*", w) is not None),
+    1: lambda w: set(w) <= {"1"},
+    2: lambda w: w == "10" * (len(w) // 2),
+    3: tomita_3,
+    4: lambda w: "000" not in w,
+    5: lambda w: w.count("0") % 2 == 0 and w.count("1") % 2 == 0,
+    6: lambda w: (w.count("0") - w.count("1")) % 3 == 0,
+    7: lambda w: re.fullmatch("0*1*0*1*", w) is not None,
 }
+
+
+def tomita(number: int) -> DFA:
+    return get_task(f"tomita:{number}").dfa
 
 
 @pytest.mark.parametrize("number", TOMITA)
 def test_tomita_dfas_match_their_definitions(number):
-    automaton, predicate = TOMITA[number]
+    automaton, predicate = tomita(number), TOMITA[number]
     for length in range(9):
         for letters in itertools.product("01", repeat=length):
             word = "".join(letters)
@@ -60,7 +65,7 @@ def test_tomita_dfas_match_their_definitions(number):
 @pytest.mark.parametrize("number, aperiodic", [(1, True), (2, True), (3, False), (4, True), (5, False),
                                                (6, False), (7, True)])
 def test_tomita_aperiodicity(number, aperiodic):
-    result = classify(TOMITA[number][0])
+    result = classify(tomita(number))
     assert result.aperiodic == aperiodic
     assert result.verdict("diag-01").status == ("constructible" if aperiodic else "impossible")
 
@@ -68,17 +73,17 @@ def test_tomita_aperiodicity(number, aperiodic):
 def test_tomita_3_is_not_star_free_by_a_direct_witness():
     # Star-free languages are aperiodic: membership of x y^n z is eventually constant in n. Here
     # membership of 1 0^n alternates with the parity of n, so Tomita 3 counts modulo 2.
-    automaton = TOMITA[3][0]
+    automaton = tomita(3)
     assert [automaton.accepts("1" + "0" * n) for n in range(1, 9)] == [False, True] * 4
     groups = [g for g in classify(automaton).groups if g.order > 1]
     assert groups and all((g.order, g.composition_factors) == (2, ("Z_2",)) for g in groups)
 
 
 def test_tomita_5_and_6_groups():
-    five = classify(TOMITA[5][0])
+    five = classify(tomita(5))
     assert [(g.order, g.abelian, g.two_group) for g in five.groups] == [(4, True, True)]
     assert five.verdict("diag-neg").construction.state_size == 2
-    six = classify(TOMITA[6][0])
+    six = classify(tomita(6))
     assert [g.composition_factors for g in six.groups] == [("Z_3",)]
     assert six.verdict("diag-neg").status == "impossible"  # restricted to 0*, it is (000)*
 
@@ -94,7 +99,8 @@ def test_parity():
     neg = result.verdict("diag-neg")
     assert (neg.status, neg.construction.layers, neg.construction.state_size) == ("constructible", 1, 1)
     delta = result.verdict("deltaproduct")
-    assert (delta.status, delta.source, delta.construction.layers, delta.construction.n_h) == ("constructible", "theorem", 1, 1)
+    assert (delta.status, delta.source, delta.construction.layers, delta.construction.n_h) == \
+        ("constructible", "theorem", 1, 1)
 
 
 def test_mod3():
@@ -190,3 +196,19 @@ def test_verdicts_are_consistent(automaton: DFA):
             assert v.source == "theorem" and v.theorem.reference
             assert (v.theorem.condition is not None) == (not result.all_groups_solvable and v.architecture != "diag-01"
                                                           and unary_counting_witness(automaton) is None)
+
+
+@pytest.mark.parametrize("name, factors", [("parity", [("Z_2",)]), ("mod:3", [("Z_3",)]), ("Z2xZ2", [("Z_2", "Z_2")]),
+                                           ("Q8", [("Z_2", "Z_2", "Z_2")]), ("A:4", [("Z_3", "Z_2", "Z_2")]),
+                                           ("S:5", [("Z_2", "A_5")]), ("A:5", [("A_5",)]),
+                                           ("flipflop", []), ("ab-star", []), ("dyck:2:3", []), ("even-pairs", [])])
+def test_task_library(name, factors):
+    result = classify(get_task(name).dfa)
+    assert [g.composition_factors for g in result.groups if g.order > 1] == factors
+    assert result.aperiodic == (not factors)
+
+
+def test_word_problems_of_s5_and_a5_in_one_deltaproduct_layer():
+    for name in ("S:5", "A:5"):
+        delta = classify(get_task(name).dfa).verdict("deltaproduct")
+        assert (delta.source, delta.construction.layers, delta.construction.n_h) == ("theorem", 1, 4)

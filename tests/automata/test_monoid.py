@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automata.dfa import DFA
 from automata.errors import LsrlInputError
@@ -19,6 +20,20 @@ def full_transformation_dfa(n: int) -> DFA:
     swap = [1, 0, *range(2, n)]
     merge = [1, *range(1, n)]
     return DFA(("c", "t", "m"), np.array([cycle, swap, merge]).T, 0, frozenset({0}))
+
+
+@st.composite
+def permutation_dfas(draw, max_states: int = 5, max_symbols: int = 3) -> DFA:
+    """DFAs whose letters all permute the states (their transition monoid is a group)."""
+    n = draw(st.integers(1, max_states))
+    k = draw(st.integers(1, max_symbols))
+    letters = [draw(st.permutations(range(n))) for _ in range(k)]
+    return DFA(tuple("abc"[:k]), np.array(letters, dtype=np.int32).T.reshape(n, k), 0, frozenset({0}))
+
+
+def any_dfas(max_states: int, max_symbols: int) -> st.SearchStrategy[DFA]:
+    return st.one_of(dfas(max_states=max_states, max_symbols=max_symbols),
+                     permutation_dfas(max_states, max_symbols))
 
 
 def apply_word(dfa: DFA, word: tuple[int, ...]) -> np.ndarray:
@@ -46,7 +61,7 @@ def test_full_transformation_monoid_t6():
 
 
 @settings(max_examples=40, deadline=None)
-@given(dfas(max_states=5, max_symbols=3))
+@given(any_dfas(max_states=5, max_symbols=3))
 def test_words_realise_elements_and_cayley_graphs_are_products(dfa: DFA):
     monoid = transition_monoid(dfa)
     t = monoid.transformations.astype(np.int64)
@@ -62,7 +77,7 @@ def test_words_realise_elements_and_cayley_graphs_are_products(dfa: DFA):
 
 
 @settings(max_examples=30, deadline=None)
-@given(dfas(max_states=4, max_symbols=2))
+@given(any_dfas(max_states=4, max_symbols=2))
 def test_elements_are_exactly_the_word_transformations_with_shortlex_least_words(dfa: DFA):
     monoid = transition_monoid(dfa)
     depth = int(monoid.word_lengths.max()) + 1
@@ -73,6 +88,16 @@ def test_elements_are_exactly_the_word_transformations_with_shortlex_least_words
     assert len(first_word) == monoid.size
     for i in range(monoid.size):
         assert first_word[monoid.transformations[i].tobytes()] == monoid.word_indices(i)
+
+
+def test_group_path_agrees_with_the_generic_closure():
+    letters = [(1, 2, 3, 4, 0), (1, 0, 2, 3, 4)]  # S_5 on 5 points
+    group = transition_monoid(DFA(("c", "t"), np.array(letters).T, 0, frozenset({0})))
+    assert group.is_group and group.size == 120 and len(group.lookup.base) == 4
+    generic = transition_monoid(DFA(("c", "t", "m"), np.array(letters + [(1, 1, 2, 3, 4)]).T, 0, frozenset({0})))
+    assert not generic.is_group
+    units = {row.tobytes() for row in generic.transformations if len(set(row.tolist())) == 5}
+    assert units == {row.tobytes() for row in group.transformations}
 
 
 def test_max_elements_guard_is_a_clear_input_error():
