@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from lsrl import ast
 from lsrl.errors import LsrlError, LsrlSyntaxError, Location
@@ -42,18 +42,12 @@ def parse_text(text: str, file: str = "<string>") -> ast.Program:
     _FILE.name = file
     try:
         items = _parser().parse(text)
-    except VisitError as err:
-        if isinstance(err.orig_exc, LsrlError):
-            raise _with_line(err.orig_exc, text) from None
-        raise _syntax_error(f"malformed program: {err.orig_exc}", Location(file, 1, 1), text) from None
     except UnexpectedInput as err:
         raise _from_lark(err, file, text) from None
     except LarkError as err:
         raise _syntax_error(f"malformed program: {err}", Location(file, 1, 1), text) from None
     except LsrlError as err:
         raise _with_line(err, text) from None
-    except RecursionError:
-        raise _syntax_error("program nested too deeply", Location(file, 1, 1), text) from None
     return ast.Program(file, text, tuple(items))
 
 
