@@ -156,6 +156,17 @@ class RotationBound:
     channels: int
     detectors: bool
 
+    @classmethod
+    def for_moduli(cls, moduli: tuple[int, ...], detectors: bool) -> RotationBound:
+        """The bound for rotation channels of these orders, over every root of unity of each order (as
+        float32 gates and readout coefficients), read out directly or by ``detectors``."""
+        roots = np.array([root_of_unity(c, m) for m in moduli for c in range(m)])
+        stored = roots.astype(np.float32).astype(np.float64)
+        exact = all(4 % m == 0 for m in moduli)
+        gate_error = float(np.hypot(*(stored - roots).T).max()) + (0.0 if exact else 2.0 ** -51)
+        margin = min(1 - math.cos(2 * math.pi / m) if m > 1 else 2.0 for m in moduli)
+        return cls(gate_error, margin, len(moduli), detectors)
+
     def state_error(self, length: int) -> float:
         """Bound on |h_hat_t - h_t| for every channel and every t <= length."""
         gamma2 = 2 * UNIT_ROUNDOFF / (1 - 2 * UNIT_ROUNDOFF)
@@ -218,10 +229,7 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, moduli: tuple[int, ...],
     symbols, phase = layout.add("symbol", k), layout.add("phase", 2 * r)
     state = None if direct else layout.add("state", dfa.n_states)
     exact = all(4 % m == 0 for m in moduli)
-    margin = min(1 - math.cos(2 * math.pi / m) if m > 1 else 2.0 for m in moduli)
-    stored = roots.astype(np.float32).astype(np.float64)
-    gate_error = float(np.hypot(*(stored - roots).transpose(2, 0, 1)).max()) + (0.0 if exact else 2.0 ** -51)
-    bound = RotationBound(gate_error, margin, r, not direct)
+    bound = RotationBound.for_moduli(moduli, detectors=not direct)
     layer = LayerConfig(d_state=2 * r, mlp_hidden=0 if direct else len(coords))
     config = ModelConfig("rotation", k, n_labels, layout.width, (layer,), exact=True,
                          meta={"construction": "rotation-cyclic-factors", "moduli": list(moduli),
@@ -245,7 +253,7 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, moduli: tuple[int, ...],
             for g, q in enumerate(element_state.tolist()):
                 model.readout.weight[labels[q], phase.slice] = scores[g].float()
         else:
-            vertex_detectors(model.blocks[0].mlp, phase, state, scores, torch.full((len(coords),), margin / 2 - r),
+            vertex_detectors(model.blocks[0].mlp, phase, state, scores, torch.full((len(coords),), bound.margin / 2 - r),
                              element_state.tolist())
             label_readout(model.readout, state, labels, n_labels)
     return CompiledAutomaton(model, dfa, labels, config.meta["construction"], MERRILL)
