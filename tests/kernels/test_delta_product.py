@@ -91,7 +91,7 @@ def _fla():
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("n, gated", [(1, False), (2, False), (2, True), (3, True)])
+@pytest.mark.parametrize("n, gated", [(1, False), (2, True)])
 def test_agrees_with_flash_linear_attention(cuda, n, gated):
     fla = _fla()
     x = _inputs(2, 256, 4, 128, 128, n, gated=gated, with_h0=True, device=cuda, seed=11, dtype=torch.bfloat16)
