@@ -1,0 +1,145 @@
+"""Exactness certificates: a compiled model simulates its DFA at every position of every string.
+
+The certificate lists the finite set of reachable pairs (model configuration, DFA state), each
+configuration given exactly as rationals, with its successor under every symbol. Checking it is
+finite and exact: (a) the start pair is (the model's initial configuration, the DFA's start
+state); (b) for every pair and symbol, the model's exact step maps the configuration to the listed
+successor's configuration, and the DFA maps the state to the successor's state; (c) at every pair
+the readout's argmax is the state's label, by a positive margin. Induction on the length then
+gives (b)+(c) for every prefix of every string. ``Ledger`` bounds on every linear map give the
+dtypes in which the float model computes these same values exactly.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from automata.dfa import DFA
+from automata.errors import LsrlInputError
+from automata.fileformat import dfa_from_json, dfa_to_json
+from models.stack import RecurrentModel
+from proofs.exact_model import Config, Ledger, RationalModel
+from proofs.rational import MANTISSA_BITS
+
+FORMAT = "lsrl-certificate"
+VERSION = 1
+CLAIM = ("For every string over the alphabet and every position t, the argmax of the model's logits "
+         "after t symbols equals the label of the DFA state after t symbols (by induction on t over "
+         "the listed reachable (configuration, state) pairs, all checked in exact rational arithmetic).")
+
+
+class CertificateError(LsrlInputError):
+    """A certificate that does not check; the message names the configuration and symbol that break."""
+
+
+@dataclass(frozen=True)
+class Certificate:
+    states: tuple[int, ...]  # DFA state of each configuration
+    configurations: tuple[Config, ...]
+    successors: tuple[tuple[int, ...], ...]  # [configuration][symbol] -> configuration index
+    margin: Fraction
+    max_magnitude: Fraction
+    bits: int
+    exact_dtypes: tuple[str, ...]
+
+    def to_json(self, dfa: DFA, labels: np.ndarray, construction: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "format": FORMAT, "version": VERSION, "claim": CLAIM, "all_lengths": True,
+            "construction": construction or {},
+            "dfa": dfa_to_json(dfa), "labels": [int(x) for x in labels],
+            "start": 0,
+            "configurations": [{"dfa_state": dfa.name(q), "layers": [[str(v) for v in layer] for layer in config]}
+                               for q, config in zip(self.states, self.configurations)],
+            "successors": [list(row) for row in self.successors],
+            "readout_margin": str(self.margin),
+            "float_safety": {"max_abs_value": str(self.max_magnitude), "summation_bits": self.bits,
+                             "exact_in": list(self.exact_dtypes),
+                             "rule": "every weight and value is dyadic and every linear map's partial sums, "
+                                     "in any order, need at most summation_bits bits of mantissa"},
+        }
+
+
+def _label_margin(logits: np.ndarray, label: int) -> Fraction:
+    others = [v for j, v in enumerate(logits.tolist()) if j != label]
+    return logits[label] - max(others) if others else Fraction(1)
+
+
+def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_configurations: int = 100_000) -> Certificate:
+    """Explore reachable (configuration, state) pairs breadth-first in exact arithmetic and check
+    (a)-(c); raise ``CertificateError`` naming the first pair that breaks or if they do not close."""
+    exact = RationalModel(model)
+    ledger = Ledger()
+    start = (exact.initial(), dfa.start)
+    index = {start: 0}
+    pairs = [start]
+    successors: list[tuple[int, ...]] = []
+    margin: Fraction | None = None
+    for config, q in pairs:  # grows while iterating
+        row = []
+        for a in range(dfa.n_symbols):
+            nxt_config, logits = exact.step(config, a, ledger)
+            r = int(dfa.delta[q, a])
+            m = _label_margin(logits, int(labels[r]))
+            if m <= 0:
+                raise CertificateError(f"after DFA state {dfa.name(q)!r} reads {dfa.alphabet[a]!r}, the readout "
+                                       f"does not pick label {int(labels[r])} of state {dfa.name(r)!r} (margin {m})")
+            margin = m if margin is None else min(margin, m)
+            pair = (nxt_config, r)
+            if pair not in index:
+                if len(pairs) >= max_configurations:
+                    raise CertificateError(f"more than {max_configurations} reachable configurations: the "
+                                           "model's state does not close up into a finite set")
+                index[pair] = len(pairs)
+                pairs.append(pair)
+            row.append(index[pair])
+        successors.append(tuple(row))
+    exact_dtypes = tuple(d for d in ("float64", "float32", "bfloat16") if ledger.exact_in(d) and exact.weights_fit(d))
+    return Certificate(tuple(q for _, q in pairs), tuple(c for c, _ in pairs), tuple(successors),
+                       margin if margin is not None else Fraction(1), ledger.max_magnitude, ledger.bits, exact_dtypes)
+
+
+def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = None) -> dict[str, Any]:
+    """Re-check a saved certificate against the model's weights and the DFA (the certificate's own
+    DFA unless one is given). Returns a summary; raises ``CertificateError`` naming what breaks."""
+    if document.get("format") != FORMAT or document.get("version") != VERSION:
+        raise CertificateError(f"not an {FORMAT} version {VERSION} document")
+    cert_dfa = dfa_from_json(document["dfa"], "certificate")
+    dfa = dfa or cert_dfa
+    if dfa.alphabet != cert_dfa.alphabet:
+        raise CertificateError("the certificate's DFA has a different alphabet")
+    labels = np.asarray(document["labels"], dtype=np.int64)
+    names = {name: q for q, name in enumerate(dfa.state_names)}
+    configs = [tuple(tuple(Fraction(v) for v in layer) for layer in c["layers"]) for c in document["configurations"]]
+    states = [names[c["dfa_state"]] for c in document["configurations"]]
+    exact = RationalModel(model)
+    ledger = Ledger()
+    if configs[document["start"]] != exact.initial() or states[document["start"]] != dfa.start:
+        raise CertificateError("(a) the start configuration is not the model's initial state with the DFA's start state")
+    margin = None
+    for i, (config, q) in enumerate(zip(configs, states)):
+        for a, j in enumerate(document["successors"][i]):
+            nxt, logits = exact.step(config, a, ledger)
+            where = f"configuration {i} (DFA state {dfa.name(q)!r}) reading {dfa.alphabet[a]!r}"
+            if states[j] != int(dfa.delta[q, a]):
+                raise CertificateError(f"(b) {where}: the DFA goes to {dfa.name(int(dfa.delta[q, a]))!r}, "
+                                       f"the certificate says {dfa.name(states[j])!r}")
+            if nxt != configs[j]:
+                layer = next(k for k, (x, y) in enumerate(zip(nxt, configs[j])) if x != y)
+                raise CertificateError(f"(b) {where}: layer {layer} of the model does not reach the listed "
+                                       f"configuration {j} (first differing coordinate "
+                                       f"{next(t for t, (x, y) in enumerate(zip(nxt[layer], configs[j][layer])) if x != y)})")
+            m = _label_margin(logits, int(labels[states[j]]))
+            if m <= 0:
+                raise CertificateError(f"(c) {where}: the readout does not pick label {int(labels[states[j]])} (margin {m})")
+            margin = m if margin is None else min(margin, m)
+    exact_dtypes = [d for d in ("float64", "float32", "bfloat16") if ledger.exact_in(d) and exact.weights_fit(d)]
+    return {"configurations": len(configs), "symbols": dfa.n_symbols, "margin": str(margin),
+            "exact_in": exact_dtypes, "summation_bits": ledger.bits, "mantissa_bits": MANTISSA_BITS}
+
+
+def save_certificate(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=None, separators=(",", ":")) + "\n"

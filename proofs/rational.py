@@ -1,0 +1,66 @@
+"""Exact rational arithmetic on numpy object arrays of ``Fraction``: the numbers a certificate uses.
+
+Model weights are float32 (or float64) numbers, and every binary float is a dyadic rational, so
+converting them to ``Fraction`` is exact: the rational model *is* the float model's weights.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+MANTISSA_BITS = {"float64": 53, "float32": 24, "bfloat16": 8}
+
+
+def to_rational(tensor: torch.Tensor | np.ndarray) -> np.ndarray:
+    """The exact rational value of every entry, as an object array of ``Fraction``."""
+    values = tensor.detach().double().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor, float)
+    flat = [Fraction(v) for v in values.ravel().tolist()]
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(values.shape)
+
+
+def zeros(n: int) -> np.ndarray:
+    out = np.empty(n, dtype=object)
+    out[:] = [Fraction(0)] * n
+    return out
+
+
+def key(vector: np.ndarray) -> tuple[Fraction, ...]:
+    return tuple(vector.tolist())
+
+
+def dyadic_exponent(value: Fraction) -> int | None:
+    """e with value = m / 2^e (e >= 0, m integer), or None if the denominator is not a power of two."""
+    d = value.denominator
+    return d.bit_length() - 1 if d & (d - 1) == 0 else None
+
+
+def significant_bits(value: Fraction) -> int | None:
+    """Bits of mantissa needed to hold ``value`` exactly in binary floating point, or None if it is
+    not a dyadic rational."""
+    if value == 0:
+        return 0
+    if dyadic_exponent(value) is None:
+        return None
+    m = abs(value.numerator)
+    while m % 2 == 0:
+        m //= 2
+    return m.bit_length()
+
+
+def fits(values: Iterable[Fraction], dtype: str) -> bool:
+    """Every value is exactly representable in ``dtype`` (range ignored: magnitudes here are small)."""
+    bits = MANTISSA_BITS[dtype]
+    return all((b := significant_bits(v)) is not None and b <= bits for v in values)
+
+
+def fmt(value: Fraction) -> str:
+    return str(value)
+
+
+def parse(text: str) -> Fraction:
+    return Fraction(text)
