@@ -16,22 +16,25 @@ import numpy as np
 
 from automata.classify import classify
 from automata.dfa import DFA
-from lsrl.constructions import diagonal, gated, householder, onehot, rotation
-from lsrl.constructions.errors import InvalidOption, NotExpressible
+from lsrl.constructions import diagonal, gated, group_cascade, householder, onehot, rotation
+from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
 from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.constructions.result import CompiledAutomaton
 
 Construction = Callable[[DFA, np.ndarray], CompiledAutomaton]
 
-CONSTRUCTIONS: dict[str, Construction] = {
-    "dense-lrnn": onehot.dense_lrnn,
-    "elman": lambda dfa, labels: onehot.elman(dfa, labels, "relu"),
-    "elman-tanh": lambda dfa, labels: onehot.elman(dfa, labels, "tanh"),
-    "lstm": gated.lstm,
-    "gru": gated.gru,
-    "diag-01": lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=False),
-    "diag-neg": lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=True),
-    "rotation": rotation.rotation,
+# Per architecture, its constructions from the smallest to the most general; the first that applies wins.
+CONSTRUCTIONS: dict[str, tuple[Construction, ...]] = {
+    "dense-lrnn": (onehot.dense_lrnn,),
+    "elman": (lambda dfa, labels: onehot.elman(dfa, labels, "relu"),),
+    "elman-tanh": (lambda dfa, labels: onehot.elman(dfa, labels, "tanh"),),
+    "lstm": (gated.lstm,),
+    "gru": (gated.gru,),
+    "diag-01": (lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=False),),
+    "diag-neg": (lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=True),
+                 lambda dfa, labels: group_cascade.cascade_automaton(dfa, labels, "diag-neg")),
+    "rotation": (rotation.rotation,
+                 lambda dfa, labels: group_cascade.cascade_automaton(dfa, labels, "rotation")),
 }
 ARCHITECTURES = (*CONSTRUCTIONS, "deltaproduct")
 
@@ -65,4 +68,10 @@ def compile_automaton(dfa: DFA, arch: str, labels: np.ndarray | None = None,
     check_expressible(minimal, minimal_labels, arch)
     if arch == "deltaproduct":
         return householder.deltaproduct(minimal, minimal_labels, n_h)
-    return CONSTRUCTIONS[arch](minimal, minimal_labels)
+    missing = []
+    for construct in CONSTRUCTIONS[arch]:
+        try:
+            return construct(minimal, minimal_labels)
+        except NotImplementedConstruction as error:
+            missing.append(error.missing)
+    raise NotImplementedConstruction(arch, "; ".join(missing))
