@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ARCHS = ("dense-lrnn", "elman", "diag", "rotation", "deltaproduct", "lstm", "gru")
+ARCHS = ("dense-lrnn", "elman", "diag", "rotation", "deltaproduct", "lstm", "gru", "lti", "mamba")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class ModelConfig:
     exact: bool = False
     dtype: str = "float32"
     meta: dict[str, Any] = field(default_factory=dict)
+    d_input: int = 0  # > 0: inputs are real vectors of this width, read by a linear projection, not the embedding
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:

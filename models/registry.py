@@ -13,6 +13,8 @@ _RECURRENCES = {
     "deltaproduct": ("models.deltaproduct", "DeltaProductRecurrence"),
     "lstm": ("models.gated_rnn", "LSTMRecurrence"),
     "gru": ("models.gated_rnn", "GRURecurrence"),
+    "lti": ("models.lti", "LtiRecurrence"),
+    "mamba": ("models.mamba", "MambaRecurrence"),
 }
 
 

@@ -38,12 +38,14 @@ class Block(nn.Module):
 
 class RecurrentModel(nn.Module):
     """Symbols -> embedding -> blocks -> per-position logits. ``states(symbols)`` also returns the
-    residual stream after each block, which certificates and automaton extraction read."""
+    residual stream after each block, which certificates and automaton extraction read. With
+    ``config.d_input`` the model reads real vectors (B, T, d_input) through a linear projection instead."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.embedding = nn.Embedding(config.n_symbols, config.d_model)
+        self.embedding = (nn.Linear(config.d_input, config.d_model) if config.d_input
+                          else nn.Embedding(config.n_symbols, config.d_model))
         self.blocks = nn.ModuleList(Block(config, layer) for layer in config.layers)
         self.readout = nn.Linear(config.d_model, config.n_labels)
 

@@ -1,0 +1,33 @@
+"""Linear time-invariant RNN, the target of LSRL (Petrov et al. 2024, "Universal In-Context
+Approximation By Prompting Fully Recurrent Models", Sec. 3): ``h_t = A h_{t-1} + B x_t + c`` with a
+dense constant ``A``, output ``C h_t + d``. Every nonlinearity lives in the position-wise MLPs."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.config import LayerConfig
+
+
+class LtiRecurrence(nn.Module):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+        super().__init__()
+        n = layer.d_state
+        self.d_state = n
+        self.transition = nn.Parameter(0.9 * torch.eye(n))  # stable, long memory at initialisation
+        self.inp = nn.Linear(d_model, n)
+        self.out = nn.Linear(n, d_model)
+        self.h0 = nn.Parameter(torch.zeros(n))
+
+    def states(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden states h_1..h_T, (B, T, d_state)."""
+        drive = self.inp(x)
+        h = self.h0.expand(x.shape[0], self.d_state)
+        out = []
+        for t in range(x.shape[1]):
+            h = h @ self.transition.T + drive[:, t]
+            out.append(h)
+        return torch.stack(out, dim=1) if out else drive
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.states(x))
