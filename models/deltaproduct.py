@@ -43,6 +43,11 @@ class DeltaProductRecurrence(nn.Module):
         self.out = nn.Linear(self.d_value, d_model)
         self.s0 = nn.Parameter(torch.zeros(self.d_key, self.d_value))
 
+    @property
+    def state_size(self) -> int:
+        """Real numbers carried from step to step: the d_k x d_v matrix."""
+        return self.d_key * self.d_value
+
     def factors(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """q (B, T, d_k), keys (B, T, n_h, d_k), values (B, T, n_h, d_v), beta (B, T, n_h) and the
         log-decay (B, T) or None, as the recurrence uses them."""

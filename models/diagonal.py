@@ -49,6 +49,11 @@ class DiagonalRecurrence(nn.Module):
         if not exact:  # gates start near hi: long memory at initialisation, as in Mamba
             nn.init.constant_(self.to_a.bias, 3.0)
 
+    @property
+    def state_size(self) -> int:
+        """Real numbers carried from step to step."""
+        return self.d_state
+
     def gates(self, x: torch.Tensor) -> torch.Tensor:
         """a_t for every position, (B, T, d_state), inside [lo, hi]."""
         pre = self.to_a(x)

@@ -43,6 +43,11 @@ class _GatedRecurrence(nn.Module):
         self.out = nn.Linear(n, d_model)
         self.h0 = nn.Parameter(torch.zeros(n))
 
+    @property
+    def state_size(self) -> int:
+        """Real numbers carried from step to step."""
+        return self.d_state
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.states(x))
 
@@ -53,6 +58,11 @@ class LSTMRecurrence(_GatedRecurrence):
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__(d_model, layer, exact)
         self.c0 = nn.Parameter(torch.zeros(layer.d_state))
+
+    @property
+    def state_size(self) -> int:
+        """Real numbers carried from step to step: hidden and cell state."""
+        return 2 * self.d_state
 
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h_1..h_T, (B, T, d_state) (the cell states are internal)."""

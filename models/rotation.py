@@ -37,6 +37,11 @@ class RotationRecurrence(nn.Module):
             with torch.no_grad():
                 self.to_a.bias[: self.channels].fill_(3.0)
 
+    @property
+    def state_size(self) -> int:
+        """Real numbers carried from step to step (two per complex channel)."""
+        return self.d_state
+
     def _complex(self, pair: torch.Tensor) -> torch.Tensor:
         real = pair.to(torch.promote_types(pair.dtype, torch.float32))
         return torch.complex(real[..., : self.channels], real[..., self.channels:]).to(_COMPLEX[real.dtype])

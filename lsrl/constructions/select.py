@@ -2,11 +2,11 @@
 
 The DFA is first reduced to its minimal labelled form (``labelling.minimal_labelled``); the result's
 ``dfa`` and ``labels`` are that minimal automaton, which gives the same label as the input after every
-prefix. For the classes with impossibility results (diagonal gates, rotations) the classifier
-(``automata.classify``) is asked first: if it proves the language of some label class impossible for
-the class, ``NotExpressible`` carries its theorem. Where the class is not ruled out but no construction
-here fits the automaton, ``NotImplementedConstruction`` says what is missing (usually a multi-layer
-Krohn-Rhodes cascade).
+prefix. Each class's constructions are tried from the smallest to the most general; a construction that
+applies is itself a proof that the class can express the automaton. When none applies, the classifier
+(``automata.classify``) decides: if it proves the language of some label value impossible for the class,
+``NotExpressible`` carries its theorem; otherwise ``NotImplementedConstruction`` says what is missing
+(usually a multi-layer Krohn-Rhodes cascade with resets).
 """
 from __future__ import annotations
 
@@ -65,13 +65,12 @@ def compile_automaton(dfa: DFA, arch: str, labels: np.ndarray | None = None,
         raise InvalidOption(f"n_h applies to deltaproduct only, not to {arch}")
     labels, _ = resolve_labels(dfa, labels)
     minimal, minimal_labels = minimal_labelled(dfa, labels)
-    check_expressible(minimal, minimal_labels, arch)
-    if arch == "deltaproduct":
-        return householder.deltaproduct(minimal, minimal_labels, n_h)
+    constructions = CONSTRUCTIONS.get(arch, (lambda d, l: householder.deltaproduct(d, l, n_h),))
     missing = []
-    for construct in CONSTRUCTIONS[arch]:
+    for construct in constructions:
         try:
             return construct(minimal, minimal_labels)
         except NotImplementedConstruction as error:
             missing.append(error.missing)
+    check_expressible(minimal, minimal_labels, arch)
     raise NotImplementedConstruction(arch, "; ".join(missing))

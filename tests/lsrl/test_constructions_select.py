@@ -11,13 +11,13 @@ from automata.minimize import minimize
 from automata.strategies import dfas
 from automata.tasks import get_task
 from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
-from lsrl.constructions.select import ARCHITECTURES, compile_automaton
+from lsrl.constructions.select import ARCHITECTURES, check_expressible, compile_automaton
 from tests.lsrl.compiled_checks import assert_computes
 
 UNIVERSAL = ("dense-lrnn", "elman", "elman-tanh", "lstm", "gru")
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(dfas(max_states=6, max_symbols=3), st.data())
 def test_universal_classes_compute_any_labelled_dfa(dfa, data):
     labels = np.array(data.draw(st.lists(st.integers(0, 2), min_size=dfa.n_states, max_size=dfa.n_states)))
@@ -79,3 +79,12 @@ def test_options_are_checked():
         compile_automaton(task.dfa, "lstm", n_h=2)
     assert set(ARCHITECTURES) == {"dense-lrnn", "elman", "elman-tanh", "lstm", "gru", "diag-01", "diag-neg",
                                   "rotation", "deltaproduct"}
+
+
+@pytest.mark.parametrize("name, arch", [("parity", "diag-neg"), ("Z2xZ2", "diag-neg"), ("Q8", "diag-neg"),
+                                        ("flipflop", "diag-01"), ("mod:5", "rotation"), ("S:4", "rotation")])
+def test_constructions_agree_with_the_classifier(name, arch):
+    """Every automaton compiled for a class is one the classifier does not rule out for it."""
+    task = get_task(name)
+    compiled = compile_automaton(task.dfa, arch, task.labels)
+    check_expressible(compiled.dfa, compiled.labels, arch)

@@ -66,3 +66,8 @@ def test_unnormalised_key_with_beta_one_is_an_exact_swap():
     states = rec.states(x)[0]
     assert torch.equal(states[0::2], torch.tensor([0.0, 1.0, 0.0]).expand(1001, 3))
     assert torch.equal(states[1::2], torch.tensor([1.0, 0.0, 0.0]).expand(1000, 3))
+
+
+def test_state_size_counts_the_whole_matrix():
+    assert DeltaProductRecurrence(2, LayerConfig(d_state=4, d_value=3)).state_size == 12
+    assert DeltaProductRecurrence(2, LayerConfig(d_state=4)).state_size == 16
