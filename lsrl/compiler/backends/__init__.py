@@ -1,0 +1,131 @@
+"""Backends: how one layer of an architecture realises the atoms scheduled into it. The lowering
+(``lsrl.compiler.lower``) is shared; a backend says which atoms its recurrence computes and which its
+MLP computes (``kind``), the ReLU units of the MLP atoms (``hidden``), the state width of the
+recurrent atoms (``channels``), the layer's configuration (``layer``), and writes the recurrence's
+weights (``write``). Anything it cannot realise exactly raises ``NotExpressible`` from ``kind``."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Protocol
+
+import torch
+from torch import nn
+
+from lsrl.compiler.errors import InvalidTarget, NotExpressible
+from lsrl.compiler.fuse import Form, Row, combine
+from lsrl.compiler.ranges import Ranges
+from lsrl.compiler.schedule import Kind
+from lsrl.graph import (AutomatonState, CheckedProgram, DeltaState, DiagonalState, Input, LtiState, Multiply, Node,
+                        Relu)
+from models.config import LayerConfig
+
+
+@dataclass(frozen=True)
+class Context:
+    """What backends read: the program, the fused forms, the ranges and the stream layout."""
+
+    program: CheckedProgram
+    forms: Mapping[Node, Form]
+    ranges: Ranges
+
+    def describe(self, node: Node) -> str:
+        """A construct as a user wrote it: its kind and the name it was bound to, if any."""
+        kind = {Multiply: "the product", LtiState: "the lti state", DiagonalState: "the diagonal state",
+                DeltaState: "the delta state", AutomatonState: "the automaton state", Relu: "relu"}[type(node)]
+        label = self.program.labels.get(node)
+        return f"{kind} {label!r}" if label else kind
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """One MLP unit: ``component`` of its atom receives ``coef * relu(row)``."""
+
+    row: Row
+    component: int
+    coef: Fraction = Fraction(1)
+
+
+class Layout(Protocol):
+    def index(self, atom: tuple[Node, int]) -> int: ...
+
+
+class Backend(Protocol):
+    name: str
+    arch: str
+
+    def kind(self, node: Node, ctx: Context) -> Kind: ...
+
+    def hidden(self, node: Node, ctx: Context) -> list[Hidden]: ...
+
+    def channels(self, node: Node, ctx: Context) -> int: ...
+
+    def layer(self, d_state: int, mlp_hidden: int) -> LayerConfig: ...
+
+    def write(self, module: nn.Module, nodes: list[Node], layout: Layout, ctx: Context) -> None: ...
+
+
+def refuse(backend: Backend, node: Node, ctx: Context, reason: str) -> NotExpressible:
+    return NotExpressible(backend.name, ctx.describe(node), reason, node.loc)
+
+
+def relu_units(node: Relu, ctx: Context) -> list[Hidden]:
+    """A ReLU atom: one unit per component."""
+    return [Hidden(row, i) for i, row in enumerate(ctx.forms[node.x])]
+
+
+def boolean_product_units(backend: Backend, node: Multiply, ctx: Context) -> list[Hidden]:
+    """``c * t`` with ReLUs only, where c is proven Boolean and |t| <= L (LSRL's f_ifelse, Petrov et al.
+    2024, Sec. 3): ``relu(t - L (1 - c)) - relu(-t - L (1 - c))``, exact for c in {0, 1}."""
+    units = []
+    for i, (x, y) in enumerate(zip(ctx.ranges.node(node.x), ctx.ranges.node(node.y))):
+        rows = ctx.forms[node.x][i], ctx.forms[node.y][i]
+        if x.is_boolean() and y.bounded:
+            (c, t), bound = rows, y.magnitude
+        elif y.is_boolean() and x.bounded:
+            (t, c), bound = rows, x.magnitude
+        else:
+            raise refuse(backend, node, ctx, (
+                f"component {i} has factors in {x} and {y}: without multiplicative gates a product is exact only "
+                "when one factor is proven Boolean (0 or 1) and the other bounded; give input ranges and a "
+                "maximum length that prove it, or compile for an architecture with gating (mamba)"))
+        bound = Fraction(-(-bound.numerator // bound.denominator))  # an integer L >= |t|
+        units.append(Hidden(combine([(Fraction(1), t), (bound, c)], -bound), i, Fraction(1)))
+        units.append(Hidden(combine([(Fraction(-1), t), (bound, c)], -bound), i, Fraction(-1)))
+    return units
+
+
+def write_row(weight: torch.Tensor, bias: torch.Tensor | None, index: int, row: Row, layout: Layout,
+              scale: Fraction = Fraction(1)) -> None:
+    """Add ``scale * row`` into output ``index`` of a linear map reading the stream."""
+    for atom, coef in row.terms.items():
+        weight[index, layout.index(atom)] += float(scale * coef)
+    if bias is not None:
+        bias[index] += float(scale * row.const)
+
+
+def backend(name: str) -> Backend:
+    """The backend for an architecture name of ``lsrl compile --arch``."""
+    from lsrl.compiler.backends import dense, lti, mamba
+
+    table = {"lti": lti.LtiBackend(), "mamba": mamba.MambaBackend(negative=False),
+             "mamba-neg": mamba.MambaBackend(negative=True), "dense-lrnn": dense.DenseBackend()}
+    if name not in table:
+        raise InvalidTarget(f"unknown architecture {name!r} for programs; known: {', '.join(table)}")
+    return table[name]
+
+
+BACKENDS = ("lti", "mamba", "mamba-neg", "dense-lrnn")
+
+
+def unsupported(backend: Backend, node: Node, ctx: Context) -> NotExpressible:
+    """The refusal for constructs a backend has no layer for at all."""
+    reasons = {
+        DeltaState: "its transition I - beta k k^T is quadratic in the input; it needs a DeltaProduct layer",
+        AutomatonState: "its transition matrix depends on the input symbol; it needs input-dependent dense "
+                        "transitions (dense-lrnn) or an automaton construction",
+        DiagonalState: "its gate depends on the input; this architecture's transitions are input-independent",
+        Input: "inputs are embedded, not computed",
+    }
+    return refuse(backend, node, ctx, reasons.get(type(node), "no layer of this architecture computes it"))

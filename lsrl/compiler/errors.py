@@ -1,0 +1,31 @@
+"""Errors of program compilation: a construct that the chosen architecture cannot realise exactly."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsrl.errors import Location, LsrlError
+
+
+def _source_line(location: Location | None) -> str | None:
+    """The text of the line at ``location``, when the file can be read."""
+    if location is None:
+        return None
+    try:
+        lines = Path(location.file).read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return lines[location.line - 1] if 0 < location.line <= len(lines) else None
+
+
+class NotExpressible(LsrlError):
+    """``construct`` (at ``location``) has no exact realisation in ``arch``; ``reason`` says why."""
+
+    def __init__(self, arch: str, construct: str, reason: str, location: Location | None):
+        super().__init__(f"{arch} cannot express {construct}: {reason}", location, _source_line(location))
+        self.arch = arch
+        self.construct = construct
+        self.reason = reason
+
+
+class InvalidTarget(LsrlError):
+    """An unknown architecture or compile option."""

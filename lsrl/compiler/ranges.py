@@ -1,0 +1,333 @@
+"""Range analysis: for every atom (and any affine row over atoms), an interval that holds at every step
+of every run, and a lattice ``offset + step * Z`` that holds every value. Consumes the fused forms.
+
+The intervals decide what a backend may build: whether a diagonal gate lies in [0, 1] or [-1, 1], how
+large the constant of a ReLU gating must be, and whether a signal is Boolean (lattice points of its
+interval all in {0, 1}), which makes ``c * t`` exact with ReLUs. The lattice is what proves
+comparisons exact: ``step(x) = relu(x + 1) - relu(x)`` is 0 or 1 on integers, and sums of ReLUs of
+one variable (``step``, ``eq``) are evaluated exactly at the lattice points next to their breakpoints.
+Recurrent states are iterated in interval arithmetic up to ``max_length`` steps, or to a fixed point
+with widening to infinity when the length is unbounded.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import reduce
+
+import numpy as np
+
+from lsrl.graph import (Affine, AutomatonState, CheckedProgram, Concat, DeltaState, DiagonalState, Input, LtiState,
+                        Multiply, Node, Relu, Slice)
+from lsrl.compiler.fuse import Atom, Form, Row, is_atom
+
+INF = math.inf
+Bound = Fraction | float  # a float only for +-inf
+FIXPOINT_STEPS = 64  # iterations of a state's interval before widening, when the length is unbounded
+
+
+def _gcd(a: Fraction, b: Fraction) -> Fraction:
+    a, b = abs(a), abs(b)
+    return Fraction(math.gcd(a.numerator * b.denominator, b.numerator * a.denominator), a.denominator * b.denominator)
+
+
+def _mul(a: Bound, b: Bound) -> Bound:
+    """Product with 0 * inf = 0 (a zero factor of an unbounded interval contributes nothing)."""
+    return Fraction(0) if a == 0 or b == 0 else a * b
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """Every value lies in ``offset + step * Z``; ``step == 0`` is the single value ``offset``."""
+
+    step: Fraction
+    offset: Fraction
+
+    @staticmethod
+    def of(step: Fraction, offset: Fraction) -> Lattice:
+        step = abs(Fraction(step))
+        return Lattice(step, Fraction(offset) % step if step else Fraction(offset))
+
+    def plus(self, other: Lattice) -> Lattice:
+        return Lattice.of(_gcd(self.step, other.step), self.offset + other.offset)
+
+    def scaled(self, w: Fraction) -> Lattice:
+        return Lattice.of(self.step * w, self.offset * w)
+
+    def times(self, other: Lattice) -> Lattice:
+        step = reduce(_gcd, (self.offset * other.step, other.offset * self.step, self.step * other.step))
+        return Lattice.of(step, self.offset * other.offset)
+
+    def join(self, other: Lattice) -> Lattice:
+        return Lattice.of(reduce(_gcd, (self.step, other.step, self.offset - other.offset)), self.offset)
+
+    def floor(self, v: Fraction) -> Fraction:
+        return self.offset + math.floor((v - self.offset) / self.step) * self.step
+
+    def ceil(self, v: Fraction) -> Fraction:
+        return self.offset + math.ceil((v - self.offset) / self.step) * self.step
+
+
+@dataclass(frozen=True)
+class Interval:
+    """``lo <= value <= hi`` (bounds may be infinite), values on ``lattice`` when it is not None."""
+
+    lo: Bound
+    hi: Bound
+    lattice: Lattice | None = None
+
+    @staticmethod
+    def make(lo: Bound, hi: Bound, lattice: Lattice | None) -> Interval:
+        """The interval with finite bounds moved inwards to the nearest lattice points."""
+        if lattice is not None and lattice.step:
+            lo = lattice.ceil(lo) if lo != -INF else lo
+            hi = lattice.floor(hi) if hi != INF else hi
+        return Interval(lo, hi, lattice)
+
+    @staticmethod
+    def point(value: Fraction) -> Interval:
+        return Interval(Fraction(value), Fraction(value), Lattice.of(Fraction(0), Fraction(value)))
+
+    @property
+    def magnitude(self) -> Bound:
+        return max(abs(self.lo), abs(self.hi))
+
+    @property
+    def bounded(self) -> bool:
+        return self.magnitude != INF
+
+    def plus(self, other: Interval) -> Interval:
+        lattice = self.lattice.plus(other.lattice) if self.lattice and other.lattice else None
+        return Interval.make(self.lo + other.lo, self.hi + other.hi, lattice)
+
+    def scaled(self, w: Fraction) -> Interval:
+        if w == 0:
+            return Interval.point(Fraction(0))
+        lo, hi = (_mul(self.lo, w), _mul(self.hi, w)) if w > 0 else (_mul(self.hi, w), _mul(self.lo, w))
+        return Interval.make(lo, hi, self.lattice.scaled(w) if self.lattice else None)
+
+    def times(self, other: Interval) -> Interval:
+        corners = [_mul(a, b) for a in (self.lo, self.hi) for b in (other.lo, other.hi)]
+        lattice = self.lattice.times(other.lattice) if self.lattice and other.lattice else None
+        return Interval.make(min(corners), max(corners), lattice)
+
+    def relu(self) -> Interval:
+        if self.hi <= 0:
+            return Interval.point(Fraction(0))
+        lattice = self.lattice
+        if lattice is not None and self.lo < 0:
+            lattice = lattice.join(Lattice.of(Fraction(0), Fraction(0)))
+        return Interval.make(max(self.lo, Fraction(0)), self.hi, lattice)
+
+    def join(self, other: Interval) -> Interval:
+        lattice = self.lattice.join(other.lattice) if self.lattice and other.lattice else None
+        return Interval.make(min(self.lo, other.lo), max(self.hi, other.hi), lattice)
+
+    def meet(self, other: Interval) -> Interval:
+        return Interval.make(max(self.lo, other.lo), min(self.hi, other.hi), self.lattice)
+
+    def within(self, lo: Fraction, hi: Fraction) -> bool:
+        return lo <= self.lo and self.hi <= hi
+
+    def is_boolean(self) -> bool:
+        """Whether every value is 0 or 1: the lattice points in [lo, hi] are among {0, 1}."""
+        if self.lattice is None or not self.within(Fraction(0), Fraction(1)):
+            return False
+        if self.lattice.step == 0:
+            return self.lattice.offset in (0, 1)
+        return self.lo in (0, 1) and self.hi in (0, 1) and self.lo + self.lattice.step >= self.hi
+
+    def __str__(self) -> str:
+        grid = "" if self.lattice is None else (f" on {self.lattice.offset} + {self.lattice.step}Z"
+                                                 if self.lattice.step else "")
+        return f"[{self.lo}, {self.hi}]{grid}"
+
+
+UNBOUNDED = Interval(-INF, INF, None)
+BOOLEAN = Interval(Fraction(0), Fraction(1), Lattice.of(Fraction(1), Fraction(0)))
+
+
+class Ranges:
+    """Intervals of atoms, and of any affine row over them (computed on demand, memoised)."""
+
+    def __init__(self, forms: Mapping[Node, Form]):
+        self.forms = forms
+        self.atoms: dict[Atom, Interval] = {}
+        self._rows: dict[int, tuple[Row, Interval]] = {}
+        self._nodes: dict[Node, tuple[Interval, ...]] = {}
+        self.one_hot: set[Node] = set()  # nodes whose value is always a unit vector
+
+    def node(self, node: Node) -> tuple[Interval, ...]:
+        """The ranges of a node's components: from its fused form, met with those through the graph's
+        own ``Affine`` nodes (where a refinement such as ``step`` applies to an intermediate node)."""
+        if node not in self._nodes:
+            fused = self.form(self.forms[node])
+            if isinstance(node, Affine):
+                inputs = [(t, self.node(t.node)) for t in node.terms]
+                structural = tuple(reduce(Interval.plus, (x.scaled(w) for t, xs in inputs for w, x in zip(t.weight[r], xs)
+                                                          if w != 0), Interval.point(node.bias[r]))
+                                   for r in range(node.dim))
+                fused = tuple(a.meet(b) for a, b in zip(fused, structural))
+            elif isinstance(node, Concat):
+                fused = tuple(x for part in node.parts for x in self.node(part))
+            elif isinstance(node, Slice):
+                fused = self.node(node.x)[node.start:node.stop]
+            self._nodes[node] = fused
+        return self._nodes[node]
+
+    def form(self, form: Form) -> tuple[Interval, ...]:
+        return tuple(self.row(row) for row in form)
+
+    def row(self, row: Row) -> Interval:
+        """The range of ``row``: terms are grouped into ReLUs of one common variable (evaluated exactly
+        by ``_one_variable``), components of one one-hot node (one of them is 1), and single atoms."""
+        if id(row) not in self._rows:
+            groups: dict[object, list[tuple[Atom, Fraction]]] = {}
+            for atom, coef in row.terms.items():
+                groups.setdefault(self._group(atom), []).append((atom, coef))
+            total = reduce(Interval.plus, (self._group_range(key, terms) for key, terms in groups.items()),
+                           Interval.point(row.const))
+            self._rows[id(row)] = (row, total)
+        return self._rows[id(row)][1]
+
+    def _group(self, atom: Atom) -> object:
+        node, i = atom
+        if isinstance(node, Relu) and self.forms[node.x][i].terms:
+            terms = sorted(self.forms[node.x][i].terms.items(), key=lambda item: (item[0][0].id, item[0][1]))
+            return tuple((a[0].id, a[1], c / terms[0][1]) for a, c in terms)
+        if node in self.one_hot:
+            return node
+        return atom
+
+    def _group_range(self, key: object, terms: list[tuple[Atom, Fraction]]) -> Interval:
+        plain = reduce(Interval.plus, (self.atoms[a].scaled(c) for a, c in terms))
+        if isinstance(key, Node):
+            coefs = {i: c for (_, i), c in terms}
+            values = [Interval.point(coefs.get(i, Fraction(0))) for i in range(key.dim)]
+            return plain.meet(reduce(Interval.join, values)) if len(terms) > 1 else plain
+        if isinstance(key, tuple) and isinstance(key[0], tuple) and len(terms) > 1:
+            refined = self._one_variable(terms)
+            return plain if refined is None else plain.meet(refined)
+        return plain
+
+    def _one_variable(self, terms: list[tuple[Atom, Fraction]]) -> Interval | None:
+        """The exact range of ``sum(w_i relu(l_i v + c_i))`` for one linear form v, over the lattice
+        points of v's range: the function is linear between breakpoints, so its extremes are at the
+        lattice points next to them and at the ends."""
+        arguments = [(coef, self.forms[node.x][i]) for (node, i), coef in terms]
+        base = arguments[0][1].terms
+        pieces = [(coef, _ratio(argument.terms, base), argument.const) for coef, argument in arguments]
+        v = self.row(Row(base))
+
+        def f(x: Fraction) -> Fraction:
+            return sum(w * max(l * x + c, Fraction(0)) for w, l, c in pieces)
+
+        points = [x for x in (v.lo, v.hi) if x not in (INF, -INF)]
+        for _, l, c in pieces:
+            x = -c / l
+            near = [x] if v.lattice is None or v.lattice.step == 0 else [v.lattice.floor(x), v.lattice.ceil(x)]
+            points.extend(p for p in near if v.lo <= p <= v.hi)
+        if not points:
+            return None
+        values = [f(x) for x in points]
+        lo, hi = min(values), max(values)
+        left = sum(w * l for w, l, _ in pieces if l < 0)  # f(x) ~ left * x as x -> -inf
+        right = sum(w * l for w, l, _ in pieces if l > 0)  # f(x) ~ right * x as x -> inf
+        if v.lo == -INF:
+            lo, hi = (-INF, hi) if left > 0 else (lo, INF) if left < 0 else (lo, hi)
+        if v.hi == INF:
+            lo, hi = (lo, INF) if right > 0 else (-INF, hi) if right < 0 else (lo, hi)
+        return Interval(lo, hi, None)
+
+
+def _ratio(terms: Mapping[Atom, Fraction], base: Mapping[Atom, Fraction]) -> Fraction:
+    """``l`` with ``terms == l * base`` (the caller grouped the rows by direction)."""
+    first = next(iter(base))
+    return terms[first] / base[first]
+
+
+InputRanges = Mapping[str, Interval | Sequence[Interval]]
+
+
+def analyse(program: CheckedProgram, forms: Mapping[Node, Form], inputs: InputRanges | None = None,
+            max_length: int | None = None) -> Ranges:
+    """Ranges of every atom of ``program``, for input sequences of at most ``max_length`` steps
+    (unbounded if None) whose values lie in ``inputs[name]`` (one interval, or one per component;
+    symbol inputs are one-hot, other inputs unbounded unless given)."""
+    ranges = Ranges(forms)
+    for node in program.nodes:
+        if _is_one_hot(node, forms):
+            ranges.one_hot.add(node)
+        if is_atom(node):
+            for i, interval in enumerate(_atom(node, ranges, inputs or {}, max_length)):
+                ranges.atoms[node, i] = interval
+    return ranges
+
+
+def _atom(node: Node, r: Ranges, inputs: InputRanges, max_length: int | None) -> list[Interval]:
+    forms = r.forms
+    if isinstance(node, Input):
+        given = inputs.get(node.name, BOOLEAN if node.alphabet is not None else UNBOUNDED)
+        return list(given) if isinstance(given, Sequence) else [given] * node.dim
+    if isinstance(node, Relu):
+        return [x.relu() for x in r.node(node.x)]
+    if isinstance(node, Multiply):
+        return [x.times(y) for x, y in zip(r.node(node.x), r.node(node.y))]
+    if isinstance(node, LtiState):
+        x, a, b = r.node(node.x), np.array(node.a, dtype=object), np.array(node.b, dtype=object)
+        drive = [_dot(b[i], x) for i in range(node.dim)]
+        return _reachable(lambda s: [_dot(a[i], s).plus(drive[i]) for i in range(node.dim)], node.init, max_length)
+    if isinstance(node, DiagonalState):
+        a, b = r.node(node.a), r.node(node.b)
+        return _reachable(lambda s: [ai.times(si).plus(bi) for ai, si, bi in zip(a, s, b)], node.init, max_length)
+    if isinstance(node, AutomatonState):
+        return [BOOLEAN] * node.dim
+    assert isinstance(node, DeltaState), node
+    return [UNBOUNDED] * node.dim
+
+
+def _is_one_hot(node: Node, forms: Mapping[Node, Form]) -> bool:
+    """Symbols, automaton states, and LTI states that start one-hot, map unit vectors to unit vectors
+    (0/1 columns with one 1 each: a function on coordinates) and read nothing."""
+    if isinstance(node, Input):
+        return node.alphabet is not None
+    if isinstance(node, AutomatonState):
+        return True
+    if not isinstance(node, LtiState):
+        return False
+    columns_ok = all(sorted(col) == [0] * (node.dim - 1) + [1] for col in zip(*node.a))
+    reads_nothing = all(w == 0 for row in node.b for w in row) or all(
+        r.is_constant() and r.const == 0 for r in forms[node.x])
+    return columns_ok and reads_nothing and sorted(node.init) == [0] * (node.dim - 1) + [1]
+
+
+def _dot(weights: Sequence[Fraction], intervals: Sequence[Interval]) -> Interval:
+    return reduce(Interval.plus, (x.scaled(w) for w, x in zip(weights, intervals) if w != 0), Interval.point(Fraction(0)))
+
+
+def _reachable(step: Callable[[list[Interval]], list[Interval]], init: Sequence[Fraction],
+               max_length: int | None) -> list[Interval]:
+    """Intervals holding s_1..s_T for ``s_t = step(s_{t-1})``: the join of iterates until it is stable,
+    for T - 1 iterations, or (T unbounded) with bounds still moving after FIXPOINT_STEPS widened."""
+    s = step([Interval.point(v) for v in init])
+    limit = INF if max_length is None else max_length - 1
+    done = 0
+    while done < limit:
+        grown = [x.join(y) for x, y in zip(s, step(s))]
+        if grown == s:
+            return s
+        done += 1
+        if max_length is None and done % FIXPOINT_STEPS == 0:
+            if done > FIXPOINT_STEPS:
+                return [UNBOUNDED] * len(s)
+            grown = [_widen(x, y) for x, y in zip(s, grown)]
+        s = grown
+    return s
+
+
+def _widen(old: Interval, new: Interval) -> Interval:
+    """Bounds that still move go to infinity; a lattice that still changes is dropped."""
+    return Interval(-INF if new.lo < old.lo else new.lo, INF if new.hi > old.hi else new.hi,
+                    new.lattice if new.lattice == old.lattice else None)
