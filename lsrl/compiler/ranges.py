@@ -209,7 +209,9 @@ class Ranges:
             return plain.meet(reduce(Interval.join, values)) if len(terms) > 1 else plain
         if isinstance(key, tuple) and isinstance(key[0], tuple) and len(terms) > 1:
             refined = self._one_variable(terms)
-            return plain if refined is None else plain.meet(refined)
+            if refined is None:
+                return plain
+            return Interval.make(max(plain.lo, refined.lo), min(plain.hi, refined.hi), refined.lattice or plain.lattice)
         return plain
 
     def _one_variable(self, terms: list[tuple[Atom, Fraction]]) -> Interval | None:
@@ -231,6 +233,7 @@ class Ranges:
             points.extend(p for p in near if v.lo <= p <= v.hi)
         if not points:
             return None
+        points = sorted(set(points))
         values = [f(x) for x in points]
         lo, hi = min(values), max(values)
         left = sum(w * l for w, l, _ in pieces if l < 0)  # f(x) ~ left * x as x -> -inf
@@ -239,7 +242,26 @@ class Ranges:
             lo, hi = (-INF, hi) if left > 0 else (lo, INF) if left < 0 else (lo, hi)
         if v.hi == INF:
             lo, hi = (lo, INF) if right > 0 else (-INF, hi) if right < 0 else (lo, hi)
-        return Interval(lo, hi, None)
+        return Interval.make(lo, hi, self._piecewise_lattice(v, points, values, left, right))
+
+    @staticmethod
+    def _piecewise_lattice(v: Interval, points: list[Fraction], values: list[Fraction], left: Fraction,
+                           right: Fraction) -> Lattice | None:
+        """The values' lattice: the candidate values, and ``f(p) + slope * step * Z`` on each piece
+        with a nonzero slope that holds lattice points between its ends."""
+        if v.lattice is None:
+            return None
+        lattice = reduce(Lattice.join, (Lattice.of(Fraction(0), y) for y in values))
+        step = v.lattice.step
+        pieces = list(zip(points, points[1:], values, values[1:]))
+        for p, q, fp, fq in pieces:
+            if fp != fq and step and v.lattice.ceil(p + step / 2) < q:
+                lattice = lattice.join(Lattice.of((fq - fp) / (q - p) * step, fp))
+        if v.lo == -INF and left:
+            lattice = lattice.join(Lattice.of(left * step, values[0]))
+        if v.hi == INF and right:
+            lattice = lattice.join(Lattice.of(right * step, values[-1]))
+        return lattice
 
 
 def _ratio(terms: Mapping[Atom, Fraction], base: Mapping[Atom, Fraction]) -> Fraction:
