@@ -1,0 +1,181 @@
+"""Subcommands for programs: ``lsrl check``, ``lsrl compile``, ``lsrl run`` and ``lsrl inspect``.
+
+Thin, like the rest of the CLI: each parses its arguments and calls ``lsrl.check``,
+``lsrl.compiler.pipeline``, ``lsrl.interpreter`` or ``models.checkpoint``. ``lsrl.cli`` registers them
+with ``add_subcommands``. A source ending in ``.lsrl`` is a program; any other source of ``compile``
+(``task:NAME``, a DFA ``.json`` file, ``--regex R``) is an automaton, compiled by
+``lsrl.constructions.select.compile_automaton``.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from lsrl.compiler.errors import InvalidTarget
+from lsrl.compiler.ranges import Interval, Lattice
+
+
+def parse_input_range(text: str) -> tuple[str, Interval]:
+    """``NAME=LO:HI`` (real values) or ``NAME=LO:HI:STEP`` (values in LO + STEP * Z)."""
+    name, _, spec = text.partition("=")
+    parts = spec.split(":")
+    try:
+        values = [Fraction(p) for p in parts]
+    except (ValueError, ZeroDivisionError):
+        values = []
+    if not name or len(values) not in (2, 3) or values[0] > values[1] or (len(values) == 3 and values[2] <= 0):
+        raise InvalidTarget(f"--input-range {text!r}: write NAME=LO:HI or NAME=LO:HI:STEP with LO <= HI, STEP > 0")
+    lattice = Lattice.of(values[2], values[0]) if len(values) == 3 else None
+    return name, Interval.make(values[0], values[1], lattice)
+
+
+def _ranges(args: argparse.Namespace) -> dict[str, Interval]:
+    return dict(parse_input_range(text) for text in args.input_range or ())
+
+
+def _check(args: argparse.Namespace) -> int:
+    from lsrl.check import check_file
+
+    print(check_file(args.program).summary())
+    return 0
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from models.checkpoint import save
+
+    if args.source is not None and args.source.endswith(".lsrl"):
+        from lsrl.check import check_file
+        from lsrl.compiler.pipeline import compile_program
+
+        compiled = compile_program(check_file(args.source), args.arch, _ranges(args), args.max_length)
+        model, extra = compiled.model, {"source": args.source, "arch": args.arch,
+                                        "program_hash": compiled.model.config.meta["program_hash"], "size": compiled.size()}
+    else:
+        from lsrl.constructions.select import compile_automaton
+        from lsrl.sources import resolve_language
+
+        language = resolve_language(args.source, args.regex)
+        result = compile_automaton(language.dfa, args.arch)
+        model, extra = result.model, {"source": language.name, "arch": args.arch, "size": result.size()}
+    model = model.to(getattr(__import__("torch"), args.dtype))
+    model.config = dataclasses.replace(model.config, dtype=args.dtype)
+    save(model, args.output, extra)
+    size = extra["size"]
+    print(f"{args.output}: {args.arch}, {size['layers']} layers, d_model {size['d_model']}, "
+          f"{size['parameters']} parameters ({args.dtype})")
+    return 0
+
+
+def _read_inputs(args: argparse.Namespace, program: object) -> dict[str, np.ndarray]:
+    from lsrl.errors import InputValueError
+    from lsrl.textio import encode_text
+
+    if (args.input is None) == (args.input_str is None):
+        raise InvalidTarget("give exactly one of --input FILE and --input-str TEXT")
+    if args.input is not None:
+        try:
+            text = Path(args.input).read_text()
+        except OSError as err:
+            raise InputValueError(f"cannot read {args.input}: {err.strerror}") from None
+    else:
+        text = args.input_str
+    return encode_text(program, text)
+
+
+def first_disagreement(want: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> tuple[int, str] | None:
+    """The first step (from 0) and output name where the compiled values differ from the exact ones."""
+    for t in range(min((len(v) for v in want.values()), default=0)):
+        for name, values in want.items():
+            if not np.array_equal(np.asarray(values[t], dtype=np.float64), got[name][t]):
+                return t, name
+    return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lsrl.check import check_file
+    from lsrl.interpreter import interpret
+    from lsrl.textio import format_outputs
+
+    program = check_file(args.program)
+    inputs = _read_inputs(args, program)
+    want = interpret(program, inputs)
+    print(format_outputs(want))
+    if args.arch is None:
+        return 0
+    import torch
+
+    from lsrl.compiler.pipeline import compile_program
+
+    compiled = compile_program(program, args.arch, _ranges(args), args.max_length)
+    got = compiled.run(inputs, getattr(torch, args.dtype))
+    where = first_disagreement(want, got)
+    if where is None:
+        print(f"{args.arch} ({args.dtype}): the compiled model agrees with the interpreter at every step")
+        return 0
+    t, name = where
+    print(f"{args.arch} ({args.dtype}): first disagreement at step {t + 1}, output {name}: "
+          f"interpreter {[str(v) for v in want[name][t]]}, model {got[name][t].tolist()}")
+    return 1
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from models.checkpoint import load, read_config
+
+    config = read_config(args.directory)
+    model = load(args.directory)
+    c = model.config
+    print(f"{args.directory}: {c.arch}, d_model {c.d_model}, "
+          + (f"d_input {c.d_input}" if c.d_input else f"{c.n_symbols} symbols") + f", {c.n_labels} outputs, {c.dtype}")
+    for key in ("source", "program_hash"):
+        if key in config:
+            print(f"{key}: {config[key]}")
+    for k, (layer, block) in enumerate(zip(c.layers, model.blocks)):
+        rec = sum(p.numel() for p in block.recurrence.parameters())
+        mlp = sum(p.numel() for p in block.mlp.parameters()) if block.mlp is not None else 0
+        print(f"layer {k}: state {layer.d_state} ({rec} parameters), mlp hidden {layer.mlp_hidden} ({mlp} parameters)")
+    total = sum(p.numel() for p in model.parameters())
+    print(f"total: {len(c.layers)} layers, state {sum(l.d_state for l in c.layers)}, "
+          f"mlp hidden {sum(l.mlp_hidden for l in c.layers)}, {total} parameters")
+    return 0
+
+
+def _add_compile_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input-range", action="append", metavar="NAME=LO:HI[:STEP]",
+                   help="values of a real input: in [LO, HI], and in LO + STEP*Z if STEP is given (repeatable)")
+    p.add_argument("--max-length", type=int, help="the longest input the model must be exact on (bounds counters)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> None:
+    """Register check, compile, run and inspect."""
+    from lsrl.compiler.backends import BACKENDS
+
+    p = sub.add_parser("check", help="parse and type-check an lsrl program")
+    p.add_argument("program")
+    p.set_defaults(handler=_check)
+
+    p = sub.add_parser("compile", help="compile a program (.lsrl) or an automaton to model weights",
+                       description="Write model.safetensors and config.json to a directory, atomically. "
+                                   f"Program architectures: {', '.join(BACKENDS)}.")
+    p.add_argument("source", nargs="?", help="a .lsrl program, or a task name / DFA .json file")
+    p.add_argument("--regex", help="an automaton given by a regular expression")
+    p.add_argument("--arch", required=True)
+    p.add_argument("-o", "--output", required=True, help="the directory to write")
+    _add_compile_options(p)
+    p.set_defaults(handler=_compile)
+
+    p = sub.add_parser("run", help="run a program in the interpreter and, with --arch, as a compiled model")
+    p.add_argument("program")
+    p.add_argument("--input", help="a file holding the input text")
+    p.add_argument("--input-str", help="the input text: symbols, or steps of comma-separated numbers")
+    p.add_argument("--arch", help="also compile for this architecture and report the first disagreement")
+    _add_compile_options(p)
+    p.set_defaults(handler=_run)
+
+    p = sub.add_parser("inspect", help="print the layers, dimensions and parameter counts of a compiled model")
+    p.add_argument("directory")
+    p.set_defaults(handler=_inspect)
