@@ -10,6 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import sympy
+from sympy.matrices.exceptions import MatrixError
 import torch
 
 from lsrl.compiler.backends import Context, Hidden, Layout, refuse, relu_units, unsupported, write_row
