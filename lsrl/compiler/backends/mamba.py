@@ -31,7 +31,7 @@ def eigenbasis(a: tuple[tuple[Fraction, ...], ...]) -> tuple[list[list[Fraction]
         return [[Fraction(int(i == j)) for j in range(n)] for i in range(n)], [a[i][i] for i in range(n)]
     try:
         p, d = sympy.Matrix(a).diagonalize()
-    except sympy.matrices.common.MatrixError:
+    except MatrixError:
         return None
     if not all(v.is_rational for v in (*p, *d)):
         return None
