@@ -85,7 +85,7 @@ def _inputs(draw: st.DrawFn, example: str, program: CheckedProgram, length: int)
 
 @pytest.mark.parametrize(("example", "arch"), CASES)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(data=st.data())
 def test_compiled_model_equals_interpreter(example: str, arch: str, dtype: str, data: st.DataObject) -> None:
     model = compiled(example, arch)

@@ -25,7 +25,7 @@ from lsrl.interpreter import evaluate, interpret
 from lsrl.parser import parse_text
 from lsrl.strategies import programs, sequences
 
-PROPERTY = settings(max_examples=25, deadline=None)
+PROPERTY = settings(max_examples=15, deadline=None)
 MAX_LENGTH = 5
 QUARTERS = Interval(F(-2), F(2), Lattice.of(F(1, 4), F(0)))  # the values of lsrl.strategies.sequences
 
