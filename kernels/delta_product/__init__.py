@@ -31,6 +31,15 @@ def _check(q, k, v, g, beta, num_householder, initial_state) -> None:
         raise ShapeError("q", f"K and V up to 256 are supported, got K={k_dim}, V={v.shape[-1]}")
 
 
+CHUNKED_MIN_ROWS = 256
+"""Sequences of at least this many Householder rows take the chunked kernel on a GPU."""
+
+
+def _chunked(q: torch.Tensor, k: torch.Tensor) -> bool:
+    """The chunked kernel serves long half-precision sequences on CUDA; float32 keeps the exact token-by-token kernel."""
+    return q.is_cuda and q.dtype in (torch.bfloat16, torch.float16) and k.shape[1] >= CHUNKED_MIN_ROWS
+
+
 def gated_delta_product(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -50,10 +59,17 @@ def gated_delta_product(
     token's factors (None: no gate); scale defaults to K**-0.5; states are (B, H, K, V) float32.
     Returns (o (B, T, H, V) in q's dtype, final state or None). Any dtype (float32 included),
     beta anywhere in [0, 2]. ``backend``: "auto", "triton" or "torch"; both are differentiable.
+    On CUDA, bfloat16/float16 inputs of at least CHUNKED_MIN_ROWS rows run the chunked (WY/UT)
+    kernel; everything else the fused-recurrent one.
     """
     _check(q, k, v, g, beta, num_householder, initial_state)
     scale = q.shape[-1] ** -0.5 if scale is None else scale
-    if resolve(backend, q, k, v) == "triton":
+    path = resolve(backend, q, k, v)
+    if path == "triton" and _chunked(q, k):
+        from kernels.delta_product.chunk import chunk_delta_product
+
+        o, state = chunk_delta_product(q, k, v, g, beta, num_householder, scale, initial_state)
+    elif path == "triton":
         from kernels.delta_product.fused_recurrent import fused_recurrent_delta_product
 
         o, state = fused_recurrent_delta_product(q, k, v, g, beta, num_householder, scale, initial_state)

@@ -17,6 +17,8 @@ from kernels.backend import launchable
 from kernels.rnn.naive import GATES
 
 _CELLS = {"elman": 0, "lstm": 1, "gru": 2}
+DOT_PRECISION = "ieee"
+"""Precision of the recurrent matrix products: "tf32x3" (three tensor-core products, float32 accuracy) or "ieee"."""
 
 
 @triton.jit
@@ -49,6 +51,7 @@ def _forward_kernel(
     B, T,
     H: tl.constexpr, G: tl.constexpr, CELL: tl.constexpr,
     HP: tl.constexpr, HB: tl.constexpr, BB: tl.constexpr, P: tl.constexpr, PP: tl.constexpr,
+    DOT: tl.constexpr,
 ):
     """One step per iteration: gates = xp_t + h_{t-1} W_hh^T + b_hh for this program's units."""
     p = tl.program_id(0)
@@ -82,7 +85,7 @@ def _forward_kernel(
         x_at = xp_ptr + (row64 * T + t) * (G * H) + ru[None, :]
         s_at = (row64 * T + t) * (4 * H) + ru[None, :]
         pre0 = tl.load(x_at, mask=m_bu, other=0.0)
-        rec0 = tl.dot(hp, w0, input_precision="ieee") + b0[None, :]
+        rec0 = tl.dot(hp, w0, input_precision=DOT) + b0[None, :]
         if CELL == 0:
             hn = _tanh(pre0 + rec0)
         elif CELL == 1:
@@ -90,9 +93,9 @@ def _forward_kernel(
             pre2 = tl.load(x_at + 2 * H, mask=m_bu, other=0.0)
             pre3 = tl.load(x_at + 3 * H, mask=m_bu, other=0.0)
             ig = _sigmoid(pre0 + rec0)
-            fg = _sigmoid(pre1 + tl.dot(hp, w1, input_precision="ieee") + b1[None, :])
-            gg = _tanh(pre2 + tl.dot(hp, w2, input_precision="ieee") + b2[None, :])
-            og = _sigmoid(pre3 + tl.dot(hp, w3, input_precision="ieee") + b3[None, :])
+            fg = _sigmoid(pre1 + tl.dot(hp, w1, input_precision=DOT) + b1[None, :])
+            gg = _tanh(pre2 + tl.dot(hp, w2, input_precision=DOT) + b2[None, :])
+            og = _sigmoid(pre3 + tl.dot(hp, w3, input_precision=DOT) + b3[None, :])
             c = fg * c + ig * gg
             hn = og * _tanh(c)
             tl.store(act_ptr + s_at, ig, mask=m_bu)
@@ -104,8 +107,8 @@ def _forward_kernel(
             pre1 = tl.load(x_at + H, mask=m_bu, other=0.0)
             pre2 = tl.load(x_at + 2 * H, mask=m_bu, other=0.0)
             rg = _sigmoid(pre0 + rec0)
-            zg = _sigmoid(pre1 + tl.dot(hp, w1, input_precision="ieee") + b1[None, :])
-            hg = tl.dot(hp, w2, input_precision="ieee") + b2[None, :]
+            zg = _sigmoid(pre1 + tl.dot(hp, w1, input_precision=DOT) + b1[None, :])
+            hg = tl.dot(hp, w2, input_precision=DOT) + b2[None, :]
             ng = _tanh(pre2 + rg * hg)
             hn = (1.0 - zg) * ng + zg * hown
             tl.store(act_ptr + s_at, rg, mask=m_bu)
@@ -124,6 +127,7 @@ def _backward_kernel(
     B, T,
     H: tl.constexpr, G: tl.constexpr, CELL: tl.constexpr,
     HP: tl.constexpr, HB: tl.constexpr, BB: tl.constexpr, P: tl.constexpr, PP: tl.constexpr,
+    DOT: tl.constexpr,
 ):
     """Reverse sweep: dgates_t for this program's units, then dh_{t-1} = dgh_t W_hh[:, units] (+ z dh_t for the GRU)."""
     p = tl.program_id(0)
@@ -201,14 +205,14 @@ def _backward_kernel(
         if P > 1:
             _wait_for_peers(flag_ptr, n, p, s, P, PP)
         g_at = dgh_ptr + (row64 * T + t) * (G * H) + rj[None, :]
-        rec = tl.dot(tl.load(g_at, mask=m_bj, other=0.0, cache_modifier=".cg"), w0, input_precision="ieee")
+        rec = tl.dot(tl.load(g_at, mask=m_bj, other=0.0, cache_modifier=".cg"), w0, input_precision=DOT)
         if G > 1:
-            rec += tl.dot(tl.load(g_at + H, mask=m_bj, other=0.0, cache_modifier=".cg"), w1, input_precision="ieee")
+            rec += tl.dot(tl.load(g_at + H, mask=m_bj, other=0.0, cache_modifier=".cg"), w1, input_precision=DOT)
             rec += tl.dot(tl.load(g_at + 2 * H, mask=m_bj, other=0.0, cache_modifier=".cg"), w2,
-                          input_precision="ieee")
+                          input_precision=DOT)
         if G > 3:
             rec += tl.dot(tl.load(g_at + 3 * H, mask=m_bj, other=0.0, cache_modifier=".cg"), w3,
-                          input_precision="ieee")
+                          input_precision=DOT)
         if CELL == 2:
             rec += dh * zg
     tl.store(dh0_ptr + own, rec, mask=m_bu)
@@ -251,7 +255,7 @@ def _run_forward(cell, xp, w_hh, b_hh, h0, c0):
         kernel[(programs, triton.cdiv(n_rows, bb))](
             xp[rows], w_hh, b_hh, h0[rows], c0[rows], h[rows], c[rows], act[rows], flags,
             n_rows, length, H=hidden, G=GATES[cell], CELL=_CELLS[cell],
-            HP=hp, HB=hb, BB=bb, P=programs, PP=triton.next_power_of_2(programs), num_warps=warps,
+            HP=hp, HB=hb, BB=bb, P=programs, PP=triton.next_power_of_2(programs), DOT=DOT_PRECISION, num_warps=warps,
         )
     return h, c, act
 
@@ -274,7 +278,7 @@ def _run_backward(cell, dh, dhT, dcT, w_hh, h0, c0, h, c, act):
             dh[rows], dhT[rows], dcT[rows], w_hh, h0[rows], c0[rows], h[rows], c[rows], act[rows],
             dgx[rows], dgh[rows], dh0[rows], dc0[rows], flags,
             n_rows, length, H=hidden, G=GATES[cell], CELL=_CELLS[cell],
-            HP=hp, HB=hb, BB=bb, P=programs, PP=triton.next_power_of_2(programs), num_warps=warps,
+            HP=hp, HB=hb, BB=bb, P=programs, PP=triton.next_power_of_2(programs), DOT=DOT_PRECISION, num_warps=warps,
         )
     return dgx, dgh, dh0, dc0
 

@@ -1,0 +1,131 @@
+"""The chunked (WY/UT) DeltaProduct kernel against its float64 reference, and against fla on a GPU."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernels.delta_product import gated_delta_product, naive_delta_product
+from kernels.delta_product.chunk import chunk_delta_product
+from tests.kernels.closeness import rel_err
+
+
+def _inputs(batch, length, heads, k_dim, v_dim, n, *, gated, with_h0, device, seed, dtype=torch.float32,
+            beta_range=(0.0, 2.0)):
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = beta_range
+    tensors = {
+        "q": torch.randn(batch, length, heads, k_dim, generator=g),
+        "k": F.normalize(torch.randn(batch, length * n, heads, k_dim, generator=g), dim=-1),
+        "v": torch.randn(batch, length * n, heads, v_dim, generator=g),
+        "g": F.logsigmoid(2 + torch.randn(batch, length, heads, generator=g)) if gated else None,
+        "beta": lo + (hi - lo) * torch.rand(batch, length * n, heads, generator=g),
+        "h0": torch.randn(batch, heads, k_dim, v_dim, generator=g) if with_h0 else None,
+    }
+    cast = {"q": dtype, "k": dtype, "v": dtype, "beta": dtype, "g": torch.float32, "h0": torch.float32}
+    return {name: (x.to(device, cast[name]) if x is not None else None) for name, x in tensors.items()}
+
+
+def _chunked(x, n, chunk):
+    return chunk_delta_product(x["q"], x["k"], x["v"], x["g"], x["beta"], n, x["q"].shape[-1] ** -0.5, x["h0"],
+                               chunk=chunk)
+
+
+def _reference(x, n):
+    wide = {name: (t.detach().cpu().double() if t is not None else None) for name, t in x.items()}
+    return naive_delta_product(wide["q"], wide["k"], wide["v"], wide["g"], wide["beta"], n, None, wide["h0"])
+
+
+@pytest.mark.parametrize(
+    "n, gated, with_h0, shape, chunk",
+    [(1, False, False, (1, 20, 2, 16, 16), 16), (2, True, True, (2, 13, 1, 16, 24), 16),
+     (3, True, False, (1, 11, 2, 20, 16), 16), (2, True, True, (1, 40, 1, 32, 32), 32)],
+)
+def test_forward_matches_reference_across_chunks(device, n, gated, with_h0, shape, chunk):
+    x = _inputs(*shape, n, gated=gated, with_h0=with_h0, device=device, seed=n)
+    o, ht = _chunked(x, n, chunk)
+    ref_o, ref_ht = _reference(x, n)
+    assert rel_err(o, ref_o) < 1e-5 and rel_err(ht, ref_ht) < 1e-5
+
+
+def test_reflections_near_two_stay_exact(device):
+    x = _inputs(1, 24, 1, 16, 16, 2, gated=True, with_h0=True, device=device, seed=9, beta_range=(1.95, 2.0))
+    o, ht = _chunked(x, 2, 16)
+    ref_o, ref_ht = _reference(x, 2)
+    assert rel_err(o, ref_o) < 1e-5 and rel_err(ht, ref_ht) < 1e-5
+
+
+def test_gradients_through_chunked_forward(device):
+    x = _inputs(1, 12, 2, 16, 16, 2, gated=True, with_h0=True, device=device, seed=4)
+    leaves = {name: t.requires_grad_() for name, t in x.items() if t is not None}
+    o, ht = _chunked(x, 2, 16)
+    do, dht = torch.randn_like(o), torch.randn_like(ht)
+    grads = torch.autograd.grad((o * do).sum() + (ht * dht).sum(), list(leaves.values()))
+    wide = {name: (t.detach().cpu().double().requires_grad_() if t is not None else None) for name, t in x.items()}
+    ref_o, ref_ht = naive_delta_product(wide["q"], wide["k"], wide["v"], wide["g"], wide["beta"], 2, None, wide["h0"])
+    ref_grads = torch.autograd.grad((ref_o * do.double()).sum() + (ref_ht * dht.double()).sum(),
+                                    [wide[name] for name in leaves])
+    for name, got, want in zip(leaves, grads, ref_grads):
+        assert rel_err(got, want) < 1e-5, name
+
+
+def test_bfloat16_inputs(device):
+    x = _inputs(1, 24, 2, 16, 16, 2, gated=True, with_h0=False, device=device, seed=3, dtype=torch.bfloat16)
+    o, ht = _chunked(x, 2, 16)
+    ref_o, ref_ht = _reference(x, 2)
+    assert rel_err(o, ref_o) < 2e-2 and rel_err(ht, ref_ht) < 2e-2
+
+
+@settings(max_examples=4, deadline=None)
+@given(length=st.integers(1, 12), n=st.integers(1, 3), k_dim=st.sampled_from([4, 16, 33]),
+       v_dim=st.sampled_from([3, 16, 20]), gated=st.booleans(), seed=st.integers(0, 2**16))
+def test_forward_matches_reference_on_any_shape(length, n, k_dim, v_dim, gated, seed):
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    x = _inputs(1, length, 1, k_dim, v_dim, n, gated=gated, with_h0=True, device=device, seed=seed)
+    o, ht = _chunked(x, n, 16)
+    ref_o, ref_ht = _reference(x, n)
+    assert rel_err(o, ref_o) < 1e-5 and rel_err(ht, ref_ht) < 1e-5
+
+
+def _fla_inputs(n, gated, device, seed, length=1024):
+    return _inputs(2, length, 4, 128, 128, n, gated=gated, with_h0=False, device=device, seed=seed,
+                   dtype=torch.bfloat16)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("n, gated", [(1, False), (2, True), (2, False), (3, True)])
+def test_dispatch_takes_chunked_path_and_matches_reference_on_gpu(cuda, n, gated):
+    x = _fla_inputs(n, gated, cuda, seed=n)
+    o, ht = gated_delta_product(x["q"], x["k"], x["v"], x["g"], x["beta"], n, output_final_state=True)
+    ref_o, ref_ht = _reference(x, n)
+    assert rel_err(o, ref_o) < 5e-2 and rel_err(ht, ref_ht) < 5e-2
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("n, gated", [(2, True), (2, False)])
+def test_agrees_with_fla_on_gpu(cuda, n, gated):
+    fla = pytest.importorskip("fla.ops.gated_delta_product")
+    x = _fla_inputs(n, gated, cuda, seed=10 + n)
+    o, ht = gated_delta_product(x["q"], x["k"], x["v"], x["g"], x["beta"], n, output_final_state=True)
+    want, want_ht = fla.chunk_gated_delta_product(x["q"], x["k"], x["v"], x["g"], x["beta"], n,
+                                                  output_final_state=True)
+    ref_o, ref_ht = _reference(x, n)
+    assert rel_err(o, want) < 5e-2 and rel_err(ht, want_ht) < 5e-2
+    assert rel_err(o, ref_o) < max(2 * rel_err(want, ref_o), 1e-2)
+    assert rel_err(ht, ref_ht) < max(2 * rel_err(want_ht, ref_ht), 1e-2)
+
+
+@pytest.mark.gpu
+def test_gradients_through_chunked_path_on_gpu(cuda):
+    x = _fla_inputs(2, False, cuda, seed=7, length=256)
+    leaves = {name: t.requires_grad_() for name, t in x.items() if t is not None}
+    o, _ = gated_delta_product(x["q"], x["k"], x["v"], x["g"], x["beta"], 2)
+    do = torch.randn_like(o)
+    grads = torch.autograd.grad((o * do).sum(), list(leaves.values()))
+    wide = {name: (t.detach().cpu().double().requires_grad_() if t is not None else None) for name, t in x.items()}
+    ref_o, _ = naive_delta_product(wide["q"], wide["k"], wide["v"], wide["g"], wide["beta"], 2, None, wide["h0"])
+    ref_grads = torch.autograd.grad((ref_o * do.cpu().double()).sum(), [wide[name] for name in leaves])
+    for name, got, want in zip(leaves, grads, ref_grads):
+        assert rel_err(got, want) < 5e-2, name
