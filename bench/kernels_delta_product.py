@@ -1,4 +1,4 @@
-"""DeltaProduct: our fused-recurrent kernel against fla's chunk_gated_delta_product and chunk_delta_rule."""
+"""DeltaProduct: our entry point (chunked kernel on these shapes) against fla's chunk_gated_delta_product."""
 from __future__ import annotations
 
 from typing import Iterator
@@ -8,11 +8,11 @@ import torch.nn.functional as F
 
 from bench.timing import Measurement, median_ms
 from kernels.delta_product import gated_delta_product
-from kernels.delta_product.fused_recurrent import forward_with_blocks
+from kernels.delta_product.chunk import chunk_forward
 
 B, T, H, K = 4, 4096, 16, 128
-CASES = [(2, True), (2, False), (1, False)]
-BLOCKS = [(128, 16, 2), (128, 16, 4), (128, 32, 4), (128, 32, 8), (128, 64, 8)]
+CASES = [(2, True), (2, False)]
+STATE_CONFIGS = [(32, 4, 1), (32, 4, 2), (64, 4, 1), (64, 8, 2)]
 GATED_BWD_REFUSED = ("fla 0.6.0 refuses its gated backward with Triton >= 3.4.0 and < 3.7.1 on Hopper "
                      "(wrong results, fla issue #640); the device has Triton 3.6")
 
@@ -38,6 +38,10 @@ def _row(impl, mode, n, gated, ms, note=""):
     return Measurement("delta_product", impl, mode, shape, "bfloat16", ms, rate, "TFLOP/s", note)
 
 
+def _rel_err(x, ref):
+    return float((x.double() - ref.double()).norm() / ref.double().norm())
+
+
 def _timed(impl, mode, n, gated, fn, leaves, log):
     try:
         if mode == "fwd":
@@ -61,22 +65,25 @@ def _timed(impl, mode, n, gated, fn, leaves, log):
 
 def run(log) -> Iterator[Measurement]:
     try:
-        from fla.ops.delta_rule import chunk_delta_rule
         from fla.ops.gated_delta_product import chunk_gated_delta_product
     except ImportError:
-        chunk_gated_delta_product = chunk_delta_rule = None
+        chunk_gated_delta_product = None
     for n, gated in CASES:
         q, k, v, g, beta = _inputs(n, gated)
-        if n == 2:
-            for blocks in BLOCKS:
-                yield _timed(f"ours blocks {blocks}", "fwd", n, gated,
-                             lambda: (forward_with_blocks(q, k, v, g, beta, n, blocks),), [], log)
+        for config in STATE_CONFIGS:
+            yield _timed(f"ours chunk state {config}", "fwd", n, gated,
+                         lambda: chunk_forward(q, k, v, g, beta, None, n, K ** -0.5, state_config=config),
+                         [], log)
+        if chunk_gated_delta_product is not None:
+            with torch.no_grad():
+                ours = gated_delta_product(q, k, v, g, beta, n)[0]
+                want = chunk_gated_delta_product(q, k, v, g, beta, n)[0]
+            log(f"delta_product n={n} gated={gated} ||ours - fla|| / ||fla|| = {_rel_err(ours, want):.2e}")
+            yield _row("ours vs fla rel. error", "fwd", n, gated, None, f"{_rel_err(ours, want):.3e}")
         leaves = [x.requires_grad_() for x in (q, k, v, beta)] + ([g.requires_grad_()] if gated else [])
         impls = {"ours": lambda: gated_delta_product(q, k, v, g, beta, n)}
         if chunk_gated_delta_product is not None:
             impls["fla chunk_gated_delta_product"] = lambda: chunk_gated_delta_product(q, k, v, g, beta, n)
-            if n == 1 and not gated:
-                impls["fla chunk_delta_rule"] = lambda: chunk_delta_rule(q, k, v, beta)
         for impl, fn in impls.items():
             for mode in ("fwd", "fwd+bwd"):
                 if impl.startswith("fla") and gated and mode == "fwd+bwd":

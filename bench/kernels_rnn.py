@@ -6,10 +6,11 @@ from typing import Iterator
 import torch
 
 from bench.timing import Measurement, median_ms
-from kernels.rnn import GATES, rnn_layer
+from kernels.rnn import GATES, fused, rnn_layer
 
 BATCH, LENGTH, HIDDEN = 16, 1024, 256
 MODULES = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+PRECISIONS = ("ieee", "tf32x3")
 
 
 def _row(cell, impl, mode, ms, note=""):
@@ -39,14 +40,20 @@ def run(log) -> Iterator[Measurement]:
         params = [x, *layer.parameters()]
         weights = (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0)
         ours = lambda: rnn_layer(cell, x, *weights)[0]  # noqa: E731
+        default = fused.DOT_PRECISION
         for mode in ("fwd", "fwd+bwd"):
-            try:
-                ms = _time(ours, mode, params)
-                yield _row(cell, "ours", mode, ms, "fp32 (ieee) dots")
-                log(f"{cell} ours {mode} {ms:.3f} ms")
-            except Exception as err:  # noqa: BLE001 - recorded, not fatal
-                yield _row(cell, "ours", mode, None, f"failed: {type(err).__name__}: {err}"[:300])
-                log(f"{cell} ours {mode} failed: {err}"[:300])
+            for precision in PRECISIONS if cell == "lstm" and mode == "fwd" else (default,):
+                impl = "ours" if precision == default else f"ours {precision}"
+                fused.DOT_PRECISION = precision
+                try:
+                    ms = _time(ours, mode, params)
+                    yield _row(cell, impl, mode, ms, f"fp32 ({precision}) dots")
+                    log(f"{cell} {impl} {mode} {ms:.3f} ms")
+                except Exception as err:  # noqa: BLE001 - recorded, not fatal
+                    yield _row(cell, impl, mode, None, f"failed: {type(err).__name__}: {err}"[:300])
+                    log(f"{cell} {impl} {mode} failed: {err}"[:300])
+                finally:
+                    fused.DOT_PRECISION = default
             for tf32 in (False, True):
                 with torch.backends.cudnn.flags(enabled=True, allow_tf32=tf32):
                     ms = _time(lambda: layer(x)[0], mode, params)

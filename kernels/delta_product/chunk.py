@@ -143,7 +143,8 @@ def _state_kernel(
         ud = u_new.to(kk.dtype)
         qg = (qq.to(tl.float32) * (scale * tl.exp(G))[:, None]).to(kk.dtype)
         o = _mm(qg, Sd, PREC, UPCAST) + _mm(aqk, ud, PREC, UPCAST)
-        tl.store(o_ptr + tok[:, None] * V + cv[None, :], o.to(o_ptr.dtype.element_ty), mask=reads[:, None] & mv[None, :])
+        tl.store(o_ptr + tok[:, None] * V + cv[None, :], o.to(o_ptr.dtype.element_ty),
+                 mask=reads[:, None] & mv[None, :])
         if STORE_RES:
             akk = tl.load(akk_ptr + (out + cc)[:, None] * C + cc[None, :])
             kg = (kk.to(tl.float32) * tl.exp(G)[:, None]).to(kk.dtype)
@@ -156,20 +157,21 @@ def _state_kernel(
     tl.store(ht_ptr + state, S, mask=mkv)
 
 
-def _blocks(k_dim: int, v_dim: int, device: torch.device) -> tuple[int, int, int]:
-    """(BK, BV, num_warps): the whole key width, value blocks of 32 so B*H*V/32 programs share the SMs."""
-    bk = max(16, triton.next_power_of_2(k_dim))
-    bv = max(16, min(triton.next_power_of_2(v_dim), 32 if device.type == "cuda" else 16))
-    return bk, bv, 4
+STATE_CONFIG = (32, 4, 1)
+"""(BV, num_warps, num_stages) of the sequential kernel: 32-wide value blocks put B*H*V/32 programs on the SMs;
+one stage keeps it near 128 registers a thread (sm_90 resource report: no spills besides 48 stack bytes)."""
 
 
-def chunk_forward(q, k, v, g, beta, h0, num_householder, scale, chunk=CHUNK, store_residual=False):
+def chunk_forward(q, k, v, g, beta, h0, num_householder, scale, chunk=CHUNK, store_residual=False,
+                  state_config=STATE_CONFIG):
     """Chunked forward on contiguous inputs: (o, final state, residual w = v - S^T k (float32) or None)."""
     batch, length, heads, k_dim = q.shape
     rows, v_dim = k.shape[1], v.shape[-1]
     dev = q.device
     n_chunks = triton.cdiv(rows, chunk) if rows else 0
-    bk, bv, warps = _blocks(k_dim, v_dim, dev)
+    bk = max(16, triton.next_power_of_2(k_dim))
+    block_v, warps, stages = state_config
+    bv = max(16, min(triton.next_power_of_2(v_dim), block_v if dev.type == "cuda" else 16))
     work = q.dtype if q.dtype in (torch.bfloat16, torch.float16) else torch.float32
     prec = "ieee" if work == torch.float32 else "tf32"
     padded = (batch * heads, n_chunks * chunk)
@@ -181,15 +183,16 @@ def chunk_forward(q, k, v, g, beta, h0, num_householder, scale, chunk=CHUNK, sto
     o = torch.empty(batch, length, heads, v_dim, dtype=q.dtype, device=dev)
     ht = torch.empty(batch, heads, k_dim, v_dim, dtype=torch.float32, device=dev)
     res = torch.empty(v.shape, dtype=torch.float32, device=dev) if store_residual else ht
-    consts = dict(K=k_dim, V=v_dim, NH=num_householder, C=chunk, BK=bk, PREC=prec, UPCAST=dev.type != "cuda", num_warps=warps)
+    consts = dict(K=k_dim, V=v_dim, NH=num_householder, C=chunk, BK=bk, PREC=prec, UPCAST=dev.type != "cuda")
     if n_chunks:
         launchable(_prepare_kernel, dev)[(n_chunks, batch * heads)](
             q, k, v, beta, g if g is not None else gc, w, u, aqk, akk, gc, rows, length, heads, scale,
-            BV=min(64, bv * 2), HAS_G=g is not None, STORE_AKK=store_residual, **consts,
+            BV=max(16, min(64, triton.next_power_of_2(v_dim))), HAS_G=g is not None, STORE_AKK=store_residual,
+            num_warps=8, **consts,
         )
     launchable(_state_kernel, dev)[(triton.cdiv(v_dim, bv), batch * heads)](
         q, k, v, w, u, aqk, akk, gc, h0 if h0 is not None else ht, o, ht, res, rows, length, heads, scale,
-        BV=bv, HAS_H0=h0 is not None, STORE_RES=store_residual, **consts,
+        BV=bv, HAS_H0=h0 is not None, STORE_RES=store_residual, num_warps=warps, num_stages=stages, **consts,
     )
     return o, ht, (res if store_residual else None)
 
