@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from automata.errors import LsrlInputError
+from lsrl.program_commands import add_subcommands as add_program_subcommands
 
 EXIT_USAGE = 2
 
@@ -39,6 +40,16 @@ def _trace(args: argparse.Namespace) -> int:
         print(f"{symbol}\t{dfa.name(q)}\t{'accept' if q in dfa.accepting else 'reject'}")
     final = int(states[-1]) if len(word) else dfa.start
     print(f"{language.name}: {'accepts' if final in dfa.accepting else 'rejects'} the word ({len(word)} symbols)")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from lsrl.artifacts import verify_directory
+
+    summary = verify_directory(args.directory)
+    print(f"{args.directory}: certificate holds for every length: {summary['configurations']} configurations x "
+          f"{summary['symbols']} symbols checked exactly, readout margin {summary['margin']}, "
+          f"exact in {', '.join(summary['exact_in']) or 'no float dtype'}")
     return 0
 
 
@@ -74,12 +85,18 @@ def _add_trace(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_trace)
 
 
+def _add_verify(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("verify", help="re-check a compiled directory against its certificate and DFA")
+    p.add_argument("directory")
+    p.set_defaults(handler=_verify)
+
+
 def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tasks", help="list the named tasks and their parameters")
     p.set_defaults(handler=_tasks)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_classify, _add_trace, _add_tasks]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_classify, _add_trace, _add_verify, _add_tasks, add_program_subcommands]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lsrl.constructions.errors import InvalidOption
+
 from lsrl.compiler.errors import InvalidTarget
 from lsrl.compiler.ranges import Interval, Lattice
 
@@ -45,28 +47,42 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
+    if args.source is None or not args.source.endswith(".lsrl"):
+        return _compile_automaton(args)
+    from lsrl.check import check_file
+    from lsrl.compiler.pipeline import compile_program
     from models.checkpoint import save
 
-    if args.source is not None and args.source.endswith(".lsrl"):
-        from lsrl.check import check_file
-        from lsrl.compiler.pipeline import compile_program
-
-        compiled = compile_program(check_file(args.source), args.arch, _ranges(args), args.max_length)
-        model, extra = compiled.model, {"source": args.source, "arch": args.arch,
-                                        "program_hash": compiled.model.config.meta["program_hash"], "size": compiled.size()}
-    else:
-        from lsrl.constructions.select import compile_automaton
-        from lsrl.sources import resolve_language
-
-        language = resolve_language(args.source, args.regex)
-        result = compile_automaton(language.dfa, args.arch)
-        model, extra = result.model, {"source": language.name, "arch": args.arch, "size": result.size()}
-    model = model.to(getattr(__import__("torch"), args.dtype))
-    model.config = dataclasses.replace(model.config, dtype=args.dtype)
+    dtype = args.dtype or "float64"
+    compiled = compile_program(check_file(args.source), args.arch, _ranges(args), args.max_length)
+    extra = {"source": args.source, "arch": args.arch,
+             "program_hash": compiled.model.config.meta["program_hash"], "size": compiled.size()}
+    model = compiled.model.to(getattr(__import__("torch"), dtype))
+    model.config = dataclasses.replace(model.config, dtype=dtype)
     save(model, args.output, extra)
     size = extra["size"]
     print(f"{args.output}: {args.arch}, {size['layers']} layers, d_model {size['d_model']}, "
-          f"{size['parameters']} parameters ({args.dtype})")
+          f"{size['parameters']} parameters ({dtype})")
+    return 0
+
+
+def _compile_automaton(args: argparse.Namespace) -> int:
+    """A task, DFA file or regex: compile with the smallest known construction, certify, save."""
+    from lsrl.artifacts import compile_language
+    from lsrl.sources import resolve_language
+
+    if args.dtype not in (None, "float32"):
+        raise InvalidOption("compiled automata are saved in float32; their certificate lists every dtype they are exact in")
+    language = resolve_language(args.source, args.regex, args.complete_with_sink)
+    report = compile_language(language, args.arch, args.output, n_h=args.nh)
+    size = ", ".join(f"{k} {v}" for k, v in report.size.items())
+    print(f"{language.name} -> {report.directory} ({args.arch}, {report.construction}: {size})")
+    if report.certificate is not None:
+        c = report.certificate
+        print(f"certified for all lengths: {c['configurations']} configurations, readout margin {c['margin']}, "
+              f"exact in {', '.join(c['exact_in']) or 'no float dtype'}")
+    else:
+        print(f"not certified: {report.not_certified}")
     return 0
 
 
@@ -111,13 +127,14 @@ def _run(args: argparse.Namespace) -> int:
     from lsrl.compiler.pipeline import compile_program
 
     compiled = compile_program(program, args.arch, _ranges(args), args.max_length)
-    got = compiled.run(inputs, getattr(torch, args.dtype))
+    dtype = args.dtype or "float64"
+    got = compiled.run(inputs, getattr(torch, dtype))
     where = first_disagreement(want, got)
     if where is None:
-        print(f"{args.arch} ({args.dtype}): the compiled model agrees with the interpreter at every step")
+        print(f"{args.arch} ({dtype}): the compiled model agrees with the interpreter at every step")
         return 0
     t, name = where
-    print(f"{args.arch} ({args.dtype}): first disagreement at step {t + 1}, output {name}: "
+    print(f"{args.arch} ({dtype}): first disagreement at step {t + 1}, output {name}: "
           f"interpreter {[str(v) for v in want[name][t]]}, model {got[name][t].tolist()}")
     return 1
 
@@ -147,7 +164,8 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-range", action="append", metavar="NAME=LO:HI[:STEP]",
                    help="values of a real input: in [LO, HI], and in LO + STEP*Z if STEP is given (repeatable)")
     p.add_argument("--max-length", type=int, help="the longest input the model must be exact on (bounds counters)")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="weights' dtype (programs: float64 by default; automata: float32)")
 
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
@@ -163,7 +181,10 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                                    f"Program architectures: {', '.join(BACKENDS)}.")
     p.add_argument("source", nargs="?", help="a .lsrl program, or a task name / DFA .json file")
     p.add_argument("--regex", help="an automaton given by a regular expression")
-    p.add_argument("--arch", required=True)
+    p.add_argument("--complete-with-sink", action="store_true", help="complete a partial DFA file with a rejecting sink")
+    p.add_argument("--nh", type=int, default=None, help="Householder factors per token (deltaproduct automata)")
+    p.add_argument("--arch", required=True, help="program backends: see above; automata: dense-lrnn, elman, "
+                   "elman-tanh, lstm, gru, diag-01, diag-neg, rotation, deltaproduct")
     p.add_argument("-o", "--output", required=True, help="the directory to write")
     _add_compile_options(p)
     p.set_defaults(handler=_compile)

@@ -4,16 +4,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from automata.dfa import DFA
 from automata.errors import LsrlInputError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Language:
     """A DFA with the name it was asked for by (``task:parity``, ``lang.json``, ``regex:(ab)*``)."""
 
     name: str
     dfa: DFA
+    labels: np.ndarray | None = None  # a task's label of each state; None: acceptance
 
 
 def resolve_language(spec: str | None = None, regex: str | None = None, complete_with_sink: bool = False) -> Language:
@@ -31,7 +34,7 @@ def resolve_language(spec: str | None = None, regex: str | None = None, complete
     from automata.tasks import get_task
 
     task = get_task(spec.removeprefix("task:"))
-    return Language(f"task:{task.name}", task.dfa)
+    return Language(f"task:{task.name}", task.dfa, task.labels)
 
 
 def split_word(text: str, alphabet: tuple[str, ...]) -> tuple[str, ...]:

@@ -23,6 +23,10 @@ class DenseRecurrence(nn.Module):
             with torch.no_grad():
                 self.to_a.bias.copy_(torch.eye(n).flatten())
 
+    @property
+    def state_size(self) -> int:
+        return self.d_state
+
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h_1..h_T, (B, T, d_state)."""
         batch, length, _ = x.shape
@@ -33,7 +37,7 @@ class DenseRecurrence(nn.Module):
             a = self.to_a(x[:, t]).view(batch, self.d_state, self.d_state)
             h = torch.bmm(a, h.unsqueeze(-1)).squeeze(-1) + b[:, t]
             out.append(h)
-        return torch.stack(out, dim=1)
+        return torch.stack(out, dim=1) if out else x.new_zeros(x.shape[0], 0, self.d_state)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.states(x))

@@ -20,6 +20,10 @@ class ElmanRecurrence(nn.Module):
         self.out = nn.Linear(n, d_model)
         self.h0 = nn.Parameter(torch.zeros(n))
 
+    @property
+    def state_size(self) -> int:
+        return self.d_state
+
     def states(self, x: torch.Tensor) -> torch.Tensor:
         drive = self.inp(x)
         h = self.h0.expand(x.shape[0], self.d_state)
@@ -27,7 +31,7 @@ class ElmanRecurrence(nn.Module):
         for t in range(x.shape[1]):
             h = self.activation(self.recurrent(h) + drive[:, t])
             out.append(h)
-        return torch.stack(out, dim=1)
+        return torch.stack(out, dim=1) if out else x.new_zeros(x.shape[0], 0, self.d_state)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.states(x))

@@ -19,6 +19,10 @@ class LtiRecurrence(nn.Module):
         self.out = nn.Linear(n, d_model)
         self.h0 = nn.Parameter(torch.zeros(n))
 
+    @property
+    def state_size(self) -> int:
+        return self.d_state
+
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h_1..h_T, (B, T, d_state)."""
         drive = self.inp(x)

@@ -45,6 +45,10 @@ class MambaRecurrence(nn.Module):
         g = self.to_g(x)
         return self.to_u(x) * (g if self.exact else F.softplus(g))
 
+    @property
+    def state_size(self) -> int:
+        return self.d_state
+
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h_1..h_T, (B, T, d_state)."""
         if self.d_state == 0 or x.shape[1] == 0:

@@ -68,11 +68,20 @@ def _label_margin(logits: np.ndarray, label: int) -> Fraction:
     return logits[label] - max(others) if others else Fraction(1)
 
 
+def _check_representable(ledger: Ledger, dfa: DFA, q: int, a: int) -> None:
+    """Stop as soon as some linear map needs more mantissa than float64 has: the float model then
+    does not compute the certified values (e.g. a rotation by 2 pi / 3, whose powers never repeat)."""
+    if ledger.non_dyadic or ledger.bits > MANTISSA_BITS["float64"]:
+        raise CertificateError(f"after DFA state {dfa.name(q)!r} reads {dfa.alphabet[a]!r}, a value needs "
+                               f"{ledger.bits} bits of mantissa: no float dtype computes this model exactly")
+
+
 def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_configurations: int = 100_000) -> Certificate:
     """Explore reachable (configuration, state) pairs breadth-first in exact arithmetic and check
     (a)-(c); raise ``CertificateError`` naming the first pair that breaks or if they do not close."""
     exact = RationalModel(model)
     ledger = Ledger()
+    ledger.fix(exact.weights)
     start = (exact.initial(), dfa.start)
     index = {start: 0}
     pairs = [start]
@@ -82,6 +91,7 @@ def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_configurati
         row = []
         for a in range(dfa.n_symbols):
             nxt_config, logits = exact.step(config, a, ledger)
+            _check_representable(ledger, dfa, q, a)
             r = int(dfa.delta[q, a])
             m = _label_margin(logits, int(labels[r]))
             if m <= 0:
@@ -117,6 +127,7 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
     states = [names[c["dfa_state"]] for c in document["configurations"]]
     exact = RationalModel(model)
     ledger = Ledger()
+    ledger.fix(exact.weights)
     if configs[document["start"]] != exact.initial() or states[document["start"]] != dfa.start:
         raise CertificateError("(a) the start configuration is not the model's initial state with the DFA's start state")
     margin = None

@@ -20,9 +20,6 @@ from proofs.rational import MANTISSA_BITS, dyadic_exponent, fits, key, to_ration
 
 Config = tuple[tuple[Fraction, ...], ...]
 
-# |x| from which tanh and sigmoid round to exactly +-1 / 1 (and sigmoid to 0 from below for
-# float32) in IEEE binary32 and binary64: tanh(x) = 1 - 2e^{-2x}/(1+e^{-2x}) and 2e^{-2*19.1} < 2^-54.
-SATURATION = Fraction(25)
 
 
 class NotCertifiable(LsrlInputError):
@@ -52,14 +49,15 @@ class Ledger:
     non_dyadic: bool = False
 
     def __post_init__(self) -> None:
-        self._cache: dict[int, tuple[np.ndarray, tuple[np.ndarray, int] | None]] = {}
+        self._fixed: dict[int, tuple[np.ndarray, tuple[np.ndarray, int] | None]] = {}
+
+    def fix(self, weights: dict[str, np.ndarray]) -> None:
+        """Scale the model's weights to integers once; matrices computed during a step are scaled per call."""
+        self._fixed = {id(w): (w, _scaled(w)) for w in weights.values()}
 
     def _weight(self, weight: np.ndarray) -> tuple[np.ndarray, int] | None:
-        hit = self._cache.get(id(weight))
-        if hit is None or hit[0] is not weight:
-            hit = (weight, _scaled(weight))
-            self._cache[id(weight)] = hit
-        return hit[1]
+        hit = self._fixed.get(id(weight))
+        return hit[1] if hit is not None and hit[0] is weight else _scaled(weight)
 
     def affine(self, weight: np.ndarray, vector: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         """``weight @ vector + bias`` exactly, recording the bits a float summation of it needs."""
@@ -90,42 +88,149 @@ class Ledger:
 
 
 def _relu(v: np.ndarray) -> np.ndarray:
-    return np.array([x if x > 0 else Fraction(0) for x in v.tolist()], dtype=object)
+    return _vector([x if x > 0 else Fraction(0) for x in v.tolist()])
 
 
-def _saturated_tanh(v: np.ndarray) -> np.ndarray:
+def _vector(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+# Saturation thresholds from which the float functions round to exact values, in float32 and
+# float64 alike (checked by tests/proofs/test_saturation.py on torch's implementations):
+# tanh(x) = +-1 for |x| >= 25 (2e^{-50} < 2^-54); sigmoid(x) = 1 for x >= 40 (e^{-40} < 2^-54) and
+# sigmoid(x) = 0 for x <= -750 (e^{-750} underflows float64's smallest subnormal, 2^-1074).
+TANH_SATURATION = Fraction(25)
+SIGMOID_ONE = Fraction(40)
+SIGMOID_ZERO = Fraction(-750)
+
+
+def _tanh(v: np.ndarray) -> np.ndarray:
     out = []
     for x in v.tolist():
-        if x == 0:
-            out.append(Fraction(0))  # tanh(0) = 0 exactly in every float format
-            continue
-        if abs(x) < SATURATION:
-            raise NotCertifiable(f"tanh pre-activation {x} is not saturated (|x| < {SATURATION})")
-        out.append(Fraction(1 if x > 0 else -1))
-    return np.array(out, dtype=object)
+        if x != 0 and abs(x) < TANH_SATURATION:
+            raise NotCertifiable(f"tanh pre-activation {x} is not saturated (0 < |x| < {TANH_SATURATION})")
+        out.append(Fraction((x > 0) - (x < 0)))  # tanh(0) = 0 exactly
+    return _vector(out)
 
 
-Step = Callable[["RationalModel", int, tuple[Fraction, ...], np.ndarray, Ledger], np.ndarray]
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    out = []
+    for x in v.tolist():
+        if SIGMOID_ZERO < x < SIGMOID_ONE:
+            raise NotCertifiable(f"sigmoid pre-activation {x} is not saturated")
+        out.append(Fraction(int(x >= SIGMOID_ONE)))
+    return _vector(out)
 
 
-def _dense_step(self: RationalModel, layer: int, state: tuple, x: np.ndarray, ledger: Ledger) -> np.ndarray:
+def _clamp(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    lo, hi = Fraction(lo), Fraction(hi)
+    return _vector([min(max(x, lo), hi) for x in v.tolist()])
+
+
+# A step maps (layer's state, the stream entering the layer) to (new state, the vector the layer's
+# ``out`` projection reads). ``spectral`` collects, per layer, the transition values the step used.
+Step = Callable[["RationalModel", int, tuple[Fraction, ...], np.ndarray, Ledger], tuple[np.ndarray, np.ndarray]]
+
+
+def _dense_step(self: RationalModel, layer: int, state: tuple, x: np.ndarray, ledger: Ledger):
     p = self.params(layer)
     n = len(state)
     a = ledger.affine(p["to_a.weight"], x, p["to_a.bias"]).reshape(n, n)
+    self.record(layer, ("matrix", key(a.ravel()), n))
     b = ledger.affine(p["to_b.weight"], x, p["to_b.bias"])
-    return ledger.affine(a, np.array(state, dtype=object), b)
+    new = ledger.affine(a, _vector(list(state)), b)
+    return new, new
 
 
-def _elman_step(self: RationalModel, layer: int, state: tuple, x: np.ndarray, ledger: Ledger) -> np.ndarray:
+def _elman_step(self: RationalModel, layer: int, state: tuple, x: np.ndarray, ledger: Ledger):
     p = self.params(layer)
     drive = ledger.affine(p["inp.weight"], x, p["inp.bias"])
-    pre = ledger.affine(p["recurrent.weight"], np.array(state, dtype=object), drive)
-    nonlinearity = self.model.config.layers[layer].nonlinearity
-    return _relu(pre) if nonlinearity == "relu" else _saturated_tanh(pre)
+    pre = ledger.affine(p["recurrent.weight"], _vector(list(state)), drive)
+    new = _relu(pre) if self.layer_config(layer).nonlinearity == "relu" else _tanh(pre)
+    return new, new
 
 
-STEPS: dict[str, Step] = {"dense-lrnn": _dense_step, "elman": _elman_step}
+def _diagonal_step(self: RationalModel, layer: int, state: tuple, x: np.ndarray, ledger: Ledger):
+    p = self.params(layer)
+    lo, hi = self.layer_config(layer).gate_range
+    a = _clamp(ledger.affine(p["to_a.weight"], x, p["to_a.bias"]), lo, hi)
+    self.record(layer, ("diagonal", key(a)))
+    b = ledger.affine(p["to_b.weight"], x, p["to_b.bias"])
+    new = ledger.affine(_diagonal_matrix(a), _vector(list(state)), b)
+    return new, new
 
+
+def _diagonal_matrix(values: np.ndarray) -> np.ndarray:
+    n = len(values)
+    m = np.full((n, n), Fraction(0), dtype=object)
+    m[np.arange(n), np.arange(n)] = values
+    return m
+
+
+def _rotation_step(self: RationalModel, layer: int, state: tuple, x: np.ndarray, ledger: Ledger):
+    """Complex channels in Cartesian form: h <- a h + b with a = u + i w (the exact path)."""
+    p = self.params(layer)
+    c = len(state) // 2
+    a = ledger.affine(p["to_a.weight"], x, p["to_a.bias"])
+    self.record(layer, ("complex", key(a)))
+    b = ledger.affine(p["to_b.weight"], x, p["to_b.bias"])
+    u, w = _diagonal_matrix(a[:c]), _diagonal_matrix(a[c:])
+    real_imag = np.block([[u, -w], [w, u]])  # (u + i w)(hr + i hi) as a real 2c x 2c map
+    new = ledger.affine(real_imag, _vector(list(state)), b)
+    return new, new
+
+
+def _deltaproduct_step(self: RationalModel, layer: int, state: tuple, x: np.ndarray, ledger: Ledger):
+    """S <- S + k beta (v - S^T k) per factor (unnormalised keys, clamped beta: the exact path);
+    the layer reads out S^T q. A scalar gate, if any, multiplies S by clamp(alpha, 0, 1) first."""
+    p = self.params(layer)
+    cfg = self.layer_config(layer)
+    d_k = cfg.d_state
+    d_v = cfg.d_value or cfg.d_state
+    s = _vector(list(state)).reshape(d_k, d_v)
+    q = ledger.affine(p["to_q.weight"], x, p["to_q.bias"])
+    keys = ledger.affine(p["to_k.weight"], x, p["to_k.bias"]).reshape(cfg.n_h, d_k)
+    values = ledger.affine(p["to_v.weight"], x, p["to_v.bias"]).reshape(cfg.n_h, d_v)
+    betas = _clamp(ledger.affine(p["to_beta.weight"], x, p["to_beta.bias"]), *cfg.gate_range)
+    if "to_alpha.weight" in p:
+        alpha = _clamp(ledger.affine(p["to_alpha.weight"], x, p["to_alpha.bias"]), 0.0, 1.0)[0]
+        s = s * alpha
+    self.record(layer, ("householder", tuple(key(k) for k in keys), key(betas)))
+    for k, v, beta in zip(keys, values, betas.tolist()):
+        predicted = ledger.affine(s.T, k, None)
+        correction = ledger.affine(_diagonal_matrix(_vector([beta] * d_v)), v - predicted, None)
+        s = s + np.outer(k, correction)
+    return s.ravel(), ledger.affine(s.T, q, None)
+
+
+def _lstm_step(self: RationalModel, layer: int, state: tuple, x: np.ndarray, ledger: Ledger):
+    """State (h, c); torch.nn.LSTM's equations with saturated gates (the exact path)."""
+    p = self.params(layer)
+    n = len(state) // 2
+    h, c = _vector(list(state[:n])), _vector(list(state[n:]))
+    drive = ledger.affine(p["weight_ih"], x, p["bias_ih"])
+    i, f, g, o = np.split(ledger.affine(p["weight_hh"], h, drive + p["bias_hh"]), 4)
+    c = _sigmoid(f) * c + _sigmoid(i) * _tanh(g)
+    h = _sigmoid(o) * _tanh(c)
+    return np.concatenate([h, c]), h
+
+
+def _gru_step(self: RationalModel, layer: int, state: tuple, x: np.ndarray, ledger: Ledger):
+    p = self.params(layer)
+    h = _vector(list(state))
+    x_r, x_z, x_n = np.split(ledger.affine(p["weight_ih"], x, p["bias_ih"]), 3)
+    h_r, h_z, h_n = np.split(ledger.affine(p["weight_hh"], h, p["bias_hh"]), 3)
+    r, z = _sigmoid(x_r + h_r), _sigmoid(x_z + h_z)
+    n = _tanh(x_n + r * h_n)
+    new = (1 - z) * n + z * h
+    return new, new
+
+
+STEPS: dict[str, Step] = {"dense-lrnn": _dense_step, "elman": _elman_step, "diag": _diagonal_step,
+                          "rotation": _rotation_step, "deltaproduct": _deltaproduct_step,
+                          "lstm": _lstm_step, "gru": _gru_step}
 
 class RationalModel:
     def __init__(self, model: RecurrentModel):
@@ -137,23 +242,37 @@ class RationalModel:
         self.model = model
         self.step_fn = STEPS[config.arch]
         self.weights = {name: to_rational(t) for name, t in model.state_dict().items()}
+        self.transitions: list[set[tuple]] = [set() for _ in model.blocks]
 
     def params(self, layer: int) -> dict[str, np.ndarray]:
         prefix = f"blocks.{layer}.recurrence."
         return {name[len(prefix):]: w for name, w in self.weights.items() if name.startswith(prefix)}
 
+    def layer_config(self, layer: int):
+        return self.model.config.layers[layer]
+
+    def record(self, layer: int, transition: tuple) -> None:
+        """Remember a transition value the model used (for the spectral certificate)."""
+        self.transitions[layer].add(transition)
+
     def initial(self) -> Config:
-        return tuple(key(self.weights[f"blocks.{i}.recurrence.h0"]) for i in range(len(self.model.blocks)))
+        """Every layer's initial state: h0 (and c0 for LSTM; the matrix s0 for DeltaProduct)."""
+        out = []
+        for i in range(len(self.model.blocks)):
+            p = self.params(i)
+            state = p["s0"].ravel() if "s0" in p else np.concatenate([p["h0"], p["c0"]]) if "c0" in p else p["h0"]
+            out.append(key(state))
+        return tuple(out)
 
     def step(self, config: Config, symbol: int, ledger: Ledger) -> tuple[Config, np.ndarray]:
         """The next configuration and the logits after reading ``symbol`` in ``config``."""
         stream = self.weights["embedding.weight"][symbol].copy()
         states = []
         for i, state in enumerate(config):
-            new = self.step_fn(self, i, state, stream, ledger)
+            new, y = self.step_fn(self, i, state, stream, ledger)
             states.append(key(new))
             p = self.params(i)
-            stream = stream + ledger.affine(p["out.weight"], new, p["out.bias"])
+            stream = stream + ledger.affine(p["out.weight"], y, p["out.bias"])
             if f"blocks.{i}.mlp.up.weight" in self.weights:
                 w = self.weights
                 hidden = _relu(ledger.affine(w[f"blocks.{i}.mlp.up.weight"], stream, w[f"blocks.{i}.mlp.up.bias"]))

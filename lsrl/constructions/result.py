@@ -26,5 +26,5 @@ class CompiledAutomaton:
     def size(self) -> dict[str, int]:
         config = self.model.config
         return {"layers": len(config.layers), "d_model": config.d_model,
-                "state_size": sum(layer.d_state for layer in config.layers),
+                "state_size": sum(block.recurrence.state_size for block in self.model.blocks),
                 "n_h": max(layer.n_h for layer in config.layers), "parameters": self.n_parameters}

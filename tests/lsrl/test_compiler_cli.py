@@ -1,4 +1,4 @@
-"""``lsrl check | compile | run | inspect`` through the CLI's main (with the program subcommands registered)."""
+"""``lsrl check | compile | run | inspect`` through the CLI's main."""
 from __future__ import annotations
 
 import json
@@ -7,19 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from lsrl import cli, program_commands
+from lsrl.cli import main
 from models.checkpoint import load
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.fixture
-def main(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, program_commands.add_subcommands])
-    return cli.main
-
-
-def test_compile_writes_a_checkpoint_that_inspect_reads(main, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_compile_writes_a_checkpoint_that_inspect_reads(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "counter"
     assert main(["compile", str(EXAMPLES / "counter.lsrl"), "--arch", "lti", "-o", str(out), "--dtype", "float32"]) == 0
     config = json.loads((out / "config.json").read_text())
@@ -32,7 +26,7 @@ def test_compile_writes_a_checkpoint_that_inspect_reads(main, tmp_path: Path, ca
     assert "layer 0: state 3" in text and f"{config['size']['parameters']} parameters" in text
 
 
-def test_compile_refuses_with_exit_2_and_writes_nothing(main, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_compile_refuses_with_exit_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "parity"
     assert main(["compile", str(EXAMPLES / "parity.lsrl"), "--arch", "mamba", "-o", str(out)]) == 2
     err = capsys.readouterr().err
@@ -40,12 +34,12 @@ def test_compile_refuses_with_exit_2_and_writes_nothing(main, tmp_path: Path, ca
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
-def test_compile_sends_other_sources_to_the_automaton_constructions(main, tmp_path: Path) -> None:
+def test_compile_sends_other_sources_to_the_automaton_constructions(tmp_path: Path) -> None:
     assert main(["compile", "task:parity", "--arch", "dense-lrnn", "-o", str(tmp_path / "p")]) == 0
     assert json.loads((tmp_path / "p" / "config.json").read_text())["source"] == "task:parity"
 
 
-def test_run_compares_with_the_compiled_model(main, capsys: pytest.CaptureFixture) -> None:
+def test_run_compares_with_the_compiled_model(capsys: pytest.CaptureFixture) -> None:
     assert main(["run", str(EXAMPLES / "ifelse.lsrl"), "--input-str", "1,2,3 -1,4,5", "--arch", "lti",
                  "--input-range", "v=-9:9:1", "--max-length", "50"]) == 0
     out = capsys.readouterr().out
@@ -53,10 +47,10 @@ def test_run_compares_with_the_compiled_model(main, capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.parametrize("bad", ["v=1", "v=3:1", "=0:1", "v=0:1:0", "v=a:b"])
-def test_bad_input_ranges_exit_2(main, bad: str) -> None:
+def test_bad_input_ranges_exit_2(bad: str) -> None:
     assert main(["run", str(EXAMPLES / "ifelse.lsrl"), "--input-str", "1,2,3", "--arch", "lti", "--input-range", bad]) == 2
 
 
-def test_check_prints_the_summary(main, capsys: pytest.CaptureFixture) -> None:
+def test_check_prints_the_summary(capsys: pytest.CaptureFixture) -> None:
     assert main(["check", str(EXAMPLES / "parity.lsrl")]) == 0
     assert "outputs odd: 1" in capsys.readouterr().out

@@ -14,9 +14,10 @@ from tests.lsrl.compiled_checks import assert_computes
 @settings(max_examples=5, deadline=None)
 @given(dfas(max_states=5, max_symbols=3))
 def test_lstm_and_gru_compute_any_dfa(dfa):
-    for construct in (lstm, gru):
+    units = dfa.n_states * dfa.n_symbols + 1
+    for construct, carried in ((lstm, 2 * units), (gru, units)):  # LSTM carries h and c
         compiled = construct(dfa)
-        assert compiled.size()["state_size"] == dfa.n_states * dfa.n_symbols + 1
+        assert compiled.size()["state_size"] == carried
         assert_computes(compiled, length=2000, batch=1)
 
 

@@ -1,0 +1,74 @@
+"""Compiled-automaton directories: the model (safetensors + config.json), the DFA it simulates,
+and its exactness certificate, written together atomically and re-checked by ``verify_directory``."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from automata.errors import LsrlInputError
+from automata.fileformat import dfa_to_json
+from lsrl.constructions.result import CompiledAutomaton
+from lsrl.constructions.select import compile_automaton
+from lsrl.sources import Language
+from models import checkpoint
+from proofs.certificate import CertificateError, certify, save_certificate, verify
+from proofs.exact_model import NotCertifiable
+
+CERTIFICATE = "certificate.json"
+DFA_FILE = "dfa.json"
+
+
+@dataclass(frozen=True)
+class CompileReport:
+    directory: Path
+    construction: str
+    size: dict[str, int]
+    certificate: dict[str, Any] | None  # summary of the certificate, None if it could not be made
+    not_certified: str | None  # why not, when certificate is None
+
+
+def compile_language(language: Language, arch: str, directory: str | os.PathLike, n_h: int | None = None,
+                     max_configurations: int = 20_000) -> CompileReport:
+    """Compile ``language`` for ``arch`` (a task's labels, else acceptance), certify it, and write
+    the directory atomically."""
+    compiled = compile_automaton(language.dfa, arch, language.labels, n_h)
+    certificate, reason = _certificate(compiled, max_configurations)
+    extra = {"source": language.name, "arch": arch, "construction": compiled.construction,
+             "reference": compiled.reference, "size": compiled.size(),
+             "certified": certificate is not None, "not_certified": reason}
+    files = {DFA_FILE: json.dumps({**dfa_to_json(compiled.dfa), "labels": [int(x) for x in compiled.labels]}) + "\n"}
+    if certificate is not None:
+        files[CERTIFICATE] = save_certificate(certificate)
+    out = checkpoint.save(compiled.model, directory, extra=extra, files=files)
+    summary = None
+    if certificate is not None:
+        summary = {"configurations": len(certificate["configurations"]), "margin": certificate["readout_margin"],
+                   "exact_in": certificate["float_safety"]["exact_in"]}
+    return CompileReport(out, compiled.construction, compiled.size(), summary, reason)
+
+
+def _certificate(compiled: CompiledAutomaton, max_configurations: int) -> tuple[dict | None, str | None]:
+    try:
+        cert = certify(compiled.model, compiled.dfa, compiled.labels, max_configurations)
+    except (CertificateError, NotCertifiable) as err:
+        return None, str(err)
+    construction = {"name": compiled.construction, "reference": compiled.reference, **compiled.size()}
+    return cert.to_json(compiled.dfa, compiled.labels, construction), None
+
+
+def verify_directory(directory: str | os.PathLike) -> dict[str, Any]:
+    """Re-check a compiled directory's certificate against its weights and its DFA."""
+    directory = Path(directory)
+    model = checkpoint.load(directory)
+    path = directory / CERTIFICATE
+    if not path.exists():
+        reason = checkpoint.read_config(directory).get("not_certified") or "no certificate was written"
+        raise LsrlInputError(f"{directory}: no {CERTIFICATE} to verify ({reason})")
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise CertificateError(f"{path}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}") from None
+    return verify(model, document)
