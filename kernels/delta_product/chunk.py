@@ -201,9 +201,8 @@ class _ChunkDeltaProduct(torch.autograd.Function):
     """Chunked forward; the backward is fused_recurrent's, fed with the residuals this forward writes."""
 
     @staticmethod
-    def forward(ctx, q, k, v, g, beta, h0, num_householder, scale, chunk):
-        needs = any(ctx.needs_input_grad[:6])
-        o, ht, w = chunk_forward(q, k, v, g, beta, h0, num_householder, scale, chunk, store_residual=needs)
+    def forward(ctx, q, k, v, g, beta, h0, num_householder, scale, chunk, needs_grad):
+        o, ht, w = chunk_forward(q, k, v, g, beta, h0, num_householder, scale, chunk, store_residual=needs_grad)
         ctx.save_for_backward(q, k, v, g, beta, h0, w, o, ht)
         ctx.num_householder, ctx.scale = num_householder, scale
         return o, ht
@@ -212,7 +211,7 @@ class _ChunkDeltaProduct(torch.autograd.Function):
     def backward(ctx, do, dht):
         from kernels.delta_product.fused_recurrent import _DeltaProduct
 
-        return (*_DeltaProduct.backward(ctx, do, dht), None)
+        return (*_DeltaProduct.backward(ctx, do, dht), None, None)
 
 
 def chunk_delta_product(
@@ -220,5 +219,6 @@ def chunk_delta_product(
     num_householder: int, scale: float, initial_state: torch.Tensor | None, chunk: int = CHUNK,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The chunked Triton path of ``gated_delta_product`` (inputs already checked): (o, final state), differentiable."""
-    q, k, v, g, beta, h0 = (x.contiguous() if x is not None else None for x in (q, k, v, g, beta, initial_state))
-    return _ChunkDeltaProduct.apply(q, k, v, g, beta, h0, num_householder, scale, chunk)
+    inputs = [x.contiguous() if x is not None else None for x in (q, k, v, g, beta, initial_state)]
+    needs_grad = torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in inputs)
+    return _ChunkDeltaProduct.apply(*inputs, num_householder, scale, chunk, needs_grad)
