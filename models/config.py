@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ARCHS = ("dense-lrnn", "elman", "diag", "rotation", "deltaproduct", "lstm", "gru", "lti", "mamba")
+ARCHS = ("dense-lrnn", "elman", "diag", "rotation", "deltaproduct", "lstm", "gru", "lti", "mamba", "hawk")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ _RECURRENCES = {
     "gru": ("models.gated_rnn", "GRURecurrence"),
     "lti": ("models.lti", "LtiRecurrence"),
     "mamba": ("models.mamba", "MambaRecurrence"),
+    "hawk": ("models.rglru", "RGLRURecurrence"),
 }
 
 

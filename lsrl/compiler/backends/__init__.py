@@ -107,16 +107,17 @@ def write_row(weight: torch.Tensor, bias: torch.Tensor | None, index: int, row: 
 
 def backend(name: str) -> Backend:
     """The backend for an architecture name of ``lsrl compile --arch``."""
-    from lsrl.compiler.backends import dense, lti, mamba
+    from lsrl.compiler.backends import dense, gru, hawk, lstm, lti, mamba
 
     table = {"lti": lti.LtiBackend(), "mamba": mamba.MambaBackend(negative=False),
-             "mamba-neg": mamba.MambaBackend(negative=True), "dense-lrnn": dense.DenseBackend()}
+             "mamba-neg": mamba.MambaBackend(negative=True), "dense-lrnn": dense.DenseBackend(),
+             "hawk": hawk.HawkBackend(), "lstm": lstm.LstmBackend(), "gru": gru.GruBackend()}
     if name not in table:
         raise InvalidTarget(f"unknown architecture {name!r} for programs; known: {', '.join(table)}")
     return table[name]
 
 
-BACKENDS = ("lti", "mamba", "mamba-neg", "dense-lrnn")
+BACKENDS = ("lti", "mamba", "mamba-neg", "dense-lrnn", "hawk", "lstm", "gru")
 
 
 def unsupported(backend: Backend, node: Node, ctx: Context) -> NotExpressible:

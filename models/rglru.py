@@ -1,0 +1,70 @@
+"""Hawk's recurrent block (De et al. 2024, "Griffin", Sec. 2.4): the stream goes through a linear map and a
+causal depthwise temporal convolution of width 4 to ``x_t``; the RG-LRU
+
+    r_t = sigmoid(W_a x_t + b_a),  i_t = sigmoid(W_x x_t + b_x),  a_t = a^(c r_t),  a = sigmoid(Lambda),
+    h_t = a_t * h_{t-1} + sqrt(1 - a_t^2) * (i_t * x_t),   h_0 = 0,  c = 8,
+
+runs over it, and the output ``W_o (GeLU(W_g u_t + b_g) * h_t)`` (the gate branch) goes back to the stream.
+Deviations: W_a and W_x are dense (Griffin's are block-diagonal), and the block's MLP is the stack's ReLU
+MLP, not Hawk's gated GeLU MLP.
+
+There is no separate exact path: compiled weights saturate. sigmoid(+-1024) is exactly 1 / 0 and
+sigmoid(-1024)^(c r) is exactly 0 for r = 1 and 1 for r = 0, so a_t and sqrt(1 - a_t^2) are exactly 0 or 1;
+GeLU(1024) = 1024 exactly (float32 and float64), so a constant gate of 1024 with output weights 1/1024 is
+the identity. ``exact`` is accepted for the common constructor and changes nothing."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.config import LayerConfig
+
+CONV_WIDTH = 4
+C = 8.0
+
+
+class RGLRURecurrence(nn.Module):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+        super().__init__()
+        n = layer.d_state
+        self.d_state = n
+        self.to_u = nn.Linear(d_model, n)
+        self.conv = nn.Parameter(torch.zeros(n, CONV_WIDTH))  # conv[:, k] weighs u_{t-k}
+        self.conv_bias = nn.Parameter(torch.zeros(n))
+        with torch.no_grad():
+            self.conv[:, 0] = 1.0
+        self.to_r = nn.Linear(n, n)
+        self.to_i = nn.Linear(n, n)
+        # a = sigmoid(Lambda) in [0.9, 0.999] at initialisation (Griffin, Sec. 2.4)
+        self.lam = nn.Parameter(torch.logit(torch.empty(n).uniform_(0.9 ** (1 / C), 0.999 ** (1 / C))))
+        self.to_gate = nn.Linear(d_model, n)
+        self.out = nn.Linear(n, d_model)
+
+    @property
+    def state_size(self) -> int:
+        return self.d_state
+
+    def conv_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """x_t = sum_k conv[:, k] * u_{t-k} + bias (u_s = 0 for s < 1), (B, T, d_state)."""
+        u = self.to_u(x)
+        padded = F.pad(u, (0, 0, CONV_WIDTH - 1, 0))
+        t = u.shape[1]
+        return sum(padded[:, CONV_WIDTH - 1 - k: CONV_WIDTH - 1 - k + t] * self.conv[:, k]
+                   for k in range(CONV_WIDTH)) + self.conv_bias
+
+    def states(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden states h_1..h_T, (B, T, d_state)."""
+        xc = self.conv_inputs(x)
+        r, i = torch.sigmoid(self.to_r(xc)), torch.sigmoid(self.to_i(xc))
+        a = torch.pow(torch.sigmoid(self.lam), C * r)
+        drive = torch.sqrt((1 - a * a).clamp(min=0)) * (i * xc)
+        h = x.new_zeros(x.shape[0], self.d_state)
+        out = []
+        for t in range(x.shape[1]):
+            h = a[:, t] * h + drive[:, t]
+            out.append(h)
+        return torch.stack(out, dim=1) if out else xc
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(F.gelu(self.to_gate(x)) * self.states(x))
