@@ -1,0 +1,258 @@
+"""The holonomy decomposition of a DFA into a cascade of permutation-reset automata (Eilenberg 1976,
+Vol. B; Zeiger 1967; in the computational form of Egri-Nagy & Nehaniv, SgpDec, "Computational holonomy
+decomposition of transformation semigroups", arXiv:1508.06345).
+
+Letters act on the right on the states Q. The *images* are Q, every Q.w (w a word) and every singleton;
+they are closed under the letters. B *subducts* A (B <= A) if B is inside some A.w; A and B are
+*equivalent* if each subducts the other (then A.w = B exactly for some w, a bijection). The height of a
+singleton is 0, that of any other image 1 + the largest height of an image strictly below it. The *tiles*
+of an image are its maximal proper sub-images; they cover it. Every class of equivalent images has one
+representative X; each member A has a bijection ``from_rep[A]``: X -> A induced by a word (its inverse
+``to_rep`` maps the tiles of A onto the tiles of X).
+
+Level d (d = 0 the top, height H = height(Q)) has one value per tile of every representative of height
+H - d. A state's coordinates encode a chain Q = C_0 > C_1 > ... > {q}, each C_{i+1} a tile of C_i: the
+level of C_i's height holds ``to_rep[C_i](C_{i+1})``; levels skipped by the chain hold any value
+(decoding ignores them). On a letter s the new chain is built top-down alongside the old one (P: old chain
+set, R: new chain set, with P.s inside R throughout): at a level where R has that height, either P.s = R
+(then P has the same height and class, and the level's values are permuted by the bijection
+from_rep[P] . s . to_rep[R] of the representative's tiles) or P.s is strictly inside R (then the level is
+reset to the first tile of the representative containing to_rep[R](P.s)). Each level's map thus depends
+only on the letter and on the levels above (old and new values), and is a permutation of its values or a
+constant: a cascade of permutation-reset automata whose decoded state is the DFA's state. ``check``
+verifies both facts on every reachable configuration; the level groups are the holonomy groups, so they
+are trivial when the DFA is counter-free (aperiodic) and divide the DFA's subgroups in general.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from automata.dfa import DFA
+from lsrl.constructions.errors import NotImplementedConstruction
+
+HOLONOMY = ("Eilenberg 1976, 'Automata, Languages, and Machines', Vol. B (holonomy decomposition); "
+            "Egri-Nagy & Nehaniv, 'Computational holonomy decomposition of transformation semigroups' "
+            "(arXiv:1508.06345); Krohn & Rhodes 1965")
+MAX_IMAGES = 4096
+
+
+def _members(mask: int) -> list[int]:
+    return [q for q in range(mask.bit_length()) if mask >> q & 1]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One level's map on a step: ``image[v]`` for each value v; ``kind`` is "identity", "permutation"
+    (a permutation of one representative's tiles) or "constant"."""
+
+    kind: str
+    image: tuple[int, ...]
+
+
+class Holonomy:
+    """The holonomy cascade of a complete DFA (all states reachable), computed eagerly."""
+
+    def __init__(self, dfa: DFA):
+        self.dfa = dfa
+        n = dfa.n_states
+        self.full = (1 << n) - 1
+        self._images_of_letters = [dfa.delta[:, a].astype(np.int64).tolist() for a in range(dfa.n_symbols)]
+        images = self._orbit(self.full)
+        images |= {1 << q for q in range(n)}
+        if len(images) > MAX_IMAGES:
+            raise NotImplementedConstruction("cascade", f"the DFA has more than {MAX_IMAGES} image sets; the "
+                                                        f"holonomy decomposition is limited to fewer")
+        self.images = sorted(images, key=lambda m: (-bin(m).count("1"), m))
+        self.orbits = {a: self._orbit(a) for a in self.images}
+        self.height = self._heights()
+        self.top = self.height[self.full]
+        self.tiles = {a: self._tiles(a) for a in self.images if a & (a - 1)}
+        self.rep, self.from_rep, self.to_rep = self._representatives()
+        # level d: the representatives of height top - d, each with a slot of values (its tiles)
+        self.slots: list[dict[int, int]] = []
+        self.sizes: list[int] = []
+        for d in range(self.top):
+            offsets, size = {}, 0
+            for x in sorted(set(self.rep.values()), key=self.images.index):
+                if self.height[x] == self.top - d:
+                    offsets[x] = size
+                    size += len(self.tiles[x])
+            self.slots.append(offsets)
+            self.sizes.append(size)
+
+    # -- images, subduction, heights, tiles, representatives ------------------------------------
+
+    def image(self, mask: int, a: int) -> int:
+        out = 0
+        letter = self._images_of_letters[a]
+        for q in _members(mask):
+            out |= 1 << letter[q]
+        return out
+
+    def _orbit(self, mask: int) -> set[int]:
+        seen = {mask}
+        frontier = [mask]
+        while frontier:
+            nxt = []
+            for m in frontier:
+                for a in range(self.dfa.n_symbols):
+                    b = self.image(m, a)
+                    if b not in seen:
+                        seen.add(b)
+                        nxt.append(b)
+            if len(seen) > MAX_IMAGES:
+                raise NotImplementedConstruction("cascade", f"an orbit of image sets exceeds {MAX_IMAGES}")
+            frontier = nxt
+        return seen
+
+    def subducts(self, b: int, a: int) -> bool:
+        """B <= A: B lies inside some image A.w."""
+        return any(b & ~c == 0 for c in self.orbits[a])
+
+    def _heights(self) -> dict[int, int]:
+        height: dict[int, int] = {}
+
+        def h(a: int) -> int:
+            if a in height:
+                return height[a]
+            if a & (a - 1) == 0:
+                height[a] = 0
+                return 0
+            below = [b for b in self.images if b != a and bin(b).count("1") <= bin(a).count("1")
+                     and self.subducts(b, a) and not self.subducts(a, b)]
+            height[a] = 1 + max(h(b) for b in below)
+            return height[a]
+
+        for a in sorted(self.images, key=lambda m: bin(m).count("1")):
+            h(a)
+        return height
+
+    def _tiles(self, a: int) -> list[int]:
+        proper = [b for b in self.images if b != a and b & ~a == 0]
+        return sorted((b for b in proper if not any(c != b and b & ~c == 0 for c in proper)),
+                      key=self.images.index)
+
+    def _representatives(self) -> tuple[dict[int, int], dict[int, dict[int, int]], dict[int, dict[int, int]]]:
+        """rep[A], from_rep[A] (a point map X -> A induced by a word) and to_rep[A] (its inverse)."""
+        rep: dict[int, int] = {}
+        from_rep: dict[int, dict[int, int]] = {}
+        for x in self.images:
+            if x in rep or x & (x - 1) == 0:
+                continue
+            points = _members(x)
+            maps = {x: tuple(points)}
+            queue = deque([x])
+            while queue:
+                m = queue.popleft()
+                for a in range(self.dfa.n_symbols):
+                    b = self.image(m, a)
+                    if b not in maps:
+                        letter = self._images_of_letters[a]
+                        maps[b] = tuple(letter[p] for p in maps[m])
+                        queue.append(b)
+            for a, images in maps.items():
+                if a not in rep and bin(a).count("1") == len(points) and x in self.orbits[a]:
+                    rep[a] = x
+                    from_rep[a] = dict(zip(points, images))
+        to_rep = {a: {v: k for k, v in f.items()} for a, f in from_rep.items()}
+        return rep, from_rep, to_rep
+
+    @staticmethod
+    def _apply(points: dict[int, int], mask: int) -> int:
+        out = 0
+        for q in _members(mask):
+            out |= 1 << points[q]
+        return out
+
+    # -- coordinates ---------------------------------------------------------------------------
+
+    def _level_of(self, mask: int) -> int:
+        return self.top - self.height[mask]
+
+    def _value(self, a: int, tile: int) -> int:
+        """The level value of the tile ``tile`` of the image a (via a's representative)."""
+        x = self.rep[a]
+        return self.slots[self._level_of(a)][x] + self.tiles[x].index(self._apply(self.to_rep[a], tile))
+
+    def _real_tile(self, a: int, value: int) -> int:
+        x = self.rep[a]
+        return self._apply(self.from_rep[a], self.tiles[x][value - self.slots[self._level_of(a)][x]])
+
+    def encode(self, q: int) -> tuple[int, ...]:
+        """Coordinates of state q along the chain of first tiles containing it (skipped levels: 0)."""
+        coords = [0] * self.top
+        a = self.full
+        while a & (a - 1):
+            x = self.rep[a]
+            tile = next(t for t in (self._apply(self.from_rep[a], t) for t in self.tiles[x]) if t >> q & 1)
+            coords[self._level_of(a)] = self._value(a, tile)
+            a = tile
+        return tuple(coords)
+
+    def decode(self, coords: tuple[int, ...]) -> int:
+        a = self.full
+        while a & (a - 1):
+            a = self._real_tile(a, coords[self._level_of(a)])
+        return a.bit_length() - 1
+
+    def step(self, coords: tuple[int, ...], letter: int) -> tuple[tuple[int, ...], tuple[Action, ...]]:
+        """The new coordinates after ``letter`` and each level's action (module docstring)."""
+        old, new = self.full, self.full
+        out, actions = list(coords), []
+        for d in range(self.top):
+            size = self.sizes[d]
+            action = Action("identity", tuple(range(size)))
+            if new & (new - 1) and self._level_of(new) == d:
+                x = self.rep[new]
+                moved = self.image(old, letter)
+                offset = self.slots[d][x]
+                tiles = self.tiles[x]
+                if moved == new:
+                    image = list(range(size))
+                    for i, t in enumerate(tiles):
+                        real = self.image(self._apply(self.from_rep[old], t), letter)
+                        image[offset + i] = offset + tiles.index(self._apply(self.to_rep[new], real))
+                    action = Action("permutation", tuple(image))
+                else:
+                    inside = self._apply(self.to_rep[new], moved)
+                    value = offset + next(i for i, t in enumerate(tiles) if inside & ~t == 0)
+                    action = Action("constant", (value,) * size)
+                out[d] = action.image[coords[d]]
+                new = self._real_tile(new, out[d])
+            if old & (old - 1) and self._level_of(old) == d:
+                old = self._real_tile(old, coords[d])
+            actions.append(action)
+        return tuple(out), tuple(actions)
+
+    def reachable(self) -> list[tuple[int, ...]]:
+        """Coordinate tuples reachable from the start state's, in breadth-first order."""
+        start = self.encode(self.dfa.start)
+        seen = {start: None}
+        queue = deque([start])
+        while queue:
+            c = queue.popleft()
+            for a in range(self.dfa.n_symbols):
+                nxt = self.step(c, a)[0]
+                if nxt not in seen:
+                    seen[nxt] = None
+                    queue.append(nxt)
+        return list(seen)
+
+    def check(self) -> None:
+        """AssertionError unless every reachable step decodes to the DFA's transition and every level
+        action is the identity, a permutation or a constant."""
+        for c in self.reachable():
+            q = self.decode(c)
+            for a in range(self.dfa.n_symbols):
+                nxt, actions = self.step(c, a)
+                assert self.decode(nxt) == self.dfa.delta[q, a], (c, a)
+                for action in actions:
+                    assert action.kind == "constant" or len(set(action.image)) == len(action.image)
+
+    def is_aperiodic_cascade(self) -> bool:
+        """True when no level ever permutes its values non-trivially (holonomy groups all trivial)."""
+        return all(action.kind != "permutation" or action.image == tuple(range(len(action.image)))
+                   for c in self.reachable() for a in range(self.dfa.n_symbols) for action in self.step(c, a)[1])
