@@ -14,7 +14,7 @@ from lsrl.constructions.result import CompiledAutomaton
 from lsrl.constructions.select import compile_automaton
 from lsrl.sources import Language
 from models import checkpoint
-from proofs.certificate import CertificateError, certify, save_certificate, verify
+from proofs.certificate import CertificateError, certify, first_layer_spectrum, save_certificate, verify
 from proofs.exact_model import NotCertifiable
 
 CERTIFICATE = "certificate.json"
@@ -28,6 +28,7 @@ class CompileReport:
     size: dict[str, int]
     certificate: dict[str, Any] | None  # summary of the certificate, None if it could not be made
     not_certified: str | None  # why not, when certificate is None
+    bounded: dict[str, Any] | None = None  # a proved safe length when no all-length certificate exists
 
 
 def compile_language(language: Language, arch: str, directory: str | os.PathLike, n_h: int | None = None,
@@ -36,9 +37,10 @@ def compile_language(language: Language, arch: str, directory: str | os.PathLike
     the directory atomically."""
     compiled = compile_automaton(language.dfa, arch, language.labels, n_h)
     certificate, reason = _certificate(compiled, max_configurations)
+    bounded = bounded_statement(compiled) if certificate is None else None
     extra = {"source": language.name, "arch": arch, "construction": compiled.construction,
              "reference": compiled.reference, "size": compiled.size(),
-             "certified": certificate is not None, "not_certified": reason}
+             "certified": certificate is not None, "not_certified": reason, "bounded_statement": bounded}
     files = {DFA_FILE: json.dumps({**dfa_to_json(compiled.dfa), "labels": [int(x) for x in compiled.labels]}) + "\n"}
     if certificate is not None:
         files[CERTIFICATE] = save_certificate(certificate)
@@ -47,7 +49,21 @@ def compile_language(language: Language, arch: str, directory: str | os.PathLike
     if certificate is not None:
         summary = {"configurations": len(certificate["configurations"]), "margin": certificate["readout_margin"],
                    "exact_in": certificate["float_safety"]["exact_in"]}
-    return CompileReport(out, compiled.construction, compiled.size(), summary, reason)
+    return CompileReport(out, compiled.construction, compiled.size(), summary, reason, bounded)
+
+
+def bounded_statement(compiled: CompiledAutomaton) -> dict[str, Any] | None:
+    """For a construction that drifts in float (rotations of order other than 1, 2, 4), the length up to
+    which its own worst-case rounding bound proves every prediction right; None if it gives none. This is
+    a bound, not an all-length certificate, and ``verify_directory`` does not re-derive it."""
+    length = compiled.model.config.meta.get("safe_length")
+    if not isinstance(length, int):
+        return None
+    return {"all_lengths": False, "correct_up_to_length": length,
+            "statement": f"every float32 prediction on every string of length <= {length} equals the DFA's "
+                         "label: a worst-case rounding bound proved by the construction (RotationBound, "
+                         "Higham 2002 Lemma 3.5), not an exact certificate; longer strings may drift",
+            "first_layer_spectrum": first_layer_spectrum(compiled.model)}
 
 
 def _certificate(compiled: CompiledAutomaton, max_configurations: int) -> tuple[dict | None, str | None]:
@@ -65,7 +81,12 @@ def verify_directory(directory: str | os.PathLike) -> dict[str, Any]:
     model = checkpoint.load(directory)
     path = directory / CERTIFICATE
     if not path.exists():
-        reason = checkpoint.read_config(directory).get("not_certified") or "no certificate was written"
+        config = checkpoint.read_config(directory)
+        reason = config.get("not_certified") or "no certificate was written"
+        bounded = config.get("bounded_statement")
+        if bounded:
+            reason += (f"; config.json records a bound instead: predictions correct up to length "
+                       f"{bounded['correct_up_to_length']} (proved by the construction, not re-checked here)")
         raise LsrlInputError(f"{directory}: no {CERTIFICATE} to verify ({reason})")
     try:
         document = json.loads(path.read_text())

@@ -7,7 +7,9 @@ state); (b) for every pair and symbol, the model's exact step maps the configura
 successor's configuration, and the DFA maps the state to the successor's state; (c) at every pair
 the readout's argmax is the state's label, by a positive margin. Induction on the length then
 gives (b)+(c) for every prefix of every string. ``Ledger`` bounds on every linear map give the
-dtypes in which the float model computes these same values exactly.
+dtypes in which the float model computes these same values exactly. (d) Every transition value a
+layer uses at a listed pair lies in its class's allowed spectral set (``proofs.spectral``); since the
+pairs are all the reachable ones, so does every transition on any input.
 """
 from __future__ import annotations
 
@@ -23,10 +25,12 @@ from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from models.stack import RecurrentModel
 from proofs.exact_model import Config, Ledger, RationalModel
+from proofs.spectral import (KNOWN_CLASSES, SpectralViolation, check_transition, layer_class, spectral_report,
+                             unchecked_layer_report)
 from proofs.rational import MANTISSA_BITS
 
 FORMAT = "lsrl-certificate"
-VERSION = 1
+VERSION = 2
 CLAIM = ("For every string over the alphabet and every position t, the argmax of the model's logits "
          "after t symbols equals the label of the DFA state after t symbols (by induction on t over "
          "the listed reachable (configuration, state) pairs, all checked in exact rational arithmetic).")
@@ -45,6 +49,7 @@ class Certificate:
     max_magnitude: Fraction
     bits: int
     exact_dtypes: tuple[str, ...]
+    spectral: dict[str, Any]
 
     def to_json(self, dfa: DFA, labels: np.ndarray, construction: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
@@ -60,6 +65,7 @@ class Certificate:
                              "exact_in": list(self.exact_dtypes),
                              "rule": "every weight and value is dyadic and every linear map's partial sums, "
                                      "in any order, need at most summation_bits bits of mantissa"},
+            "spectral": self.spectral,
         }
 
 
@@ -76,10 +82,41 @@ def _check_representable(ledger: Ledger, dfa: DFA, q: int, a: int) -> None:
                                f"{ledger.bits} bits of mantissa: no float dtype computes this model exactly")
 
 
+def _model_classes(model: RecurrentModel) -> list[str]:
+    return [layer_class(model.config.arch, layer) for layer in model.config.layers]
+
+
+def _claimed_classes(model: RecurrentModel, document: dict[str, Any]) -> list[str]:
+    """The class each layer's spectral section claims (checked against the model's own at the end)."""
+    try:
+        claimed = [str(layer["class"]) for layer in document["spectral"]["layers"]]
+    except (KeyError, TypeError):
+        raise CertificateError("(d) the certificate has no well-formed spectral section") from None
+    if len(claimed) != len(model.config.layers) or not set(claimed) <= set(KNOWN_CLASSES):
+        raise CertificateError(f"(d) the spectral section claims classes {claimed} for a model of "
+                               f"{len(model.config.layers)} layers")
+    return claimed
+
+
+def _check_spectra(exact: RationalModel, where: str, classes: list[str]) -> None:
+    """(d) for the transitions first used by the last step against each layer's class; the error names
+    the pair, the layer and the value."""
+    for layer, transition in exact.take_fresh():
+        try:
+            check_transition(layer, classes[layer], transition)
+        except SpectralViolation as err:
+            raise CertificateError(f"(d) {where}: {err}") from None
+
+
+def _spectral_section(exact: RationalModel) -> dict[str, Any]:
+    return spectral_report(exact.model.config.arch, exact.model.config.layers, exact.transitions)
+
+
 def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_configurations: int = 100_000) -> Certificate:
     """Explore reachable (configuration, state) pairs breadth-first in exact arithmetic and check
     (a)-(c); raise ``CertificateError`` naming the first pair that breaks or if they do not close."""
     exact = RationalModel(model)
+    classes = _model_classes(model)
     ledger = Ledger()
     ledger.fix(exact.weights)
     start = (exact.initial(), dfa.start)
@@ -91,6 +128,7 @@ def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_configurati
         row = []
         for a in range(dfa.n_symbols):
             nxt_config, logits = exact.step(config, a, ledger)
+            _check_spectra(exact, f"after DFA state {dfa.name(q)!r} reads {dfa.alphabet[a]!r}", classes)
             _check_representable(ledger, dfa, q, a)
             r = int(dfa.delta[q, a])
             m = _label_margin(logits, int(labels[r]))
@@ -109,7 +147,20 @@ def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_configurati
         successors.append(tuple(row))
     exact_dtypes = tuple(d for d in ("float64", "float32", "bfloat16") if ledger.exact_in(d) and exact.weights_fit(d))
     return Certificate(tuple(q for _, q in pairs), tuple(c for c, _ in pairs), tuple(successors),
-                       margin if margin is not None else Fraction(1), ledger.max_magnitude, ledger.bits, exact_dtypes)
+                       margin if margin is not None else Fraction(1), ledger.max_magnitude, ledger.bits, exact_dtypes,
+                       _spectral_section(exact))
+
+
+def first_layer_spectrum(model: RecurrentModel) -> dict[str, Any]:
+    """Layer 0's spectral section, complete without a certificate: its transitions depend only on the
+    embedded symbol, so one step from the initial configuration per symbol reaches all of them."""
+    exact = RationalModel(model)
+    ledger = Ledger()
+    ledger.fix(exact.weights)
+    for a in range(model.config.n_symbols):
+        exact.step(exact.initial(), a, ledger)
+    config = model.config
+    return unchecked_layer_report(config.arch, 0, config.layers[0], exact.transitions[0])
 
 
 def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = None) -> dict[str, Any]:
@@ -126,6 +177,7 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
     configs = [tuple(tuple(Fraction(v) for v in layer) for layer in c["layers"]) for c in document["configurations"]]
     states = [names[c["dfa_state"]] for c in document["configurations"]]
     exact = RationalModel(model)
+    classes = _claimed_classes(model, document)
     ledger = Ledger()
     ledger.fix(exact.weights)
     if configs[document["start"]] != exact.initial() or states[document["start"]] != dfa.start:
@@ -135,6 +187,7 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
         for a, j in enumerate(document["successors"][i]):
             nxt, logits = exact.step(config, a, ledger)
             where = f"configuration {i} (DFA state {dfa.name(q)!r}) reading {dfa.alphabet[a]!r}"
+            _check_spectra(exact, where, classes)
             if states[j] != int(dfa.delta[q, a]):
                 raise CertificateError(f"(b) {where}: the DFA goes to {dfa.name(int(dfa.delta[q, a]))!r}, "
                                        f"the certificate says {dfa.name(states[j])!r}")
@@ -147,9 +200,27 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
             if m <= 0:
                 raise CertificateError(f"(c) {where}: the readout does not pick label {int(labels[states[j]])} (margin {m})")
             margin = m if margin is None else min(margin, m)
+    spectral = _spectral_section(exact)
+    if document.get("spectral") != spectral:
+        raise CertificateError(f"(d) the certificate's spectral section does not match the transitions the model "
+                               f"uses: {_first_difference(document.get('spectral'), spectral)}")
     exact_dtypes = [d for d in ("float64", "float32", "bfloat16") if ledger.exact_in(d) and exact.weights_fit(d)]
     return {"configurations": len(configs), "symbols": dfa.n_symbols, "margin": str(margin),
-            "exact_in": exact_dtypes, "summation_bits": ledger.bits, "mantissa_bits": MANTISSA_BITS}
+            "exact_in": exact_dtypes, "summation_bits": ledger.bits, "mantissa_bits": MANTISSA_BITS,
+            "spectral": [{"layer": layer["layer"], "class": layer["class"]} for layer in spectral["layers"]]}
+
+
+def _first_difference(claimed: Any, actual: dict[str, Any]) -> str:
+    """Where a certificate's spectral section departs from the recomputed one, in a few words."""
+    if not isinstance(claimed, dict) or not isinstance(claimed.get("layers"), list):
+        return "the section is missing or malformed"
+    if len(claimed["layers"]) != len(actual["layers"]):
+        return f"{len(claimed['layers'])} layers listed, the model has {len(actual['layers'])}"
+    for want, got in zip(claimed["layers"], actual["layers"]):
+        for field, value in got.items():
+            if want.get(field) != value:
+                return f"layer {got['layer']} lists {field} = {want.get(field)!r}, the model's are {value!r}"
+    return "the rule differs"
 
 
 def save_certificate(document: dict[str, Any]) -> str:

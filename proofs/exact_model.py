@@ -194,10 +194,12 @@ def _deltaproduct_step(self: RationalModel, layer: int, state: tuple, x: np.ndar
     keys = ledger.affine(p["to_k.weight"], x, p["to_k.bias"]).reshape(cfg.n_h, d_k)
     values = ledger.affine(p["to_v.weight"], x, p["to_v.bias"]).reshape(cfg.n_h, d_v)
     betas = _clamp(ledger.affine(p["to_beta.weight"], x, p["to_beta.bias"]), *cfg.gate_range)
+    decay: tuple[Fraction, ...] = ()
     if "to_alpha.weight" in p:
         alpha = _clamp(ledger.affine(p["to_alpha.weight"], x, p["to_alpha.bias"]), 0.0, 1.0)[0]
         s = s * alpha
-    self.record(layer, ("householder", tuple(key(k) for k in keys), key(betas)))
+        decay = (alpha,)
+    self.record(layer, ("householder", tuple(key(k) for k in keys), key(betas), decay))
     for k, v, beta in zip(keys, values, betas.tolist()):
         predicted = ledger.affine(s.T, k, None)
         correction = ledger.affine(_diagonal_matrix(_vector([beta] * d_v)), v - predicted, None)
@@ -243,6 +245,7 @@ class RationalModel:
         self.step_fn = STEPS[config.arch]
         self.weights = {name: to_rational(t) for name, t in model.state_dict().items()}
         self.transitions: list[set[tuple]] = [set() for _ in model.blocks]
+        self.fresh: list[tuple[int, tuple]] = []  # recorded since the last ``take_fresh``
 
     def params(self, layer: int) -> dict[str, np.ndarray]:
         prefix = f"blocks.{layer}.recurrence."
@@ -253,7 +256,14 @@ class RationalModel:
 
     def record(self, layer: int, transition: tuple) -> None:
         """Remember a transition value the model used (for the spectral certificate)."""
-        self.transitions[layer].add(transition)
+        if transition not in self.transitions[layer]:
+            self.transitions[layer].add(transition)
+            self.fresh.append((layer, transition))
+
+    def take_fresh(self) -> list[tuple[int, tuple]]:
+        """The (layer, transition) values first used since the last call."""
+        fresh, self.fresh = self.fresh, []
+        return fresh
 
     def initial(self) -> Config:
         """Every layer's initial state: h0 (and c0 for LSTM; the matrix s0 for DeltaProduct)."""

@@ -42,9 +42,20 @@ def test_corrupted_weight_names_the_configuration():
     t = get_task("mod:3")
     compiled = dense_lrnn(t.dfa, t.labels)
     document = certify(compiled.model, t.dfa, t.labels).to_json(t.dfa, t.labels)
+    rec = compiled.model.blocks[0].recurrence
     with torch.no_grad():
-        compiled.model.blocks[0].recurrence.to_a.weight[1, 0] += 0.5  # M_a[0, 1] += 1/2
-    with pytest.raises(CertificateError, match=r"configuration \d+ \(DFA state '\d+'\) reading 'a': layer 0"):
+        rec.to_a.weight[:, 0] = rec.to_a.weight[:, 1]  # M_a := M_b = I: a permutation, so the spectrum is fine
+    with pytest.raises(CertificateError, match=r"\(b\) configuration \d+ \(DFA state '\d+'\) reading 'a': layer 0"):
+        verify(compiled.model, document)
+
+
+def test_transition_with_a_root_outside_the_disk_fails_the_spectral_check():
+    t = get_task("mod:3")
+    compiled = dense_lrnn(t.dfa, t.labels)
+    document = certify(compiled.model, t.dfa, t.labels).to_json(t.dfa, t.labels)
+    with torch.no_grad():
+        compiled.model.blocks[0].recurrence.to_a.weight[1, 0] += 0.5  # M_a[0, 1] += 1/2: charpoly 2x^3 - x - 2
+    with pytest.raises(CertificateError, match=r"\(d\) configuration \d+ .* reading 'a': layer 0 \(dense-lrnn\).*2\*x\*\*3 - x - 2"):
         verify(compiled.model, document)
 
 
