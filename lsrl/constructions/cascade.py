@@ -1,0 +1,238 @@
+"""Multi-layer simulations of any DFA along its holonomy cascade (``holonomy``): one recurrent layer per
+level of permutation-reset automaton, the levels' actions looked up between layers by ReLU detectors.
+
+**The one-step delay.** A cascade level's action at step t depends on the letter and on the levels above
+*before and after* they read x_t, but a layer reads the layers below only after they read x_t. A level
+that permutes its values keeps its previous value recoverable (the inverse permutation of the current
+one); a level that resets loses it. Each layer therefore also keeps, at a reset, the value it had before:
+
+* **DeltaProduct** (``deltaproduct_cascade``, exact): the state is the one-hot pair (c, p) of the level's
+  value and of its value before its last reset (d_k = 2m, d_v = 1). A permutation of c is a product of
+  swaps (key e_i - e_j, beta = 1); a reset to r first swaps the blocks (m swaps, key e_{c_i} - e_{p_i}),
+  then overwrites c with e_r (m keys e_i with beta = 1 and value [i = r], or m - 1 Haar keys when m is a
+  power of two), as in ``householder``. Both are products of generalized Householder factors with
+  eigenvalues 1 - beta|k|^2 in {-1, 0}, so beta in [0, 2] (Grazzi et al. 2025; Siems et al. 2025). The
+  query (0, ..., m - 1 | 0, m, ..., m(m - 1)) outputs the integer z = c + m p. The last level needs no
+  delay (d_k = m). Every value is an integer: exact in any float format for all lengths.
+* **Diagonal** (``diagonal_cascade``, for counter-free DFAs, whose holonomy levels only reset): one
+  channel per value, one-hot h; a reset to r applies gate lambda = 2^-k (not 0) and input e_r, so
+  h = e_r + lambda h_before: the current value is the coordinate >= 1 (the others are <= lambda / (1 -
+  lambda)) and the value before the reset is the coordinate v with (h_v - [v = r]) / lambda >= 1 (the
+  others <= lambda / (1 - lambda)). Gates lie in {lambda, 1}, inside [0, 1] (diag-01, Sarrof et al. 2024's
+  class) and so in [-1, 1] and on the complex unit disc. The channels are not exact dyadic values after
+  about 24 / k resets in float32 (the traces of old resets fall below the rounding), but every decision
+  is: the detectors read them with a margin that float32 rounding (about 1e-7 relative, contracted by
+  lambda at every reset) does not approach. A certificate must bound that error; it cannot prove exact
+  values, and says so.
+
+**Looking the actions up.** Between layers d and d + 1 an MLP computes the one-hot of level d + 1's action
+from the letter and the levels' outputs; the last MLP computes the DFA state's one-hot, read out as its
+label. The lookup tables come from a breadth-first search over the reachable configurations of the
+delayed cascade, checked to be functions of what each layer reads. DeltaProduct detectors are integer
+tents relu(K - K0 + 1) - 2 relu(K - K0) + relu(K - K0 - 1) of one mixed-radix integer key K (exact while K
+< 2^24). Diagonal detectors are clipped sums relu(s) - relu(s - 1) of approximate 0/1 scores (as in
+``group_cascade``), with exact terms (letter, action features) weighted W so that a mismatch there
+outweighs every approximate term.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from automata.dfa import DFA
+from lsrl.constructions.errors import NotImplementedConstruction
+from lsrl.constructions.holonomy import HOLONOMY, Action, Holonomy
+from lsrl.constructions.householder import Factor, transpositions, _haar_keys
+from lsrl.constructions.labelling import resolve_labels
+from lsrl.constructions.layout import Layout, Subspace, label_readout, one_hot_embedding
+from lsrl.constructions.result import CompiledAutomaton
+from models.config import LayerConfig, ModelConfig
+from models.stack import MLP, RecurrentModel
+
+REFERENCES = (HOLONOMY + "; Grazzi et al. 2025, 'Unlocking State-Tracking in Linear RNNs Through Negative "
+              "Eigenvalues' (Thm: every regular language with finitely many Householder-product layers); "
+              "Siems et al. 2025 (DeltaProduct); Sarrof, Veitsman, Hahn 2024 (star-free languages with "
+              "non-negative diagonal gates)")
+MAX_KEY = 2 ** 24
+
+Config = tuple[tuple[int, int], ...]  # per level: (current value c, value before the last reset p)
+
+
+@dataclass(frozen=True)
+class Table:
+    """The delayed cascade's reachable behaviour: level sizes, the start configuration, and for each
+    reachable (configuration, letter) the next configuration, the level actions and the DFA state."""
+
+    sizes: tuple[int, ...]
+    start: Config
+    steps: dict[tuple[Config, int], tuple[Config, tuple[Action, ...]]]
+    state_of: dict[Config, int]
+
+
+def cascade_table(dfa: DFA) -> Table:
+    """Breadth-first search over the configurations of the holonomy cascade with delay slots (a reset
+    moves the old value into p; other actions leave p alone)."""
+    holonomy = Holonomy(dfa)
+    if holonomy.top == 0:
+        raise NotImplementedConstruction("cascade", "a one-state automaton has no cascade levels")
+    coords = holonomy.encode(dfa.start)
+    start = tuple((c, c) for c in coords)
+    steps, state_of = {}, {start: dfa.start}
+    queue = deque([start])
+    while queue:
+        config = queue.popleft()
+        for a in range(dfa.n_symbols):
+            new, actions = holonomy.step(tuple(c for c, _ in config), a)
+            nxt = tuple((c, old if action.kind == "constant" else p)
+                        for c, (old, p), action in zip(new, config, actions))
+            steps[config, a] = (nxt, actions)
+            state = holonomy.decode(new)
+            if state != dfa.delta[state_of[config], a]:
+                raise AssertionError("the holonomy cascade disagrees with the DFA")
+            if nxt not in state_of:
+                state_of[nxt] = state
+                queue.append(nxt)
+    return Table(tuple(holonomy.sizes), start, steps, state_of)
+
+
+def _lookup(pairs: list[tuple[tuple, object]]) -> dict[tuple, object]:
+    """A dict from key to value, AssertionError if one key meets two values (not a function)."""
+    table: dict[tuple, object] = {}
+    for key, value in pairs:
+        if table.setdefault(key, value) != value:
+            raise AssertionError(f"cascade lookup is not a function of what the layer reads: {key}")
+    return table
+
+
+def _is_identity(action: Action) -> bool:
+    return action.image == tuple(range(len(action.image)))
+
+
+# -- DeltaProduct -------------------------------------------------------------------------------
+
+
+def _level_factors(action: Action, m: int, delayed: bool) -> list[Factor]:
+    """Householder factors on the (c | p) one-hot of one level (module docstring)."""
+    width = 2 * m if delayed else m
+    unit = np.eye(width)
+    if _is_identity(action):
+        return []
+    if action.kind == "permutation":
+        return [Factor(tuple(unit[i] - unit[j]), 1.0, (0.0,)) for i, j in transpositions(np.asarray(action.image))]
+    target = action.image[0]
+    factors = [Factor(tuple(unit[i] - unit[m + i]), 1.0, (0.0,)) for i in range(m)] if delayed else []
+    if m & (m - 1) == 0:
+        for key in _haar_keys(m):
+            padded = np.zeros(width)
+            padded[:m] = key
+            factors.append(Factor(tuple(padded), 1.0 / float(key @ key), (float(key[target]),)))
+    else:
+        factors += [Factor(tuple(unit[i]), 1.0, (float(i == target),)) for i in range(m)]
+    return factors
+
+
+def _z(config: Config, sizes: tuple[int, ...], level: int) -> int:
+    c, p = config[level]
+    return c + sizes[level] * p if level < len(sizes) - 1 else c
+
+
+def _radices(sizes: tuple[int, ...], n_symbols: int) -> list[int]:
+    """Weights of the letter index and of each level's integer z in the mixed-radix key."""
+    weights, w = [], n_symbols
+    for level, m in enumerate(sizes):
+        weights.append(w)
+        w *= m * m if level < len(sizes) - 1 else m
+    if w > MAX_KEY:
+        raise NotImplementedConstruction("deltaproduct", f"the cascade's lookup key reaches {w} >= 2^24, beyond "
+                                                         f"exact float32 integers")
+    return weights
+
+
+def deltaproduct_cascade(dfa: DFA, labels: np.ndarray | None = None, n_h: int | None = None) -> CompiledAutomaton:
+    """A stack of DeltaProduct layers (beta in [0, 2]), one per holonomy level, computing
+    ``labels[state]`` after every prefix, exactly (module docstring); ``n_h`` pads every layer."""
+    labels, n_labels = resolve_labels(dfa, labels)
+    table = cascade_table(dfa)
+    sizes, k, depth = table.sizes, dfa.n_symbols, len(table.sizes)
+    weights = _radices(sizes, k)
+    # the actions of each level keyed by (letter, z of the levels above), after the step
+    keyed = [_lookup([((a, *(_z(nxt, sizes, j) for j in range(d))), actions[d])
+                      for (_, a), (nxt, actions) in table.steps.items()]) for d in range(depth)]
+    states = _lookup([(tuple(_z(c, sizes, j) for j in range(depth)), q) for c, q in table.state_of.items()])
+    actions = [sorted({action for action in level.values() if not _is_identity(action)}, key=lambda x: x.image)
+               for level in keyed]
+    factors = [[_level_factors(action, m, d < depth - 1) for action in acts]
+               for d, (m, acts) in enumerate(zip(sizes, actions))]
+    needs = [max([1] + [len(f) for f in level]) for level in factors]
+    if n_h is not None and n_h < max(needs):
+        raise NotImplementedConstruction("deltaproduct", f"n_h = {n_h} is too few: the holonomy cascade needs "
+                                                         f"n_h = {max(needs)}")
+    layout = Layout()
+    symbols = layout.add("symbol", k)
+    act = [symbols] + [layout.add(f"action{d}", max(1, len(actions[d]))) for d in range(1, depth)]
+    z = [layout.add(f"z{d}", 1) for d in range(depth)]
+    state = layout.add("state", dfa.n_states)
+    units = [[key for key, action in keyed[d + 1].items() if not _is_identity(action)] for d in range(depth - 1)]
+    units.append(list(states))
+    layers = tuple(LayerConfig(d_state=(2 * m if d < depth - 1 else m), d_value=1, n_h=n_h or needs[d],
+                               gate_range=(0.0, 2.0), mlp_hidden=3 * len(units[d]))
+                   for d, m in enumerate(sizes))
+    config = ModelConfig("deltaproduct", k, n_labels, layout.width, layers, exact=True,
+                         meta={"construction": "householder-holonomy-cascade", "level_sizes": list(sizes)})
+    model = RecurrentModel(config)
+    with torch.no_grad():
+        one_hot_embedding(model.embedding.weight, symbols)
+        for d, block in enumerate(model.blocks):
+            for p in block.parameters():
+                p.zero_()
+            m = sizes[d]
+            rec = block.recurrence
+            width = rec.d_key
+            for a_index, fs in enumerate(factors[d]):
+                column = ([symbols.start + a for a in _letters_with(keyed[0], actions[0][a_index], k)]
+                          if d == 0 else [act[d].start + a_index])
+                for j, f in enumerate(fs):
+                    for col in column:
+                        rec.to_k.weight[j * width:(j + 1) * width, col] = torch.tensor(f.key)
+                        rec.to_v.weight[j, col] = f.value[0]
+                        rec.to_beta.weight[j, col] = f.beta
+            query = np.arange(m, dtype=float)
+            rec.to_q.bias.copy_(torch.tensor(np.concatenate([query, m * query]) if width == 2 * m else query))
+            start = table.start[d][0]
+            rec.s0[start, 0] = 1.0
+            if width == 2 * m:
+                rec.s0[m + start, 0] = 1.0
+            rec.out.weight[z[d].start, 0] = 1.0
+            if d < depth - 1 and units[d]:
+                targets = [act[d + 1].start + actions[d + 1].index(keyed[d + 1][key]) for key in units[d]]
+                codes = [key[0] + sum(weights[j] * v for j, v in enumerate(key[1:])) for key in units[d]]
+                _tents(block.mlp, symbols, z[:d + 1], weights, codes, targets, with_letter=True)
+            elif d == depth - 1:
+                targets = [state.start + states[key] for key in units[d]]
+                codes = [sum(weights[j] * v for j, v in enumerate(key)) for key in units[d]]
+                _tents(block.mlp, symbols, z, weights, codes, targets, with_letter=False)
+        label_readout(model.readout, state, labels, n_labels)
+    return CompiledAutomaton(model, dfa, labels, config.meta["construction"], REFERENCES)
+
+
+def _letters_with(top: dict[tuple, Action], action: Action, k: int) -> list[int]:
+    """The letters whose top-level action is ``action`` (the top level reads the letter alone)."""
+    return [a for a in range(k) if top.get((a,)) == action]
+
+
+def _tents(mlp: MLP, symbols: Subspace, zs: list[Subspace], weights: list[int], codes: list[int],
+           targets: list[int], with_letter: bool) -> None:
+    """Hidden triple u: relu(K - K_u + 1), relu(K - K_u), relu(K - K_u - 1) with K the mixed-radix key;
+    adds the tent (1 at K = K_u, 0 at every other integer) to coordinate ``targets[u]``."""
+    for u, (code, target) in enumerate(zip(codes, targets)):
+        for r, shift in enumerate((1.0, 0.0, -1.0)):
+            row = 3 * u + r
+            if with_letter:
+                mlp.up.weight[row, symbols.slice] = torch.arange(symbols.size, dtype=torch.float32)
+            for w, space in zip(weights, zs):
+                mlp.up.weight[row, space.start] = float(w)
+            mlp.up.bias[row] = shift - code
+            mlp.down.weight[target, row] = (1.0, -2.0, 1.0)[r]
