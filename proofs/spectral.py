@@ -36,6 +36,8 @@ DIAGONAL_CLASSES = {"diag-01": (Fraction(0), Fraction(1)), "diag-neg": (Fraction
 HOUSEHOLDER_RANGE = (Fraction(0), Fraction(2))
 NONLINEAR = ("elman", "lstm", "gru")
 KNOWN_CLASSES = (*DIAGONAL_CLASSES, "diag-complex", "deltaproduct", "dense-lrnn", "nonlinear-rnn")
+KIND_CLASSES = {"diagonal": tuple(DIAGONAL_CLASSES), "complex": ("diag-complex",), "householder": ("deltaproduct",),
+                "matrix": ("dense-lrnn",)}  # the classes whose claim covers each recorded kind of transition
 MAX_SYMPY_DIMENSION = 12
 ISOLATION_EPS = Fraction(1, 2 ** 40)
 
@@ -179,6 +181,8 @@ def _check_dense(layer: int, entries: tuple[Fraction, ...], n: int) -> dict[str,
 def check_transition(layer: int, klass: str, transition: tuple) -> None:
     """Raise ``SpectralViolation`` if one recorded transition leaves the class's allowed set."""
     kind = transition[0]
+    if klass not in KIND_CLASSES[kind]:
+        raise SpectralViolation(layer, klass, f"the model uses {kind} transitions, which this class does not have")
     if kind == "diagonal":
         _check_diagonal(layer, klass, transition[1])
     elif kind == "complex":

@@ -84,7 +84,7 @@ def test_diagonal_layer_whose_gates_go_negative_fails_its_class():
         verify(widened, document)
     unclaimed = {**document, "spectral": {**document["spectral"], "layers": [
         {**document["spectral"]["layers"][0], "class": "nonlinear-rnn"}]}}
-    with pytest.raises(CertificateError, match=r"layer 0 lists class = 'nonlinear-rnn', the model's are 'diag-01'"):
+    with pytest.raises(CertificateError, match=r"layer 0 \(nonlinear-rnn\): the model uses diagonal transitions"):
         verify(compiled.model, unclaimed)
 
 
