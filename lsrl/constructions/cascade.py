@@ -236,3 +236,128 @@ def _tents(mlp: MLP, symbols: Subspace, zs: list[Subspace], weights: list[int], 
                 mlp.up.weight[row, space.start] = float(w)
             mlp.up.bias[row] = shift - code
             mlp.down.weight[target, row] = (1.0, -2.0, 1.0)[r]
+
+
+# -- diagonal (counter-free DFAs) ----------------------------------------------------------------
+
+DIAGONAL_ARCHS = {"diag-01": ("diag", (0.0, 1.0)), "diag-neg": ("diag", (-1.0, 1.0)), "rotation": ("rotation", (-1.0, 1.0))}
+
+
+@dataclass(frozen=True)
+class Margins:
+    """The reset gate lambda = 2^-k, the weight W of exact terms and the per-unit score constants for
+    scores with at most ``approx`` approximate terms (module docstring)."""
+
+    lam: float
+    weight: float
+
+    @classmethod
+    def for_terms(cls, approx: int) -> Margins:
+        k = max(2, int(np.ceil(np.log2(2 * approx + 1))))
+        lam = 2.0 ** -k
+        high = 1 / (lam * (1 - lam))  # largest value of an approximate term when an exact term mismatches
+        return cls(lam, float(2 ** int(np.ceil(np.log2(approx * high + approx + 1)))))
+
+    def gap(self, approx: int) -> float:
+        """Least full-match score minus largest score with one approximate mismatch (>= 1/2)."""
+        return approx - (approx - 1 + self.lam) / (1 - self.lam) if approx else 1.0
+
+
+def _diagonal_keys(table: Table, depth: int) -> tuple[list[dict[tuple, Action]], dict[tuple, int]]:
+    """Level d's action keyed by (letter, per level above: (value, value before the reset or -1 if it
+    did not reset)); the state keyed by every level's value."""
+    keyed = []
+    for d in range(depth):
+        pairs = []
+        for (_, a), (nxt, actions) in table.steps.items():
+            if any(act.kind == "permutation" and not _is_identity(act) for act in actions):
+                raise NotImplementedConstruction("cascade", "a holonomy level permutes its values (the DFA is not "
+                                                            "counter-free); diagonal cascades here only reset")
+            above = tuple((nxt[j][0], nxt[j][1] if actions[j].kind == "constant" else -1) for j in range(d))
+            pairs.append(((a, *above), actions[d]))
+        keyed.append(_lookup(pairs))
+    states = _lookup([(tuple(c for c, _ in config), q) for config, q in table.state_of.items()])
+    return keyed, states
+
+
+def diagonal_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> CompiledAutomaton:
+    """A stack of diagonal layers (gates in {lambda, 1}), one per holonomy level of a counter-free DFA,
+    computing ``labels[state]`` after every prefix; decisions exact, channel values not (docstring)."""
+    labels, n_labels = resolve_labels(dfa, labels)
+    table = cascade_table(dfa)
+    sizes, k, depth = table.sizes, dfa.n_symbols, len(table.sizes)
+    keyed, states = _diagonal_keys(table, depth)
+    margins = Margins.for_terms(depth)
+    family, gate_range = DIAGONAL_ARCHS[arch]
+    complex_channels = family == "rotation"
+    resets = [sorted({action.image[0] for action in level.values() if action.kind == "constant"}) for level in keyed]
+    layout = Layout()
+    symbols = layout.add("symbol", k)
+    act = [symbols] + [layout.add(f"reset{d}", max(1, len(resets[d]))) for d in range(1, depth)]
+    h = [layout.add(f"level{d}", m) for d, m in enumerate(sizes)]
+    state = layout.add("state", dfa.n_states)
+    units = [[key for key, action in keyed[d + 1].items() if action.kind == "constant"] for d in range(depth - 1)]
+    units.append(list(states))
+    layers = tuple(LayerConfig(d_state=m * (2 if complex_channels else 1), gate_range=gate_range,
+                               mlp_hidden=2 * len(units[d])) for d, m in enumerate(sizes))
+    config = ModelConfig(family, k, n_labels, layout.width, layers, exact=True,
+                         meta={"construction": f"{arch}-holonomy-cascade", "level_sizes": list(sizes),
+                               "reset_gate": margins.lam, "exact_values": False})
+    model = RecurrentModel(config)
+    with torch.no_grad():
+        one_hot_embedding(model.embedding.weight, symbols)
+        for d, block in enumerate(model.blocks):
+            for p in block.parameters():
+                p.zero_()
+            m, rec = sizes[d], block.recurrence
+            rec.to_a.bias[:m] = 1.0
+            for r_index, r in enumerate(resets[d]):
+                columns = ([symbols.start + a for a in range(k) if keyed[0][(a,)].kind == "constant"
+                            and keyed[0][(a,)].image[0] == r] if d == 0 else [act[d].start + r_index])
+                for col in columns:
+                    rec.to_a.weight[:m, col] = margins.lam - 1.0
+                    rec.to_b.weight[r, col] = 1.0
+            rec.h0[table.start[d][0]] = 1.0
+            rec.out.weight[h[d].slice, :m] = torch.eye(m)
+            if d < depth - 1 and units[d]:
+                targets = [act[d + 1].start + resets[d + 1].index(keyed[d + 1][key].image[0]) for key in units[d]]
+                _clipped(block.mlp, units[d], targets, symbols, act, h, keyed, resets, margins, with_letter=True)
+            elif d == depth - 1:
+                targets = [state.start + states[key] for key in units[d]]
+                plain = [(None, *((c, -1) for c in key)) for key in units[d]]
+                _clipped(block.mlp, plain, targets, symbols, act, h, keyed, resets, margins, with_letter=False)
+        label_readout(model.readout, state, labels, n_labels)
+    return CompiledAutomaton(model, dfa, labels, config.meta["construction"], REFERENCES)
+
+
+def _clipped(mlp: MLP, keys: list[tuple], targets: list[int], symbols: Subspace, act: list[Subspace],
+             h: list[Subspace], keyed: list[dict[tuple, Action]], resets: list[list[int]], margins: Margins,
+             with_letter: bool) -> None:
+    """Unit u is the pair relu(s) - relu(s - 1) over the score of key u: W [letter] + per level above,
+    if it reset to r: W [reset feature r] + (h_p - [p = r]) / lambda, else h_c (module docstring)."""
+    lam, weight = margins.lam, margins.weight
+    for u, (key, target) in enumerate(zip(keys, targets)):
+        letter, levels = key[0], key[1:]
+        row = torch.zeros(mlp.up.weight.shape[1], dtype=torch.float64)
+        exact, approx, bias = 0, len(levels), 0.0
+        if with_letter:
+            row[symbols.start + letter] += weight
+            exact += 1
+        for j, (c, p) in enumerate(levels):
+            if p < 0:
+                row[h[j].start + c] += 1.0
+                continue
+            action = keyed[j][key[:j + 1]]
+            r = action.image[0]
+            if j > 0:
+                row[act[j].start + resets[j].index(r)] += weight
+                exact += 1
+            row[h[j].start + p] += 1.0 / lam
+            bias -= float(p == r) / lam
+        gap = margins.gap(approx)
+        scale = 4.0 / gap  # s >= 2 at a full match, s <= -2 otherwise: rounding cannot unclip it
+        threshold = weight * exact + approx - gap / 2
+        for r, shift in enumerate((0.0, -1.0)):
+            mlp.up.weight[2 * u + r] = (scale * row).to(mlp.up.weight.dtype)
+            mlp.up.bias[2 * u + r] = scale * (bias - threshold) + shift
+            mlp.down.weight[target, 2 * u + r] = 1.0 - 2.0 * r
