@@ -5,8 +5,9 @@ The DFA is first reduced to its minimal labelled form (``labelling.minimal_label
 prefix. Each class's constructions are tried from the smallest to the most general; a construction that
 applies is itself a proof that the class can express the automaton. When none applies, the classifier
 (``automata.classify``) decides: if it proves the language of some label value impossible for the class,
-``NotExpressible`` carries its theorem; otherwise ``NotImplementedConstruction`` says what is missing
-(usually a multi-layer Krohn-Rhodes cascade with resets).
+``NotExpressible`` carries its theorem; otherwise ``NotImplementedConstruction`` says what is missing.
+The last resort of each linear class is a holonomy (Krohn-Rhodes) cascade (``cascade``): any DFA for
+deltaproduct, counter-free DFAs for the diagonal classes.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from automata.classify import classify
 from automata.dfa import DFA
-from lsrl.constructions import diagonal, gated, group_cascade, householder, onehot, rotation
+from lsrl.constructions import cascade, diagonal, gated, group_cascade, householder, onehot, rotation
 from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
 from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.constructions.result import CompiledAutomaton
@@ -30,11 +31,14 @@ CONSTRUCTIONS: dict[str, tuple[Construction, ...]] = {
     "elman-tanh": (lambda dfa, labels: onehot.elman(dfa, labels, "tanh"),),
     "lstm": (gated.lstm,),
     "gru": (gated.gru,),
-    "diag-01": (lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=False),),
+    "diag-01": (lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=False),
+                lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "diag-01")),
     "diag-neg": (lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=True),
-                 lambda dfa, labels: group_cascade.cascade_automaton(dfa, labels, "diag-neg")),
+                 lambda dfa, labels: group_cascade.cascade_automaton(dfa, labels, "diag-neg"),
+                 lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "diag-neg")),
     "rotation": (rotation.rotation,
-                 lambda dfa, labels: group_cascade.cascade_automaton(dfa, labels, "rotation")),
+                 lambda dfa, labels: group_cascade.cascade_automaton(dfa, labels, "rotation"),
+                 lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "rotation")),
 }
 ARCHITECTURES = (*CONSTRUCTIONS, "deltaproduct")
 
@@ -65,7 +69,8 @@ def compile_automaton(dfa: DFA, arch: str, labels: np.ndarray | None = None,
         raise InvalidOption(f"n_h applies to deltaproduct only, not to {arch}")
     labels, _ = resolve_labels(dfa, labels)
     minimal, minimal_labels = minimal_labelled(dfa, labels)
-    constructions = CONSTRUCTIONS.get(arch, (lambda d, l: householder.deltaproduct(d, l, n_h),))
+    constructions = CONSTRUCTIONS.get(arch, (lambda d, l: householder.deltaproduct(d, l, n_h),
+                                             lambda d, l: cascade.deltaproduct_cascade(d, l, n_h)))
     missing = []
     for construct in constructions:
         try:
