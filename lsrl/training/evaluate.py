@@ -1,0 +1,84 @@
+"""Length-generalisation metrics: accuracy per evaluation length, and the scaled accuracy.
+
+Per length we report three accuracies over fresh strings from the task's sampler:
+``token`` (every position's label, the next-label objective we train), ``final`` (the label after the
+whole string: the sequence-level score of Deletang et al. 2023, who read the output at the end only)
+and ``sequence`` (all positions of a string right). Scaled accuracy follows the convention of Grazzi et
+al. 2025 (Table 2, Chomsky-hierarchy tasks, "1.0 is perfect, 0.0 is random guessing"); our definition,
+stated here because the papers leave the chance level implicit: ``(final - chance) / (1 - chance)`` with
+``chance = 1 / n_labels`` (uniform guessing), clipped below at 0.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from automata.tasks import Task
+from models.stack import RecurrentModel
+
+
+@dataclass(frozen=True)
+class LengthMetrics:
+    """Accuracies of one model on ``n`` strings of one length."""
+
+    length: int
+    n: int
+    token: float
+    final: float
+    sequence: float
+    chance: float
+
+    @property
+    def scaled(self) -> float:
+        return scaled_accuracy(self.final, self.chance)
+
+    @property
+    def solved(self) -> bool:
+        """Every label of every evaluated string right."""
+        return self.sequence == 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "scaled": self.scaled}
+
+
+def scaled_accuracy(accuracy: float, chance: float) -> float:
+    """``(accuracy - chance) / (1 - chance)``, clipped below at 0: 1 is perfect, 0 is guessing."""
+    return max(0.0, (accuracy - chance) / (1.0 - chance))
+
+
+@torch.no_grad()
+def predictions(model: RecurrentModel, symbols: np.ndarray, batch: int = 256) -> np.ndarray:
+    """The model's label at every position of ``symbols`` (B, T), computed ``batch`` strings at a time."""
+    device = next(model.parameters()).device
+    model.eval()
+    out = [model.predict(torch.as_tensor(symbols[i:i + batch], device=device)).cpu().numpy()
+           for i in range(0, len(symbols), batch)]
+    return np.concatenate(out) if out else np.zeros(symbols.shape, dtype=np.int64)
+
+
+def evaluate_length(model: RecurrentModel, task: Task, length: int, n: int, seed: int) -> LengthMetrics:
+    """Accuracies on ``n`` strings of ``length`` drawn with ``seed``."""
+    symbols = task.sample(n, length, seed)
+    target = task.label_sequence(symbols)
+    predicted = predictions(model, symbols)
+    correct = predicted == target
+    return LengthMetrics(length, n, float(correct.mean()), float(correct[:, -1].mean()),
+                         float(correct.all(axis=1).mean()), 1.0 / max(task.n_labels, 2))
+
+
+def evaluate(model: RecurrentModel, task: Task, lengths: Sequence[int], n: int = 256,
+             seed: int = 0) -> tuple[LengthMetrics, ...]:
+    """``evaluate_length`` at every length, each with its own seed derived from ``seed``."""
+    return tuple(evaluate_length(model, task, length, n, seed * 1_000_003 + length) for length in lengths)
+
+
+def bucket(metrics: Sequence[LengthMetrics], low: int, high: int) -> dict[str, float]:
+    """Mean accuracies over the evaluated lengths in [low, high] (a length bucket)."""
+    inside = [m for m in metrics if low <= m.length <= high]
+    if not inside:
+        raise ValueError(f"no evaluated length in [{low}, {high}]")
+    return {key: float(np.mean([getattr(m, key) for m in inside])) for key in ("token", "final", "sequence", "scaled")}

@@ -1,0 +1,216 @@
+"""Train a model of one architecture class on one task: next-label prediction at every position.
+
+The objective, lengths and evaluation follow Deletang et al. 2023 ("Neural Networks and the Chomsky
+Hierarchy": train on lengths up to 40, evaluate up to 500) and Grazzi et al. 2025 ("Unlocking
+State-Tracking in Linear RNNs Through Negative Eigenvalues": train up to 40, evaluate up to 256): a
+cross-entropy loss on the label after every prefix, batch lengths from a ``Curriculum``, AdamW with a
+linear warm-up and cosine decay, gradient clipping. A run is a pure function of its ``TrainConfig``:
+the seed fixes the initial weights (drawn inside a forked torch RNG) and every batch (numpy).
+"""
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from automata.errors import LsrlInputError
+from automata.tasks import Task, get_task
+from lsrl.training.curriculum import Curriculum
+from lsrl.training.evaluate import LengthMetrics, evaluate
+from models.config import LayerConfig, ModelConfig
+from models.stack import RecurrentModel
+
+# Architecture id (as in ``lsrl.constructions.select``) -> (models arch, layer options, default gate range).
+ARCHS: dict[str, tuple[str, dict[str, Any], tuple[float, float] | None]] = {
+    "dense-lrnn": ("dense-lrnn", {}, None),
+    "elman": ("elman", {"nonlinearity": "relu"}, None),
+    "elman-tanh": ("elman", {"nonlinearity": "tanh"}, None),
+    "lstm": ("lstm", {}, None),
+    "gru": ("gru", {}, None),
+    "diag": ("diag", {}, (0.0, 1.0)),
+    "diag-01": ("diag", {}, (0.0, 1.0)),
+    "diag-neg": ("diag", {}, (-1.0, 1.0)),
+    "rotation": ("rotation", {}, None),
+    "deltaproduct": ("deltaproduct", {}, (0.0, 2.0)),
+}
+
+
+class UnknownArchitecture(LsrlInputError):
+    """An architecture id that ``train`` does not know."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run depends on. ``gate_range`` overrides the class's default (diagonal gates, or
+    the Householder beta of deltaproduct); ``eval_lengths`` are evaluated after training."""
+
+    task: str
+    arch: str
+    layers: int = 1
+    n_h: int = 1
+    gate_range: tuple[float, float] | None = None
+    d_model: int = 32
+    d_state: int = 16
+    mlp_hidden: int = 0
+    steps: int = 1000
+    batch: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    warmup: int = 50
+    clip: float = 1.0
+    curriculum: Curriculum = field(default_factory=Curriculum)
+    eval_lengths: tuple[int, ...] = (40, 256, 500)
+    eval_n: int = 256
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise UnknownArchitecture(f"unknown architecture {self.arch!r}; known: {', '.join(ARCHS)}")
+        if self.gate_range is not None:
+            object.__setattr__(self, "gate_range", tuple(float(v) for v in self.gate_range))
+        if isinstance(self.curriculum, dict):
+            object.__setattr__(self, "curriculum", Curriculum(**self.curriculum))
+        object.__setattr__(self, "eval_lengths", tuple(int(v) for v in self.eval_lengths))
+
+    @property
+    def resolved_gate_range(self) -> tuple[float, float] | None:
+        return self.gate_range if self.gate_range is not None else ARCHS[self.arch][2]
+
+    @property
+    def train_length(self) -> int:
+        return self.curriculum.max_length
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
+        return cls(**data)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """A trained model, its loss every ``log_every`` steps, its metrics per length, and the cost."""
+
+    config: TrainConfig
+    model: RecurrentModel
+    losses: tuple[float, ...]
+    metrics: tuple[LengthMetrics, ...]
+    wall_time: float
+    device: str
+
+    def record(self) -> dict[str, Any]:
+        """The JSON record of the run saved beside the weights."""
+        return {"train": self.config.to_json(), "metrics": [m.to_json() for m in self.metrics],
+                "losses": list(self.losses), "wall_time_s": self.wall_time, "device": self.device,
+                "torch": torch.__version__, "python": platform.python_version()}
+
+
+def model_config(config: TrainConfig, task: Task) -> ModelConfig:
+    """The trainable (``exact=False``) model of ``config``'s class, sized for ``task``."""
+    arch, options, _ = ARCHS[config.arch]
+    gate = config.resolved_gate_range
+    layer = LayerConfig(d_state=config.d_state, mlp_hidden=config.mlp_hidden, n_h=config.n_h,
+                        **({"gate_range": gate} if gate is not None else {}), **options)
+    return ModelConfig(arch, task.dfa.n_symbols, max(task.n_labels, 2), config.d_model, (layer,) * config.layers,
+                       meta={"task": task.name, "arch_id": config.arch})
+
+
+def build_model(config: TrainConfig, task: Task) -> RecurrentModel:
+    """The initial model: weights drawn from ``config.seed`` without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return RecurrentModel(model_config(config, task))
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to a tenth of ``lr``."""
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = (step - config.warmup) / max(1, config.steps - config.warmup)
+    return config.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def batch(task: Task, config: TrainConfig, step: int, rng: np.random.Generator,
+          device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symbols and labels of one training batch, (B, T) each."""
+    length = config.curriculum.length(step, config.steps, rng)
+    symbols = task.sample(config.batch, length, rng)
+    labels = task.label_sequence(symbols)
+    return torch.as_tensor(symbols, device=device), torch.as_tensor(labels, device=device)
+
+
+def train(config: TrainConfig, device: str | torch.device = "cpu", progress: bool = False,
+          log_every: int = 10) -> TrainResult:
+    """Train ``config`` on ``device`` and evaluate it at ``config.eval_lengths``; with ``progress``,
+    show a rich progress bar with the running loss."""
+    device = torch.device(device)
+    task = get_task(config.task)
+    model = build_model(config, task).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    rng = np.random.default_rng(config.seed)
+    losses: list[float] = []
+    started = time.perf_counter()
+    with _progress(progress, f"{config.task} {config.arch}", config.steps) as advance:
+        model.train()
+        for step in range(config.steps):
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(config, step)
+            symbols, labels = batch(task, config, step, rng, device)
+            loss = F.cross_entropy(model(symbols).flatten(0, 1), labels.flatten())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+            optimizer.step()
+            if step % log_every == 0 or step == config.steps - 1:
+                losses.append(float(loss.detach()))
+            advance(float(loss.detach()))
+    metrics = evaluate(model, task, config.eval_lengths, config.eval_n, config.seed)
+    return TrainResult(config, model, tuple(losses), metrics, time.perf_counter() - started, _describe(device))
+
+
+def save_run(result: TrainResult, directory: str | Path) -> Path:
+    """Weights as safetensors and the run record in config.json (``models.checkpoint`` layout)."""
+    from models.checkpoint import save
+
+    return save(result.model, directory, extra={"run": result.record()})
+
+
+def _describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+class _progress:
+    """A rich progress bar (or nothing) whose ``advance(loss)`` moves it one step."""
+
+    def __init__(self, enabled: bool, label: str, total: int):
+        self.enabled, self.label, self.total = enabled, label, total
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda loss: None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
+                            TimeRemainingColumn(), transient=True)
+        self.bar.__enter__()
+        task_id = self.bar.add_task(self.label, total=self.total, loss=float("nan"))
+        return lambda loss: self.bar.update(task_id, advance=1, loss=loss)
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.bar.__exit__(*exc)
+
+
+def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:
+    """``config`` with some fields replaced (a convenience for grids)."""
+    return replace(config, **changes)
