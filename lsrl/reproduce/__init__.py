@@ -1,0 +1,60 @@
+"""``lsrl reproduce NAME``: rerun a published experiment (or the atlas) and write its tables
+(Markdown and LaTeX), plots and raw records into an output directory. One module per experiment,
+each with ``cells(quick)``, ``tables(records)`` and ``plots(records, out)``; ``grid`` runs and shards."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from automata.errors import LsrlInputError
+
+EXPERIMENTS = {"negative-eigenvalues": "lsrl.reproduce.negative_eigenvalues",
+               "deltaproduct-groups": "lsrl.reproduce.deltaproduct_groups",
+               "chomsky-regular": "lsrl.reproduce.chomsky_regular",
+               "atlas": "lsrl.reproduce.atlas"}
+
+
+class UnknownExperiment(LsrlInputError):
+    """A name that is not one of ``EXPERIMENTS``."""
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """What a run wrote: its records and the files."""
+
+    name: str
+    records: list[dict[str, Any]]
+    files: tuple[Path, ...]
+
+
+def experiment(name: str) -> ModuleType:
+    if name not in EXPERIMENTS:
+        raise UnknownExperiment(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    return import_module(EXPERIMENTS[name])
+
+
+def reproduce(name: str, out: str | Path, quick: bool = False, device: str | None = None,
+              progress: bool = False, plots: bool = True) -> Reproduction:
+    """Run experiment ``name`` (sharded under ``torchrun``); rank 0 writes ``NAME.json``, a .md and
+    a .tex file per table and the plots into ``out``."""
+    from lsrl.reproduce.grid import World, run_grid
+
+    module = experiment(name)
+    records = run_grid(module.cells(quick), device, progress)
+    if World.from_env().rank != 0:
+        return Reproduction(name, records, ())
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / f"{name}.json"]
+    files[0].write_text(json.dumps({"experiment": name, "quick": quick, "records": records}, indent=1) + "\n")
+    for table in module.tables(records):
+        for suffix, text in ((".md", table.to_markdown()), (".tex", table.to_latex())):
+            files.append(out / f"{table.name}{suffix}")
+            files[-1].write_text(text)
+    if plots:
+        files += module.plots(records, out)
+    return Reproduction(name, records, tuple(files))

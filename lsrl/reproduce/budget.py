@@ -1,0 +1,30 @@
+"""Training budgets of the reproductions: the full one of the papers (GPU) and a CPU smoke test.
+
+Full: train on lengths up to 40 and evaluate up to 500, as Deletang et al. 2023 ("Neural Networks and
+the Chomsky Hierarchy") and Grazzi et al. 2025 (who evaluate up to 256); three seeds, best kept.
+Quick: the same lengths (the negative-eigenvalue effect needs training strings long enough to push
+gates towards -1), a few hundred steps of a small model on one or two seeds, evaluation at 10x.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from lsrl.training.curriculum import Curriculum
+from lsrl.training.train import TrainConfig
+
+FULL = TrainConfig(task="parity", arch="diag-neg", d_model=128, d_state=64, steps=20_000, batch=128, lr=1e-3,
+                   warmup=500, curriculum=Curriculum(40, 5, 0.2), eval_lengths=(40, 100, 256, 400, 500), eval_n=512)
+QUICK = TrainConfig(task="parity", arch="diag-neg", d_model=16, d_state=4, steps=400, batch=32, lr=5e-2,
+                    warmup=50, curriculum=Curriculum(40, 2, 0.3), eval_lengths=(40, 400), eval_n=64)
+FULL_SEEDS = (0, 1, 2)
+QUICK_SEEDS = (0, 1)
+
+
+def config(quick: bool, task: str, arch: str, **changes: Any) -> TrainConfig:
+    """The budget's configuration for ``task`` and ``arch``, with ``changes`` applied."""
+    return replace(QUICK if quick else FULL, task=task, arch=arch, **changes)
+
+
+def seeds(quick: bool) -> tuple[int, ...]:
+    return QUICK_SEEDS if quick else FULL_SEEDS
