@@ -1,0 +1,124 @@
+"""Subcommands for trained models: ``lsrl train``, ``lsrl extract`` and ``lsrl reproduce``.
+
+Thin: each parses its arguments and calls ``lsrl.training.train``, ``lsrl.extraction`` or
+``lsrl.reproduce``; ``lsrl.cli`` registers them with ``add_subcommands``.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from automata.errors import LsrlInputError
+
+
+class BadArgument(LsrlInputError):
+    """A command-line value that does not parse."""
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise BadArgument(f"{option} {text!r}: write comma-separated numbers") from None
+
+
+def _train(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from lsrl.training.curriculum import Curriculum
+    from lsrl.training.train import TrainConfig, save_run, train
+
+    gate = _floats(args.gate_range, "--gate-range") if args.gate_range else None
+    if gate is not None and len(gate) != 2:
+        raise BadArgument(f"--gate-range {args.gate_range!r}: write LO,HI")
+    config = TrainConfig(task=args.task, arch=args.arch, layers=args.layers, n_h=args.nh, gate_range=gate,
+                         d_model=args.d_model, d_state=args.d_state, steps=args.steps, batch=args.batch, lr=args.lr,
+                         curriculum=Curriculum(args.train_length), seed=args.seed,
+                         eval_lengths=tuple(int(v) for v in _floats(args.eval_lengths, "--eval-lengths")))
+    result = train(config, device=args.device, progress=not args.quiet)
+    out = save_run(result, args.out or Path("runs") / f"{args.task.replace(':', '-')}-{args.arch}-seed{args.seed}")
+    table = Table(title=f"{args.task} / {args.arch}: {result.wall_time:.1f} s on {result.device}")
+    for column in ("length", "token acc", "final acc", "sequence acc", "scaled"):
+        table.add_column(column, justify="right")
+    for m in result.metrics:
+        table.add_row(str(m.length), f"{m.token:.4f}", f"{m.final:.4f}", f"{m.sequence:.4f}", f"{m.scaled:.4f}")
+    Console().print(table)
+    print(f"saved to {out}")
+    return 0
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from automata.tasks import get_task
+    from lsrl.extraction import extract_automaton
+    from models.checkpoint import load, read_config
+
+    config = read_config(args.directory)
+    name = args.task or config.get("run", {}).get("train", {}).get("task") or config["model"]["meta"].get("task")
+    if name is None:
+        raise BadArgument(f"{args.directory}: no task recorded; pass --task")
+    task = get_task(name)
+    extraction = extract_automaton(load(args.directory), task.dfa, task.labels,
+                                   tuple(_floats(args.tolerance, "--tolerance")) if args.tolerance else None)
+    verdict = "equivalent to" if extraction.equivalent else "differs from"
+    print(f"{args.directory}: {extraction.n_clusters} clusters (tolerance {extraction.tolerance:g}), "
+          f"minimal automaton of {extraction.dfa.n_states} states, {verdict} {task.name}"
+          f" ({task.dfa.n_states} states)")
+    if not extraction.complete:
+        print("the search did not close: more clusters than the limit")
+    if extraction.counterexample is not None:
+        print(f"shortest counterexample: {' '.join(extraction.counterexample) or '(empty word)'}")
+    return 0 if extraction.equivalent else 1
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from lsrl.reproduce import reproduce
+
+    result = reproduce(args.name, args.out or Path("results") / (args.name + ("-quick" if args.quick else "")),
+                       quick=args.quick, device=args.device, progress=not args.quiet)
+    for path in result.files:
+        print(path)
+    if args.name == "atlas" and result.files:
+        from lsrl.reproduce.atlas import disagreements
+
+        for line in disagreements(result.records):
+            print(f"disagreement with theory: {line}")
+    return 0
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> None:
+    from lsrl.reproduce import EXPERIMENTS
+    from lsrl.training.train import ARCHS
+
+    p = sub.add_parser("train", help="train a model of one class on a task and evaluate its length generalisation")
+    p.add_argument("task", help="a task name (lsrl tasks lists them)")
+    p.add_argument("--arch", required=True, choices=sorted(ARCHS))
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--nh", type=int, default=1, help="Householder factors per token (deltaproduct)")
+    p.add_argument("--gate-range", help="LO,HI: diagonal gates (0,1 or -1,1) or the DeltaNet beta range (0,1 or 0,2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--d-model", type=int, default=32)
+    p.add_argument("--d-state", type=int, default=16)
+    p.add_argument("--train-length", type=int, default=40, help="longest training string (curriculum ceiling)")
+    p.add_argument("--eval-lengths", default="40,256,500")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", help="checkpoint directory (default runs/TASK-ARCH-seedS)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_train)
+
+    p = sub.add_parser("extract", help="extract an automaton from a model directory and compare it with its task")
+    p.add_argument("directory")
+    p.add_argument("--task", help="the task to compare with (default: the one recorded in the directory)")
+    p.add_argument("--tolerance", help="comma-separated grid tolerances, fine to coarse (relative to the state scale)")
+    p.set_defaults(handler=_extract)
+
+    p = sub.add_parser("reproduce", help="rerun a published experiment or the atlas; tables, plots and records")
+    p.add_argument("name", choices=sorted(EXPERIMENTS))
+    p.add_argument("--quick", action="store_true", help="a small grid that runs on a CPU in minutes")
+    p.add_argument("--out", help="output directory (default results/NAME[-quick])")
+    p.add_argument("--device", help="default: cuda:LOCAL_RANK when a GPU is present, else cpu")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_reproduce)

@@ -1,0 +1,121 @@
+"""lsrl reproduce: sharding and merging of grids, tables, the quick atlas against the classifier,
+and the train/extract/reproduce subcommands."""
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lsrl.reproduce import EXPERIMENTS, UnknownExperiment, experiment, reproduce
+from lsrl.reproduce.atlas import disagreements
+from lsrl.reproduce.grid import World, merge, shard
+from lsrl.reproduce.tables import Table
+from lsrl.train_commands import add_subcommands
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(), max_size=30), st.integers(1, 8), st.randoms())
+def test_shards_partition_the_grid_and_merge_restores_it(items: list[int], size: int, rnd) -> None:
+    shards = [shard(items, rank, size) for rank in range(size)]
+    assert sum(len(s) for s in shards) == len(items)
+    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+    rnd.shuffle(shards)
+    assert merge(shards, len(items)) == items
+
+
+def test_merge_refuses_missing_or_repeated_cells() -> None:
+    with pytest.raises(ValueError):
+        merge([[(0, "a")], [(2, "c")]], 3)
+    with pytest.raises(ValueError):
+        merge([[(0, "a"), (1, "b")], [(1, "b")]], 2)
+    with pytest.raises(ValueError):
+        shard([1, 2], 2, 2)
+
+
+def test_world_reads_torchrun_environment(monkeypatch) -> None:
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert World.from_env() == World(3, 4, 1)
+
+
+def _gloo_worker(rank: int, size: int, port: int, queue) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=size)
+    items = list(range(7))
+    gathered = [None] * size
+    dist.all_gather_object(gathered, [(i, x * x) for i, x in shard(items, rank, size)])
+    queue.put((rank, merge(gathered, len(items))))
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_sharding_over_two_gloo_processes() -> None:
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_gloo_worker, args=(rank, 2, port, queue)) for rank in range(2)]
+    for p in procs:
+        p.start()
+    results = dict(queue.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join()
+    assert results == {0: [x * x for x in range(7)], 1: [x * x for x in range(7)]}
+
+
+def test_tables_render_markdown_and_escaped_latex() -> None:
+    table = Table("t", "A & B", ("task", "acc_%"), (("mod:3", "50%"),), "note")
+    assert "| mod:3 | 50% |" in table.to_markdown()
+    latex = table.to_latex()
+    assert r"A \& B" in latex and r"acc\_\%" in latex and r"50\%" in latex
+
+
+def test_every_experiment_has_a_grid() -> None:
+    for name in EXPERIMENTS:
+        module = experiment(name)
+        assert module.cells(True) and len(module.cells(False)) >= len(module.cells(True))
+    with pytest.raises(UnknownExperiment):
+        experiment("nope")
+
+
+def test_quick_atlas_agrees_with_the_classifier(tmp_path) -> None:
+    """The CI smoke test: the quick atlas writes its files, no row contradicts a theorem, parity is
+    solved with gates in [-1, 1] and not with gates in [0, 1] (Grazzi et al. 2025)."""
+    torch.set_num_threads(1)
+    result = reproduce("atlas", tmp_path, quick=True)
+    assert {p.name for p in result.files} == {"atlas.json", "atlas.md", "atlas.tex", "atlas.png"}
+    assert disagreements(result.records) == []
+    rows = {(r["task"], r["class"]): r for r in result.records}
+    assert rows["parity", "diag-neg"]["extraction"]["equivalent"]
+    assert rows["parity", "diag-neg"]["metrics"][-1]["sequence"] == 1.0
+    assert rows["parity", "diag-neg"]["compiled"]["ok"] and not rows["parity", "diag-01"]["compiled"]["ok"]
+    assert not rows["parity", "diag-01"]["extraction"]["equivalent"]
+    assert rows["parity", "diag-01"]["verdict"]["status"] == "impossible"
+    assert json.loads((tmp_path / "atlas.json").read_text())["records"] == json.loads(json.dumps(result.records))
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    add_subcommands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+def test_train_then_extract_subcommands(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    assert _run(["train", "flipflop", "--arch", "diag-01", "--steps", "150", "--lr", "5e-2", "--d-model", "16",
+                 "--d-state", "4", "--train-length", "20", "--eval-lengths", "20,200", "--out", str(out), "--quiet"]) == 0
+    assert (out / "model.safetensors").exists()
+    assert _run(["extract", str(out)]) == 0  # a flip-flop is star-free: gates in [0, 1] learn it
+    assert "flipflop" in capsys.readouterr().out
