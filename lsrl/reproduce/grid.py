@@ -138,8 +138,11 @@ def run_grid(cells: Sequence[Cell], device: str | None = None, progress: bool = 
         return merge([mine], len(cells))
     import torch.distributed as dist
 
-    if not dist.is_initialized():
+    owner = not dist.is_initialized()
+    if owner:
         dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo")
     gathered: list[Any] = [None] * world.size
     dist.all_gather_object(gathered, mine)
+    if owner:
+        dist.destroy_process_group()
     return merge(gathered, len(cells))
