@@ -41,9 +41,12 @@ gate exactly 1, lambda, -1 or (for rotation) the float32 root w^e.
 **Float.** With gates in {1, lambda, -1, +-i} (every p_i = 2; quarter turns) no gate rounds and the state
 error stays below u (1 + tau) / (1 - lambda) for all lengths (a reset contracts it by lambda and adds one
 rounding): decisions are right at every length; channel values are not exact dyadics, as in
-``cascade``. Counters of odd order p drift: ``meta["safe_length"]`` is the largest length at which
-``rotation.RotationBound``'s state error, amplified by 1 / (lambda mu) in the trace reads, keeps n times
-it below gap / 8 (the other gap / 8 is left to the rounding of the detector's sum).
+``cascade``. Counters of odd order p drift: a channel's error e_t obeys ``rotation.RotationBound``'s
+recurrence (rotations; its gate error enlarged by the rounding of 1 + (cos - 1)), and a reset contracts
+it (lambda e + one rounding <= 2u(1 + tau)). A trace read (h - 1) / lambda sees e_{t-1} plus that one
+rounding divided by lambda, so every normalised term errs by at most (e + 2u(1 + tau) / lambda) / mu;
+``meta["safe_length"]`` is the largest length at which n times that stays below gap / 8 (the other
+gap / 8 is left to the rounding of the detector's sum).
 """
 from __future__ import annotations
 
@@ -63,14 +66,14 @@ from lsrl.constructions.holonomy import Holonomy
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, Subspace, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
-from lsrl.constructions.rotation import MAX_SAFE_LENGTH, RotationBound, root_of_unity
+from lsrl.constructions.rotation import MAX_SAFE_LENGTH, UNIT_ROUNDOFF, RotationBound, root_of_unity
 from models.config import LayerConfig, ModelConfig
 from models.stack import MLP, RecurrentModel
 
 REFERENCES = CASCADE_REFERENCES + "; " + KROHN_RHODES
 ARCHS = ("diag-neg", "rotation")
 
-Config = tuple[tuple[int, int], ...]  # per component: (current value, value before its last reset)
+Config = tuple[int, ...]  # per component: its current value
 Entry = tuple[int, int]  # (current value, value before the reset at this step, or -1 if it did not reset)
 
 
@@ -101,9 +104,10 @@ class LevelGroup:
     group: FiniteGroup
     coords: np.ndarray
     primes: tuple[int, ...]
+    index: dict[tuple[int, ...], int]  # exponents -> element
 
     def element(self, exponents: tuple[int, ...]) -> int:
-        return int(np.flatnonzero((self.coords == np.asarray(exponents)).all(axis=1))[0])
+        return self.index[exponents]
 
 
 def _level_group(perms: list[tuple[int, ...]]) -> LevelGroup | None:
@@ -116,7 +120,9 @@ def _level_group(perms: list[tuple[int, ...]]) -> LevelGroup | None:
         maximal, p, t = _prime_index_step(group, chain[-1])
         chain.append(maximal)
         steps.append((p, t))
-    return LevelGroup(group, _coordinates(group, chain, steps), tuple(p for p, _ in steps))
+    coords = _coordinates(group, chain, steps)
+    index = {tuple(row): e for e, row in enumerate(coords.tolist())}
+    return LevelGroup(group, coords, tuple(p for p, _ in steps), index)
 
 
 @dataclass(frozen=True)
@@ -159,20 +165,20 @@ class _Levels:
 
     def start(self) -> Config:
         coords = self.holonomy.encode(self.holonomy.dfa.start)
-        config = [(0, 0)] * len(self.components)
+        config = [0] * len(self.components)
         for d, v in enumerate(coords):
             if self.target[d] is not None:
-                config[self.target[d]] = (v, v)
+                config[self.target[d]] = v
         return tuple(config)
 
     def values(self, config: Config, fixed: tuple[int, ...]) -> tuple[int, ...]:
         """The holonomy coordinates r.g of a configuration (``fixed``: r of levels that never reset)."""
         out = []
         for d in range(self.holonomy.top):
-            r = fixed[d] if self.target[d] is None else config[self.target[d]][0]
+            r = fixed[d] if self.target[d] is None else config[self.target[d]]
             g = self.groups[d]
             if g is not None:
-                r = int(g.group.elements[g.element(tuple(config[i][0] for i in self.counters[d]))][r])
+                r = int(g.group.elements[g.element(tuple(config[i] for i in self.counters[d]))][r])
             out.append(r)
         return tuple(out)
 
@@ -187,7 +193,7 @@ class _Levels:
                     moves[i] = Move("reset", 0)
             elif action.image != tuple(range(len(action.image))):
                 g = self.groups[d]
-                old = g.element(tuple(config[i][0] for i in self.counters[d]))
+                old = g.element(tuple(config[i] for i in self.counters[d]))
                 after = int(g.group.multiply(old, int(g.group.index(np.asarray([action.image]))[0])))
                 for s, i in enumerate(self.counters[d]):
                     e = int(g.coords[after, s] - g.coords[old, s]) % g.primes[s]
@@ -198,13 +204,13 @@ class _Levels:
 
 def _apply(config: Config, moves: list[Move], components: list[Component]) -> Config:
     out = []
-    for (c, p), move, comp in zip(config, moves, components):
+    for c, move, comp in zip(config, moves, components):
         if move.kind == "reset":
-            out.append((move.amount, c))
+            out.append(move.amount)
         elif move.kind == "rotate":
-            out.append(((c + move.amount) % comp.size, p))
+            out.append((c + move.amount) % comp.size)
         else:
-            out.append((c, p))
+            out.append(c)
     return tuple(out)
 
 
@@ -238,8 +244,9 @@ def fine_table(dfa: DFA) -> FineTable:
 # -- lookups -------------------------------------------------------------------------------------
 
 
-def _entries(nxt: Config, moves: tuple[Move, ...]) -> tuple[Entry, ...]:
-    return tuple((c, p if move.kind == "reset" else -1) for (c, p), move in zip(nxt, moves))
+def _entries(config: Config, nxt: Config, moves: tuple[Move, ...]) -> tuple[Entry, ...]:
+    """What a layer reads of each component after a step: its value, and its value before if it reset."""
+    return tuple((c, old if move.kind == "reset" else -1) for old, c, move in zip(config, nxt, moves))
 
 
 def _function(rows: list[tuple[tuple, object]]) -> dict[tuple, object] | None:
@@ -282,14 +289,14 @@ class Plan:
 
 
 def plan(table: FineTable) -> Plan:
-    rows = [(a, _entries(nxt, moves), moves) for (_, a), (nxt, moves) in table.steps.items()]
+    rows = [(a, _entries(config, nxt, moves), moves) for (config, a), (nxt, moves) in table.steps.items()]
     deps, layers, moves = [], [], []
     for k in range(len(table.components)):
         ds, found = _fewest([(a, e, m[k]) for a, e, m in rows], list(range(k)))
         deps.append(tuple(ds))
         layers.append(1 + max((layers[j] for j in ds), default=-1))
         moves.append(found)
-    current = [(None, tuple((c, -1) for c, _ in config), q) for config, q in table.state_of.items()]
+    current = [(None, tuple((c, -1) for c in config), q) for config, q in table.state_of.items()]
     state_deps, states = _fewest(current, list(range(len(table.components))))
     return Plan(tuple(deps), tuple(layers), tuple(moves), tuple(state_deps),
                 {key[1:]: q for key, q in states.items()})
@@ -415,7 +422,8 @@ def _safe_length(comps: tuple[Component, ...], margins: Margins, n: int, mu: flo
     bound = RotationBound(bound.gate_error + 2.0 ** -23, bound.margin, bound.channels, True)
 
     def safe(length: int) -> bool:
-        return n * bound.state_error(length) * (1 + margins.eps) / (margins.lam * mu) < margins.gap(n) / 8
+        reset_rounding = 2 * UNIT_ROUNDOFF * (1 + margins.eps * mu) / margins.lam
+        return n * (bound.state_error(length) + reset_rounding) / mu < margins.gap(n) / 8
 
     low, high = 0, MAX_SAFE_LENGTH
     while low < high:
@@ -499,7 +507,7 @@ def _wire_layer(rec, ids: list[int], comps: tuple[Component, ...], p: Plan, wiri
             for col in columns:
                 _wire_move(rec, comp, move, rows, start, total, col, lam, wiring.real)
         if comp.kind == "target":
-            rec.h0[start + initial[j][0]] = 1.0
+            rec.h0[start + initial[j]] = 1.0
             for v in range(size):
                 rec.out.weight[wiring.channels[j].start + v, start + v] = 1.0
         else:

@@ -7,7 +7,8 @@ applies is itself a proof that the class can express the automaton. When none ap
 (``automata.classify``) decides: if it proves the language of some label value impossible for the class,
 ``NotExpressible`` carries its theorem; otherwise ``NotImplementedConstruction`` says what is missing.
 The last resort of each linear class is a holonomy (Krohn-Rhodes) cascade (``cascade``): any DFA for
-deltaproduct, counter-free DFAs for the diagonal classes.
+deltaproduct, counter-free DFAs for the diagonal classes, and for diag-neg / rotation a cascade whose
+levels also permute (``diagonal_cascade``: level groups that are 2-groups / solvable).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from automata.classify import classify
 from automata.dfa import DFA
-from lsrl.constructions import cascade, diagonal, gated, group_cascade, householder, onehot, rotation
+from lsrl.constructions import cascade, diagonal, diagonal_cascade, gated, group_cascade, householder, onehot, rotation
 from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
 from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.constructions.result import CompiledAutomaton
@@ -35,10 +36,12 @@ CONSTRUCTIONS: dict[str, tuple[Construction, ...]] = {
                 lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "diag-01")),
     "diag-neg": (lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=True),
                  lambda dfa, labels: group_cascade.cascade_automaton(dfa, labels, "diag-neg"),
-                 lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "diag-neg")),
+                 lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "diag-neg"),
+                 lambda dfa, labels: diagonal_cascade.permuting_cascade(dfa, labels, "diag-neg")),
     "rotation": (rotation.rotation,
                  lambda dfa, labels: group_cascade.cascade_automaton(dfa, labels, "rotation"),
-                 lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "rotation")),
+                 lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "rotation"),
+                 lambda dfa, labels: diagonal_cascade.permuting_cascade(dfa, labels, "rotation")),
 }
 ARCHITECTURES = (*CONSTRUCTIONS, "deltaproduct")
 
