@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from automata.errors import LsrlInputError
 from lsrl.program_commands import add_subcommands as add_program_subcommands
+from lsrl.train_commands import add_subcommands as add_train_subcommands
 
 EXIT_USAGE = 2
 
@@ -96,7 +97,7 @@ def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_tasks)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_classify, _add_trace, _add_verify, _add_tasks, add_program_subcommands]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_classify, _add_trace, _add_verify, _add_tasks, add_program_subcommands, add_train_subcommands]
 
 
 def build_parser() -> argparse.ArgumentParser:
