@@ -115,6 +115,10 @@ def _spectral_section(exact: RationalModel) -> dict[str, Any]:
 def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_configurations: int = 100_000) -> Certificate:
     """Explore reachable (configuration, state) pairs breadth-first in exact arithmetic and check
     (a)-(c); raise ``CertificateError`` naming the first pair that breaks or if they do not close."""
+    if model.config.meta.get("exact_values") is False:
+        raise CertificateError(f"the construction {model.config.meta.get('construction', '')!r} declares its channel "
+                               "values inexact (decisions right by a margin, values not dyadic): an exact "
+                               "certificate does not apply; it needs an error-bound certificate, not implemented")
     exact = RationalModel(model)
     classes = _model_classes(model)
     ledger = Ledger()

@@ -8,6 +8,8 @@ the dtypes in which the float model computes exactly what the rational model com
 """
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -16,7 +18,7 @@ import numpy as np
 
 from automata.errors import LsrlInputError
 from models.stack import RecurrentModel
-from proofs.rational import MANTISSA_BITS, dyadic_exponent, fits, key, to_rational
+from proofs.rational import MANTISSA_BITS, fits, key, to_rational
 
 Config = tuple[tuple[Fraction, ...], ...]
 
@@ -28,13 +30,15 @@ class NotCertifiable(LsrlInputError):
 
 def _scaled(values: np.ndarray) -> tuple[np.ndarray, int] | None:
     """(integers m, e) with values = m / 2^e exactly, as an object array of Python ints; None if
-    some value is not a dyadic rational."""
-    exponents = [dyadic_exponent(x) for x in values.ravel().tolist()]
-    if None in exponents:
+    some value is not a dyadic rational. Integer arithmetic only: each denominator divides 2^e."""
+    flat = values.ravel().tolist()
+    denominators = [x.denominator for x in flat]
+    if any(d & (d - 1) for d in denominators):
         return None
-    e = max(exponents, default=0)
+    e = max(denominators, default=1).bit_length() - 1
+    scale = 1 << e
     ints = np.empty(values.shape, dtype=object)
-    ints.ravel()[:] = [int(x * 2**e) for x in values.ravel().tolist()]
+    ints.ravel()[:] = [x.numerator * (scale // d) for x, d in zip(flat, denominators)]
     return ints, e
 
 
@@ -68,16 +72,23 @@ class Ledger:
             out = weight.dot(vector) if weight.shape[1] else np.full(weight.shape[0], Fraction(0), dtype=object)
             return out + bias if bias is not None else out
         (w, ew), (v, ev), (b, eb) = w_scaled, v_scaled, b_scaled
-        # Every product is a multiple of 2^-(ew + ev) and every bias entry of 2^-eb, so every
-        # partial sum, in any order, is an integer multiple of 2^-grid bounded by ``magnitude``.
+        # On the grid 2^-grid every term of row i (products w_ij v_j and the bias) is an integer; all
+        # are multiples of 2^t_i, t_i the least 2-adic valuation among them (that of their bitwise OR),
+        # so every partial sum of the row, in any order, is a multiple of 2^t_i bounded by
+        # ``magnitude_i``: it needs bitlength(magnitude_i / 2^t_i) bits of mantissa.
         grid = max(ew + ev, eb)
+        rows = weight.shape[0]
         used = np.flatnonzero(v != 0)
-        products = w[:, used].dot(v[used]) if used.size else np.zeros(weight.shape[0], dtype=object) + 0
-        sizes = np.abs(w[:, used]).dot(np.abs(v[used])) if used.size else np.zeros(weight.shape[0], dtype=object) + 0
-        out = products * 2 ** (grid - ew - ev) + b * 2 ** (grid - eb)
-        magnitude = sizes * 2 ** (grid - ew - ev) + np.abs(b) * 2 ** (grid - eb)
+        terms = w[:, used] * v[used] if used.size else np.zeros((rows, 0), dtype=object)
+        shift_p, shift_b = 2 ** (grid - ew - ev), 2 ** (grid - eb)
+        out = terms.sum(axis=1) * shift_p + b * shift_b if used.size else b * shift_b
+        magnitude = np.abs(terms).sum(axis=1) * shift_p + np.abs(b) * shift_b if used.size else np.abs(b) * shift_b
+        for i, m in enumerate(magnitude.tolist()):
+            if m:
+                common = functools.reduce(operator.or_, (abs(x) for x in terms[i].tolist()), 0) * shift_p
+                common |= abs(int(b[i])) * shift_b
+                self.bits = max(self.bits, (int(m) >> ((common & -common).bit_length() - 1)).bit_length())
         worst = int(max(magnitude.tolist(), default=0))
-        self.bits = max(self.bits, worst.bit_length())
         self.max_magnitude = max(self.max_magnitude, Fraction(worst, 2**grid))
         result = np.empty(len(out), dtype=object)
         result[:] = [Fraction(int(x), 2**grid) for x in out.tolist()]

@@ -1,6 +1,8 @@
 """Every constructible (task, architecture) pair of the task library gets a certificate that verifies:
 compile with ``compile_automaton`` (pairs without a construction, or proved impossible, are counted, not
-certified), certify in exact arithmetic, round-trip the JSON, verify. Rotation models that drift in float
+certified), certify in exact arithmetic, round-trip the JSON, verify. Holonomy cascades with reset
+traces (``meta["exact_values"] is False``) are refused by the exact certifier and reported as xfail: they
+need an error-bound certificate, which is not implemented. Rotation models that drift in float
 (orders other than 1, 2, 4) cannot have an all-length certificate; for them the test checks that the
 certifier refuses and that the construction's bounded-length statement holds on sampled strings.
 Pairs whose exact exploration takes more than about a second are ``slow``."""
@@ -47,6 +49,10 @@ def test_constructible_pair_is_certified(task, arch):
         compiled = compile_automaton(t.dfa, arch, t.labels)
     except (NotExpressible, NotImplementedConstruction):
         return  # no model to certify; select's own tests check these refusals
+    if compiled.model.config.meta.get("exact_values") is False:
+        with pytest.raises(CertificateError, match="declares its channel values inexact"):
+            certify(compiled.model, compiled.dfa, compiled.labels)
+        pytest.xfail(f"{compiled.construction}: values are not exact dyadics; needs an error-bound certificate")
     bounded = bounded_statement(compiled)
     if bounded is not None:
         _check_bounded(compiled, bounded)
