@@ -405,10 +405,10 @@ def _unit(mlp: MLP, u: int, target: int, letter: int | None, entries: tuple[Entr
 
 
 def _check_class(comps: tuple[Component, ...], arch: str) -> None:
-    primes = sorted({c.size for c in comps if c.kind == "counter"})
-    if arch == "diag-neg" and any(p != 2 for p in primes):
-        raise NotImplementedConstruction(arch, f"a holonomy level's group has order divisible by {primes}; "
-                                               "sign-flip channels count mod 2 only")
+    odd = sorted({c.size for c in comps if c.kind == "counter" and c.size != 2})
+    if arch == "diag-neg" and odd:
+        raise NotImplementedConstruction(arch, f"a holonomy level's group has order divisible by "
+                                               f"{', '.join(map(str, odd))}; sign-flip channels count mod 2 only")
     if arch not in ARCHS:
         raise NotImplementedConstruction(arch, "diagonal cascades with permuting levels need gates -1 or rotations")
 
