@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from models.config import LayerConfig
+from models.unroll import unroll
 
 
 class DenseRecurrence(nn.Module):
@@ -31,13 +32,12 @@ class DenseRecurrence(nn.Module):
         """Hidden states h_1..h_T, (B, T, d_state)."""
         batch, length, _ = x.shape
         b = self.to_b(x)
-        h = self.h0.expand(batch, self.d_state)
-        out = []
-        for t in range(length):
+
+        def step(h: torch.Tensor, t: int) -> torch.Tensor:
             a = self.to_a(x[:, t]).view(batch, self.d_state, self.d_state)
-            h = torch.bmm(a, h.unsqueeze(-1)).squeeze(-1) + b[:, t]
-            out.append(h)
-        return torch.stack(out, dim=1) if out else x.new_zeros(x.shape[0], 0, self.d_state)
+            return torch.bmm(a, h.unsqueeze(-1)).squeeze(-1) + b[:, t]
+
+        return unroll(step, self.h0.expand(batch, self.d_state), length)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.states(x))

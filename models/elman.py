@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from models.config import LayerConfig
+from models.unroll import unroll
 
 
 class ElmanRecurrence(nn.Module):
@@ -26,12 +27,8 @@ class ElmanRecurrence(nn.Module):
 
     def states(self, x: torch.Tensor) -> torch.Tensor:
         drive = self.inp(x)
-        h = self.h0.expand(x.shape[0], self.d_state)
-        out = []
-        for t in range(x.shape[1]):
-            h = self.activation(self.recurrent(h) + drive[:, t])
-            out.append(h)
-        return torch.stack(out, dim=1) if out else x.new_zeros(x.shape[0], 0, self.d_state)
+        return unroll(lambda h, t: self.activation(self.recurrent(h) + drive[:, t]),
+                      self.h0.expand(x.shape[0], self.d_state), x.shape[1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.states(x))

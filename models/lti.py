@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from models.config import LayerConfig
+from models.unroll import unroll
 
 
 class LtiRecurrence(nn.Module):
@@ -26,12 +27,8 @@ class LtiRecurrence(nn.Module):
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h_1..h_T, (B, T, d_state)."""
         drive = self.inp(x)
-        h = self.h0.expand(x.shape[0], self.d_state)
-        out = []
-        for t in range(x.shape[1]):
-            h = h @ self.transition.T + drive[:, t]
-            out.append(h)
-        return torch.stack(out, dim=1) if out else drive
+        return unroll(lambda h, t: h @ self.transition.T + drive[:, t],
+                      self.h0.expand(x.shape[0], self.d_state), x.shape[1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.states(x))
