@@ -8,13 +8,10 @@ from fractions import Fraction
 
 import torch
 
-from lsrl.compiler.backends import (Context, Hidden, Layout, boolean_product_units, relu_units, unsupported,
-                                    write_row)
-from lsrl.compiler.backends.lti import lti_input_rows
+from lsrl.compiler.backends import Context, Layout, write_row
+from lsrl.compiler.backends.lti import LtiBackend, lti_input_rows
 from lsrl.compiler.fuse import Row, combine
-from lsrl.compiler.schedule import Kind
-from lsrl.graph import AutomatonState, DiagonalState, LtiState, Multiply, Node, Relu
-from models.config import LayerConfig
+from lsrl.graph import AutomatonState, DiagonalState, LtiState, Node
 from models.dense import DenseRecurrence
 
 
@@ -37,28 +34,13 @@ def _input_rows(node: Node, ctx: Context) -> list[Row]:
     return [Row()] * node.dim
 
 
-class DenseBackend:
+class DenseBackend(LtiBackend):
+    """The LTI backend's placement (ReLUs and Boolean-gated products in the MLP) with input-dependent
+    recurrences: diagonal and automaton states join the LTI states in a layer."""
+
     name = "dense-lrnn"
     arch = "dense-lrnn"
-
-    def kind(self, node: Node, ctx: Context) -> Kind:
-        if isinstance(node, (LtiState, DiagonalState, AutomatonState)):
-            return "recurrence"
-        if isinstance(node, Relu):
-            return "mlp"
-        if isinstance(node, Multiply):
-            boolean_product_units(self, node, ctx)
-            return "mlp"
-        raise unsupported(self, node, ctx)
-
-    def hidden(self, node: Node, ctx: Context) -> list[Hidden]:
-        return relu_units(node, ctx) if isinstance(node, Relu) else boolean_product_units(self, node, ctx)
-
-    def channels(self, node: Node, ctx: Context) -> int:
-        return node.dim
-
-    def layer(self, d_state: int, mlp_hidden: int) -> LayerConfig:
-        return LayerConfig(d_state=d_state, mlp_hidden=mlp_hidden)
+    recurrent_nodes = (LtiState, DiagonalState, AutomatonState)
 
     def write(self, module: DenseRecurrence, nodes: list[Node], layout: Layout, ctx: Context) -> None:
         n = module.d_state

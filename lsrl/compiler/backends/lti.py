@@ -25,9 +25,10 @@ def lti_input_rows(node: LtiState, ctx: Context, b: object = None) -> list:
 class LtiBackend:
     name = "lti"
     arch = "lti"
+    recurrent_nodes: tuple[type[Node], ...] = (LtiState,)  # the state nodes a layer's recurrence holds
 
     def kind(self, node: Node, ctx: Context) -> Kind:
-        if isinstance(node, LtiState):
+        if isinstance(node, self.recurrent_nodes):
             return "recurrence"
         if isinstance(node, Relu):
             return "mlp"
