@@ -61,9 +61,15 @@ class DiagonalRecurrence(nn.Module):
             return pre.clamp(self.lo, self.hi)
         return self.lo + (self.hi - self.lo) * torch.sigmoid(pre)
 
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """b_t for every position, (B, T, d_state)."""
+        return self.to_b(x)
+
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h_1..h_T, (B, T, d_state)."""
-        return diagonal_recurrence(self.gates(x), self.to_b(x), self.h0.expand(x.shape[0], self.d_state))
+        if self.d_state == 0 or x.shape[1] == 0:
+            return x.new_zeros(*x.shape[:2], self.d_state)
+        return diagonal_recurrence(self.gates(x), self.inputs(x), self.h0.expand(x.shape[0], self.d_state))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.states(x))

@@ -111,7 +111,7 @@ class MambaBackend:
             outputs = [[(i, p[i][j]) for i in range(node.dim) if p[i][j] != 0] for j in range(node.dim)]
         for j, (gate, u, g, h0) in enumerate(channels):
             write_row(m.to_a.weight, m.to_a.bias, start + j, gate, layout)
-            write_row(m.to_u.weight, m.to_u.bias, start + j, u, layout)
+            write_row(m.to_b.weight, m.to_b.bias, start + j, u, layout)
             write_row(m.to_g.weight, m.to_g.bias, start + j, g, layout)
             m.h0[start + j] = float(h0)
             for i, coef in outputs[j]:
