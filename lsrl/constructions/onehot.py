@@ -6,13 +6,11 @@ import numpy as np
 import torch
 
 from automata.dfa import DFA
+from lsrl.constructions.and_units import minsky
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding, transition_matrices
 from lsrl.constructions.result import CompiledAutomaton
 from models.config import LayerConfig, ModelConfig
 from models.stack import RecurrentModel
-
-# Pre-activation scale that saturates tanh to exactly +-1 in float32 and float64 (|x| >= 25 > 19.1).
-TANH_SCALE = 50.0
 
 
 def _labels_or_acceptance(dfa: DFA, labels: np.ndarray | None) -> tuple[np.ndarray, int]:
@@ -44,48 +42,7 @@ def dense_lrnn(dfa: DFA, labels: np.ndarray | None = None) -> CompiledAutomaton:
 
 
 def elman(dfa: DFA, labels: np.ndarray | None = None, nonlinearity: str = "relu") -> CompiledAutomaton:
-    """Units z(q, a) fire iff the previous state was q and the symbol is a; the state is their sum
-    over delta^{-1}. Extra units u carry the start state at t = 0 only. ReLU: z in {0, 1}; tanh:
-    z in {-1, +1}, saturated exactly by the scale ``TANH_SCALE``. State size n*k + n."""
-    labels, n_labels = _labels_or_acceptance(dfa, labels)
-    n, k = dfa.n_states, dfa.n_symbols
-    layout = Layout()
-    symbols, state = layout.add("symbol", k), layout.add("state", n)
-    width = n * k + n
-    config = ModelConfig("elman", k, n_labels, layout.width,
-                         (LayerConfig(d_state=width, nonlinearity=nonlinearity),), exact=True,
-                         meta={"construction": f"elman-{nonlinearity}-pairs"})
-    model = RecurrentModel(config)
-    # sums[r, (q, a)] = 1 iff delta(q, a) = r: the state one-hot from the pair units in {0, 1}.
-    sums = torch.zeros(n, n * k)
-    for q in range(n):
-        for a in range(k):
-            sums[int(dfa.delta[q, a]), q * k + a] = 1.0
-    pair_of_state = torch.zeros(n * k, n)  # z(q, a) reads state q
-    pair_of_symbol = torch.zeros(n * k, k)  # z(q, a) reads symbol a
-    for q in range(n):
-        for a in range(k):
-            pair_of_state[q * k + a, q] = 1.0
-            pair_of_symbol[q * k + a, a] = 1.0
-    tanh = nonlinearity == "tanh"
-    scale = TANH_SCALE if tanh else 1.0
-    threshold = 1.5 if tanh else 1.0
-    with torch.no_grad():
-        one_hot_embedding(model.embedding.weight, symbols)
-        rec = model.blocks[0].recurrence
-        for p in rec.parameters():
-            p.zero_()
-        # In the tanh encoding z = 2 b - 1 for bits b, so state = sums @ (z + 1) / 2.
-        to_state = sums / 2 if tanh else sums
-        state_offset = sums.sum(1) / 2 if tanh else torch.zeros(n)
-        rec.recurrent.weight[: n * k, : n * k] = scale * pair_of_state @ to_state
-        rec.recurrent.weight[: n * k, n * k:] = scale * pair_of_state
-        rec.inp.weight[: n * k, symbols.slice] = scale * pair_of_symbol
-        rec.inp.bias[: n * k] = scale * (pair_of_state @ state_offset - threshold)
-        rec.h0[: n * k] = -1.0 if tanh else 0.0
-        rec.h0[n * k + dfa.start] = 1.0
-        rec.out.weight[state.slice, : n * k] = to_state
-        rec.out.bias[state.slice] = state_offset
-        label_readout(model.readout, state, labels, n_labels)
-    return CompiledAutomaton(model, dfa, labels, f"elman-{nonlinearity}-pairs",
-                             "Minsky 1967: one unit per (state, symbol) pair")
+    """Minsky's (state, symbol) pair units (``and_units.minsky_pairs``) in an Elman RNN: unit (q, a) fires iff
+    the previous state was q and the symbol is a, and one start unit holds the start state before the first
+    symbol. ReLU: units in {0, 1}; tanh: units in {-1, +1}, saturated exactly. State size n*k + 1."""
+    return minsky("elman" if nonlinearity == "relu" else "elman-tanh", dfa, labels)
