@@ -33,7 +33,7 @@ from automata.dfa import DFA
 from automata.finite_groups import FiniteGroup
 from automata.monoid import transition_monoid
 from lsrl.constructions.errors import NotImplementedConstruction
-from lsrl.constructions.householder import is_group_dfa
+from lsrl.constructions.coset_action import is_group_dfa
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton

@@ -31,8 +31,7 @@ import numpy as np
 import torch
 
 from automata.dfa import DFA
-from automata.finite_groups import FiniteGroup
-from automata.monoid import transition_monoid
+from lsrl.constructions.coset_action import coset_actions
 from lsrl.constructions.decode import integer_readout, vertex_detectors
 from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.labelling import resolve_labels
@@ -155,31 +154,19 @@ def one_hot_plan(dfa: DFA, labels: np.ndarray) -> Plan:
 
 
 def coset_plans(dfa: DFA) -> list[Plan]:
-    """Permutation-matrix encodings for a group DFA, one per large core-free subgroup found."""
-    monoid = transition_monoid(dfa)
-    group = FiniteGroup.from_elements(monoid.transformations)
-    letters = group.index(monoid.letter_transformations)
-    element_state = monoid.transformations[:, dfa.start].astype(np.int64)
+    """Permutation-matrix encodings for a group DFA, one per coset action found (``coset_action``)."""
     plans = []
-    for mask in group.large_core_free_subgroups():
-        points = group.coset_action(mask, range(group.order))
-        d = points.shape[1]
-        if d >= dfa.n_states:
-            continue
-        factors = tuple(tuple(_swap_factors(points[g], d)) for g in letters.tolist())
-        plans.append(Plan(d, d, factors, np.eye(d), np.arange(d, dtype=float), points, element_state,
-                          f"permutation matrix of the group of order {group.order} acting on the {d} cosets of "
-                          f"a core-free subgroup of order {int(mask.sum())}"))
+    for action in coset_actions(dfa):
+        d = action.n_points
+        factors = tuple(tuple(_swap_factors(points, d)) for points in action.letters)
+        plans.append(Plan(d, d, factors, np.eye(d), np.arange(d, dtype=float), action.elements,
+                          action.element_state, f"permutation matrix of {action.description()}"))
     return plans
-
-
-def is_group_dfa(dfa: DFA) -> bool:
-    return all(len(np.unique(dfa.delta[:, a])) == dfa.n_states for a in range(dfa.n_symbols))
 
 
 def best_plan(dfa: DFA, labels: np.ndarray) -> Plan:
     """The smallest plan found, by (n_h, state size)."""
-    plans = coset_plans(dfa) if is_group_dfa(dfa) else []
+    plans = coset_plans(dfa)
     try:
         plans.append(one_hot_plan(dfa, labels))
     except NotImplementedConstruction:

@@ -9,14 +9,15 @@ complex SSMs count modulo m). The state is decoded by cosine scores: sum_i Re(co
 element w and at most r - mu elsewhere, mu = min_i (1 - cos(2 pi / m_i)).
 
 Exactness: a rotation of order 1, 2 or 4 has gate entries in {0, 1, -1} and the state stays in
-{1, i, -1, -i}, so those channels are exact for every length. Other orders use the float32 roundings of
-cos and sin, and the state drifts; ``RotationBound`` bounds the drift (Higham's complex multiplication
+{1, i, -1, -i}, so those channels are exact for every length. Other orders use float32 values of cos and
+sin chosen inside the closed unit disk (``root_of_unity``), and the state drifts; ``RotationBound`` bounds the drift (Higham's complex multiplication
 bound) and gives the length up to which every decision is provably right.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ from automata.finite_groups import FiniteGroup
 from automata.monoid import transition_monoid
 from lsrl.constructions.decode import vertex_detectors
 from lsrl.constructions.errors import NotImplementedConstruction
-from lsrl.constructions.householder import is_group_dfa
+from lsrl.constructions.coset_action import is_group_dfa
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
@@ -39,13 +40,31 @@ UNIT_ROUNDOFF = 2.0 ** -24  # float32, round to nearest
 MAX_SAFE_LENGTH = 2 ** 62
 
 
-def root_of_unity(c: int, m: int) -> tuple[float, float]:
-    """(cos, sin) of 2 pi c / m, exactly 0 or +-1 when 4c/m is an integer, else correctly rounded doubles."""
+def exact_root(c: int, m: int) -> tuple[float, float]:
+    """(cos, sin) of 2 pi c / m as correctly rounded doubles (exactly 0 or +-1 when 4c/m is an integer)."""
     c %= m
     if (4 * c) % m == 0:
         return {0: (1.0, 0.0), 1: (0.0, 1.0), 2: (-1.0, 0.0), 3: (0.0, -1.0)}[4 * c // m]
     angle = 2 * math.pi * c / m
     return math.cos(angle), math.sin(angle)
+
+
+def root_of_unity(c: int, m: int) -> tuple[float, float]:
+    """float32 (cos, sin) of 2 pi c / m inside the closed unit disk: of the (up to four) pairs whose
+    components are the float32 neighbours of cos and sin nearest to the root and toward zero, the
+    nearest one with u^2 + w^2 <= 1 exactly (the plain float32 rounding of an order-5 root has
+    u^2 + w^2 = 1 + 5e-8). Exact for orders 1, 2, 4."""
+    cos, sin = exact_root(c, m)
+    pairs = [(u, w) for u in _float32_neighbours(cos) for w in _float32_neighbours(sin)
+             if Fraction(u) ** 2 + Fraction(w) ** 2 <= 1]
+    return min(pairs, key=lambda p: math.hypot(p[0] - cos, p[1] - sin))
+
+
+def _float32_neighbours(x: float) -> tuple[float, ...]:
+    """The float32 nearest to x and, when that one is larger in modulus, the float32 next to it toward zero."""
+    nearest = np.float32(x)
+    toward_zero = np.nextafter(nearest, np.float32(0)) if abs(float(nearest)) > abs(x) else nearest
+    return tuple({float(nearest), float(toward_zero)})
 
 
 def cyclic_factors(group: FiniteGroup) -> tuple[tuple[int, ...], np.ndarray]:
@@ -160,8 +179,8 @@ class RotationBound:
     def for_moduli(cls, moduli: tuple[int, ...], detectors: bool) -> RotationBound:
         """The bound for rotation channels of these orders, over every root of unity of each order (as
         float32 gates and readout coefficients), read out directly or by ``detectors``."""
-        roots = np.array([root_of_unity(c, m) for m in moduli for c in range(m)])
-        stored = roots.astype(np.float32).astype(np.float64)
+        roots = np.array([exact_root(c, m) for m in moduli for c in range(m)])
+        stored = np.array([root_of_unity(c, m) for m in moduli for c in range(m)])
         exact = all(4 % m == 0 for m in moduli)
         gate_error = float(np.hypot(*(stored - roots).T).max()) + (0.0 if exact else 2.0 ** -51)
         margin = min(1 - math.cos(2 * math.pi / m) if m > 1 else 2.0 for m in moduli)
