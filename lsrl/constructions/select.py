@@ -8,7 +8,9 @@ applies is itself a proof that the class can express the automaton. When none ap
 ``NotExpressible`` carries its theorem; otherwise ``NotImplementedConstruction`` says what is missing.
 The last resort of each linear class is a holonomy (Krohn-Rhodes) cascade (``cascade``): any DFA for
 deltaproduct, counter-free DFAs for the diagonal classes, and for diag-neg / rotation a cascade whose
-levels also permute (``diagonal_cascade``: level groups that are 2-groups / solvable).
+levels also permute (``diagonal_cascade``: level groups that are 2-groups / solvable). The nonlinear
+classes take the smallest of their AND-unit plans (``transformation_units``: Minsky's pairs, the DFA's
+transitions, the rows of a coset action's permutation matrix).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import numpy as np
 
 from automata.classify import classify
 from automata.dfa import DFA
-from lsrl.constructions import cascade, diagonal, diagonal_cascade, gated, group_cascade, householder, onehot, rotation
+from lsrl.constructions import (cascade, diagonal, diagonal_cascade, group_cascade, householder, onehot, rotation,
+                                transformation_units)
 from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
 from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.constructions.result import CompiledAutomaton
@@ -28,10 +31,8 @@ Construction = Callable[[DFA, np.ndarray], CompiledAutomaton]
 # Per architecture, its constructions from the smallest to the most general; the first that applies wins.
 CONSTRUCTIONS: dict[str, tuple[Construction, ...]] = {
     "dense-lrnn": (onehot.dense_lrnn,),
-    "elman": (lambda dfa, labels: onehot.elman(dfa, labels, "relu"),),
-    "elman-tanh": (lambda dfa, labels: onehot.elman(dfa, labels, "tanh"),),
-    "lstm": (gated.lstm,),
-    "gru": (gated.gru,),
+    **{cls: (lambda dfa, labels, cls=cls: transformation_units.smallest(dfa, labels, cls),)
+       for cls in ("elman", "elman-tanh", "lstm", "gru")},
     "diag-01": (lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=False),
                 lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "diag-01")),
     "diag-neg": (lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=True),

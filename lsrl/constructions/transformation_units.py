@@ -1,0 +1,92 @@
+"""Transformation units: the nonlinear RNN classes (Elman ReLU / tanh, LSTM, GRU) track the 0/1 matrix P of
+the transformation that the prefix applies to a few points, P' = P A_x with A_x the letter's 0/1 matrix,
+through the AND units (``and_units``) u(i, k, j) = [P(i, k) = 1 and x maps k to j], so that
+P(i, j) = sum_k u(i, k, j) is linear in the units (Minsky's (state, symbol) pairs, generalised from symbols to
+the letters' point transitions). Only rows i whose images determine the DFA state are kept, and only units
+(k, j) that some letter takes (plus i = k = j, which sets P = identity before the first symbol).
+
+Two point actions:
+
+* **the DFA's states**, one row (the start state): P(start, .) is the state's one-hot, units are the DFA's
+  transitions (k, delta(k, x)); at most min(n^2, n*k) units, never more than the n*k + 1 Minsky pairs.
+* **a coset action** of a group DFA's transition group (``coset_action``): S_5 and A_5 on 5 points, with the
+  rows of a base (4 and 3 points): 100 and 75 units instead of 14,401 and 3,601. The code is not the state:
+  an MLP detector per group element g fires relu(sum_i P(i, g(i)) - (r - 1)) over the r rows, which is
+  exactly 1 at g and at most 0 at any other element (two elements differ on some base point).
+
+Every value is 0/1 (or +-1) and every weight a small integer or half, so the exact certifier applies.
+``smallest`` picks, per class, the plan with the fewest parameters among these and Minsky's pairs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from automata.dfa import DFA
+from lsrl.constructions.and_units import MINSKY, AndUnitPlan, AndUnits, Detectors, build, minsky_pairs, parameter_count
+from lsrl.constructions.coset_action import CosetAction, coset_actions
+from lsrl.constructions.labelling import resolve_labels
+from lsrl.constructions.result import CompiledAutomaton
+
+REFERENCE = ("transformation units: Minsky 1967's pair units over the letters' transitions of a faithful point "
+             "action (lsrl's construction, certified per model)")
+
+
+def row_units(letters: np.ndarray, rows: tuple[int, ...]) -> AndUnits:
+    """Units (r, k, j) over the code coordinates (r, p) = [the prefix maps point rows[r] to p], for points k
+    in the orbit of rows[r] and letter transitions k -> j (``letters[a, k]``: letter a's image of k)."""
+    n_symbols, n = letters.shape
+    units: list[tuple[int, int, int]] = []
+    for r, start in enumerate(rows):
+        orbit = _orbit(letters, start)
+        moves = {(k, int(j)) for k in orbit for j in letters[:, k].tolist()} | {(start, start)}
+        units += [(r, k, j) for k, j in sorted(moves)]
+    reads_code = np.zeros((len(units), len(rows) * n), np.int64)
+    reads_symbol = np.zeros((len(units), n_symbols), np.int64)
+    to_code = np.zeros((len(rows) * n, len(units)), np.int64)
+    initial = np.zeros(len(units), np.int64)
+    for u, (r, k, j) in enumerate(units):
+        reads_code[u, r * n + k] = 1
+        reads_symbol[u] = letters[:, k] == j
+        to_code[r * n + j, u] = 1
+        initial[u] = k == j == rows[r]
+    return AndUnits(reads_code, reads_symbol, to_code, initial)
+
+
+def _orbit(letters: np.ndarray, start: int) -> list[int]:
+    seen, frontier = {start}, [start]
+    while frontier:
+        frontier = [int(j) for j in np.unique(letters[:, frontier]) if int(j) not in seen]
+        seen.update(frontier)
+    return sorted(seen)
+
+
+def transitions_plan(dfa: DFA) -> AndUnitPlan:
+    """The DFA's own states as the points, one row (the start): units are its transitions (k, delta(k, x))."""
+    return AndUnitPlan(row_units(np.asarray(dfa.delta).T, (dfa.start,)), None, "transitions", REFERENCE)
+
+
+def coset_plan(action: CosetAction) -> AndUnitPlan:
+    """The rows of a coset action's permutation matrix that determine the DFA state, and their detectors."""
+    rows = action.state_rows()
+    n = action.n_points
+    images, first = np.unique(action.elements[:, rows], axis=0, return_index=True)
+    functionals = np.zeros((len(images), len(rows) * n), np.int64)
+    for d, image in enumerate(images):
+        functionals[d, np.arange(len(rows)) * n + image] = 1
+    detectors = Detectors(functionals, np.full(len(images), 1 - len(rows)), action.element_state[first])
+    return AndUnitPlan(row_units(action.letters, rows), detectors, "permutation-matrix",
+                       f"{REFERENCE}; {len(rows)} rows of the permutation matrix of {action.description()}")
+
+
+def plans(dfa: DFA) -> list[AndUnitPlan]:
+    """Minsky's pairs, the DFA's transitions and every coset action's rows."""
+    return [AndUnitPlan(minsky_pairs(dfa), None, "pairs", MINSKY), transitions_plan(dfa),
+            *(coset_plan(action) for action in coset_actions(dfa))]
+
+
+def smallest(dfa: DFA, labels: np.ndarray | None, cls: str) -> CompiledAutomaton:
+    """The plan with the fewest parameters in the nonlinear class ``cls`` (elman, elman-tanh, lstm, gru);
+    Minsky's pairs on a tie."""
+    labels, n_labels = resolve_labels(dfa, labels)
+    best = min(plans(dfa), key=lambda plan: parameter_count(cls, dfa, n_labels, plan))
+    return build(cls, dfa, labels, n_labels, best)
