@@ -1,0 +1,309 @@
+"""Rational boxes and the floating-point rounding of the operations a compiled model performs on them.
+
+An ``Intervals`` vector holds, per coordinate, a closed interval [lo, hi] with dyadic endpoints on the grid
+2^-GRID_BITS (stored as Python integers scaled by 2^GRID_BITS); every operation rounds its result
+outward onto the grid, so the result contains every exact value the operation can take on its inputs.
+
+``Rounding`` adds what floating point can do on top (Higham 2002, "Accuracy and Stability of Numerical
+Algorithms", Lemma 3.1 and section 3.1): a sum of s non-zero terms, of which some are products that round,
+evaluated in *any* order (blocked, pairwise, with fused multiply-adds), differs from the exact sum of the
+terms by at most gamma_k * sum |terms|, k = (s - 1) + [some product rounds], gamma_k = k u / (1 - k u),
+plus an underflow allowance of 2 eta per rounding product (IEEE 754 gradual underflow: a product's
+absolute error below the normal range is at most eta, half the smallest subnormal; additions that
+underflow are exact). A product is exact when one factor is exactly 0 or +-1, or both are points whose
+product is representable. A sum of points is exact when every partial sum in every order is representable:
+all are multiples of the terms' least power of two and at most their total magnitude (as in
+``proofs.exact_model.Ledger``). ``Rounding.exact()`` is exact rational arithmetic (no error at all).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+GRID_BITS = 80
+ONE = 1 << GRID_BITS
+
+
+@dataclass(frozen=True)
+class Rounding:
+    """A float format's unit roundoff u = 2^-mantissa, its underflow allowance eta, or exact arithmetic."""
+
+    name: str
+    mantissa: int | None  # None: exact rational arithmetic
+    eta: Fraction = Fraction(0)  # half the smallest subnormal
+    subnormal_exponent: int = 0  # the smallest subnormal is 2^subnormal_exponent
+
+    @classmethod
+    def exact(cls) -> Rounding:
+        return cls("exact", None)
+
+    @property
+    def unit(self) -> Fraction:
+        return Fraction(0) if self.mantissa is None else Fraction(1, 2 ** self.mantissa)
+
+    def gamma(self, k: int) -> Fraction:
+        """A dyadic upper bound of gamma_k = k u / (1 - k u): k u (1 + 2 k u), valid while k u <= 1/2."""
+        ku = k * self.unit
+        if ku > Fraction(1, 2):
+            raise ValueError(f"{k} roundings of {self.name} exceed the range of the gamma bound")
+        return ku * (1 + 2 * ku)
+
+
+ROUNDINGS = {"exact": Rounding.exact(),
+             "float32": Rounding("float32", 24, Fraction(1, 2 ** 150), -149),
+             "bfloat16": Rounding("bfloat16", 8, Fraction(1, 2 ** 134), -133)}
+
+
+def _floor_shift(values: np.ndarray, bits: int) -> np.ndarray:
+    return np.asarray([v >> bits for v in values.tolist()], dtype=object)
+
+
+def _ceil_shift(values: np.ndarray, bits: int) -> np.ndarray:
+    return np.asarray([-((-v) >> bits) for v in values.tolist()], dtype=object)
+
+
+def to_grid_floor(x: Fraction) -> int:
+    return (x.numerator << GRID_BITS) // x.denominator
+
+
+def to_grid_ceil(x: Fraction) -> int:
+    return -((-x.numerator << GRID_BITS) // x.denominator)
+
+
+def _objects(values) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Intervals:
+    """A vector of closed intervals [lo_i, hi_i] with endpoints lo_i / 2^GRID_BITS, hi_i / 2^GRID_BITS."""
+
+    lo: np.ndarray  # object array of Python ints
+    hi: np.ndarray
+
+    @classmethod
+    def point(cls, values) -> Intervals:
+        """Exact values (Fractions or floats on the grid); ValueError if one is off the grid."""
+        grid = [to_grid_floor(Fraction(v)) for v in values]
+        if any(Fraction(g, ONE) != Fraction(v) for g, v in zip(grid, values)):
+            raise ValueError("a point value is not a multiple of the grid 2^-GRID_BITS")
+        return cls(_objects(grid), _objects(grid))
+
+    @classmethod
+    def from_fractions(cls, lo, hi) -> Intervals:
+        """The smallest grid box containing [lo_i, hi_i]."""
+        return cls(_objects([to_grid_floor(Fraction(v)) for v in lo]), _objects([to_grid_ceil(Fraction(v)) for v in hi]))
+
+    def __len__(self) -> int:
+        return len(self.lo)
+
+    def __getitem__(self, index: slice) -> Intervals:
+        return Intervals(self.lo[index], self.hi[index])
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Intervals) and len(self) == len(other)
+                and self.lo.tolist() == other.lo.tolist() and self.hi.tolist() == other.hi.tolist())
+
+    def __neg__(self) -> Intervals:
+        return Intervals(-self.hi, -self.lo)
+
+    def fractions(self) -> tuple[tuple[Fraction, ...], tuple[Fraction, ...]]:
+        return tuple(Fraction(v, ONE) for v in self.lo.tolist()), tuple(Fraction(v, ONE) for v in self.hi.tolist())
+
+    def is_point(self) -> np.ndarray:
+        return np.asarray([a == b for a, b in zip(self.lo.tolist(), self.hi.tolist())], dtype=bool)
+
+    def is_zero(self) -> np.ndarray:
+        return np.asarray([a == 0 and b == 0 for a, b in zip(self.lo.tolist(), self.hi.tolist())], dtype=bool)
+
+    def magnitude(self) -> np.ndarray:
+        """max |x| over each interval, on the grid."""
+        return _objects([max(-a, b, 0) for a, b in zip(self.lo.tolist(), self.hi.tolist())])
+
+    def contains(self, other: Intervals) -> np.ndarray:
+        return np.asarray([a <= c and d <= b for a, b, c, d in zip(self.lo.tolist(), self.hi.tolist(),
+                                                                   other.lo.tolist(), other.hi.tolist())], dtype=bool)
+
+    def hull(self, other: Intervals) -> Intervals:
+        return Intervals(np.minimum(self.lo, other.lo), np.maximum(self.hi, other.hi))
+
+    def widen(self, lo_by: np.ndarray, hi_by: np.ndarray) -> Intervals:
+        return Intervals(self.lo - lo_by, self.hi + hi_by)
+
+    def midpoint_distance(self, other: Intervals) -> Fraction:
+        """The sup-norm distance between the two boxes' midpoints."""
+        d = max((abs(a + b - c - e) for a, b, c, e in zip(self.lo.tolist(), self.hi.tolist(),
+                                                          other.lo.tolist(), other.hi.tolist())), default=0)
+        return Fraction(d, 2 * ONE)
+
+    def relu(self) -> Intervals:
+        return Intervals(np.maximum(self.lo, 0), np.maximum(self.hi, 0))
+
+    def clamp(self, lo: Fraction, hi: Fraction) -> Intervals:
+        a, b = to_grid_floor(lo), to_grid_floor(hi)
+        return Intervals(np.minimum(np.maximum(self.lo, a), b), np.minimum(np.maximum(self.hi, a), b))
+
+    def inflate(self, error: np.ndarray) -> Intervals:
+        """Each interval enlarged by error_i (grid units) on both sides."""
+        return Intervals(self.lo - error, self.hi + error)
+
+
+def concat(parts: list[Intervals]) -> Intervals:
+    return Intervals(np.concatenate([p.lo for p in parts]), np.concatenate([p.hi for p in parts]))
+
+
+def _odd_bits(v: int) -> int:
+    """Significant bits of the integer v (its odd part's bit length)."""
+    v = abs(v)
+    return (v >> ((v & -v).bit_length() - 1)).bit_length() if v else 0
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A fixed matrix (a model weight), scaled to integers on the grid once, with the masks rounding needs."""
+
+    scaled: np.ndarray  # object (rows, cols) ints: W * 2^GRID_BITS
+    positive: np.ndarray
+    negative: np.ndarray
+    absolute: np.ndarray
+    nonzero: np.ndarray  # bool
+    unit: np.ndarray  # bool: |W_ij| == 1 (the product is exact)
+
+    @classmethod
+    def of(cls, matrix: np.ndarray) -> Weight:
+        """From an object array of dyadic ``Fraction`` (``proofs.rational.to_rational``)."""
+        flat = [to_grid_floor(v) for v in matrix.ravel().tolist()]
+        if any(Fraction(g, ONE) != v for g, v in zip(flat, matrix.ravel().tolist())):
+            raise ValueError("a weight is not a multiple of the grid 2^-GRID_BITS")
+        scaled = np.asarray(flat, dtype=object).reshape(matrix.shape)
+        positive = np.where(scaled > 0, scaled, 0).astype(object)
+        negative = np.where(scaled < 0, scaled, 0).astype(object)
+        return cls(scaled, positive, negative, positive - negative, scaled != 0, (scaled == ONE) | (scaled == -ONE))
+
+
+def _point_sum_exact(terms: list[int], rounding: Rounding, scale_bits: int) -> bool:
+    """Every partial sum of these exact terms (integers over 2^scale_bits), in any order, is representable:
+    a multiple of the terms' least power of two (not below the subnormal grid) with ``mantissa`` bits."""
+    common = 0
+    for t in terms:
+        common |= abs(t)
+    if common == 0:
+        return True
+    shift = (common & -common).bit_length() - 1
+    if shift - scale_bits < rounding.subnormal_exponent:
+        return False
+    return (sum(abs(t) for t in terms) >> shift).bit_length() <= rounding.mantissa
+
+
+def _error(rounding: Rounding, active: int, rounds: int, magnitude: int, scale_bits: int) -> int:
+    """Grid units bounding the float error of a sum of ``active`` non-zero terms, ``rounds`` of them
+    products that round, of total magnitude ``magnitude`` / 2^scale_bits (module docstring)."""
+    k = active - 1 + (1 if rounds else 0)
+    if rounding.mantissa is None or k <= 0:
+        return 0
+    bound = rounding.gamma(k) * Fraction(magnitude, 2 ** scale_bits) + 2 * rounds * rounding.eta
+    return to_grid_ceil(bound)
+
+
+def _product_exact(a: int, b: int, mantissa: int, scale_bits: int) -> bool:
+    """a * b / 2^scale_bits is representable (significant bits, and not below the normal range)."""
+    p = a * b
+    if p == 0:
+        return True
+    return _odd_bits(p) <= mantissa and abs(Fraction(p, 2 ** scale_bits)) >= Fraction(1, 2 ** 126)
+
+
+@dataclass(frozen=True, eq=False)
+class Rounded:
+    """An operation's result: the intervals of its exact value over the inputs, and the float error bound
+    (grid units, per coordinate) that a float evaluation may add."""
+
+    exact: Intervals
+    error: np.ndarray
+
+    def value(self) -> Intervals:
+        """Every value a float (or exact) evaluation can produce."""
+        return self.exact.inflate(self.error)
+
+
+def affine(weight: Weight, x: Intervals, bias: Weight | None, rounding: Rounding) -> Rounded:
+    """W x + b over the box x, and its float error bound (module docstring)."""
+    rows = weight.scaled.shape[0]
+    lo = weight.positive.dot(x.lo) + weight.negative.dot(x.hi) if weight.scaled.shape[1] else np.zeros(rows, dtype=object)
+    hi = weight.positive.dot(x.hi) + weight.negative.dot(x.lo) if weight.scaled.shape[1] else np.zeros(rows, dtype=object)
+    b = bias.scaled.ravel() if bias is not None else np.zeros(rows, dtype=object)
+    exact = Intervals(_floor_shift(lo, GRID_BITS) + b, _ceil_shift(hi, GRID_BITS) + b)
+    if rounding.mantissa is None:
+        return Rounded(exact, np.zeros(rows, dtype=object))
+    zero, point = x.is_zero(), x.is_point()
+    magnitude = weight.absolute.dot(x.magnitude()) if weight.scaled.shape[1] else np.zeros(rows, dtype=object)
+    errors = []
+    for i in range(rows):
+        cols = np.flatnonzero(weight.nonzero[i] & ~zero)
+        active = len(cols) + (1 if b[i] != 0 else 0)
+        rounds = sum(1 for j in cols if not weight.unit[i, j]
+                     and not (point[j] and _product_exact(weight.scaled[i, j], x.lo[j], rounding.mantissa, 2 * GRID_BITS)))
+        if not rounds and all(point[j] for j in cols):
+            terms = [weight.scaled[i, j] * x.lo[j] for j in cols] + [b[i] << GRID_BITS]
+            if _point_sum_exact(terms, rounding, 2 * GRID_BITS):
+                errors.append(0)
+                continue
+        errors.append(_error(rounding, active, rounds, magnitude[i] + (abs(b[i]) << GRID_BITS), 2 * GRID_BITS))
+    return Rounded(exact, np.asarray(errors, dtype=object))
+
+
+def _product(a: Intervals, b: Intervals) -> Intervals:
+    corners = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi]
+    lo = np.minimum(np.minimum(corners[0], corners[1]), np.minimum(corners[2], corners[3]))
+    hi = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
+    return Intervals(_floor_shift(lo, GRID_BITS), _ceil_shift(hi, GRID_BITS))
+
+
+def sum_of_products(pairs: list[tuple[Intervals, Intervals]], rounding: Rounding) -> Rounded:
+    """sum_p a_p * b_p elementwise (a gate times a state plus an input, complex products in real parts)."""
+    n = len(pairs[0][0])
+    lo = sum((_product(a, b).lo for a, b in pairs), np.zeros(n, dtype=object))
+    hi = sum((_product(a, b).hi for a, b in pairs), np.zeros(n, dtype=object))
+    exact = Intervals(lo, hi)
+    if rounding.mantissa is None:
+        return Rounded(exact, np.zeros(n, dtype=object))
+    errors = []
+    for i in range(n):
+        active, rounds, magnitude, points = 0, 0, 0, []
+        for a, b in pairs:
+            a_lo, a_hi, b_lo, b_hi = a.lo[i], a.hi[i], b.lo[i], b.hi[i]
+            if (a_lo == a_hi == 0) or (b_lo == b_hi == 0):
+                continue  # an exact zero term: adding it is exact
+            active += 1
+            magnitude += max(-a_lo, a_hi) * max(-b_lo, b_hi)
+            both_points = a_lo == a_hi and b_lo == b_hi
+            if both_points:
+                points.append(a_lo * b_lo)
+            unit_factor = (a_lo == a_hi and abs(a_lo) == ONE) or (b_lo == b_hi and abs(b_lo) == ONE)
+            if not unit_factor and not (both_points and _product_exact(a_lo, b_lo, rounding.mantissa, 2 * GRID_BITS)):
+                rounds += 1
+        if not rounds and len(points) == active and _point_sum_exact(points, rounding, 2 * GRID_BITS):
+            errors.append(0)
+        else:
+            errors.append(_error(rounding, active, rounds, magnitude, 2 * GRID_BITS))
+    return Rounded(exact, np.asarray(errors, dtype=object))
+
+
+def constant(n: int, value: int = 1) -> Intervals:
+    """The point vector (value, ..., value)."""
+    return Intervals(np.full(n, value * ONE, dtype=object), np.full(n, value * ONE, dtype=object))
+
+
+def cast(x: Intervals, rounding: Rounding) -> Intervals:
+    """Rounding each coordinate to the format (a state kept wider than the stream is cast back, as the
+    bfloat16 model does with its float32 scan state): relative u, nothing for representable points."""
+    if rounding.mantissa is None:
+        return x
+    point = x.is_point()
+    error = [0 if point[i] and (x.lo[i] == 0 or _odd_bits(x.lo[i]) <= rounding.mantissa)
+             else to_grid_ceil(rounding.unit * Fraction(m, ONE)) for i, m in enumerate(x.magnitude().tolist())]
+    return x.inflate(np.asarray(error, dtype=object))

@@ -1,0 +1,293 @@
+"""Interval certificates: a compiled model whose channel values are not a finite set (holonomy cascades with
+reset traces, ``meta["exact_values"] is False``) simulates its DFA at every position of every string.
+
+The certificate lists finitely many nodes, each a DFA state with a box (an interval per real coordinate of
+every layer's state), and a successor per node and symbol. Checking it is finite and exact
+(``proofs.interval_model``): (a) the model's initial state lies in the start node's box, whose DFA state is
+the start state; (b) for every node i and symbol a, the step maps every state of box i, under every
+evaluation the rounding model allows, into the successor's box, and the DFA maps i's state to the
+successor's; (c) over the whole step, the lower bound of the right label's logit exceeds the upper bound
+of every other logit; (d) every gate the step can use lies in the layer's class (``proofs.spectral``, on
+the gates' endpoints, or their largest-modulus corner). Induction on the length gives (b)+(c) at every
+prefix of every string. With rounding "float32" the boxes hold every float32 (and float64) evaluation
+of the model, in any summation order, with IEEE round-to-nearest and gradual underflow, and the claim
+covers those; with rounding "exact" it covers exact arithmetic with the stored weights only.
+
+The boxes are found by propagation: from the initial point, each step's box joins the node of the same DFA
+state whose box midpoint is nearest (within ``MERGE_RADIUS``) or opens a new node; a node whose box grows
+takes the hull and its successors are stepped again. A reset contracts a channel by lambda = 2^-k, so the
+growths of a geometric series shrink by a constant factor until they fall below the boxes' grid
+(``proofs.interval.GRID_BITS``), where outward rounding makes the hull stop: the iteration closes after a
+few dozen growths per node, or is declared not to close after ``MAX_GROWTHS``. (Widening by the last
+growth runs away on channels that two nodes pass to each other unchanged.) Only the check matters.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from automata.dfa import DFA
+from automata.errors import LsrlInputError
+from automata.fileformat import dfa_from_json, dfa_to_json
+from models.stack import RecurrentModel
+from proofs.interval import ROUNDINGS, Intervals, Rounding, concat
+from proofs.interval_model import Box, IntervalModel
+from proofs.rational import fits
+from proofs.spectral import SpectralViolation, check_transition, layer_class, spectral_report
+
+KIND = "interval"
+MERGE_RADIUS = Fraction(1, 2)
+MAX_GROWTHS = 400
+COVERED_FORMATS = {"bfloat16": ("bfloat16", "float32", "float64"), "float32": ("float32", "float64"), "exact": ()}
+CLAIM = ("For every string over the alphabet and every position t, the argmax of the model's logits after t "
+         "symbols equals the label of the DFA state after t symbols: by induction on t over the listed boxes, "
+         "each checked in exact rational arithmetic to map into its successor's box under every symbol, with "
+         "the readout's margin positive over the whole box. With float_safety.rounding a float format, the "
+         "boxes contain every evaluation of the model in that format (recurrence step by step, every "
+         "summation order, IEEE round-to-nearest with gradual underflow), so the claim holds in it too.")
+
+
+class IntervalCertificateError(LsrlInputError):
+    """An interval certificate that does not check, or boxes that do not close; the message says where."""
+
+
+@dataclass(frozen=True)
+class IntervalCertificate:
+    states: tuple[int, ...]  # DFA state of each node
+    boxes: tuple[Box, ...]
+    successors: tuple[tuple[int, ...], ...]
+    rounding: str
+    margin: Fraction
+    float_dtypes: tuple[str, ...]
+    not_float: dict[str, str]  # format -> why the boxes do not close (or do not apply) under its rounding
+    spectral: dict[str, Any]
+
+    def to_json(self, dfa: DFA, labels: np.ndarray, construction: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "format": "lsrl-certificate", "version": 2, "kind": KIND, "claim": CLAIM, "all_lengths": True,
+            "construction": construction or {},
+            "dfa": dfa_to_json(dfa), "labels": [int(x) for x in labels], "start": 0,
+            "boxes": [{"dfa_state": dfa.name(q), "layers": [_box_json(layer) for layer in box]}
+                      for q, box in zip(self.states, self.boxes)],
+            "successors": [list(row) for row in self.successors],
+            "readout_margin": str(self.margin),
+            "float_safety": {"rounding": self.rounding, "sound_in": list(self.float_dtypes),
+                             "not_certified_in": dict(self.not_float),
+                             "rule": "every operation's float error bounded by gamma_k * sum |terms| (k roundings, "
+                                     "any order) plus underflow, Higham 2002 Lemma 3.1"},
+            "spectral": self.spectral,
+        }
+
+
+def _box_json(box: Intervals) -> list[list[str]]:
+    lo, hi = box.fractions()
+    return [[str(a), str(b)] for a, b in zip(lo, hi)]
+
+
+def _box_from_json(layer: list) -> Intervals:
+    try:
+        return Intervals.from_fractions([Fraction(lo) for lo, _ in layer], [Fraction(hi) for _, hi in layer])
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise IntervalCertificateError("a box is not a list of [lo, hi] rational strings") from None
+
+
+def _flat(box: Box) -> Intervals:
+    return concat(list(box))
+
+
+def _split(flat: Intervals, like: Box) -> Box:
+    out, start = [], 0
+    for layer in like:
+        out.append(flat[start:start + len(layer)])
+        start += len(layer)
+    return tuple(out)
+
+
+def _where(box_index: int, dfa: DFA, q: int, a: int) -> str:
+    return f"box {box_index} (DFA state {dfa.name(q)!r}) reading {dfa.alphabet[a]!r}"
+
+
+def _first_outside(box: Box, target: Box) -> str:
+    for layer, (x, y) in enumerate(zip(box, target)):
+        inside = y.contains(x)
+        if not inside.all():
+            c = int(np.flatnonzero(~inside)[0])
+            (xl, xh), (yl, yh) = ([v[c] for v in x.fractions()], [v[c] for v in y.fractions()])
+            return (f"layer {layer}, coordinate {c}: the step reaches [{float(xl):.9g}, {float(xh):.9g}], the box is "
+                    f"[{float(yl):.9g}, {float(yh):.9g}]")
+    return "inside"
+
+
+def explore(model: IntervalModel, dfa: DFA, rounding: Rounding, max_nodes: int) -> tuple[list[int], list[Box], list[list[int]]]:
+    """Boxes closed under the step (module docstring); ``IntervalCertificateError`` if they do not close."""
+    states, boxes, growths = [dfa.start], [model.initial()], [0]
+    successors: list[list[int | None]] = [[None] * dfa.n_symbols]
+    queue, queued = deque([0]), {0}
+    while queue:
+        i = queue.popleft()
+        queued.discard(i)
+        for a in range(dfa.n_symbols):
+            reached = model.step(boxes[i], a, rounding).states
+            r = int(dfa.delta[states[i], a])
+            j = successors[i][a]
+            if j is None:
+                j = _nearest(states, boxes, r, reached)
+            if j is None:
+                if len(boxes) >= max_nodes:
+                    raise IntervalCertificateError(f"more than {max_nodes} boxes: the reachable states do not "
+                                                   "cluster into finitely many")
+                states.append(r)
+                boxes.append(reached)
+                growths.append(0)
+                successors.append([None] * dfa.n_symbols)
+                j = len(boxes) - 1
+                queue.append(j)
+                queued.add(j)
+            elif not _flat(boxes[j]).contains(_flat(reached)).all():
+                if growths[j] >= MAX_GROWTHS:
+                    raise IntervalCertificateError(f"(b) no inductive box found: {_where(i, dfa, states[i], a)} keeps "
+                                                   f"leaving box {j}: {_first_outside(reached, boxes[j])}")
+                boxes[j] = _hull(boxes[j], reached)
+                growths[j] += 1
+                if j not in queued:
+                    queue.append(j)
+                    queued.add(j)
+            successors[i][a] = j
+    return states, boxes, [list(row) for row in successors]
+
+
+def _nearest(states: list[int], boxes: list[Box], r: int, reached: Box) -> int | None:
+    flat = _flat(reached)
+    best = None
+    for j, (q, box) in enumerate(zip(states, boxes)):
+        if q == r:
+            d = flat.midpoint_distance(_flat(box))
+            if d <= MERGE_RADIUS and (best is None or d < best[0]):
+                best = (d, j)
+    return None if best is None else best[1]
+
+
+def _hull(box: Box, reached: Box) -> Box:
+    return _split(_flat(box).hull(_flat(reached)), box)
+
+
+@dataclass(frozen=True)
+class Checked:
+    margin: Fraction
+    spectral: dict[str, Any]
+
+
+def check(model: IntervalModel, dfa: DFA, labels: np.ndarray, states: list[int], boxes: list[Box],
+          successors: list[list[int]], rounding: Rounding, classes: list[str] | None = None) -> Checked:
+    """(a)-(d) of the module docstring, from scratch; ``IntervalCertificateError`` names the box, symbol,
+    layer and coordinate that break."""
+    initial = model.initial()
+    if states[0] != dfa.start or not _flat(boxes[0]).contains(_flat(initial)).all():
+        raise IntervalCertificateError("(a) the model's initial state with the DFA's start state is not in box 0")
+    config = model.model.config
+    transitions: list[set[tuple]] = [set() for _ in config.layers]
+    margin = None
+    for i, (q, box) in enumerate(zip(states, boxes)):
+        if len(successors[i]) != dfa.n_symbols:
+            raise IntervalCertificateError(f"box {i} lists {len(successors[i])} successors for {dfa.n_symbols} symbols")
+        for a, j in enumerate(successors[i]):
+            where = _where(i, dfa, q, a)
+            step = model.step(box, a, rounding)
+            for layer, recorded in enumerate(step.transitions):
+                for t in recorded:
+                    try:
+                        check_transition(layer, classes[layer] if classes else _class(model, layer), t)
+                    except SpectralViolation as err:
+                        raise IntervalCertificateError(f"(d) {where}: {err}") from None
+                transitions[layer].update(recorded)
+            r = int(dfa.delta[q, a])
+            if not 0 <= j < len(states) or states[j] != r:
+                raise IntervalCertificateError(f"(b) {where}: the DFA goes to {dfa.name(r)!r}, the certificate's "
+                                               f"successor is not a box of that state")
+            if not _flat(boxes[j]).contains(_flat(step.states)).all():
+                raise IntervalCertificateError(f"(b) {where}: the step leaves box {j}: "
+                                               f"{_first_outside(step.states, boxes[j])}")
+            m = _margin(step.logits, int(labels[r]))
+            if m <= 0:
+                raise IntervalCertificateError(f"(c) {where}: the readout does not pick label {int(labels[r])} of "
+                                               f"{dfa.name(r)!r} over the whole box (margin {float(m):.6g})")
+            margin = m if margin is None else min(margin, m)
+    return Checked(margin if margin is not None else Fraction(1),
+                   spectral_report(config.arch, config.layers, transitions))
+
+
+def _class(model: IntervalModel, layer: int) -> str:
+    return layer_class(model.model.config.arch, model.model.config.layers[layer])
+
+
+def _margin(logits: Intervals, label: int) -> Fraction:
+    lo, hi = logits.fractions()
+    others = [h for k, h in enumerate(hi) if k != label]
+    return lo[label] - max(others) if others else Fraction(1)
+
+
+def certify_interval(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_nodes: int = 20_000) -> IntervalCertificate:
+    """Boxes for the coarsest rounding that closes (bfloat16 when the weights are bfloat16 numbers, then
+    float32, then exact arithmetic), checked by ``check``; ``IntervalCertificateError`` if none does."""
+    abstract = IntervalModel(model)
+    weights_fit = {name: all(fits(w.ravel().tolist(), name) for w in abstract.rational.values())
+                   for name in ("bfloat16", "float32")}
+    not_float: dict[str, str] = {}
+    for name in ("bfloat16", "float32", "exact"):
+        if name != "exact" and not weights_fit[name]:
+            not_float[name] = f"the weights are not {name} numbers"
+            continue
+        rounding = ROUNDINGS[name]
+        try:
+            states, boxes, successors = explore(abstract, dfa, rounding, max_nodes)
+            checked = check(abstract, dfa, labels, states, boxes, successors, rounding)
+        except IntervalCertificateError as err:
+            if name == "exact":
+                raise
+            not_float[name] = str(err)
+            continue
+        return IntervalCertificate(tuple(states), tuple(boxes), tuple(tuple(r) for r in successors), name,
+                                   checked.margin, COVERED_FORMATS[name], not_float, checked.spectral)
+    raise AssertionError("unreachable")
+
+
+def verify_interval(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = None) -> dict[str, Any]:
+    """Re-check an interval certificate against the model's weights and the DFA, from scratch."""
+    cert_dfa = dfa_from_json(document["dfa"], "certificate")
+    dfa = dfa or cert_dfa
+    if dfa.alphabet != cert_dfa.alphabet:
+        raise IntervalCertificateError("the certificate's DFA has a different alphabet")
+    labels = np.asarray(document["labels"], dtype=np.int64)
+    names = {name: q for q, name in enumerate(dfa.state_names)}
+    safety = document.get("float_safety", {})
+    rounding = ROUNDINGS.get(safety.get("rounding"))
+    if rounding is None:
+        raise IntervalCertificateError(f"unknown rounding model {safety.get('rounding')!r}")
+    try:
+        states = [names[b["dfa_state"]] for b in document["boxes"]]
+        boxes = [tuple(_box_from_json(layer) for layer in b["layers"]) for b in document["boxes"]]
+        successors = [[int(j) for j in row] for row in document["successors"]]
+        classes = [str(layer["class"]) for layer in document["spectral"]["layers"]]
+    except (KeyError, TypeError):
+        raise IntervalCertificateError("the interval certificate is malformed (boxes, successors, spectral)") from None
+    abstract = IntervalModel(model)
+    widths = [len(layer) for layer in abstract.initial()]
+    for i, box in enumerate(boxes):
+        if [len(layer) for layer in box] != widths:
+            raise IntervalCertificateError(f"box {i} has layer widths {[len(layer) for layer in box]}, the model's "
+                                           f"states have {widths}")
+    if document.get("start", 0) != 0:
+        raise IntervalCertificateError("(a) the start box must be box 0")
+    checked = check(abstract, dfa, labels, states, boxes, successors, rounding, classes)
+    if document.get("spectral") != checked.spectral:
+        raise IntervalCertificateError("(d) the certificate's spectral section does not match the gates the boxes use")
+    if rounding.mantissa is not None and not all(fits(w.ravel().tolist(), rounding.name) for w in abstract.rational.values()):
+        raise IntervalCertificateError(f"the certificate's rounding is {rounding.name}, but the weights are not "
+                                       f"{rounding.name} numbers")
+    return {"kind": KIND, "configurations": len(boxes), "symbols": dfa.n_symbols, "margin": str(checked.margin),
+            "rounding": rounding.name, "sound_in": list(COVERED_FORMATS[rounding.name]), "exact_in": [],
+            "spectral": [{"layer": layer["layer"], "class": layer["class"]} for layer in checked.spectral["layers"]]}

@@ -1,0 +1,184 @@
+"""A compiled diagonal or rotation model evaluated on boxes: one time step over every state in a box, and
+over every floating-point evaluation of that step.
+
+``IntervalModel.step`` mirrors ``models.stack.RecurrentModel``'s exact path (embedding, per block the
+recurrence ``h <- a h + b``, its ``out`` projection (of the state cast to the stream's format) added to the stream, the optional MLP, the readout)
+with every operation of ``proofs.interval``: its exact value over the box and, under a ``Rounding``, the
+error any float evaluation of it may add, whatever the summation order. Real diagonal gates are
+``clamp(W_a x + c_a, lo, hi)``; complex gates are ``a = u + i w`` read in Cartesian form, and
+``a h + b`` is evaluated in real and imaginary parts (three-term sums of products).
+
+**Clipped detectors.** The constructions' MLP units come in pairs relu(s) - relu(s - D): two hidden rows
+with the same weights, biases D apart, read by the down projection with opposite weights. Over a box, s
+ranges over an interval; each row taken alone would add the whole range of relu(s) to the output, but the
+pair's exact value is clamp(s, 0, D), monotone in s, so the step evaluates pairs as clamps. In floating
+point the two rows round separately (errors e and e'): the pair's value lies within e + e' of the clamp
+(relu is 1-Lipschitz), and is exactly 0 when the float s is <= 0.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from models.stack import RecurrentModel
+from proofs.exact_model import NotCertifiable
+from proofs.interval import ONE, Intervals, Rounded, Rounding, Weight, affine, cast, concat, constant, sum_of_products
+from proofs.rational import to_rational
+
+Box = tuple[Intervals, ...]  # per layer: its recurrent state's real coordinates ([Re h, Im h] for rotation)
+
+
+@dataclass(frozen=True)
+class ClippedPairs:
+    """Pairs (i, j) of MLP hidden units with identical input rows, biases D = b_i - b_j > 0 apart and
+    opposite output columns: relu(s) - relu(s - D) = clamp(s, 0, D)."""
+
+    pairs: tuple[tuple[int, int], ...]
+    single: tuple[int, ...]  # hidden units in no pair
+
+    @classmethod
+    def find(cls, up: np.ndarray, up_bias: np.ndarray, down: np.ndarray) -> ClippedPairs:
+        by_row: dict[tuple, list[int]] = {}
+        for i in range(up.shape[0]):
+            by_row.setdefault(tuple(up[i].tolist()), []).append(i)
+        pairs, used = [], set()
+        for members in by_row.values():
+            for i in members:
+                for j in members:
+                    if i in used or j in used or up_bias[i] <= up_bias[j]:
+                        continue
+                    if all(x == -y for x, y in zip(down[:, i].tolist(), down[:, j].tolist())):
+                        pairs.append((i, j))
+                        used.update((i, j))
+        return cls(tuple(pairs), tuple(i for i in range(up.shape[0]) if i not in used))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One abstract step: every layer's next state box, the logits' box, and per layer the gates used
+    (as recorded transitions for ``proofs.spectral``: the endpoint vectors, or the largest-modulus corner)."""
+
+    states: Box
+    logits: Intervals
+    transitions: tuple[tuple[tuple, ...], ...]
+
+
+class IntervalModel:
+    """The model's weights as grid matrices, and its step on boxes (module docstring)."""
+
+    def __init__(self, model: RecurrentModel):
+        config = model.config
+        if not config.exact or config.arch not in RECURRENCES:
+            raise NotCertifiable(f"no interval step for architecture {config.arch!r} (diag and rotation only), or "
+                                 "the model is not on the exact (compiled) path")
+        self.model = model
+        self.rational = {name: to_rational(t) for name, t in model.state_dict().items()}
+        self.weights = {name: Weight.of(w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(-1, 1))
+                        for name, w in self.rational.items()}
+        self.pairs = [self._pairs(i) if f"blocks.{i}.mlp.up.weight" in self.rational else None
+                      for i in range(len(config.layers))]
+        self.recurrence = RECURRENCES[config.arch]
+
+    def _pairs(self, layer: int) -> ClippedPairs:
+        w = self.rational
+        prefix = f"blocks.{layer}.mlp."
+        return ClippedPairs.find(w[prefix + "up.weight"], w[prefix + "up.bias"], w[prefix + "down.weight"])
+
+    def weight(self, name: str) -> Weight:
+        return self.weights[name]
+
+    def initial(self) -> Box:
+        return tuple(Intervals.point(self.rational[f"blocks.{i}.recurrence.h0"].tolist())
+                     for i in range(len(self.model.config.layers)))
+
+    def step(self, box: Box, symbol: int, rounding: Rounding) -> Step:
+        """Every state the model (exact, or evaluated in ``rounding``'s float format) can reach from a state
+        in ``box`` by reading ``symbol``, with the logits and gates on the way."""
+        stream = Intervals.point(self.rational["embedding.weight"][symbol].tolist())
+        states, transitions = [], []
+        for i, state in enumerate(box):
+            prefix = f"blocks.{i}."
+            new, recorded = self.recurrence(self, i, state, stream, rounding)
+            states.append(new)
+            transitions.append(recorded)
+            out = affine(self.weight(prefix + "recurrence.out.weight"), cast(new, rounding),
+                         self.weight(prefix + "recurrence.out.bias"), rounding).value()
+            stream = _add(stream, out, rounding)
+            if self.pairs[i] is not None:
+                stream = _add(stream, self._mlp(i, stream, rounding).value(), rounding)
+        logits = affine(self.weight("readout.weight"), stream, self.weight("readout.bias"), rounding).value()
+        return Step(tuple(states), logits, tuple(transitions))
+
+    def _mlp(self, layer: int, stream: Intervals, rounding: Rounding) -> Rounded:
+        """down relu(up x + b) + b', the clipped pairs evaluated as clamps (module docstring)."""
+        prefix = f"blocks.{layer}.mlp."
+        hidden = affine(self.weight(prefix + "up.weight"), stream, self.weight(prefix + "up.bias"), rounding)
+        units = hidden.value().relu()
+        down, down_bias = self.weight(prefix + "down.weight"), self.weight(prefix + "down.bias")
+        error = affine(down, units, down_bias, rounding).error
+        pairs = self.pairs[layer]
+        bias = self.rational[prefix + "up.bias"]
+        lo, hi, columns = [], [], []
+        for i, j in pairs.pairs:
+            span = bias[i] - bias[j]
+            if units.hi[i] == 0 and units.hi[j] == 0:  # both float pre-activations <= 0: both units are 0
+                lo.append(0)
+                hi.append(0)
+            else:
+                slack = hidden.error[i] + hidden.error[j]
+                clamp = hidden.exact[i:i + 1].clamp(Fraction(0), span)
+                lo.append(clamp.lo[0] - slack)
+                hi.append(clamp.hi[0] + slack)
+            columns.append(i)
+        for k in pairs.single:
+            lo.append(units.lo[k])
+            hi.append(units.hi[k])
+            columns.append(k)
+        virtual = Weight.of(self.rational[prefix + "down.weight"][:, columns])
+        exact = affine(virtual, Intervals(np.asarray(lo, dtype=object), np.asarray(hi, dtype=object)), down_bias,
+                       Rounding.exact()).exact
+        return Rounded(exact, error)
+
+
+def _add(x: Intervals, y: Intervals, rounding: Rounding) -> Intervals:
+    """The residual addition x + y."""
+    one = constant(len(x))
+    return sum_of_products([(x, one), (y, one)], rounding).value()
+
+
+def _diagonal(self: IntervalModel, layer: int, state: Intervals, x: Intervals, rounding: Rounding):
+    """h <- clamp(W_a x + c_a, lo, hi) * h + (W_b x + c_b) elementwise."""
+    prefix = f"blocks.{layer}.recurrence."
+    lo, hi = self.model.config.layers[layer].gate_range
+    a = affine(self.weight(prefix + "to_a.weight"), x, self.weight(prefix + "to_a.bias"), rounding).value()
+    a = a.clamp(Fraction(lo), Fraction(hi))
+    b = affine(self.weight(prefix + "to_b.weight"), x, self.weight(prefix + "to_b.bias"), rounding).value()
+    new = sum_of_products([(a, state), (constant(len(b)), b)], rounding).value()
+    ends = a.fractions()
+    return new, (("diagonal", ends[0]), ("diagonal", ends[1]))
+
+
+def _largest(values: Intervals) -> tuple[Fraction, ...]:
+    """Per coordinate, the endpoint of largest magnitude."""
+    return tuple(Fraction(b if abs(b) >= abs(a) else a, ONE) for a, b in zip(values.lo.tolist(), values.hi.tolist()))
+
+
+def _rotation(self: IntervalModel, layer: int, state: Intervals, x: Intervals, rounding: Rounding):
+    """h <- (u + i w) h + b on complex channels: Re = u Re h - w Im h + Re b, Im = u Im h + w Re h + Im b."""
+    prefix = f"blocks.{layer}.recurrence."
+    c = len(state) // 2
+    gate = affine(self.weight(prefix + "to_a.weight"), x, self.weight(prefix + "to_a.bias"), rounding).value()
+    b = affine(self.weight(prefix + "to_b.weight"), x, self.weight(prefix + "to_b.bias"), rounding).value()
+    u, w, re, im = gate[:c], gate[c:], state[:c], state[c:]
+    one = constant(c)
+    new_re = sum_of_products([(u, re), (-w, im), (one, b[:c])], rounding).value()
+    new_im = sum_of_products([(u, im), (w, re), (one, b[c:])], rounding).value()
+    # |u + i w|^2 is largest over the box at the corner of largest |u| and largest |w|
+    return concat([new_re, new_im]), (("complex", _largest(u) + _largest(w)),)
+
+
+Recurrence = Callable[[IntervalModel, int, Intervals, Intervals, Rounding], tuple[Intervals, tuple]]
+RECURRENCES: dict[str, Recurrence] = {"diag": _diagonal, "rotation": _rotation}
