@@ -45,10 +45,7 @@ def compile_language(language: Language, arch: str, directory: str | os.PathLike
     if certificate is not None:
         files[CERTIFICATE] = save_certificate(certificate)
     out = checkpoint.save(compiled.model, directory, extra=extra, files=files)
-    summary = None
-    if certificate is not None:
-        summary = {"configurations": len(certificate["configurations"]), "margin": certificate["readout_margin"],
-                   "exact_in": certificate["float_safety"]["exact_in"]}
+    summary = _summary(certificate) if certificate is not None else None
     return CompileReport(out, compiled.construction, compiled.size(), summary, reason, bounded)
 
 
@@ -73,6 +70,17 @@ def _certificate(compiled: CompiledAutomaton, max_configurations: int) -> tuple[
         return None, str(err)
     construction = {"name": compiled.construction, "reference": compiled.reference, **compiled.size()}
     return cert.to_json(compiled.dfa, compiled.labels, construction), None
+
+
+def _summary(certificate: dict[str, Any]) -> dict[str, Any]:
+    """What ``lsrl compile`` prints of a certificate: exact ones list configurations and the dtypes they are
+    exact in, interval ones their boxes and the float formats the boxes are sound in."""
+    safety = certificate["float_safety"]
+    if certificate.get("kind") == "interval":
+        return {"kind": "interval", "configurations": len(certificate["boxes"]),
+                "margin": certificate["readout_margin"], "exact_in": [], "sound_in": safety["sound_in"]}
+    return {"kind": "exact", "configurations": len(certificate["configurations"]),
+            "margin": certificate["readout_margin"], "exact_in": safety["exact_in"]}
 
 
 def verify_directory(directory: str | os.PathLike) -> dict[str, Any]:

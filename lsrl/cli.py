@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 
 from automata.errors import LsrlInputError
 from lsrl.program_commands import add_subcommands as add_program_subcommands
@@ -48,6 +49,12 @@ def _verify(args: argparse.Namespace) -> int:
     from lsrl.artifacts import verify_directory
 
     summary = verify_directory(args.directory)
+    if summary.get("kind") == "interval":
+        print(f"{args.directory}: certificate holds for every length: {summary['configurations']} boxes x "
+              f"{summary['symbols']} symbols checked in exact interval arithmetic, readout margin >= "
+              f"{float(Fraction(summary['margin'])):.6g}, sound in "
+              f"{', '.join(summary['sound_in']) or 'exact arithmetic only (no float format)'}")
+        return 0
     print(f"{args.directory}: certificate holds for every length: {summary['configurations']} configurations x "
           f"{summary['symbols']} symbols checked exactly, readout margin {summary['margin']}, "
           f"exact in {', '.join(summary['exact_in']) or 'no float dtype'}")

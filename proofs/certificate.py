@@ -10,6 +10,11 @@ gives (b)+(c) for every prefix of every string. ``Ledger`` bounds on every linea
 dtypes in which the float model computes these same values exactly. (d) Every transition value a
 layer uses at a listed pair lies in its class's allowed spectral set (``proofs.spectral``); since the
 pairs are all the reachable ones, so does every transition on any input.
+
+Constructions that declare their channel values inexact (``meta["exact_values"] is False``: holonomy
+cascades with reset traces, whose reachable values are infinitely many) get an interval certificate
+instead (``proofs.interval_certificate``: boxes closed under the step, with float rounding), written with
+``"kind": "interval"``; ``certify`` and ``verify`` dispatch on it.
 """
 from __future__ import annotations
 
@@ -25,6 +30,8 @@ from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from models.stack import RecurrentModel
 from proofs.exact_model import Config, Ledger, RationalModel
+from proofs.interval_certificate import (KIND as INTERVAL, IntervalCertificate, IntervalCertificateError,
+                                         certify_interval, verify_interval)
 from proofs.spectral import (KNOWN_CLASSES, SpectralViolation, check_transition, layer_class, spectral_report,
                              unchecked_layer_report)
 from proofs.rational import MANTISSA_BITS
@@ -53,7 +60,7 @@ class Certificate:
 
     def to_json(self, dfa: DFA, labels: np.ndarray, construction: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
-            "format": FORMAT, "version": VERSION, "claim": CLAIM, "all_lengths": True,
+            "format": FORMAT, "version": VERSION, "kind": "exact", "claim": CLAIM, "all_lengths": True,
             "construction": construction or {},
             "dfa": dfa_to_json(dfa), "labels": [int(x) for x in labels],
             "start": 0,
@@ -112,13 +119,16 @@ def _spectral_section(exact: RationalModel) -> dict[str, Any]:
     return spectral_report(exact.model.config.arch, exact.model.config.layers, exact.transitions)
 
 
-def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_configurations: int = 100_000) -> Certificate:
+def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray,
+            max_configurations: int = 100_000) -> Certificate | IntervalCertificate:
     """Explore reachable (configuration, state) pairs breadth-first in exact arithmetic and check
-    (a)-(c); raise ``CertificateError`` naming the first pair that breaks or if they do not close."""
+    (a)-(c); raise ``CertificateError`` naming the first pair that breaks or if they do not close. A model
+    whose construction declares inexact channel values gets an interval certificate instead."""
     if model.config.meta.get("exact_values") is False:
-        raise CertificateError(f"the construction {model.config.meta.get('construction', '')!r} declares its channel "
-                               "values inexact (decisions right by a margin, values not dyadic): an exact "
-                               "certificate does not apply; it needs an error-bound certificate, not implemented")
+        try:
+            return certify_interval(model, dfa, labels, max_configurations)
+        except IntervalCertificateError as err:
+            raise CertificateError(f"interval certificate: {err}") from None
     exact = RationalModel(model)
     classes = _model_classes(model)
     ledger = Ledger()
@@ -172,6 +182,11 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
     DFA unless one is given). Returns a summary; raises ``CertificateError`` naming what breaks."""
     if document.get("format") != FORMAT or document.get("version") != VERSION:
         raise CertificateError(f"not an {FORMAT} version {VERSION} document")
+    if document.get("kind") == INTERVAL:
+        try:
+            return verify_interval(model, document, dfa)
+        except IntervalCertificateError as err:
+            raise CertificateError(str(err)) from None
     cert_dfa = dfa_from_json(document["dfa"], "certificate")
     dfa = dfa or cert_dfa
     if dfa.alphabet != cert_dfa.alphabet:
