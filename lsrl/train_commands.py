@@ -74,8 +74,13 @@ def _extract(args: argparse.Namespace) -> int:
 def _reproduce(args: argparse.Namespace) -> int:
     from lsrl.reproduce import reproduce
 
-    result = reproduce(args.name, args.out or Path("results") / (args.name + ("-quick" if args.quick else "")),
-                       quick=args.quick, device=args.device, progress=not args.quiet)
+    if args.from_records:
+        from lsrl.reproduce import render_saved
+
+        result = render_saved(args.from_records, args.out or Path(args.from_records).parent, plots=not args.no_plots)
+    else:
+        result = reproduce(args.name, args.out or Path("results") / (args.name + ("-quick" if args.quick else "")),
+                           quick=args.quick, device=args.device, progress=not args.quiet, plots=not args.no_plots)
     for path in result.files:
         print(path)
     if args.name == "atlas" and result.files:
@@ -121,4 +126,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output directory (default results/NAME[-quick])")
     p.add_argument("--device", help="default: cuda:LOCAL_RANK when a GPU is present, else cpu")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--no-plots", action="store_true", help="tables and records only (no matplotlib)")
+    p.add_argument("--from-records", metavar="NAME.json",
+                   help="re-render the tables and plots of a saved run instead of training (NAME is then ignored)")
     p.set_defaults(handler=_reproduce)

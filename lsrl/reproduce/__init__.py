@@ -40,13 +40,22 @@ def experiment(name: str) -> ModuleType:
 def reproduce(name: str, out: str | Path, quick: bool = False, device: str | None = None,
               progress: bool = False, plots: bool = True) -> Reproduction:
     """Run experiment ``name`` (sharded under ``torchrun``); rank 0 writes ``NAME.json``, a .md and
-    a .tex file per table and the plots into ``out``."""
+    a .tex file per table and the plots into ``out``; every rank writes each finished unit of the
+    grid to ``out/units/`` as it completes."""
     from lsrl.reproduce.grid import World, run_grid
 
     module = experiment(name)
-    records = run_grid(module.cells(quick), device, progress)
+    records = run_grid(module.cells(quick), device, progress, partial=Path(out) / "units")
     if World.from_env().rank != 0:
         return Reproduction(name, records, ())
+    return render(name, records, out, quick, plots)
+
+
+def render(name: str, records: list[dict[str, Any]], out: str | Path, quick: bool = False,
+           plots: bool = True) -> Reproduction:
+    """Write ``records`` of experiment ``name`` into ``out``: NAME.json, each table as .md and .tex,
+    and the plots."""
+    module = experiment(name)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = [out / f"{name}.json"]
@@ -58,3 +67,11 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
     if plots:
         files += module.plots(records, out)
     return Reproduction(name, records, tuple(files))
+
+
+def render_saved(records_file: str | Path, out: str | Path, plots: bool = True) -> Reproduction:
+    """Re-render a saved NAME.json (e.g. from a GPU run) into ``out``."""
+    document = json.loads(Path(records_file).read_text())
+    if not isinstance(document, dict) or document.get("experiment") not in EXPERIMENTS:
+        raise UnknownExperiment(f"{records_file}: not the records of a known experiment")
+    return render(document["experiment"], document["records"], out, bool(document.get("quick")), plots)

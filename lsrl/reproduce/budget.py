@@ -1,7 +1,10 @@
 """Training budgets of the reproductions: the full one of the papers (GPU) and a CPU smoke test.
 
 Full: train on lengths up to 40 and evaluate up to 500, as Deletang et al. 2023 ("Neural Networks and
-the Chomsky Hierarchy") and Grazzi et al. 2025 (who evaluate up to 256); three seeds, best kept.
+the Chomsky Hierarchy") and Grazzi et al. 2025 (who evaluate up to 256); three seeds, best kept;
+6,000 steps of batch 128 per seed (the papers train far longer: this budget is what one GPU runs for
+the two published grids, 84 runs, in about five minutes with 16 processes sharing it, as measured by
+``bench/training_throughput.py``; docs/results/README.md discusses what it changes).
 Quick: the same lengths (the negative-eigenvalue effect needs training strings long enough to push
 gates towards -1), a few hundred steps of a small model on one or two seeds, evaluation at 10x.
 """
@@ -13,7 +16,7 @@ from typing import Any
 from lsrl.training.curriculum import Curriculum
 from lsrl.training.train import TrainConfig
 
-FULL = TrainConfig(task="parity", arch="diag-neg", d_model=128, d_state=64, steps=20_000, batch=128, lr=1e-3,
+FULL = TrainConfig(task="parity", arch="diag-neg", d_model=128, d_state=64, steps=6_000, batch=128, lr=1e-3,
                    warmup=500, curriculum=Curriculum(40, 5, 0.2), eval_lengths=(40, 100, 256, 400, 500), eval_n=512)
 QUICK = TrainConfig(task="parity", arch="diag-neg", d_model=16, d_state=4, steps=400, batch=32, lr=5e-2,
                     warmup=50, curriculum=Curriculum(40, 2, 0.3), eval_lengths=(40, 400), eval_n=64)

@@ -1,15 +1,19 @@
 """An experiment's grid of cells, one cell run (classify, compile, train over seeds, extract), and the
 sharding of a grid over the ranks of ``torchrun --nproc-per-node N`` with the merge of their results.
 
-Sharding is round-robin (cell i goes to rank i mod N), so ranks get cells of every size; each rank
-returns (index, record) pairs, ``torch.distributed.all_gather_object`` collects them, and ``merge``
-puts them back in grid order, checking that every cell came back exactly once.
+The grid is cut into units (a cell and its seeds, or one seed of a cell), dealt to the ranks by
+estimated cost (``balanced_shard``: most costly first, to the least loaded rank), so ranks finish at
+about the same time; each rank returns (index, result) pairs, ``torch.distributed.all_gather_object``
+collects them, ``merge`` puts them back in order, checking that every unit came back exactly once,
+and ``cell_record`` keeps each cell's best seed. ``shard`` is the plain round-robin split.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -107,42 +111,131 @@ def compiled(cell: Cell) -> dict[str, Any]:
     return {"ok": True, "construction": result.construction, "size": result.size()}
 
 
-def run_cell(cell: Cell, device: str | torch.device = "cpu", progress: bool = False) -> dict[str, Any]:
-    """The record of one cell: verdict, compilation, the best seed's metrics and its extraction."""
-    runs = [train(replace(cell.train, seed=seed), device=device, progress=progress) for seed in cell.seeds]
+@dataclass(frozen=True)
+class Unit:
+    """The work one rank does at a time: cell ``index`` trained on ``seeds``. A cell that extracts an
+    automaton keeps its seeds in one unit (extraction needs the best of them); others split per seed."""
+
+    index: int
+    seeds: tuple[int, ...]
+
+
+def units(cells: Sequence[Cell]) -> list[Unit]:
+    return [u for i, cell in enumerate(cells)
+            for u in ([Unit(i, cell.seeds)] if cell.extract else [Unit(i, (seed,)) for seed in cell.seeds])]
+
+
+def cost(cell: Cell, unit: Unit) -> float:
+    """A rough relative cost of a unit: optimiser steps times layers times Householder factors (the
+    measured time per step grows about linearly in both, ``bench/training_throughput.py``)."""
+    return len(unit.seeds) * cell.train.steps * cell.train.layers * (1 + cell.train.n_h) / 2
+
+
+def balanced_shard(items: Sequence[T], costs: Sequence[float], rank: int, size: int) -> list[tuple[int, T]]:
+    """This rank's (index, item) pairs when items are dealt, most costly first, to the least loaded
+    rank (ties to the lowest rank): deterministic, so every rank computes the same partition."""
+    if not 0 <= rank < size:
+        raise ValueError(f"rank {rank} outside world of size {size}")
+    load = [0.0] * size
+    mine = []
+    for i in sorted(range(len(items)), key=lambda i: (-costs[i], i)):
+        owner = min(range(size), key=lambda r: (load[r], r))
+        load[owner] += costs[i]
+        if owner == rank:
+            mine.append((i, items[i]))
+    return sorted(mine, key=lambda pair: pair[0])
+
+
+def _train_unit(cell: Cell, unit: Unit, device: str | torch.device, progress: bool) -> dict[str, Any]:
+    """Train ``unit``'s seeds; keep the best run's metrics (and, for an extracting cell, its automaton)."""
+    runs = [train(replace(cell.train, seed=seed), device=device, progress=progress) for seed in unit.seeds]
     best = max(runs, key=lambda r: (r.metrics[-1].token, r.metrics[0].token))
-    record: dict[str, Any] = {
-        "label": cell.label, "task": cell.task, "arch": cell.train.arch, "class": cell.class_id(),
-        "gate_range": cell.train.resolved_gate_range, "n_h": cell.train.n_h, "layers": cell.train.layers,
-        "train_length": cell.train.train_length, "verdict": verdict(cell),
-        "compiled": compiled(cell) if cell.compile and cell.class_id() else None,
+    result: dict[str, Any] = {
         "best_seed": best.config.seed, "metrics": [m.to_json() for m in best.metrics],
-        "seeds": [{"seed": r.config.seed, "final_token": r.metrics[-1].token} for r in runs],
+        "seeds": [{"seed": r.config.seed, "final_token": r.metrics[-1].token,
+                   "metrics": [m.to_json() for m in r.metrics]} for r in runs],
         "wall_time_s": float(np.sum([r.wall_time for r in runs])), "device": best.device}
     if cell.extract:
         from lsrl.extraction import extract_automaton
 
         task = get_task(cell.task)
-        record["extraction"] = extract_automaton(best.model.cpu(), task.dfa, task.labels).to_json()
+        result["extraction"] = extract_automaton(best.model.cpu(), task.dfa, task.labels).to_json()
+    return result
+
+
+def cell_record(cell: Cell, results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The record of one cell from its units' results: verdict, compilation, the best seed's metrics."""
+    seeds = [s for r in results for s in r["seeds"]]
+    best = max(seeds, key=lambda s: (s["final_token"], s["metrics"][0]["token"]))
+    owner = next(r for r in results if best in r["seeds"])
+    record: dict[str, Any] = {
+        "label": cell.label, "task": cell.task, "arch": cell.train.arch, "class": cell.class_id(),
+        "gate_range": cell.train.resolved_gate_range, "n_h": cell.train.n_h, "layers": cell.train.layers,
+        "train_length": cell.train.train_length, "steps": cell.train.steps, "verdict": verdict(cell),
+        "compiled": compiled(cell) if cell.compile and cell.class_id() else None,
+        "best_seed": best["seed"], "metrics": best["metrics"],
+        "seeds": [{"seed": s["seed"], "final_token": s["final_token"]} for s in seeds],
+        "wall_time_s": float(sum(r["wall_time_s"] for r in results)), "device": owner["device"]}
+    if "extraction" in owner:
+        record["extraction"] = owner["extraction"]
     return record
 
 
-def run_grid(cells: Sequence[Cell], device: str | None = None, progress: bool = False) -> list[dict[str, Any]]:
-    """Every cell's record in grid order. Under ``torchrun`` each rank runs its shard (on its own GPU
-    when there are GPUs) and every rank returns the merged records."""
-    world = World.from_env()
-    if device is None:
-        device = f"cuda:{world.local_rank}" if torch.cuda.is_available() else "cpu"
-    mine = [(i, run_cell(cell, device, progress)) for i, cell in shard(cells, world.rank, world.size)]
-    if world.size == 1:
-        return merge([mine], len(cells))
-    import torch.distributed as dist
+def run_cell(cell: Cell, device: str | torch.device = "cpu", progress: bool = False) -> dict[str, Any]:
+    """The record of one cell: verdict, compilation, the best seed's metrics and its extraction."""
+    return cell_record(cell, [_train_unit(cell, unit, device, progress)
+                              for unit in units([cell])])
 
-    owner = not dist.is_initialized()
-    if owner:
-        dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo")
-    gathered: list[Any] = [None] * world.size
-    dist.all_gather_object(gathered, mine)
-    if owner:
-        dist.destroy_process_group()
-    return merge(gathered, len(cells))
+
+def device_for(world: World) -> str:
+    """This rank's device: GPU ``local_rank`` modulo the GPUs present (several ranks may share one
+    GPU: small models are bound by kernel launches, so ranks sharing a GPU each keep their speed)."""
+    if torch.cuda.is_available():
+        return f"cuda:{world.local_rank % torch.cuda.device_count()}"
+    return "cpu"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def run_grid(cells: Sequence[Cell], device: str | None = None, progress: bool = False,
+             partial: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """Every cell's record in grid order. Under ``torchrun`` each rank runs its cost-balanced share of
+    the units (cell, seeds) and every rank returns the merged records; the gather goes through gloo, so
+    ranks may share GPUs. With ``partial``, each finished unit is also written there as it completes
+    (a run cut short keeps what it finished)."""
+    world = World.from_env()
+    device = device or device_for(world)
+    work = units(cells)
+    costs = [cost(cells[u.index], u) for u in work]
+    out = Path(partial) if partial is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    mine = []
+    for i, unit in balanced_shard(work, costs, world.rank, world.size):
+        result = _train_unit(cells[unit.index], unit, device, progress)
+        if out is not None:
+            _write_atomic(out / f"unit-{i:04d}.json", json.dumps({"unit": i, "cell": unit.index, "label":
+                                                                  cells[unit.index].label, "task": cells[unit.index].task,
+                                                                  "result": result}) + "\n")
+        mine.append((i, result))
+    if world.size == 1:
+        results = merge([mine], len(work))
+    else:
+        import torch.distributed as dist
+
+        owner = not dist.is_initialized()
+        if owner:
+            dist.init_process_group("gloo")
+        gathered: list[Any] = [None] * world.size
+        dist.all_gather_object(gathered, mine)
+        if owner:
+            dist.destroy_process_group()
+        results = merge(gathered, len(work))
+    by_cell: dict[int, list[dict[str, Any]]] = {}
+    for unit, result in zip(work, results):
+        by_cell.setdefault(unit.index, []).append(result)
+    return [cell_record(cell, by_cell[i]) for i, cell in enumerate(cells)]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from lsrl.reproduce import EXPERIMENTS, UnknownExperiment, experiment, reproduce
 from lsrl.reproduce.atlas import disagreements
-from lsrl.reproduce.grid import World, merge, shard
+from lsrl.reproduce.grid import World, balanced_shard, merge, shard
 from lsrl.reproduce.tables import Table
 from lsrl.train_commands import add_subcommands
 
@@ -25,6 +25,16 @@ def test_shards_partition_the_grid_and_merge_restores_it(items: list[int], size:
     assert max(map(len, shards)) - min(map(len, shards)) <= 1
     rnd.shuffle(shards)
     assert merge(shards, len(items)) == items
+
+
+@given(st.lists(st.floats(0.5, 100.0), max_size=40), st.integers(1, 9))
+def test_balanced_shards_partition_the_units_and_even_out_the_cost(costs: list[float], size: int) -> None:
+    items = list(range(len(costs)))
+    shards = [balanced_shard(items, costs, rank, size) for rank in range(size)]
+    assert merge(shards, len(items)) == items
+    loads = [sum(costs[i] for i, _ in part) for part in shards]
+    # greedy least-loaded dealing (largest first) leaves no rank above the lightest by more than one unit
+    assert max(loads) - min(loads) <= max(costs, default=0.0) + 1e-9
 
 
 def test_merge_refuses_missing_or_repeated_cells() -> None:
