@@ -1,8 +1,8 @@
 """Every constructible (task, architecture) pair of the task library gets a certificate that verifies:
 compile with ``compile_automaton`` (pairs without a construction, or proved impossible, are counted, not
 certified), certify in exact arithmetic, round-trip the JSON, verify. Holonomy cascades with reset
-traces (``meta["exact_values"] is False``) are refused by the exact certifier and reported as xfail: they
-need an error-bound certificate, which is not implemented. Rotation models that drift in float
+traces (``meta["exact_values"] is False``) get interval certificates (``proofs.interval_certificate``),
+sound in float32 where the boxes close with rounding, else in exact arithmetic. Rotation models that drift in float
 (orders other than 1, 2, 4) cannot have an all-length certificate; for them the test checks that the
 certifier refuses and that the construction's bounded-length statement holds on sampled strings.
 Pairs whose exact exploration takes more than about a second are ``slow``."""
@@ -34,11 +34,19 @@ def _cost(task: str) -> int:
     return dfa.n_states * dfa.n_symbols
 
 
+# reset-trace cascades whose interval certificate takes more than about a second and a half
+INTERVAL_SLOW = {(task, arch) for task in ("tomita:3", "tomita:4", "tomita:7", "dyck:1:2", "dyck:2:2", "contains:aba")
+                 for arch in ("diag-01", "diag-neg", "rotation")}
+# permuting cascades whose Z_2 counters flip with gates computed from detector outputs: in float32 (any
+# summation order) such a gate may be -1 + O(u), which the boxes cannot absorb over unboundedly many flips
+EXACT_ARITHMETIC_ONLY = {("tomita:3", "diag-neg"), ("tomita:3", "rotation")}
+
+
 def _pairs():
     for task in TASKS:
         cost = _cost(task)
         for arch in ARCHITECTURES:
-            slow = cost > (16 if arch in NONLINEAR else 32)
+            slow = cost > (16 if arch in NONLINEAR else 32) or (task, arch) in INTERVAL_SLOW
             yield pytest.param(task, arch, marks=[pytest.mark.slow] if slow else [], id=f"{task}-{arch}")
 
 
@@ -49,13 +57,12 @@ def test_constructible_pair_is_certified(task, arch):
         compiled = compile_automaton(t.dfa, arch, t.labels)
     except (NotExpressible, NotImplementedConstruction):
         return  # no model to certify; select's own tests check these refusals
-    if compiled.model.config.meta.get("exact_values") is False:
-        with pytest.raises(CertificateError, match="declares its channel values inexact"):
-            certify(compiled.model, compiled.dfa, compiled.labels)
-        pytest.xfail(f"{compiled.construction}: values are not exact dyadics; needs an error-bound certificate")
     bounded = bounded_statement(compiled)
     if bounded is not None:
         _check_bounded(compiled, bounded)
+        return
+    if compiled.model.config.meta.get("exact_values") is False:
+        _check_interval(compiled, (task, arch) not in EXACT_ARITHMETIC_ONLY)
         return
     cert = certify(compiled.model, compiled.dfa, compiled.labels, max_configurations=50_000)
     document = json.loads(json.dumps(cert.to_json(compiled.dfa, compiled.labels)))
@@ -64,6 +71,19 @@ def test_constructible_pair_is_certified(task, arch):
     assert "float32" in summary["exact_in"]
     classes = {layer["class"] for layer in summary["spectral"]}
     assert classes <= SPECTRAL_CLASS.get(arch, {"nonlinear-rnn"})
+
+
+def _check_interval(compiled, float32: bool) -> None:
+    """An interval certificate round-trips and verifies; float32 is among its formats where expected, and
+    otherwise the certificate says why the float32 boxes do not close."""
+    cert = certify(compiled.model, compiled.dfa, compiled.labels)
+    document = json.loads(json.dumps(cert.to_json(compiled.dfa, compiled.labels)))
+    summary = verify(compiled.model, document)
+    assert summary["kind"] == "interval" and summary["configurations"] >= compiled.dfa.n_states
+    if float32:
+        assert "float32" in summary["sound_in"]
+    else:
+        assert summary["sound_in"] == [] and "no inductive box" in document["float_safety"]["not_certified_in"]["float32"]
 
 
 def _check_bounded(compiled, bounded) -> None:

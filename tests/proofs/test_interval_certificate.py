@@ -1,0 +1,138 @@
+"""Interval certificates for holonomy cascades with reset traces: they certify in float32, round-trip through
+JSON and verify; a corrupted weight fails naming the box, symbol, layer and coordinate; the rounding model
+bounds torch's float32 arithmetic; and float32 runs of the model on random strings stay inside the boxes
+of the nodes they pass through (the soundness the certificate claims, checked on the real model)."""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from automata.tasks import get_task
+from lsrl.constructions.select import compile_automaton
+from proofs.certificate import CertificateError, certify, verify
+from proofs.interval import ROUNDINGS, Intervals, Weight, affine, sum_of_products
+from proofs.interval_certificate import IntervalCertificate
+from proofs.rational import to_rational
+
+CHEAP = [("no-aa", "diag-01"), ("tomita:2", "rotation"), ("flipflop", "rotation"), ("ab-star", "diag-neg")]
+
+
+def _compiled(task: str, arch: str):
+    t = get_task(task)
+    return compile_automaton(t.dfa, arch, t.labels)
+
+
+def _certificate(task: str, arch: str):
+    compiled = _compiled(task, arch)
+    cert = certify(compiled.model, compiled.dfa, compiled.labels)
+    assert isinstance(cert, IntervalCertificate)
+    return compiled, cert
+
+
+@pytest.mark.parametrize("task, arch", CHEAP)
+def test_reset_trace_cascade_certifies_in_float32_and_verifies(task, arch):
+    compiled, cert = _certificate(task, arch)
+    document = json.loads(json.dumps(cert.to_json(compiled.dfa, compiled.labels)))
+    assert document["kind"] == "interval" and document["float_safety"]["rounding"] in ("float32", "bfloat16")
+    summary = verify(compiled.model, document)
+    assert summary["configurations"] == len(cert.boxes) >= compiled.dfa.n_states
+    assert "float32" in summary["sound_in"] and Fraction(summary["margin"]) > 0
+
+
+def test_bfloat16_is_listed_only_with_bfloat16_weights():
+    compiled, cert = _certificate("no-aa", "diag-01")
+    assert "bfloat16" not in cert.float_dtypes
+    assert cert.not_float["bfloat16"] == "the weights are not bfloat16 numbers"
+
+
+def test_corrupted_reset_gate_fails_naming_the_box_and_coordinate():
+    compiled, cert = _certificate("no-aa", "diag-01")
+    document = cert.to_json(compiled.dfa, compiled.labels)
+    rec = compiled.model.blocks[0].recurrence
+    with torch.no_grad():
+        rec.to_a.weight[rec.to_a.weight != 0] = -0.5  # reset gate 1/8 -> 1/2: the traces outgrow the boxes
+    with pytest.raises(CertificateError, match=r"\(b\) box \d+ \(DFA state '[^']+'\) reading '[ab]': the step leaves "
+                                               r"box \d+: layer 0, coordinate \d"):
+        verify(compiled.model, document)
+
+
+def test_corrupted_readout_fails_the_margin():
+    compiled, cert = _certificate("no-aa", "diag-01")
+    document = cert.to_json(compiled.dfa, compiled.labels)
+    with torch.no_grad():
+        compiled.model.readout.bias[0] += 2.0
+    with pytest.raises(CertificateError, match=r"\(c\) box \d+ .* does not pick label 1"):
+        verify(compiled.model, document)
+
+
+FLOAT32 = st.builds(lambda m, e: m * 2.0 ** e, st.integers(-2 ** 24, 2 ** 24), st.integers(-40, 0))  # on the grid
+
+
+def _inside(box: Intervals, values) -> np.ndarray:
+    lo, hi = box.fractions()
+    return np.asarray([a <= Fraction(float(v)) <= b for a, b, v in zip(lo, hi, values)], dtype=bool)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(st.lists(FLOAT32, min_size=n, max_size=n),
+                                                      st.lists(FLOAT32, min_size=n, max_size=n), FLOAT32)))
+def test_affine_bound_contains_torch_float32_linear(case):
+    """torch's float32 Linear (whatever order its kernel sums in) lies inside ``affine``'s float32 bound."""
+    w, x, b = case
+    weight, bias = torch.tensor([w], dtype=torch.float32), torch.tensor([b], dtype=torch.float32)
+    got = torch.nn.functional.linear(torch.tensor([x], dtype=torch.float32), weight, bias)
+    bound = affine(Weight.of(to_rational(weight)), Intervals.point(to_rational(torch.tensor(x)).tolist()),
+                   Weight.of(to_rational(bias.reshape(1, 1))), ROUNDINGS["float32"]).value()
+    assert _inside(bound, got[0].tolist()).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(FLOAT32, min_size=3, max_size=3))
+def test_sum_of_products_contains_float32_gate_times_state_plus_input(values):
+    a, h, b = (torch.tensor(v, dtype=torch.float32) for v in values)
+    got = (a * h + b).item()
+    pieces = [Intervals.point([Fraction(v.item())]) for v in (a, h, b)]
+    bound = sum_of_products([(pieces[0], pieces[1]), (Intervals.point([1]), pieces[2])], ROUNDINGS["float32"]).value()
+    assert _inside(bound, [got]).all()
+
+
+def _layer_states(model, symbols: torch.Tensor) -> list[np.ndarray]:
+    """Every layer's recurrent state after every position of the float32 model, (B, T, d_state) each."""
+    states = []
+    with torch.no_grad():
+        x = model.embedding(symbols)
+        for block in model.blocks:
+            states.append(block.recurrence.states(x).numpy())
+            x = block(x)
+    return states
+
+
+CERTIFIED = {pair: None for pair in [("tomita:4", "diag-neg"), ("no-aa", "rotation"), ("contains:aba", "diag-01")]}
+
+
+def _cached(task: str, arch: str):
+    if CERTIFIED[task, arch] is None:
+        CERTIFIED[task, arch] = _certificate(task, arch)
+    return CERTIFIED[task, arch]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(list(CERTIFIED)), st.lists(st.integers(0, 1), min_size=1, max_size=300))
+def test_float32_runs_stay_inside_the_certified_boxes(pair, word):
+    """At every position the float32 state lies in the box of the node the successor table reaches."""
+    compiled, cert = _cached(*pair)
+    states = _layer_states(compiled.model, torch.tensor([word]))
+    trace = compiled.dfa.trace_batch(np.asarray([word]))[0]
+    node = 0
+    for t, a in enumerate(word):
+        node = cert.successors[node][a]
+        assert cert.states[node] == trace[t]
+        for layer, box in enumerate(cert.boxes[node]):
+            inside = _inside(box, states[layer][0, t].tolist())
+            assert inside.all(), f"position {t}, node {node}, layer {layer}, coordinates {np.flatnonzero(~inside)}"
