@@ -13,6 +13,7 @@ float32 and float64 (thresholds in ``models.gated_rnn``); all other values are s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -55,6 +56,10 @@ class AndUnits:
     def code_size(self) -> int:
         return int(self.to_code.shape[0])
 
+    def write(self, arch: str, rec: torch.nn.Module, symbols: Subspace, code: Subspace, nonlinearity: str) -> None:
+        """Write the units into the recurrence ``rec`` of model architecture ``arch``; ``code`` receives the code."""
+        WRITERS[arch](rec, self, symbols, code, nonlinearity)
+
 
 @dataclass(frozen=True, eq=False)
 class Detectors:
@@ -66,11 +71,24 @@ class Detectors:
     states: np.ndarray  # (D,)
 
 
+class Units(Protocol):
+    """Bit units that a recurrence carries, feeding a code of ``code_size`` coordinates (AND units here,
+    ``interval_units.IntervalUnits`` for the GRU)."""
+
+    @property
+    def n_units(self) -> int: ...
+
+    @property
+    def code_size(self) -> int: ...
+
+    def write(self, arch: str, rec: torch.nn.Module, symbols: Subspace, code: Subspace, nonlinearity: str) -> None: ...
+
+
 @dataclass(frozen=True, eq=False)
 class AndUnitPlan:
     """Units, and detectors unless the code is the state's one-hot; ``name`` completes the construction name."""
 
-    units: AndUnits
+    units: Units
     detectors: Detectors | None
     name: str
     reference: str
@@ -107,11 +125,11 @@ def model_config(cls: str, dfa: DFA, n_labels: int, plan: AndUnitPlan) -> tuple[
     mlp = len(plan.detectors.states) if plan.detectors is not None else 0
     layer = LayerConfig(d_state=plan.units.n_units, mlp_hidden=mlp, nonlinearity=nonlinearity)
     config = ModelConfig(arch, dfa.n_symbols, n_labels, layout.width, (layer,), exact=True,
-                         meta={"construction": f"{cls_name(cls)}-{plan.name}"})
+                         meta={"construction": f"{construction_prefix(cls)}-{plan.name}"})
     return config, layout
 
 
-def cls_name(cls: str) -> str:
+def construction_prefix(cls: str) -> str:
     """The construction prefix of a class: elman-relu, elman-tanh, lstm, gru."""
     arch, nonlinearity = CLASSES[cls]
     return f"elman-{nonlinearity}" if arch == "elman" else arch
@@ -135,7 +153,7 @@ def build(cls: str, dfa: DFA, labels: np.ndarray, n_labels: int, plan: AndUnitPl
         rec = model.blocks[0].recurrence
         for p in rec.parameters():
             p.zero_()
-        WRITERS[config.arch](rec, plan.units, symbols, code, config.layers[0].nonlinearity)
+        plan.units.write(config.arch, rec, symbols, code, config.layers[0].nonlinearity)
         if plan.detectors is not None:
             d = plan.detectors
             vertex_detectors(model.blocks[0].mlp, code, state, torch.tensor(d.functionals, dtype=torch.float64),
@@ -144,27 +162,27 @@ def build(cls: str, dfa: DFA, labels: np.ndarray, n_labels: int, plan: AndUnitPl
     return CompiledAutomaton(model, dfa, labels, config.meta["construction"], plan.reference)
 
 
-def _tensor(a: np.ndarray) -> torch.Tensor:
+def float32(a: np.ndarray) -> torch.Tensor:
     return torch.tensor(a, dtype=torch.float32)
 
 
 def _code_of_signs(units: AndUnits) -> tuple[torch.Tensor, torch.Tensor]:
     """(W, c) with code = W h + c for units h = 2 b - 1 in {-1, +1} (bits b = (h + 1) / 2)."""
-    to_code = _tensor(units.to_code)
+    to_code = float32(units.to_code)
     return to_code / 2, to_code.sum(1) / 2
 
 
 def _write_elman(rec: torch.nn.Module, units: AndUnits, symbols: Subspace, code: Subspace, nonlinearity: str) -> None:
     """ReLU: h' = relu(code_read + [x in set] - 1) in {0, 1}. tanh: h' = tanh(50 (code_read + [x in set] - 3/2))
     in {-1, +1}, with the code read from signs."""
-    reads, to_code = _tensor(units.reads_code), _tensor(units.to_code)
+    reads, to_code = float32(units.reads_code), float32(units.to_code)
     if nonlinearity == "relu":
-        weight, offset, scale, threshold, h0 = to_code, torch.zeros(units.code_size), 1.0, 1.0, _tensor(units.initial)
+        weight, offset, scale, threshold, h0 = to_code, torch.zeros(units.code_size), 1.0, 1.0, float32(units.initial)
     else:
         (weight, offset), scale, threshold = _code_of_signs(units), TANH_SCALE, 1.5
-        h0 = 2 * _tensor(units.initial) - 1
+        h0 = 2 * float32(units.initial) - 1
     rec.recurrent.weight.copy_(scale * reads @ weight)
-    rec.inp.weight[:, symbols.slice] = scale * _tensor(units.reads_symbol)
+    rec.inp.weight[:, symbols.slice] = scale * float32(units.reads_symbol)
     rec.inp.bias.copy_(scale * (reads @ offset - threshold))
     rec.h0.copy_(h0)
     rec.out.weight[code.slice] = weight
@@ -173,31 +191,31 @@ def _write_elman(rec: torch.nn.Module, units: AndUnits, symbols: Subspace, code:
 
 def _write_lstm(rec: torch.nn.Module, units: AndUnits, symbols: Subspace, code: Subspace, _: str) -> None:
     """Cells hold CELL forever (f = 1, i = 0), so h = o exactly; o = sigmoid(2000 (code_read + [x in set] - 3/2))."""
-    reads, to_code = _tensor(units.reads_code), _tensor(units.to_code)
+    reads, to_code = float32(units.reads_code), float32(units.to_code)
     width, scale = units.n_units, 2 * SATURATE
     gate = {name: slice(i * width, (i + 1) * width) for i, name in enumerate("ifgo")}
     rec.bias_ih[gate["i"]] = -SATURATE
     rec.bias_ih[gate["f"]] = SATURATE
     rec.weight_hh[gate["o"]] = scale * reads @ to_code
-    rec.weight_ih[gate["o"], symbols.slice] = scale * _tensor(units.reads_symbol)
+    rec.weight_ih[gate["o"], symbols.slice] = scale * float32(units.reads_symbol)
     rec.bias_ih[gate["o"]] = -1.5 * scale
     rec.c0.fill_(CELL)
-    rec.h0.copy_(_tensor(units.initial))
+    rec.h0.copy_(float32(units.initial))
     rec.out.weight[code.slice] = to_code
 
 
 def _write_gru(rec: torch.nn.Module, units: AndUnits, symbols: Subspace, code: Subspace, _: str) -> None:
     """z = 0 and r = 1 exactly, so h = tanh(50 (code_read + [x in set] - 3/2)) in {-1, +1}."""
-    reads = _tensor(units.reads_code)
+    reads = float32(units.reads_code)
     width = units.n_units
     weight, offset = _code_of_signs(units)
     rec.bias_ih[:width] = SATURATE  # r = 1
     rec.bias_ih[width:2 * width] = -SATURATE  # z = 0
     rows = slice(2 * width, 3 * width)
     rec.weight_hh[rows] = TANH_SCALE * reads @ weight
-    rec.weight_ih[rows, symbols.slice] = TANH_SCALE * _tensor(units.reads_symbol)
+    rec.weight_ih[rows, symbols.slice] = TANH_SCALE * float32(units.reads_symbol)
     rec.bias_ih[rows] = TANH_SCALE * (reads @ offset - 1.5)
-    rec.h0.copy_(2 * _tensor(units.initial) - 1)
+    rec.h0.copy_(2 * float32(units.initial) - 1)
     rec.out.weight[code.slice] = weight
     rec.out.bias[code.slice] = offset
 

@@ -14,6 +14,8 @@ Two point actions:
   an MLP detector per group element g fires relu(sum_i P(i, g(i)) - (r - 1)) over the r rows, which is
   exactly 1 at g and at most 0 at any other element (two elements differ on some base point).
 
+For the GRU, interval units (``interval_units``) hold the rows' one-hots themselves (rows x points units,
+configurations = transformations), when each letter's preimages are intervals of the points.
 Every value is 0/1 (or +-1) and every weight a small integer or half, so the exact certifier applies.
 ``smallest`` picks, per class, the plan with the fewest parameters among these and Minsky's pairs.
 """
@@ -24,11 +26,14 @@ import numpy as np
 from automata.dfa import DFA
 from lsrl.constructions.and_units import MINSKY, AndUnitPlan, AndUnits, Detectors, build, minsky_pairs, parameter_count
 from lsrl.constructions.coset_action import CosetAction, coset_actions
+from lsrl.constructions.interval_units import interval_units
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.result import CompiledAutomaton
 
 REFERENCE = ("transformation units: Minsky 1967's pair units over the letters' transitions of a faithful point "
              "action (lsrl's construction, certified per model)")
+INTERVALS = ("interval units: a GRU's reset gate and candidate as two thresholds around each letter's preimage "
+             "interval (lsrl's construction, certified per model)")
 
 
 def row_units(letters: np.ndarray, rows: tuple[int, ...]) -> AndUnits:
@@ -65,28 +70,48 @@ def transitions_plan(dfa: DFA) -> AndUnitPlan:
     return AndUnitPlan(row_units(np.asarray(dfa.delta).T, (dfa.start,)), None, "transitions", REFERENCE)
 
 
-def coset_plan(action: CosetAction) -> AndUnitPlan:
-    """The rows of a coset action's permutation matrix that determine the DFA state, and their detectors."""
-    rows = action.state_rows()
+def row_detectors(action: CosetAction, rows: tuple[int, ...]) -> Detectors:
+    """One detector per image of the rows, over the code (r, p): sum_r code(r, image_r) - (len(rows) - 1)."""
     n = action.n_points
     images, first = np.unique(action.elements[:, rows], axis=0, return_index=True)
     functionals = np.zeros((len(images), len(rows) * n), np.int64)
     for d, image in enumerate(images):
         functionals[d, np.arange(len(rows)) * n + image] = 1
-    detectors = Detectors(functionals, np.full(len(images), 1 - len(rows)), action.element_state[first])
-    return AndUnitPlan(row_units(action.letters, rows), detectors, "permutation-matrix",
+    return Detectors(functionals, np.full(len(images), 1 - len(rows)), action.element_state[first])
+
+
+def coset_plan(action: CosetAction) -> AndUnitPlan:
+    """The rows of a coset action's permutation matrix that determine the DFA state, and their detectors."""
+    rows = action.state_rows()
+    return AndUnitPlan(row_units(action.letters, rows), row_detectors(action, rows), "permutation-matrix",
                        f"{REFERENCE}; {len(rows)} rows of the permutation matrix of {action.description()}")
 
 
-def plans(dfa: DFA) -> list[AndUnitPlan]:
-    """Minsky's pairs, the DFA's transitions and every coset action's rows."""
+def interval_plans(dfa: DFA, actions: list[CosetAction]) -> list[AndUnitPlan]:
+    """GRU plans (``interval_units``): the state's one-hot itself, when every preimage of a letter is an
+    interval of the states, and the rows of every coset action's permutation matrix."""
+    plans = []
+    state = interval_units(np.asarray(dfa.delta).T, (dfa.start,))
+    if state is not None:
+        plans.append(AndUnitPlan(state, None, "one-hot-intervals", INTERVALS))
+    for action in actions:
+        rows = action.state_rows()
+        plans.append(AndUnitPlan(interval_units(action.letters, rows), row_detectors(action, rows),
+                                 "permutation-matrix-intervals",
+                                 f"{INTERVALS}; {len(rows)} rows of the permutation matrix of {action.description()}"))
+    return plans
+
+
+def plans(dfa: DFA, cls: str) -> list[AndUnitPlan]:
+    """Minsky's pairs, the DFA's transitions, every coset action's rows, and for the GRU the interval plans."""
+    actions = coset_actions(dfa)
     return [AndUnitPlan(minsky_pairs(dfa), None, "pairs", MINSKY), transitions_plan(dfa),
-            *(coset_plan(action) for action in coset_actions(dfa))]
+            *(coset_plan(action) for action in actions), *(interval_plans(dfa, actions) if cls == "gru" else ())]
 
 
 def smallest(dfa: DFA, labels: np.ndarray | None, cls: str) -> CompiledAutomaton:
     """The plan with the fewest parameters in the nonlinear class ``cls`` (elman, elman-tanh, lstm, gru);
     Minsky's pairs on a tie."""
     labels, n_labels = resolve_labels(dfa, labels)
-    best = min(plans(dfa), key=lambda plan: parameter_count(cls, dfa, n_labels, plan))
+    best = min(plans(dfa, cls), key=lambda plan: parameter_count(cls, dfa, n_labels, plan))
     return build(cls, dfa, labels, n_labels, best)

@@ -63,7 +63,7 @@ def test_missing_constructions_are_reported_not_faked(name, arch):
     ("flipflop", "diag-01", {"layers": 1, "state_size": 1}),
     ("mod:3", "rotation", {"layers": 1, "state_size": 2}),
     ("S:4", "deltaproduct", {"layers": 1, "n_h": 3}),
-    ("S:3", "gru", {"layers": 1, "state_size": 18}),  # 2 rows of the 3 x 3 permutation matrix: 18 units
+    ("S:3", "gru", {"layers": 1, "state_size": 6}),  # interval units: the 6 Cayley states' one-hot itself
 ])
 def test_smallest_constructions(name, arch, size):
     task = get_task(name)
