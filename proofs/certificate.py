@@ -14,7 +14,8 @@ pairs are all the reachable ones, so does every transition on any input.
 Constructions that declare their channel values inexact (``meta["exact_values"] is False``: holonomy
 cascades with reset traces, whose reachable values are infinitely many) get an interval certificate
 instead (``proofs.interval_certificate``: boxes closed under the step, with float rounding), written with
-``"kind": "interval"``; ``certify`` and ``verify`` dispatch on it.
+``"kind": "interval"``; ``certify`` and ``verify`` dispatch on it. Those that also declare a safe length
+(odd-order counters that drift) have neither certificate; ``lsrl.artifacts`` records their bound.
 """
 from __future__ import annotations
 
@@ -123,8 +124,11 @@ def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray,
             max_configurations: int = 100_000) -> Certificate | IntervalCertificate:
     """Explore reachable (configuration, state) pairs breadth-first in exact arithmetic and check
     (a)-(c); raise ``CertificateError`` naming the first pair that breaks or if they do not close. A model
-    whose construction declares inexact channel values gets an interval certificate instead."""
-    if model.config.meta.get("exact_values") is False:
+    whose construction declares inexact channel values gets an interval certificate instead, unless it also
+    declares a safe length: its counters' phases drift (the stored roots of unity are not exact), so no box
+    closes, and the exact explorer refuses it with its own reason."""
+    meta = model.config.meta
+    if meta.get("exact_values") is False and not isinstance(meta.get("safe_length"), int):
         try:
             return certify_interval(model, dfa, labels, max_configurations)
         except IntervalCertificateError as err:

@@ -41,7 +41,7 @@ from proofs.spectral import SpectralViolation, check_transition, layer_class, sp
 
 KIND = "interval"
 MERGE_RADIUS = Fraction(1, 2)
-MAX_GROWTHS = 400
+MAX_GROWTHS = 150
 COVERED_FORMATS = {"bfloat16": ("bfloat16", "float32", "float64"), "float32": ("float32", "float64"), "exact": ()}
 CLAIM = ("For every string over the alphabet and every position t, the argmax of the model's logits after t "
          "symbols equals the label of the DFA state after t symbols: by induction on t over the listed boxes, "

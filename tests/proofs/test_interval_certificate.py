@@ -136,3 +136,25 @@ def test_float32_runs_stay_inside_the_certified_boxes(pair, word):
         for layer, box in enumerate(cert.boxes[node]):
             inside = _inside(box, states[layer][0, t].tolist())
             assert inside.all(), f"position {t}, node {node}, layer {layer}, coordinates {np.flatnonzero(~inside)}"
+
+
+def test_lsrl_compile_writes_an_interval_certificate_and_verify_names_a_corruption(tmp_path, capsys):
+    from safetensors.torch import load_file, save_file
+
+    from lsrl.cli import main
+
+    out = tmp_path / "noaa"
+    assert main(["compile", "task:no-aa", "--arch", "diag-01", "-o", str(out)]) == 0
+    assert "interval certificate" in capsys.readouterr().out
+    document = json.loads((out / "certificate.json").read_text())
+    assert document["kind"] == "interval" and "float32" in document["float_safety"]["sound_in"]
+    assert main(["verify", str(out)]) == 0
+    assert "sound in float32" in capsys.readouterr().out
+    path = next(out.glob("*.safetensors"))
+    tensors = load_file(path)
+    weight = tensors["blocks.1.recurrence.to_a.weight"]
+    weight[weight != 0] = -0.5
+    save_file(tensors, path)
+    assert main(["verify", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "lsrl verify: error: (b) box" in err and "layer 1, coordinate" in err and "Traceback" not in err
