@@ -113,7 +113,7 @@ def _layer_states(model, symbols: torch.Tensor) -> list[np.ndarray]:
     return states
 
 
-CERTIFIED = {pair: None for pair in [("tomita:4", "diag-neg"), ("no-aa", "rotation"), ("contains:aba", "diag-01")]}
+CERTIFIED = {pair: None for pair in [("tomita:4", "diag-neg"), ("no-aa", "rotation"), ("ends-with:ab", "diag-01")]}
 
 
 def _cached(task: str, arch: str):
@@ -122,11 +122,7 @@ def _cached(task: str, arch: str):
     return CERTIFIED[task, arch]
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.sampled_from(list(CERTIFIED)), st.lists(st.integers(0, 1), min_size=1, max_size=300))
-def test_float32_runs_stay_inside_the_certified_boxes(pair, word):
-    """At every position the float32 state lies in the box of the node the successor table reaches."""
-    compiled, cert = _cached(*pair)
+def _assert_inside_boxes(compiled, cert: IntervalCertificate, word: list[int]) -> None:
     states = _layer_states(compiled.model, torch.tensor([word]))
     trace = compiled.dfa.trace_batch(np.asarray([word]))[0]
     node = 0
@@ -136,6 +132,20 @@ def test_float32_runs_stay_inside_the_certified_boxes(pair, word):
         for layer, box in enumerate(cert.boxes[node]):
             inside = _inside(box, states[layer][0, t].tolist())
             assert inside.all(), f"position {t}, node {node}, layer {layer}, coordinates {np.flatnonzero(~inside)}"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(list(CERTIFIED)), st.lists(st.integers(0, 1), min_size=1, max_size=300))
+def test_float32_runs_stay_inside_the_certified_boxes(pair, word):
+    """At every position the float32 state lies in the box of the node the successor table reaches."""
+    _assert_inside_boxes(*_cached(*pair), word)
+
+
+@pytest.mark.parametrize("pair", list(CERTIFIED))
+def test_long_float32_runs_stay_inside_the_certified_boxes(pair):
+    compiled, cert = _cached(*pair)
+    for seed in range(2):
+        _assert_inside_boxes(compiled, cert, np.random.default_rng(seed).integers(0, 2, size=4000).tolist())
 
 
 def test_lsrl_compile_writes_an_interval_certificate_and_verify_names_a_corruption(tmp_path, capsys):
