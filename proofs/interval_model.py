@@ -76,8 +76,11 @@ class IntervalModel:
                                  "the model is not on the exact (compiled) path")
         self.model = model
         self.rational = {name: to_rational(t) for name, t in model.state_dict().items()}
-        self.weights = {name: Weight.of(w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(-1, 1))
-                        for name, w in self.rational.items()}
+        try:
+            self.weights = {name: Weight.of(w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(-1, 1))
+                            for name, w in self.rational.items()}
+        except ValueError as err:
+            raise NotCertifiable(f"interval certificate: {err}") from None
         self.pairs = [self._pairs(i) if f"blocks.{i}.mlp.up.weight" in self.rational else None
                       for i in range(len(config.layers))]
         self.recurrence = RECURRENCES[config.arch]
