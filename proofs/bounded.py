@@ -1,0 +1,613 @@
+"""Bounded-length certificates for rotation models whose gates are roots of unity of orders other than 1, 2, 4.
+
+Such a model is not exact in float32, but three checks, all in exact arithmetic and all re-done by
+``verify`` from the stored weights, prove it right up to a length L:
+
+(i) **The exact-root model is exact at every length.** Replace every listed gate weight by the root of
+    unity part it stands for (``GateRoot``: +-cos or +-sin of 2 pi k / m) and evaluate the model in the
+    cyclotomic field Q(zeta_N) (``proofs.cyclotomic``). Its reachable (configuration, DFA state) pairs are
+    explored breadth-first; they close up, every step agrees with the DFA and the readout picks the
+    state's label by a positive margin: by induction, right at every position of every string.
+(ii) **The stored gates are near the roots and inside the unit disk.** Each listed float32 weight differs
+    from its exact root part by at most ``gate_error`` (rational bounds on cos), and every stored gate
+    pair (u, w) has u^2 + w^2 <= 1 exactly.
+(iii) **The float32 error stays within budget up to L.** With budgets B_l on each layer's state error
+    |h_hat - h| (per complex channel), every reachable step is bounded by forward error analysis
+    (Higham 2002: gamma_n = n u / (1 - n u) for any summation order, sqrt(2) gamma_2 for a complex
+    product; ReLUs are 1-Lipschitz, exactly 0 where the ideal pre-activation is below minus its error,
+    and a clipped pair relu(s) - relu(s - d) is constant where s stays outside [0, d]). This gives per
+    layer e_t <= A e_{t-1} + K with A, K maximised over the reachable steps, and the readout picks the
+    right label whenever every e <= B. With e_0 = 0, e_t <= K ((A^t - 1) / (A - 1)) <= K t / (1 - (A-1) t)
+    (from e^x <= 1 / (1 - x)), which is <= B for t <= B / (K + B (A - 1)): by induction on t (lower
+    layers first, whose errors at time t feed the gates of higher ones), every decision up to L is right.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from automata.dfa import DFA
+from automata.errors import LsrlInputError
+from automata.fileformat import dfa_from_json, dfa_to_json
+from lsrl.constructions.rotation import root_of_unity
+from models.stack import RecurrentModel
+from proofs.cyclotomic import Cyclotomic
+from proofs.rational import to_rational
+
+FORMAT, VERSION, KIND = "lsrl-certificate", 2, "bounded"
+UNIT_ROUNDOFF = Fraction(1, 2 ** 24)  # float32, round to nearest
+SQRT2_UP = Fraction(99, 70)
+MAX_LENGTH = 2 ** 62
+_QUARTER_TURNS = {(1, 0), (-1, 0), (0, 1), (0, -1)}
+GRID = 2 ** 80  # error bounds are rounded up to multiples of 2^-80
+ASSUMPTIONS = ("IEEE binary32 arithmetic, round to nearest, any summation order in matrix products (no TF32 "
+               "or other reduced-precision accumulation)",
+               "the recurrence h_t = a_t h_{t-1} + b_t evaluated step by step in complex64 "
+               "(kernels.scan.naive, the CPU path); the chunked Triton scan multiplies gates in another "
+               "order and is not covered",
+               "each complex product has relative error at most sqrt(2) gamma_2 (Higham 2002, Lemma 3.5; "
+               "true with and without fused multiply-add)")
+
+
+class BoundedCertificateError(LsrlInputError):
+    """A bounded certificate that does not check; the message names the check, layer and value."""
+
+
+def _gamma(n: int) -> Fraction:
+    return n * UNIT_ROUNDOFF / (1 - n * UNIT_ROUNDOFF) if n else Fraction(0)
+
+
+def _up(x: Fraction) -> Fraction:
+    """x rounded up to the grid 2^-80 (keeps bounds small without losing soundness)."""
+    return Fraction(-((-x.numerator * GRID) // x.denominator), GRID)
+
+
+def _sqrt_up(x: Fraction) -> Fraction:
+    """An upper bound on sqrt(x) on the grid."""
+    root = math.isqrt(-((-x.numerator * GRID * GRID) // x.denominator))
+    return Fraction(root + 1, GRID)
+
+
+def _upper(v: Cyclotomic | Fraction) -> Fraction:
+    return v.upper() if isinstance(v, Cyclotomic) else abs(v)
+
+
+def _sign(v: Cyclotomic | Fraction) -> int:
+    return v.sign() if isinstance(v, Cyclotomic) else (v > 0) - (v < 0)
+
+
+def _relu(v: Cyclotomic | Fraction) -> Cyclotomic | Fraction:
+    return v if _sign(v) > 0 else Fraction(0)
+
+
+@dataclass(frozen=True)
+class GateRoot:
+    """Weight ``parameter[row, column]`` (column -1: a bias) stands for sign * part(2 pi k / m)."""
+
+    layer: int
+    parameter: str
+    row: int
+    column: int
+    k: int
+    m: int
+    part: str  # "cos" or "sin"
+    sign: int
+
+    def exact(self, n: int) -> Cyclotomic:
+        value = (Cyclotomic.cos if self.part == "cos" else Cyclotomic.sin)(n, self.k, self.m)
+        return value if self.sign > 0 else -value
+
+    def describe(self) -> str:
+        index = f"[{self.row}]" if self.column < 0 else f"[{self.row}, {self.column}]"
+        return f"{self.parameter}{index}, standing for {'-' if self.sign < 0 else ''}{self.part}(2 pi {self.k}/{self.m})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layer": self.layer, "parameter": self.parameter, "row": self.row, "column": self.column,
+                "root": f"{self.k}/{self.m}", "part": self.part, "sign": self.sign}
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> GateRoot:
+        k, m = (int(x) for x in str(item["root"]).split("/"))
+        return cls(int(item["layer"]), str(item["parameter"]), int(item["row"]), int(item["column"]), k, m,
+                   str(item["part"]), int(item["sign"]))
+
+
+def field_order(orders: list[int]) -> int:
+    """N = lcm(4, orders): Q(zeta_N) holds cos and sin of every root of these orders."""
+    return math.lcm(4, *orders)
+
+
+def _gate_parameters(model: RecurrentModel) -> list[tuple[int, str]]:
+    names = []
+    for layer, block in enumerate(model.blocks):
+        names += [(layer, f"blocks.{layer}.recurrence.{p}") for p in ("to_a.weight", "to_a.bias", "to_b.weight",
+                                                                       "to_b.bias")]
+        if block.mlp is not None:
+            names.append((layer, f"blocks.{layer}.mlp.down.weight"))
+    return names
+
+
+def find_gate_roots(model: RecurrentModel, orders: list[int]) -> tuple[GateRoot, ...]:
+    """Every gate-side weight (recurrence gates and inputs, MLP outputs) whose value is +- the stored
+    part of a root of unity of one of these orders (``rotation.root_of_unity``) and not that part exactly."""
+    n = field_order(orders)
+    table: dict[Fraction, tuple[int, int, str, int]] = {}
+    for m in orders:
+        for k in range(m):
+            for part, value in zip(("cos", "sin"), root_of_unity(k, m)):
+                for sign in (1, -1):
+                    candidate = GateRoot(0, "", 0, 0, k, m, part, sign)
+                    if candidate.exact(n) != Fraction(sign * value):
+                        table.setdefault(Fraction(sign * value), (k, m, part, sign))
+    weights = model.state_dict()
+    roots = []
+    for layer, name in _gate_parameters(model):
+        values = weights[name].detach().double().numpy()
+        matrix = values.reshape(-1, 1) if values.ndim == 1 else values
+        for row, column in zip(*np.nonzero(matrix)):
+            hit = table.get(Fraction(float(matrix[row, column])))
+            if hit is not None:
+                roots.append(GateRoot(layer, name, int(row), -1 if values.ndim == 1 else int(column), *hit))
+    return tuple(roots)
+
+
+def _entry(weights: dict[str, np.ndarray], root: GateRoot) -> Fraction:
+    w = weights[root.parameter]
+    return w[root.row] if root.column < 0 else w[root.row, root.column]
+
+
+def check_gates(weights: dict[str, np.ndarray], roots: tuple[GateRoot, ...], n: int) -> dict[tuple, Fraction]:
+    """(ii): the upper bound on |stored - exact| of every listed weight (keyed by (parameter, row, column));
+    raises if a listed weight does not exist."""
+    errors = {}
+    for root in roots:
+        if root.parameter not in weights:
+            raise BoundedCertificateError(f"(ii) layer {root.layer}: the model has no parameter {root.parameter}")
+        try:
+            stored = _entry(weights, root)
+        except IndexError:
+            raise BoundedCertificateError(f"(ii) layer {root.layer}: no entry {root.describe()}") from None
+        errors[root.parameter, root.row, root.column] = _up((root.exact(n) - stored).upper())
+    return errors
+
+
+def check_unit_disk(weights: dict[str, np.ndarray], roots: tuple[GateRoot, ...]) -> Fraction:
+    """The spectral claim on the stored gates: each (cos, sin) pair of one root in one column has
+    u^2 + w^2 <= 1 exactly; returns the largest squared modulus."""
+    pairs: dict[tuple, dict[str, Fraction]] = {}
+    for root in roots:
+        pairs.setdefault((root.layer, root.parameter, root.column, root.k, root.m, root.sign), {})[root.part] = \
+            _entry(weights, root)
+    largest = Fraction(0)
+    for (layer, parameter, column, k, m, _), parts in pairs.items():
+        modulus = parts.get("cos", Fraction(0)) ** 2 + parts.get("sin", Fraction(0)) ** 2
+        if modulus > 1:
+            raise BoundedCertificateError(f"(ii) layer {layer} (diag-complex): the stored gate for root {k}/{m} in "
+                                          f"{parameter}[:, {column}] is {parts.get('cos', 0)} + "
+                                          f"{parts.get('sin', 0)}i with modulus^2 {float(modulus)!r} > 1")
+        largest = max(largest, modulus)
+    return largest
+
+
+@dataclass
+class _Linear:
+    """A float32 linear map y = W x + c next to its exact-root counterpart, row by row (nonzero entries)."""
+
+    rows: list[list[tuple[int, Fraction, Cyclotomic | Fraction, Fraction]]]  # (column, stored, ideal, |error|)
+    bias: list[tuple[Fraction, Cyclotomic | Fraction, Fraction]]
+
+    @classmethod
+    def build(cls, stored: dict, ideal: dict, errors: dict, weight: str, bias: str | None) -> _Linear:
+        w, wi = stored[weight], ideal[weight]
+        rows = [[(j, w[i, j], wi[i, j], errors.get((weight, i, j), Fraction(0))) for j in np.flatnonzero(w[i] != 0)]
+                for i in range(w.shape[0])]
+        if bias is None:
+            out_bias = [(Fraction(0), Fraction(0), Fraction(0))] * w.shape[0]
+        else:
+            out_bias = [(stored[bias][i], ideal[bias][i], errors.get((bias, i, -1), Fraction(0)))
+                        for i in range(w.shape[0])]
+        return cls(rows, out_bias)
+
+    def apply(self, x: list, magnitude: list[Fraction], deviation: list[Fraction]):
+        """Ideal y, and per row the perturbation bound |W_hat x_hat + c_hat - (W x + c)| and the rounding bound."""
+        ideal, perturbation, rounding = [], [], []
+        for row, (b, b_ideal, b_error) in zip(self.rows, self.bias):
+            y = b_ideal
+            pert, size, terms = b_error, abs(b), [b] if b != 0 else []
+            for j, w, w_ideal, error in row:
+                if x[j] != 0:
+                    y = y + w_ideal * x[j]
+                if magnitude[j] or deviation[j]:
+                    terms.append(x[j] if deviation[j] == 0 else None)
+                pert += error * magnitude[j] + abs(w) * deviation[j]
+                size += abs(w) * (magnitude[j] + deviation[j])
+            ideal.append(y)
+            perturbation.append(_up(pert))
+            rounding.append(_up(_gamma(_rounded_terms(terms)) * size))
+        return ideal, perturbation, rounding
+
+    def is_zero_row(self, i: int) -> bool:
+        return not self.rows[i] and self.bias[i][0] == 0 and self.bias[i][1] == 0
+
+
+def _rounded_terms(terms: list) -> int:
+    """The n of gamma_n for a float dot product: 0 when it is one stored weight times an exact +-1 (or
+    nothing), else the number of terms that can be nonzero."""
+    if not terms or (len(terms) == 1 and terms[0] in (1, -1)):
+        return 0
+    return len(terms)
+
+
+def _add_to_stream(x, magnitude, deviation, y, pert, rounding, linear: _Linear):
+    """x + y elementwise in float: one more rounding where y is not identically zero."""
+    out_x, out_m, out_d = list(x), list(magnitude), list(deviation)
+    for i in range(len(x)):
+        if linear.is_zero_row(i):
+            continue
+        out_x[i] = x[i] + y[i]
+        dy = pert[i] + rounding[i]
+        y_size = _upper(y[i])
+        out_d[i] = _up(deviation[i] + dy + UNIT_ROUNDOFF * (magnitude[i] + deviation[i] + y_size + dy))
+        out_m[i] = _up(_upper(out_x[i]))
+    return out_x, out_m, out_d
+
+
+@dataclass
+class _Block:
+    to_a: _Linear
+    to_b: _Linear
+    out: _Linear
+    up: _Linear | None
+    down: _Linear | None
+    pairs: list[tuple[int, ...]]  # hidden units: (k,) a ReLU, (k, k + 1) a clipped pair relu(s) - relu(s - d)
+    channels: int
+    b_zero: bool
+
+
+def _units(stored: dict, ideal: dict, prefix: str, hidden: int) -> list[tuple[int, ...]]:
+    """Group hidden units into clipped pairs relu(s) - relu(s - d) (identical up rows, biases c and c - d
+    with d > 0, opposite down columns, stored and ideal) and single ReLUs."""
+    up, bias = stored[prefix + "up.weight"], stored[prefix + "up.bias"]
+    down, down_ideal = stored[prefix + "down.weight"], ideal[prefix + "down.weight"]
+    units, k = [], 0
+    while k < hidden:
+        if (k + 1 < hidden and (up[k] == up[k + 1]).all() and bias[k] > bias[k + 1]
+                and all(down[i, k + 1] == -down[i, k] and down_ideal[i, k + 1] == -down_ideal[i, k]
+                        for i in range(down.shape[0]))):
+            units.append((k, k + 1))
+            k += 2
+        else:
+            units.append((k,))
+            k += 1
+    return units
+
+
+@dataclass(frozen=True)
+class StepBound:
+    """Per layer, the growth A and increment K of the state error recurrence over the steps seen."""
+
+    growth: tuple[Fraction, ...]
+    increment: tuple[Fraction, ...]
+
+
+class DriftAnalysis:
+    """The exact-root model of a float32 rotation model, with forward error bounds of every step."""
+
+    def __init__(self, model: RecurrentModel, roots: tuple[GateRoot, ...], orders: list[int]):
+        if model.config.arch != "rotation" or not model.config.exact:
+            raise BoundedCertificateError("a bounded certificate covers compiled (exact-path) rotation models only")
+        self.model = model
+        self.n = field_order(orders)
+        self.stored = {name: to_rational(t) for name, t in model.state_dict().items()}
+        self.errors = check_gates(self.stored, roots, self.n)
+        self.largest_modulus = check_unit_disk(self.stored, roots)
+        self.ideal = {name: w.copy() for name, w in self.stored.items()}
+        for root in roots:
+            w = self.ideal[root.parameter]
+            if root.column < 0:
+                w[root.row] = root.exact(self.n)
+            else:
+                w[root.row, root.column] = root.exact(self.n)
+        self.blocks = [self._block(i, block) for i, block in enumerate(model.blocks)]
+        self.readout = _Linear.build(self.stored, self.ideal, self.errors, "readout.weight", "readout.bias")
+
+    def _block(self, i: int, block) -> _Block:
+        p = f"blocks.{i}."
+        s, d, e = self.stored, self.ideal, self.errors
+        to_b_zero = not s[p + "recurrence.to_b.weight"].any() and not s[p + "recurrence.to_b.bias"].any()
+        mlp = block.mlp is not None
+        return _Block(_Linear.build(s, d, e, p + "recurrence.to_a.weight", p + "recurrence.to_a.bias"),
+                      _Linear.build(s, d, e, p + "recurrence.to_b.weight", p + "recurrence.to_b.bias"),
+                      _Linear.build(s, d, e, p + "recurrence.out.weight", p + "recurrence.out.bias"),
+                      _Linear.build(s, d, e, p + "mlp.up.weight", p + "mlp.up.bias") if mlp else None,
+                      _Linear.build(s, d, e, p + "mlp.down.weight", p + "mlp.down.bias") if mlp else None,
+                      _units(s, d, p + "mlp.", block.mlp.up.out_features) if mlp else [],
+                      block.recurrence.channels, to_b_zero)
+
+    def _lift(self, v) -> Cyclotomic:
+        return v if isinstance(v, Cyclotomic) else Cyclotomic.rational(self.n, v)
+
+    def initial(self) -> tuple[tuple[Cyclotomic, ...], ...]:
+        return tuple(tuple(self._lift(v) for v in self.stored[f"blocks.{i}.recurrence.h0"].tolist())
+                     for i in range(len(self.blocks)))
+
+    def step(self, config, symbol: int, budgets: tuple[Fraction, ...]):
+        """The exact-root model's next configuration and logits, each logit's error bound, and the
+        layers' (A, K) at this step, assuming every layer's state error is within its budget."""
+        x = list(self.stored["embedding.weight"][symbol])
+        magnitude, deviation = [abs(v) for v in x], [Fraction(0)] * len(x)
+        states, growth, increment = [], [], []
+        for block, state, budget in zip(self.blocks, config, budgets):
+            new, a_bound, k_bound = self._recurrence(block, state, x, magnitude, deviation)
+            states.append(new)
+            growth.append(a_bound)
+            increment.append(k_bound)
+            h_mag = [_up(_upper(v)) for v in new]
+            y, pert, rnd = block.out.apply(list(new), h_mag, [budget] * len(new))
+            x, magnitude, deviation = _add_to_stream(x, magnitude, deviation, y, pert, rnd, block.out)
+            if block.up is not None:
+                x, magnitude, deviation = self._mlp(block, x, magnitude, deviation)
+        logits, pert, rnd = self.readout.apply(x, magnitude, deviation)
+        return (tuple(states), logits, [p + r for p, r in zip(pert, rnd)],
+                StepBound(tuple(growth), tuple(increment)))
+
+    def _recurrence(self, block: _Block, state, x, magnitude, deviation):
+        """New state of every channel, and the largest A, K of e' <= A e + K over its channels."""
+        c = block.channels
+        a, a_pert, a_rnd = block.to_a.apply(x, magnitude, deviation)
+        b, b_pert, b_rnd = block.to_b.apply(x, magnitude, deviation)
+        theta_m = SQRT2_UP * _gamma(2)
+        theta_b = Fraction(0) if block.b_zero else UNIT_ROUNDOFF
+        new_re, new_im, a_max, k_max = [], [], Fraction(0), Fraction(0)
+        for j in range(c):
+            u, w, hr, hi = a[j], a[c + j], state[j], state[c + j]
+            new_re.append(self._lift(u * hr - w * hi + b[j]))
+            new_im.append(self._lift(w * hr + u * hi + b[c + j]))
+            eps_a = a_pert[j] + a_rnd[j] + a_pert[c + j] + a_rnd[c + j]
+            unit = eps_a == 0 and any(u == p and w == q for p, q in _QUARTER_TURNS)  # the float product by +-1 or +-i is exact
+            eps_b = b_pert[j] + b_rnd[j] + b_pert[c + j] + b_rnd[c + j]
+            a_abs = _sqrt_up(_upper(u * u + w * w))
+            h_abs = _sqrt_up(_upper(hr * hr + hi * hi))
+            b_abs = _sqrt_up(_upper(b[j] * b[j] + b[c + j] * b[c + j]))
+            theta_j = (1 + (0 if unit else theta_m)) * (1 + theta_b) - 1
+            a_max = max(a_max, _up((a_abs + eps_a) * (1 + theta_j)))
+            k_max = max(k_max, _up(eps_a * h_abs + (a_abs + eps_a) * h_abs * theta_j + eps_b * (1 + theta_b)
+                                   + b_abs * theta_b))
+        return tuple(new_re + new_im), a_max, k_max
+
+    def _mlp(self, block: _Block, x, magnitude, deviation):
+        hidden, pert, rnd = block.up.apply(x, magnitude, deviation)
+        values = [Fraction(0)] * len(hidden)  # ideal post-ReLU values
+        unit_dev, unit_mag, size = {}, [Fraction(0)] * len(hidden), [Fraction(0)] * len(hidden)
+        for unit in block.pairs:
+            k = unit[0]
+            if len(unit) == 1:
+                y = hidden[k]
+                values[k] = _relu(y)
+                off = _sign(y + (pert[k] + rnd[k])) <= 0
+                unit_dev[unit] = Fraction(0) if off else pert[k] + rnd[k]
+                unit_mag[k] = _up(_upper(values[k]))
+                size[k] = unit_mag[k] + unit_dev[unit]
+            else:
+                s, width = hidden[k], hidden[k] - hidden[k + 1]
+                values[k], values[k + 1] = _relu(s), _relu(hidden[k + 1])
+                saturated = _sign(s - pert[k] - width) >= 0 or _sign(s + pert[k]) <= 0
+                unit_dev[unit] = (Fraction(0) if saturated else pert[k]) + rnd[k] + rnd[k + 1]
+                unit_mag[k] = _up(_upper(values[k] - values[k + 1]))
+                size[k] = _up(_upper(values[k])) + pert[k] + rnd[k]
+                size[k + 1] = _up(_upper(values[k + 1])) + pert[k] + rnd[k + 1]
+        y, out_pert, out_rnd = self._down(block, values, unit_dev, unit_mag, size)
+        return _add_to_stream(x, magnitude, deviation, y, out_pert, out_rnd, block.down)
+
+    def _down(self, block: _Block, values, unit_dev, unit_mag, size):
+        """The MLP output, with its error bound per coordinate, grouping each clipped pair's two columns."""
+        ideal, perturbation, rounding = [], [], []
+        leading = {unit[0]: unit for unit in block.pairs}
+        for row, (b, b_ideal, b_error) in zip(block.down.rows, block.down.bias):
+            y, pert, total = b_ideal, b_error, abs(b)
+            for j, w, w_ideal, error in row:
+                if values[j] != 0:
+                    y = y + w_ideal * values[j]
+                total += abs(w) * size[j]
+                if j in leading:
+                    pert += abs(w) * unit_dev[leading[j]] + error * unit_mag[j]
+            ideal.append(y)
+            perturbation.append(_up(pert))
+            rounding.append(_up(_gamma(len(row) + (b != 0)) * total))
+        return ideal, perturbation, rounding
+
+
+def _decision_holds(logits, errors, label: int) -> bool:
+    """The label's logit beats every other by more than both error bounds (exact sign)."""
+    return all(_sign(logits[label] - logits[j] - errors[label] - errors[j]) > 0
+               for j in range(len(logits)) if j != label)
+
+
+def _ideal_margin(logits, label: int) -> Fraction:
+    """A rational lower bound on the exact-root model's margin; raises if it is not positive."""
+    bounds = []
+    for j in range(len(logits)):
+        if j != label:
+            diff = logits[label] - logits[j]
+            if _sign(diff) <= 0:
+                raise ValueError
+            bounds.append(diff.enclosure()[0] if isinstance(diff, Cyclotomic) else diff)
+    return min(bounds, default=Fraction(1))
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """The exact-root model's reachable pairs and the worst step bounds under the budgets."""
+
+    configurations: int
+    margin: Fraction
+    growth: tuple[Fraction, ...]
+    increment: tuple[Fraction, ...]
+    within_budget: bool  # every reachable decision is right while the errors stay within budget
+    where: str | None  # the first step where that fails
+
+
+def explore(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, budgets: tuple[Fraction, ...],
+            max_configurations: int = 20_000) -> Exploration:
+    """(i) and the per-step part of (iii) over every reachable (configuration, DFA state) pair."""
+    start = (analysis.initial(), dfa.start)
+    seen, queue = {start}, deque([start])
+    layers = len(analysis.blocks)
+    growth, increment = [Fraction(0)] * layers, [Fraction(0)] * layers
+    margin, where = None, None
+    while queue:
+        config, q = queue.popleft()
+        for a in range(dfa.n_symbols):
+            nxt, logits, errors, bound = analysis.step(config, a, budgets)
+            r = int(dfa.delta[q, a])
+            label = int(labels[r])
+            place = f"after DFA state {dfa.name(q)!r} reads {dfa.alphabet[a]!r}"
+            try:
+                m = _ideal_margin(logits, label)
+            except ValueError:
+                raise BoundedCertificateError(f"(i) {place}, the exact-root model does not pick label {label} of "
+                                              f"state {dfa.name(r)!r}") from None
+            margin = m if margin is None else min(margin, m)
+            if where is None and not _decision_holds(logits, errors, label):
+                where = place
+            growth = [max(x, y) for x, y in zip(growth, bound.growth)]
+            increment = [max(x, y) for x, y in zip(increment, bound.increment)]
+            pair = (nxt, r)
+            if pair not in seen:
+                if len(seen) >= max_configurations:
+                    raise BoundedCertificateError(f"(i) more than {max_configurations} reachable configurations: "
+                                                  "the exact-root model's state does not close up")
+                seen.add(pair)
+                queue.append(pair)
+    return Exploration(len(seen), margin or Fraction(1), tuple(growth), tuple(increment), where is None, where)
+
+
+def layer_safe_length(growth: Fraction, increment: Fraction, budget: Fraction) -> int:
+    """The largest t with K t / (1 - (A - 1) t) <= B, i.e. t <= B / (K + B (A - 1)) (capped at 2^62)."""
+    g = max(growth - 1, Fraction(0))
+    if increment == 0:  # e_0 = 0 stays 0
+        return MAX_LENGTH
+    return min(MAX_LENGTH, math.floor(budget / (increment + budget * g)))
+
+
+def safe_length(exploration: Exploration, budgets: tuple[Fraction, ...]) -> tuple[int, ...]:
+    return tuple(layer_safe_length(a, k, b) for a, k, b in zip(exploration.growth, exploration.increment, budgets))
+
+
+@dataclass(frozen=True)
+class BoundedCertificate:
+    orders: tuple[int, ...]
+    roots: tuple[GateRoot, ...]
+    gate_error: Fraction
+    largest_modulus: Fraction
+    budgets: tuple[Fraction, ...]
+    exploration: Exploration
+    lengths: tuple[int, ...]
+
+    @property
+    def length(self) -> int:
+        return min(self.lengths)
+
+    def claim(self) -> str:
+        return (f"The float32 model's prediction equals the DFA state's label at every position of every string "
+                f"of length <= {self.length} (under the stated float assumptions); the model with its gates "
+                f"replaced by the exact roots of unity does so at every position of every string, of every "
+                f"length. Every stored gate lies in the closed unit disk.")
+
+    def to_json(self, dfa: DFA, labels: np.ndarray, construction: dict[str, Any] | None = None) -> dict[str, Any]:
+        e = self.exploration
+        return {"format": FORMAT, "version": VERSION, "kind": KIND, "all_lengths": False,
+                "claim": self.claim(), "assumptions": list(ASSUMPTIONS), "construction": construction or {},
+                "dfa": dfa_to_json(dfa), "labels": [int(x) for x in labels],
+                "orders": list(self.orders), "field": f"Q(zeta_{field_order(list(self.orders))})",
+                "gates": [r.to_json() for r in self.roots], "gate_error": str(self.gate_error),
+                "ideal": {"configurations": e.configurations, "margin_lower_bound": str(e.margin)},
+                "budgets": [str(b) for b in self.budgets],
+                "recurrence": [{"layer": i, "growth": str(a), "increment": str(k), "safe_length": n}
+                               for i, (a, k, n) in enumerate(zip(e.growth, e.increment, self.lengths))],
+                "correct_up_to_length": self.length,
+                "spectral": {"class": "diag-complex", "stored_gates": len(self.roots),
+                             "largest_squared_modulus": str(self.largest_modulus), "within_unit_disk": True}}
+
+
+def _check(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders: list[int], roots: tuple[GateRoot, ...],
+           gate_error: Fraction | None, budgets: tuple[Fraction, ...], max_configurations: int) -> BoundedCertificate:
+    analysis = DriftAnalysis(model, roots, orders)
+    worst = max(analysis.errors.values(), default=Fraction(0))
+    if gate_error is not None and worst > gate_error:
+        root = next(r for r in roots if analysis.errors[r.parameter, r.row, r.column] > gate_error)
+        raise BoundedCertificateError(f"(ii) layer {root.layer}: gate weight {root.describe()} is "
+                                      f"{_entry(analysis.stored, root)}, not within {gate_error} of the root "
+                                      f"(off by up to {float(analysis.errors[root.parameter, root.row, root.column])!r})")
+    exploration = explore(analysis, dfa, labels, budgets, max_configurations)
+    if not exploration.within_budget:
+        raise BoundedCertificateError(f"(iii) {exploration.where}: with state errors within the budgets "
+                                      f"{[str(b) for b in budgets]} the float32 readout is not proved right")
+    return BoundedCertificate(tuple(orders), roots, gate_error if gate_error is not None else worst,
+                              analysis.largest_modulus, budgets, exploration, safe_length(exploration, budgets))
+
+
+def certify_bounded(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders: list[int],
+                    max_configurations: int = 20_000) -> BoundedCertificate:
+    """Find the gates and the budgets, and certify. Layers whose error provably stays 0 (increment 0)
+    get budget 0; the others share the largest budget 2^-k, k = 1..40, that keeps the readout right
+    (bisection: feasibility is monotone in the budget)."""
+    roots = find_gate_roots(model, orders)
+    layers = len(model.blocks)
+    exact = [True] * layers
+    while True:
+        probe = tuple(Fraction(0) if e else Fraction(1, 2 ** 20) for e in exact)
+        found = explore(DriftAnalysis(model, roots, orders), dfa, labels, probe, max_configurations)
+        still = [e and k == 0 for e, k in zip(exact, found.increment)]
+        if still == exact:
+            break
+        exact = still
+    best, low, high = None, 1, 40
+    while low <= high:
+        k = (low + high) // 2
+        budgets = tuple(Fraction(0) if e else Fraction(1, 2 ** k) for e in exact)
+        try:
+            cert = _check(model, dfa, labels, orders, roots, None, budgets, max_configurations)
+        except BoundedCertificateError as err:
+            if not str(err).startswith("(iii)"):
+                raise
+            low = k + 1
+            continue
+        best = cert if best is None or cert.length > best.length else best
+        high = k - 1
+    if best is None:
+        raise BoundedCertificateError("(iii) no state error budget down to 2^-40 keeps the float32 readout right")
+    return best
+
+
+def verify_bounded(model: RecurrentModel, document: dict[str, Any]) -> dict[str, Any]:
+    """Re-check a bounded certificate from the stored weights: (i), (ii) and (iii) with the document's
+    gate list and budgets; L is recomputed, and a document claiming more fails."""
+    if document.get("format") != FORMAT or document.get("version") != VERSION or document.get("kind") != KIND:
+        raise BoundedCertificateError(f"not an {FORMAT} version {VERSION} document of kind {KIND!r}")
+    try:
+        dfa = dfa_from_json(document["dfa"], "certificate")
+        labels = np.asarray(document["labels"], dtype=np.int64)
+        orders = [int(m) for m in document["orders"]]
+        roots = tuple(GateRoot.from_json(item) for item in document["gates"])
+        gate_error = Fraction(document["gate_error"])
+        budgets = tuple(Fraction(b) for b in document["budgets"])
+        claimed = int(document["correct_up_to_length"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise BoundedCertificateError(f"malformed bounded certificate: {err}") from None
+    if len(budgets) != len(model.blocks):
+        raise BoundedCertificateError(f"(iii) {len(budgets)} budgets for a model of {len(model.blocks)} layers")
+    cert = _check(model, dfa, labels, orders, roots, gate_error, budgets, 20_000)
+    if cert.length < claimed:
+        raise BoundedCertificateError(f"(iii) the certificate claims correctness up to length {claimed}, the checked "
+                                      f"quantities give {cert.length}")
+    return {"kind": KIND, "correct_up_to_length": cert.length, "configurations": cert.exploration.configurations,
+            "symbols": dfa.n_symbols, "margin": str(cert.exploration.margin),
+            "margin_float": float(cert.exploration.margin), "gate_error": float(cert.gate_error),
+            "gates": len(roots), "largest_squared_modulus": str(cert.largest_modulus)}
+
