@@ -14,6 +14,8 @@ from lsrl.constructions.result import CompiledAutomaton
 from lsrl.constructions.select import compile_automaton
 from lsrl.sources import Language
 from models import checkpoint
+from proofs.bounded import KIND as BOUNDED_KIND
+from proofs.bounded import BoundedCertificateError, certify_bounded, verify_bounded
 from proofs.certificate import CertificateError, certify, first_layer_spectrum, save_certificate, verify
 from proofs.exact_model import NotCertifiable
 
@@ -37,23 +39,44 @@ def compile_language(language: Language, arch: str, directory: str | os.PathLike
     the directory atomically."""
     compiled = compile_automaton(language.dfa, arch, language.labels, n_h)
     certificate, reason = _certificate(compiled, max_configurations)
-    bounded = bounded_statement(compiled) if certificate is None else None
+    bounded_document = bounded_certificate(compiled) if certificate is None else None
+    bounded = bounded_statement(compiled, bounded_document) if certificate is None else None
     extra = {"source": language.name, "arch": arch, "construction": compiled.construction,
              "reference": compiled.reference, "size": compiled.size(),
              "certified": certificate is not None, "not_certified": reason, "bounded_statement": bounded}
     files = {DFA_FILE: json.dumps({**dfa_to_json(compiled.dfa), "labels": [int(x) for x in compiled.labels]}) + "\n"}
-    if certificate is not None:
-        files[CERTIFICATE] = save_certificate(certificate)
+    if certificate is not None or bounded_document is not None:
+        files[CERTIFICATE] = save_certificate(certificate or bounded_document)
     out = checkpoint.save(compiled.model, directory, extra=extra, files=files)
     summary = _summary(certificate) if certificate is not None else None
     return CompileReport(out, compiled.construction, compiled.size(), summary, reason, bounded)
 
 
-def bounded_statement(compiled: CompiledAutomaton) -> dict[str, Any] | None:
+def bounded_certificate(compiled: CompiledAutomaton) -> dict[str, Any] | None:
+    """The bounded-length certificate (``proofs.bounded``, kind "bounded") of a rotation model that drifts
+    in float; None for other models, and for cascades with reset traces (``exact_values`` False: their
+    channel values are not roots of unity, the interval certificate covers them)."""
+    meta = compiled.model.config.meta
+    if not isinstance(meta.get("safe_length"), int) or meta.get("exact_values") is False:
+        return None
+    orders = [int(m) for m in meta.get("moduli") or meta.get("primes") or ()]
+    try:
+        cert = certify_bounded(compiled.model, compiled.dfa, compiled.labels, orders)
+    except BoundedCertificateError:
+        return None
+    construction = {"name": compiled.construction, "reference": compiled.reference, **compiled.size()}
+    return cert.to_json(compiled.dfa, compiled.labels, construction)
+
+
+def bounded_statement(compiled: CompiledAutomaton, document: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """For a construction that drifts in float (rotations of order other than 1, 2, 4), the length up to
-    which its own worst-case rounding bound proves every prediction right; None if it gives none. This is
-    a bound, not an all-length certificate, and ``verify_directory`` does not re-derive it."""
+    which every prediction is proved right: the bounded certificate's L (re-checked by ``lsrl verify``)
+    when ``document`` is one, else the construction's own bound (not re-checked); None if neither exists."""
     length = compiled.model.config.meta.get("safe_length")
+    if document is not None:
+        return {"all_lengths": False, "correct_up_to_length": document["correct_up_to_length"],
+                "statement": document["claim"] + f" Re-checked by lsrl verify ({CERTIFICATE}, kind \"bounded\").",
+                "first_layer_spectrum": first_layer_spectrum(compiled.model)}
     if not isinstance(length, int):
         return None
     return {"all_lengths": False, "correct_up_to_length": length,
@@ -100,4 +123,6 @@ def verify_directory(directory: str | os.PathLike) -> dict[str, Any]:
         document = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise CertificateError(f"{path}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}") from None
+    if document.get("kind") == BOUNDED_KIND:
+        return verify_bounded(model, document)
     return verify(model, document)

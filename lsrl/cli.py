@@ -49,6 +49,13 @@ def _verify(args: argparse.Namespace) -> int:
     from lsrl.artifacts import verify_directory
 
     summary = verify_directory(args.directory)
+    if summary.get("kind") == "bounded":
+        print(f"{args.directory}: bounded certificate holds: the float32 model is right at every position up to "
+              f"length {summary['correct_up_to_length']}; the exact-root model at every length "
+              f"({summary['configurations']} configurations x {summary['symbols']} symbols checked exactly, "
+              f"readout margin >= {summary['margin_float']:.6g}, {summary['gates']} gates within "
+              f"{summary['gate_error']:.3g} of their roots, all in the closed unit disk)")
+        return 0
     if summary.get("kind") == "interval":
         print(f"{args.directory}: certificate holds for every length: {summary['configurations']} boxes x "
               f"{summary['symbols']} symbols checked in exact interval arithmetic, readout margin >= "

@@ -87,6 +87,8 @@ def _compile_automaton(args: argparse.Namespace) -> int:
                   f"exact in {', '.join(c['exact_in']) or 'no float dtype'}")
     else:
         print(f"not certified: {report.not_certified}")
+        if report.bounded is not None:
+            print(f"bounded: {report.bounded['statement']}")
     return 0
 
 
