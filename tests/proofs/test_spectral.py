@@ -111,11 +111,12 @@ def test_rotation_gate_off_the_disk_is_named():
         verify(compiled.model, document)
 
 
-def test_float32_roots_of_unity_of_order_5_lie_just_outside_the_disk():
-    """A finding, not a wish: the float32 roundings of (cos, sin)(2 pi / 5) have u^2 + w^2 > 1, so the
-    mod-5 rotation model's stored gates leave the class by ~5e-8 (its drift bound accounts for that)."""
+def test_float32_roots_of_unity_of_order_5_lie_inside_the_disk():
+    """The plain float32 roundings of (cos, sin)(2 pi / 5) have u^2 + w^2 = 1 + 5e-8; the construction
+    stores the nearest float32 pair with u^2 + w^2 <= 1 (``rotation.root_of_unity``), so the gates are in
+    the class, strictly inside the unit circle."""
     t = get_task("mod:5")
     report = first_layer_spectrum(compile_automaton(t.dfa, "rotation", t.labels).model)
-    assert not report["within_class"] and "> 1" in report["violation"]
-    assert 0 < Fraction(report["squared_moduli"][-1]) - 1 < Fraction(1, 2 ** 23)
+    assert report["within_class"] and not report["unit_circle"]
+    assert 0 < 1 - Fraction(report["squared_moduli"][0]) < Fraction(1, 2 ** 22)
     assert first_layer_spectrum(compile_automaton(get_task("mod:3").dfa, "rotation").model)["within_class"]

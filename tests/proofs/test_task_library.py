@@ -16,9 +16,10 @@ import torch
 
 from automata.minimize import minimize
 from automata.tasks import get_task
-from lsrl.artifacts import bounded_statement
+from lsrl.artifacts import bounded_certificate, bounded_statement
 from lsrl.constructions.errors import NotExpressible, NotImplementedConstruction
 from lsrl.constructions.select import ARCHITECTURES, compile_automaton
+from proofs.bounded import verify_bounded
 from proofs.certificate import CertificateError, certify, verify
 
 TASKS = ("parity", "mod:3", "mod:4", "mod:5", "cycle:5", "modarith:3", "Z:4", "Z:6", "Z2xZ2", "dihedral:3",
@@ -87,12 +88,18 @@ def _check_interval(compiled, float32: bool) -> None:
 
 
 def _check_bounded(compiled, bounded) -> None:
-    """The certifier refuses (the values need more mantissa than float64 has, or, for order 5, the float32
-    gates lie just outside the unit disk), and the float32 model is right on random strings up to
-    min(safe length, 2000)."""
-    with pytest.raises(CertificateError, match=r"bits of mantissa|modulus\^2 \d+/\d+ > 1"):
+    """The exact certifier refuses (the values need more mantissa than float64 has), the float32 gates lie
+    in the closed unit disk, the bounded certificate (``proofs.bounded``) verifies from the weights, and the
+    float32 model is right on random strings up to min(L, 10000). Cascades above 10^4 parameters (A:4, S:4)
+    take minutes to certify in exact cyclotomic arithmetic and are skipped here."""
+    with pytest.raises(CertificateError, match=r"bits of mantissa"):
         certify(compiled.model, compiled.dfa, compiled.labels)
-    length = min(bounded["correct_up_to_length"], 2000)
+    assert bounded["first_layer_spectrum"]["within_class"] is True
+    if compiled.size()["parameters"] > 10_000:
+        pytest.skip(f"{compiled.construction}: bounded certificate too slow for the default run")
+    document = json.loads(json.dumps(bounded_certificate(compiled)))
+    summary = verify_bounded(compiled.model, document)
+    length = min(summary["correct_up_to_length"], 10_000)
     assert length >= 1000
     symbols = np.random.default_rng(0).integers(0, compiled.dfa.n_symbols, size=(4, length))
     expected = compiled.labels[compiled.dfa.trace_batch(symbols)]

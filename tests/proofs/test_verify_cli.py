@@ -52,7 +52,7 @@ def test_verify_names_a_householder_factor_leaving_its_class(tmp_path: Path, cap
     assert "(d) configuration 0" in err and "layer 0 (deltaproduct): factor 0 has beta |k|^2 = 4 outside [0, 2]" in err
 
 
-def test_drifting_rotation_records_a_bounded_statement(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_drifting_rotation_gets_a_bounded_certificate(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "mod3"
     assert main(["compile", "task:mod:3", "--arch", "rotation", "-o", str(out)]) == 0
     assert "not certified" in capsys.readouterr().out
@@ -60,6 +60,6 @@ def test_drifting_rotation_records_a_bounded_statement(tmp_path: Path, capsys: p
     bounded = config["bounded_statement"]
     assert bounded["all_lengths"] is False and bounded["correct_up_to_length"] > 10 ** 6
     assert bounded["first_layer_spectrum"]["within_class"] is True
-    assert not (out / "certificate.json").exists()
-    assert main(["verify", str(out)]) == 2
-    assert f"correct up to length {bounded['correct_up_to_length']}" in capsys.readouterr().err
+    assert json.loads((out / "certificate.json").read_text())["kind"] == "bounded"
+    assert main(["verify", str(out)]) == 0
+    assert f"up to length {bounded['correct_up_to_length']}" in capsys.readouterr().out
