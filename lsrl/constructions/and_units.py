@@ -85,7 +85,7 @@ class Units(Protocol):
 
 
 @dataclass(frozen=True, eq=False)
-class AndUnitPlan:
+class UnitPlan:
     """Units, and detectors unless the code is the state's one-hot; ``name`` completes the construction name."""
 
     units: Units
@@ -111,10 +111,10 @@ def minsky_pairs(dfa: DFA) -> AndUnits:
 def minsky(cls: str, dfa: DFA, labels: np.ndarray | None = None) -> CompiledAutomaton:
     """Minsky's pair units (``minsky_pairs``) in the nonlinear class ``cls``."""
     labels, n_labels = resolve_labels(dfa, labels)
-    return build(cls, dfa, labels, n_labels, AndUnitPlan(minsky_pairs(dfa), None, "pairs", MINSKY))
+    return build(cls, dfa, labels, n_labels, UnitPlan(minsky_pairs(dfa), None, "pairs", MINSKY))
 
 
-def model_config(cls: str, dfa: DFA, n_labels: int, plan: AndUnitPlan) -> tuple[ModelConfig, Layout]:
+def model_config(cls: str, dfa: DFA, n_labels: int, plan: UnitPlan) -> tuple[ModelConfig, Layout]:
     """The one-layer model of class ``cls`` (a key of ``CLASSES``) for the plan, and its stream layout."""
     arch, nonlinearity = CLASSES[cls]
     layout = Layout()
@@ -135,14 +135,14 @@ def construction_prefix(cls: str) -> str:
     return f"elman-{nonlinearity}" if arch == "elman" else arch
 
 
-def parameter_count(cls: str, dfa: DFA, n_labels: int, plan: AndUnitPlan) -> int:
+def parameter_count(cls: str, dfa: DFA, n_labels: int, plan: UnitPlan) -> int:
     """Parameters of the plan's model, counted on the meta device (nothing is allocated)."""
     config, _ = model_config(cls, dfa, n_labels, plan)
     with torch.device("meta"):
         return sum(p.numel() for p in RecurrentModel(config).parameters())
 
 
-def build(cls: str, dfa: DFA, labels: np.ndarray, n_labels: int, plan: AndUnitPlan) -> CompiledAutomaton:
+def build(cls: str, dfa: DFA, labels: np.ndarray, n_labels: int, plan: UnitPlan) -> CompiledAutomaton:
     """The compiled model: embedding, the AND-unit recurrence writing the code, detectors, label readout."""
     config, layout = model_config(cls, dfa, n_labels, plan)
     model = RecurrentModel(config)

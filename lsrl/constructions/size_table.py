@@ -14,9 +14,9 @@ from automata.tasks import get_task
 from lsrl.constructions.errors import NotExpressible, NotImplementedConstruction
 from lsrl.constructions.select import ARCHITECTURES, compile_automaton
 
-# Every family's example (S:4 for S:5, whose 14,520-unit Elman layer has 2 * 10^8 weights) and all Tomita grammars.
+# Every family's example and all Tomita grammars.
 TASKS = ("parity", "mod:3", "cycle:5", "modarith:3", "modarith:5", "Z:6", "Z2xZ2", "dihedral:4", "Q8", "A:4",
-         "A:5", "S:3", "S:4", "flipflop", "even-pairs", *(f"tomita:{n}" for n in range(1, 8)), "dyck:1:2",
+         "A:5", "S:3", "S:4", "S:5", "flipflop", "even-pairs", *(f"tomita:{n}" for n in range(1, 8)), "dyck:1:2",
          "dyck:2:3", "ab-star", "contains:aba", "ends-with:ab", "no-aa")
 
 
@@ -66,7 +66,11 @@ def markdown(rows: list[Row]) -> str:
              "task's minimal labelled DFA, with its layers, state size (real numbers carried between steps, all "
              "layers), Householder factors per token (deltaproduct) and parameters; or why there is none. "
              "Holonomy cascades (`cascade.py`) are exact for deltaproduct; the diagonal ones (counter-free DFAs) "
-             "decide exactly but do not keep exact channel values (see their docstring).", "",
+             "decide exactly but do not keep exact channel values (see their docstring). The nonlinear classes "
+             "take the unit plan with the fewest parameters (`transformation_units.py`): Minsky's (state, "
+             "symbol) pairs, the DFA's transitions (state-pair units), or, for group DFAs, base rows of the "
+             "permutation matrix of a small coset action (S_5, A_5 on 5 points); the GRU can also hold those rows, or "
+             "the state's one-hot, themselves (interval units, `interval_units.py`).", "",
              "| task | class | construction | layers | state size | n_h | parameters |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
     for r in rows:

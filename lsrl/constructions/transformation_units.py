@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from automata.dfa import DFA
-from lsrl.constructions.and_units import MINSKY, AndUnitPlan, AndUnits, Detectors, build, minsky_pairs, parameter_count
+from lsrl.constructions.and_units import MINSKY, UnitPlan, AndUnits, Detectors, build, minsky_pairs, parameter_count
 from lsrl.constructions.coset_action import CosetAction, coset_actions
 from lsrl.constructions.interval_units import interval_units
 from lsrl.constructions.labelling import resolve_labels
@@ -65,9 +65,9 @@ def _orbit(letters: np.ndarray, start: int) -> list[int]:
     return sorted(seen)
 
 
-def transitions_plan(dfa: DFA) -> AndUnitPlan:
+def transitions_plan(dfa: DFA) -> UnitPlan:
     """The DFA's own states as the points, one row (the start): units are its transitions (k, delta(k, x))."""
-    return AndUnitPlan(row_units(np.asarray(dfa.delta).T, (dfa.start,)), None, "transitions", REFERENCE)
+    return UnitPlan(row_units(np.asarray(dfa.delta).T, (dfa.start,)), None, "transitions", REFERENCE)
 
 
 def row_detectors(action: CosetAction, rows: tuple[int, ...]) -> Detectors:
@@ -80,32 +80,32 @@ def row_detectors(action: CosetAction, rows: tuple[int, ...]) -> Detectors:
     return Detectors(functionals, np.full(len(images), 1 - len(rows)), action.element_state[first])
 
 
-def coset_plan(action: CosetAction) -> AndUnitPlan:
+def coset_plan(action: CosetAction) -> UnitPlan:
     """The rows of a coset action's permutation matrix that determine the DFA state, and their detectors."""
     rows = action.state_rows()
-    return AndUnitPlan(row_units(action.letters, rows), row_detectors(action, rows), "permutation-matrix",
+    return UnitPlan(row_units(action.letters, rows), row_detectors(action, rows), "permutation-matrix",
                        f"{REFERENCE}; {len(rows)} rows of the permutation matrix of {action.description()}")
 
 
-def interval_plans(dfa: DFA, actions: list[CosetAction]) -> list[AndUnitPlan]:
+def interval_plans(dfa: DFA, actions: list[CosetAction]) -> list[UnitPlan]:
     """GRU plans (``interval_units``): the state's one-hot itself, when every preimage of a letter is an
     interval of the states, and the rows of every coset action's permutation matrix."""
     plans = []
     state = interval_units(np.asarray(dfa.delta).T, (dfa.start,))
     if state is not None:
-        plans.append(AndUnitPlan(state, None, "one-hot-intervals", INTERVALS))
+        plans.append(UnitPlan(state, None, "one-hot-intervals", INTERVALS))
     for action in actions:
         rows = action.state_rows()
-        plans.append(AndUnitPlan(interval_units(action.letters, rows), row_detectors(action, rows),
+        plans.append(UnitPlan(interval_units(action.letters, rows), row_detectors(action, rows),
                                  "permutation-matrix-intervals",
                                  f"{INTERVALS}; {len(rows)} rows of the permutation matrix of {action.description()}"))
     return plans
 
 
-def plans(dfa: DFA, cls: str) -> list[AndUnitPlan]:
+def plans(dfa: DFA, cls: str) -> list[UnitPlan]:
     """Minsky's pairs, the DFA's transitions, every coset action's rows, and for the GRU the interval plans."""
     actions = coset_actions(dfa)
-    return [AndUnitPlan(minsky_pairs(dfa), None, "pairs", MINSKY), transitions_plan(dfa),
+    return [UnitPlan(minsky_pairs(dfa), None, "pairs", MINSKY), transitions_plan(dfa),
             *(coset_plan(action) for action in actions), *(interval_plans(dfa, actions) if cls == "gru" else ())]
 
 

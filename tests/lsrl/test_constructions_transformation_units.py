@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from automata.strategies import dfas
 from automata.tasks import get_task
-from lsrl.constructions.and_units import AndUnitPlan, build, minsky_pairs
+from lsrl.constructions.and_units import UnitPlan, build, minsky_pairs
 from lsrl.constructions.interval_units import interval_units
 from lsrl.constructions.labelling import minimal_labelled
 from lsrl.constructions.select import compile_automaton
@@ -96,7 +96,7 @@ def test_interval_units_compute_dfas_whose_preimages_are_intervals(dfa):
     labels = dfa.accepting_mask().astype(np.int64)
     if units is None:
         return
-    compiled = build("gru", dfa, labels, 2, AndUnitPlan(units, None, "one-hot-intervals", INTERVALS))
+    compiled = build("gru", dfa, labels, 2, UnitPlan(units, None, "one-hot-intervals", INTERVALS))
     assert compiled.model.blocks[0].recurrence.d_state == dfa.n_states
     assert_computes(compiled, length=2000, batch=1)
 
