@@ -62,6 +62,12 @@ class Alternating:
         out[:, 1::2] = np.asarray(self.odd)[rng.integers(0, len(self.odd), size=out[:, 1::2].shape)]
         return out
 
+    @staticmethod
+    def final_position(length: int) -> int:
+        """The last position that ends a whole expression (an operand: even index), where Deletang et
+        al. read the answer; after an operator the label is the constant "pending"."""
+        return length - 1 if (length - 1) % 2 == 0 else length - 2
+
 
 @dataclass(frozen=True)
 class Balanced:
@@ -192,6 +198,12 @@ class Task:
         """``n`` strings of ``length`` symbol indices, shape (n, length), from this task's sampler;
         the same seed (or generator state) gives the same strings."""
         return self.sampler.draw(self.dfa, n, length, np.random.default_rng(rng))
+
+    def final_position(self, length: int) -> int:
+        """The position (0-based) whose label scores a string of ``length`` as a whole: the last one,
+        unless the sampler says where a whole input ends (``Alternating``)."""
+        final = getattr(self.sampler, "final_position", None)
+        return final(length) if final is not None and length > 1 else length - 1
 
     def label_sequence(self, symbols: np.ndarray) -> np.ndarray:
         """Labels after every prefix: for symbols of shape (B, T), labels of shape (B, T)."""

@@ -80,7 +80,8 @@ def _reproduce(args: argparse.Namespace) -> int:
         result = render_saved(args.from_records, args.out or Path(args.from_records).parent, plots=not args.no_plots)
     else:
         result = reproduce(args.name, args.out or Path("results") / (args.name + ("-quick" if args.quick else "")),
-                           quick=args.quick, device=args.device, progress=not args.quiet, plots=not args.no_plots)
+                           quick=args.quick, device=args.device, progress=not args.quiet, plots=not args.no_plots,
+                           seeds=args.seeds)
     for path in result.files:
         print(path)
     if args.name == "atlas" and result.files:
@@ -127,6 +128,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="default: cuda:LOCAL_RANK when a GPU is present, else cpu")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--no-plots", action="store_true", help="tables and records only (no matplotlib)")
+    p.add_argument("--seeds", type=int, help="keep only the first N seeds of each cell (default: the budget's)")
     p.add_argument("--from-records", metavar="NAME.json",
                    help="re-render the tables and plots of a saved run instead of training (NAME is then ignored)")
     p.set_defaults(handler=_reproduce)

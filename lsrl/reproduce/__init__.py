@@ -38,14 +38,19 @@ def experiment(name: str) -> ModuleType:
 
 
 def reproduce(name: str, out: str | Path, quick: bool = False, device: str | None = None,
-              progress: bool = False, plots: bool = True) -> Reproduction:
+              progress: bool = False, plots: bool = True, seeds: int | None = None) -> Reproduction:
     """Run experiment ``name`` (sharded under ``torchrun``); rank 0 writes ``NAME.json``, a .md and
     a .tex file per table and the plots into ``out``; every rank writes each finished unit of the
-    grid to ``out/units/`` as it completes."""
+    grid to ``out/units/`` as it completes. ``seeds`` keeps only the first that many seeds per cell."""
+    from dataclasses import replace
+
     from lsrl.reproduce.grid import World, run_grid
 
     module = experiment(name)
-    records = run_grid(module.cells(quick), device, progress, partial=Path(out) / "units")
+    cells = module.cells(quick)
+    if seeds is not None:
+        cells = tuple(replace(cell, seeds=cell.seeds[:seeds]) for cell in cells)
+    records = run_grid(cells, device, progress, partial=Path(out) / "units")
     if World.from_env().rank != 0:
         return Reproduction(name, records, ())
     return render(name, records, out, quick, plots)

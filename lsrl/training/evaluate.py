@@ -2,11 +2,14 @@
 
 Per length we report three accuracies over fresh strings from the task's sampler:
 ``token`` (every position's label, the next-label objective we train), ``final`` (the label after the
-whole string: the sequence-level score of Deletang et al. 2023, who read the output at the end only)
-and ``sequence`` (all positions of a string right). Scaled accuracy follows the convention of Grazzi et
-al. 2025 (Table 2, Chomsky-hierarchy tasks, "1.0 is perfect, 0.0 is random guessing"); our definition,
-stated here because the papers leave the chance level implicit: ``(final - chance) / (1 - chance)`` with
-``chance = 1 / n_labels`` (uniform guessing), clipped below at 0.
+whole string, ``Task.final_position``: the last position, or for modular arithmetic the last operand,
+since after an operator the label is a constant "pending": the sequence-level score of Deletang et al.
+2023, who read the output at the end only) and ``sequence`` (all positions of a string right). Scaled
+accuracy follows the convention of Grazzi et al. 2025 (Table 2, Chomsky-hierarchy tasks, "1.0 is
+perfect, 0.0 is random guessing"); our definition, stated here because the papers leave the chance
+level implicit: ``(final - chance) / (1 - chance)`` with ``chance = 1 / k``, k the number of distinct
+labels among the evaluated strings at the final position (uniform guessing among the answers that
+occur there: 2 for parity, k for arithmetic mod k), clipped below at 0.
 """
 from __future__ import annotations
 
@@ -66,8 +69,10 @@ def evaluate_length(model: RecurrentModel, task: Task, length: int, n: int, seed
     target = task.label_sequence(symbols)
     predicted = predictions(model, symbols)
     correct = predicted == target
-    return LengthMetrics(length, n, float(correct.mean()), float(correct[:, -1].mean()),
-                         float(correct.all(axis=1).mean()), 1.0 / max(task.n_labels, 2))
+    final = task.final_position(length)
+    answers = len(np.unique(target[:, final])) if n else 1
+    return LengthMetrics(length, n, float(correct.mean()), float(correct[:, final].mean()),
+                         float(correct.all(axis=1).mean()), 1.0 / max(answers, 2))
 
 
 def evaluate(model: RecurrentModel, task: Task, lengths: Sequence[int], n: int = 256,

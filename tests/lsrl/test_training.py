@@ -108,3 +108,27 @@ def test_saved_run_round_trips(tmp_path) -> None:
     json.dumps(record)
     symbols = torch.as_tensor(get_task("parity").sample(4, 12, 0))
     assert torch.equal(load(directory).predict(symbols), result.model.predict(symbols))
+
+
+class _ConstantModel(torch.nn.Module):
+    """Predicts one label everywhere (a model that learned nothing but the most common label)."""
+
+    def __init__(self, label: int, n_labels: int):
+        super().__init__()
+        self.logits = torch.nn.Parameter(torch.nn.functional.one_hot(torch.tensor(label), n_labels).float())
+
+    def predict(self, symbols: torch.Tensor) -> torch.Tensor:
+        return self.logits.argmax().expand(symbols.shape)
+
+
+@pytest.mark.parametrize("length", [40, 41, 500])
+def test_modular_arithmetic_is_scored_at_the_last_operand(length: int) -> None:
+    """After an operator the label is the constant "pending": scoring the last position of an
+    even-length string would give a constant predictor full marks. The final position is the last
+    operand, and chance is 1/5 (the values that occur there)."""
+    task = get_task("modarith:5")
+    pending = task.label_sequence(task.sample(1, 2, 0))[0, 1]
+    metrics = evaluate(_ConstantModel(int(pending), task.n_labels), task, (length,), n=128)[0]
+    assert metrics.final == 0.0 and metrics.scaled == 0.0
+    assert metrics.chance == pytest.approx(1 / 5)
+    assert task.final_position(length) % 2 == 0
