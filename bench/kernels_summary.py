@@ -105,7 +105,31 @@ def render(records: list[dict]) -> str:
         rows = rec["results"]
         reference = {_key(r): r["ms"] for r in rows if r["impl"] == "ours" and r["ms"]}
         out += _table(rows, reference, _key)
+    out += _compiled_long()
     return "\n".join(out) + "\n"
+
+
+def _compiled_long() -> list[str]:
+    """The target "compiled automaton models run on the GPU kernels at T = 1,000,000 and stay exact",
+    from ``bench/compiled_long.py``'s JSON."""
+    path = RESULTS / "compiled_long.json"
+    if not path.exists():
+        return []
+    rec = json.loads(path.read_text())
+    env = rec["environment"]
+    out = ["", "## Compiled automaton models on long strings (`compiled_long.json`)", "",
+           f"{env.get('device')}, torch {env.get('torch')}, triton {env.get('triton')}; float32, random strings; "
+           "every position compared with the DFA.", "",
+           "| task | class | construction | layers | state | length | positions | wrong | seconds |",
+           "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rec["results"]:
+        if "error" in r:
+            out.append(f"| {r['task']} | {r['arch']} | error: {r['error']} | | | | | | |")
+            continue
+        size = r["size"]
+        out.append(f"| {r['task']} | {r['arch']} | {r['construction']} | {size['layers']} | {size['state_size']} | "
+                   f"{r['length']:,} | {r['positions']:,} | {r['wrong_positions']} | {r['seconds']:.2f} |")
+    return out
 
 
 def main() -> None:
