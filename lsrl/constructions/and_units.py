@@ -3,7 +3,8 @@ firing after symbol x_t iff the code coordinate it reads was 1 after x_{t-1} and
 Code coordinates are sums of unit bits (``to_code``) and are 0 or 1 on every reachable configuration, so a
 unit is the exact AND ``relu(s + c - 1)`` (ReLU) or the saturated sign of ``s + c - 3/2`` (tanh, sigmoid gates)
 of two bits. Which units to use is a construction's choice: Minsky's (state, symbol) pairs (``minsky_pairs``)
-or the transformation units of ``transformation_units``; this module writes any choice into each class.
+or the transformation units of ``transformation_units``; this module writes any choice into each class, and
+builds the model around any ``Units`` (also the GRU's ``interval_units``).
 
 The code the units feed is the DFA state's one-hot itself, or a code read by an MLP of vertex detectors
 (``decode.vertex_detectors``) into the state's one-hot; the readout maps the state to its label.
