@@ -21,7 +21,17 @@ import math
 import torch
 from torch import nn
 
+from kernels.backend import resolve
+from kernels.rnn import MAX_HIDDEN, rnn_recurrence
 from models.config import LayerConfig
+
+
+def fused_kernel_applies(x: torch.Tensor, hidden: int) -> bool:
+    """Whether a layer's time loop runs as ``kernels.rnn``'s fused Triton kernel: on CUDA (or with
+    ``TRITON_INTERPRET=1``), in float32, for hidden sizes up to ``MAX_HIDDEN``. Elsewhere (CPU, float64,
+    wider layers) the layer steps in PyTorch, so CPU results do not depend on the kernel."""
+    return (0 < hidden <= MAX_HIDDEN and x.dtype == torch.float32 and x.shape[1] > 0
+            and resolve("auto", x) == "triton")
 
 
 class _GatedRecurrence(nn.Module):
@@ -69,6 +79,8 @@ class LSTMRecurrence(_GatedRecurrence):
         drive = x @ self.weight_ih.T + self.bias_ih
         h = self.h0.expand(x.shape[0], self.d_state)
         c = self.c0.expand(x.shape[0], self.d_state)
+        if fused_kernel_applies(x, self.d_state):
+            return rnn_recurrence("lstm", drive, self.weight_hh, self.bias_hh, h.contiguous(), c.contiguous())[0]
         out = []
         for t in range(x.shape[1]):
             i, f, g, o = (drive[:, t] + h @ self.weight_hh.T + self.bias_hh).chunk(4, dim=-1)
@@ -85,6 +97,8 @@ class GRURecurrence(_GatedRecurrence):
         """Hidden states h_1..h_T, (B, T, d_state)."""
         drive = x @ self.weight_ih.T + self.bias_ih
         h = self.h0.expand(x.shape[0], self.d_state)
+        if fused_kernel_applies(x, self.d_state):
+            return rnn_recurrence("gru", drive, self.weight_hh, self.bias_hh, h.contiguous())[0]
         out = []
         for t in range(x.shape[1]):
             x_r, x_z, x_n = drive[:, t].chunk(3, dim=-1)
