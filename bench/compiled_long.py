@@ -21,7 +21,8 @@ from lsrl.constructions.select import compile_automaton
 PAIRS = (("parity", "diag-neg"), ("flipflop", "diag-01"), ("Z:4", "rotation"), ("mod:3", "rotation"),
          ("S:5", "deltaproduct"), ("A:5", "deltaproduct"), ("modarith:3", "deltaproduct"), ("tomita:3", "deltaproduct"),
          ("dihedral:4", "diag-neg"), ("Q8", "diag-neg"), ("no-aa", "diag-01"), ("tomita:4", "diag-neg"),
-         ("dyck:1:2", "diag-01"), ("parity", "elman"), ("mod:3", "lstm"), ("S:3", "gru"))
+         ("dyck:1:2", "diag-01"), ("parity", "elman"), ("parity", "elman-tanh"), ("mod:3", "lstm"), ("S:3", "gru"),
+         ("S:5", "lstm"), ("A:5", "gru"))
 
 
 def run(task_name: str, arch: str, length: int, batch: int, device: str, seed: int) -> dict:
@@ -54,10 +55,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/compiled_long.json"))
+    parser.add_argument("--only", nargs="*", help="run only these classes (e.g. lstm gru elman-tanh)")
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     rows = []
     for task, arch in PAIRS:
+        if args.only and arch not in args.only:
+            continue
         try:
             row = run(task, arch, args.length, args.batch, device, args.seed)
         except Exception as err:  # recorded, not hidden: the summary shows which pair did not run and why
