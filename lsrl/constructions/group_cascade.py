@@ -316,6 +316,12 @@ def _element_units(cascade: Cascade, real: bool) -> list[_Unit]:
             for row, q in zip(cascade.coords.tolist(), cascade.element_state.tolist())]
 
 
+def _dyadic(x: float, bits: int = 16) -> float:
+    """x rounded to a multiple of 2^-bits: x and x - 1 are then both float32 numbers (|x| < 2^7), so a clipped
+    pair relu(s) - relu(s - 1) saturates at exactly 1, and an exact-root gate keeps modulus 1."""
+    return round(x * 2 ** bits) / 2 ** bits
+
+
 def _wire_units(mlp, units: list[_Unit], levels: tuple[Level, ...], code, gate, state, symbols, real: bool) -> None:
     """Unit u is the hidden pair (2u, 2u + 1): relu(s) - relu(s - 1), s = (4 / gap)(matches - count + gap / 2)."""
     for u, unit in enumerate(units):
@@ -323,13 +329,14 @@ def _wire_units(mlp, units: list[_Unit], levels: tuple[Level, ...], code, gate, 
         margin = min([_margin(p) for p in primes] + [2.0])
         scale = 4 / margin
         count = len(unit.reads) + (unit.symbol is not None)
+        bias = _dyadic(scale * (margin / 2 - count))  # both rows exact in float32: the pair's width is exactly 1
         for row in (2 * u, 2 * u + 1):
             if unit.symbol is not None:
                 mlp.up.weight[row, symbols.start + unit.symbol] = scale
             for (i, value), p in zip(unit.reads, primes):
                 functional = [(-1.0) ** value] if real else list(root_of_unity(value, p))
                 mlp.up.weight[row, code[i].slice] = scale * torch.tensor(functional)
-            mlp.up.bias[row] = scale * (margin / 2 - count) - (row - 2 * u)
+            mlp.up.bias[row] = bias - (row - 2 * u)
         kind, index = unit.target
         start = gate[index].start if kind == "gate" else state.start + index
         for c, value in enumerate(unit.output):
