@@ -23,6 +23,7 @@ Such a model is not exact in float32, but three checks, all in exact arithmetic 
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -74,7 +75,13 @@ def _sqrt_up(x: Fraction) -> Fraction:
 
 
 def _upper(v: Cyclotomic | Fraction) -> Fraction:
-    return v.upper() if isinstance(v, Cyclotomic) else abs(v)
+    return _cyclotomic_upper(v) if isinstance(v, Cyclotomic) else abs(v)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cyclotomic_upper(v: Cyclotomic) -> Fraction:
+    """Exact-root values recur across steps and across the budget search: enclose each once."""
+    return v.upper()
 
 
 def _sign(v: Cyclotomic | Fraction) -> int:
@@ -220,12 +227,17 @@ class _Linear:
             y = b_ideal
             pert, size, terms = b_error, abs(b), [b] if b != 0 else []
             for j, w, w_ideal, error in row:
-                if x[j] != 0:
-                    y = y + w_ideal * x[j]
-                if magnitude[j] or deviation[j]:
-                    terms.append(x[j] if deviation[j] == 0 else None)
-                pert += error * magnitude[j] + abs(w) * deviation[j]
-                size += abs(w) * (magnitude[j] + deviation[j])
+                xj, mj, dj = x[j], magnitude[j], deviation[j]
+                if xj != 0:
+                    y = y + w_ideal * xj
+                if not (mj or dj):
+                    continue  # an exact zero term
+                terms.append(xj if dj == 0 else None)
+                if error:
+                    pert += error * mj
+                if dj:
+                    pert += abs(w) * dj
+                size += abs(w) * (mj + dj)
             ideal.append(y)
             perturbation.append(_up(pert))
             rounding.append(_up(_gamma(_rounded_terms(terms)) * size))
@@ -315,6 +327,7 @@ class DriftAnalysis:
                 w[root.row, root.column] = root.exact(self.n)
         self.blocks = [self._block(i, block) for i, block in enumerate(model.blocks)]
         self.readout = _Linear.build(self.stored, self.ideal, self.errors, "readout.weight", "readout.bias")
+        self._layer_steps: dict[tuple, tuple] = {}
 
     def _block(self, i: int, block) -> _Block:
         p = f"blocks.{i}."
@@ -339,22 +352,32 @@ class DriftAnalysis:
     def step(self, config, symbol: int, budgets: tuple[Fraction, ...]):
         """The exact-root model's next configuration and logits, each logit's error bound, and the
         layers' (A, K) at this step, assuming every layer's state error is within its budget."""
-        x = list(self.stored["embedding.weight"][symbol])
-        magnitude, deviation = [abs(v) for v in x], [Fraction(0)] * len(x)
+        x = tuple(self.stored["embedding.weight"][symbol])
+        magnitude, deviation = tuple(abs(v) for v in x), (Fraction(0),) * len(x)
         states, growth, increment = [], [], []
-        for block, state, budget in zip(self.blocks, config, budgets):
-            new, a_bound, k_bound = self._recurrence(block, state, x, magnitude, deviation)
+        for i, (state, budget) in enumerate(zip(config, budgets)):
+            key = (i, state, x, magnitude, deviation, budget)
+            if key not in self._layer_steps:
+                self._layer_steps[key] = self._layer(self.blocks[i], state, x, magnitude, deviation, budget)
+            new, a_bound, k_bound, x, magnitude, deviation = self._layer_steps[key]
             states.append(new)
             growth.append(a_bound)
             increment.append(k_bound)
-            h_mag = [_up(_upper(v)) for v in new]
-            y, pert, rnd = block.out.apply(list(new), h_mag, [budget] * len(new))
-            x, magnitude, deviation = _add_to_stream(x, magnitude, deviation, y, pert, rnd, block.out)
-            if block.up is not None:
-                x, magnitude, deviation = self._mlp(block, x, magnitude, deviation)
-        logits, pert, rnd = self.readout.apply(x, magnitude, deviation)
+        logits, pert, rnd = self.readout.apply(list(x), magnitude, deviation)
         return (tuple(states), logits, [p + r for p, r in zip(pert, rnd)],
                 StepBound(tuple(growth), tuple(increment)))
+
+    def _layer(self, block: _Block, state, x, magnitude, deviation, budget: Fraction):
+        """One layer: its new state, (A, K), and the stream after it; a function of its arguments only, so
+        ``step`` evaluates it once per distinct input (lower layers repeat across configurations)."""
+        x, magnitude, deviation = list(x), list(magnitude), list(deviation)
+        new, a_bound, k_bound = self._recurrence(block, state, x, magnitude, deviation)
+        h_mag = [_up(_upper(v)) for v in new]
+        y, pert, rnd = block.out.apply(list(new), h_mag, [budget] * len(new))
+        x, magnitude, deviation = _add_to_stream(x, magnitude, deviation, y, pert, rnd, block.out)
+        if block.up is not None:
+            x, magnitude, deviation = self._mlp(block, x, magnitude, deviation)
+        return new, a_bound, k_bound, tuple(x), tuple(magnitude), tuple(deviation)
 
     def _recurrence(self, block: _Block, state, x, magnitude, deviation):
         """New state of every channel, and the largest A, K of e' <= A e + K over its channels."""
@@ -401,24 +424,30 @@ class DriftAnalysis:
                 unit_mag[k] = _up(_upper(values[k] - values[k + 1]))
                 size[k] = _up(_upper(values[k])) + pert[k] + rnd[k]
                 size[k + 1] = _up(_upper(values[k + 1])) + pert[k] + rnd[k + 1]
+        for k, h in enumerate(hidden):  # the float ReLU is exactly 0: an exact zero term of the down projection
+            if _sign(h + (pert[k] + rnd[k])) <= 0:
+                size[k] = None
         y, out_pert, out_rnd = self._down(block, values, unit_dev, unit_mag, size)
         return _add_to_stream(x, magnitude, deviation, y, out_pert, out_rnd, block.down)
 
     def _down(self, block: _Block, values, unit_dev, unit_mag, size):
-        """The MLP output, with its error bound per coordinate, grouping each clipped pair's two columns."""
+        """The MLP output, with its error bound per coordinate, grouping each clipped pair's two columns; a
+        hidden unit whose float value is exactly 0 (``size`` None) adds an exact zero and no rounding."""
         ideal, perturbation, rounding = [], [], []
         leading = {unit[0]: unit for unit in block.pairs}
         for row, (b, b_ideal, b_error) in zip(block.down.rows, block.down.bias):
-            y, pert, total = b_ideal, b_error, abs(b)
+            y, pert, total, terms = b_ideal, b_error, abs(b), int(b != 0)
             for j, w, w_ideal, error in row:
                 if values[j] != 0:
                     y = y + w_ideal * values[j]
-                total += abs(w) * size[j]
+                if size[j] is not None:
+                    total += abs(w) * size[j]
+                    terms += 1
                 if j in leading:
                     pert += abs(w) * unit_dev[leading[j]] + error * unit_mag[j]
             ideal.append(y)
             perturbation.append(_up(pert))
-            rounding.append(_up(_gamma(len(row) + (b != 0)) * total))
+            rounding.append(_up(_gamma(terms) * total))
         return ideal, perturbation, rounding
 
 
@@ -453,8 +482,10 @@ class Exploration:
 
 
 def explore(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, budgets: tuple[Fraction, ...],
-            max_configurations: int = 20_000) -> Exploration:
-    """(i) and the per-step part of (iii) over every reachable (configuration, DFA state) pair."""
+            max_configurations: int = 20_000, stop_at_failure: bool = False) -> Exploration:
+    """(i) and the per-step part of (iii) over every reachable (configuration, DFA state) pair; with
+    ``stop_at_failure`` it returns at the first decision the budgets do not prove (a partial exploration,
+    good only for rejecting those budgets)."""
     start = (analysis.initial(), dfa.start)
     seen, queue = {start}, deque([start])
     layers = len(analysis.blocks)
@@ -475,6 +506,8 @@ def explore(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, budgets: tupl
             margin = m if margin is None else min(margin, m)
             if where is None and not _decision_holds(logits, errors, label):
                 where = place
+                if stop_at_failure:
+                    return Exploration(len(seen), margin, tuple(growth), tuple(increment), False, where)
             growth = [max(x, y) for x, y in zip(growth, bound.growth)]
             increment = [max(x, y) for x, y in zip(increment, bound.increment)]
             pair = (nxt, r)
@@ -535,16 +568,15 @@ class BoundedCertificate:
                              "largest_squared_modulus": str(self.largest_modulus), "within_unit_disk": True}}
 
 
-def _check(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders: list[int], roots: tuple[GateRoot, ...],
+def _check(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, orders: list[int], roots: tuple[GateRoot, ...],
            gate_error: Fraction | None, budgets: tuple[Fraction, ...], max_configurations: int) -> BoundedCertificate:
-    analysis = DriftAnalysis(model, roots, orders)
     worst = max(analysis.errors.values(), default=Fraction(0))
     if gate_error is not None and worst > gate_error:
         root = next(r for r in roots if analysis.errors[r.parameter, r.row, r.column] > gate_error)
         raise BoundedCertificateError(f"(ii) layer {root.layer}: gate weight {root.describe()} is "
                                       f"{_entry(analysis.stored, root)}, not within {gate_error} of the root "
                                       f"(off by up to {float(analysis.errors[root.parameter, root.row, root.column])!r})")
-    exploration = explore(analysis, dfa, labels, budgets, max_configurations)
+    exploration = explore(analysis, dfa, labels, budgets, max_configurations, stop_at_failure=True)
     if not exploration.within_budget:
         raise BoundedCertificateError(f"(iii) {exploration.where}: with state errors within the budgets "
                                       f"{[str(b) for b in budgets]} the float32 readout is not proved right")
@@ -556,33 +588,27 @@ def certify_bounded(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders:
                     max_configurations: int = 20_000) -> BoundedCertificate:
     """Find the gates and the budgets, and certify. Layers whose error provably stays 0 (increment 0)
     get budget 0; the others share the largest budget 2^-k, k = 1..40, that keeps the readout right
-    (bisection: feasibility is monotone in the budget)."""
+    (feasibility is monotone in the budget, and an infeasible budget is rejected at its first unproved
+    decision, so the scan from k = 1 up costs about one exploration). One ``DriftAnalysis`` serves every
+    exploration: a layer's step under the same inputs and budget is evaluated once."""
     roots = find_gate_roots(model, orders)
-    layers = len(model.blocks)
-    exact = [True] * layers
+    analysis = DriftAnalysis(model, roots, orders)
+    exact = [True] * len(model.blocks)
     while True:
         probe = tuple(Fraction(0) if e else Fraction(1, 2 ** 20) for e in exact)
-        found = explore(DriftAnalysis(model, roots, orders), dfa, labels, probe, max_configurations)
+        found = explore(analysis, dfa, labels, probe, max_configurations)
         still = [e and k == 0 for e, k in zip(exact, found.increment)]
         if still == exact:
             break
         exact = still
-    best, low, high = None, 1, 40
-    while low <= high:
-        k = (low + high) // 2
+    for k in range(1, 41):
         budgets = tuple(Fraction(0) if e else Fraction(1, 2 ** k) for e in exact)
         try:
-            cert = _check(model, dfa, labels, orders, roots, None, budgets, max_configurations)
+            return _check(analysis, dfa, labels, orders, roots, None, budgets, max_configurations)
         except BoundedCertificateError as err:
             if not str(err).startswith("(iii)"):
                 raise
-            low = k + 1
-            continue
-        best = cert if best is None or cert.length > best.length else best
-        high = k - 1
-    if best is None:
-        raise BoundedCertificateError("(iii) no state error budget down to 2^-40 keeps the float32 readout right")
-    return best
+    raise BoundedCertificateError("(iii) no state error budget down to 2^-40 keeps the float32 readout right")
 
 
 def verify_bounded(model: RecurrentModel, document: dict[str, Any]) -> dict[str, Any]:
@@ -602,7 +628,7 @@ def verify_bounded(model: RecurrentModel, document: dict[str, Any]) -> dict[str,
         raise BoundedCertificateError(f"malformed bounded certificate: {err}") from None
     if len(budgets) != len(model.blocks):
         raise BoundedCertificateError(f"(iii) {len(budgets)} budgets for a model of {len(model.blocks)} layers")
-    cert = _check(model, dfa, labels, orders, roots, gate_error, budgets, 20_000)
+    cert = _check(DriftAnalysis(model, roots, orders), dfa, labels, orders, roots, gate_error, budgets, 20_000)
     if cert.length < claimed:
         raise BoundedCertificateError(f"(iii) the certificate claims correctness up to length {claimed}, the checked "
                                       f"quantities give {cert.length}")
