@@ -110,3 +110,34 @@ def test_compile_writes_and_verify_checks_then_names_a_corrupted_gate(tmp_path: 
     err = capsys.readouterr().err
     assert f"(ii) layer {gate['layer']}: gate weight {gate['parameter']}[{gate['row']}, {gate['column']}]" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("task", ["dihedral:3", "A:4", "S:4"])
+def test_group_cascade_detector_pairs_saturate_at_exactly_one(task) -> None:
+    """relu(s) - relu(s - D) with D the two rows' bias gap: D = 1 exactly, so an exact-root gate has modulus 1
+    and the exact-root model closes up (with D = 1 + 2^-22 its order-2 channels grew without bound)."""
+    t = get_task(task)
+    model = compile_automaton(t.dfa, "rotation", t.labels).model
+    for block in model.blocks:
+        bias = [Fraction(float(b)) for b in block.mlp.up.bias.detach()]
+        assert all(bias[k] - bias[k + 1] == 1 for k in range(0, len(bias), 2))
+
+
+@pytest.mark.slow
+def test_a4_cascade_certifies_and_names_a_corrupted_gate() -> None:
+    """The A_4 rotation cascade (two layers, Q(zeta_12)): the exact-root model closes on its 12 elements, the
+    bounded certificate verifies, the float32 model is right up to min(L, 10000), and a corrupted layer-0
+    gate fails (ii) naming the weight."""
+    compiled, document = _certified("A:4")
+    summary = verify_bounded(compiled.model, document)
+    assert summary["configurations"] == 12 and summary["correct_up_to_length"] >= 500
+    length = min(summary["correct_up_to_length"], 10_000)
+    symbols = np.random.default_rng(1).integers(0, compiled.dfa.n_symbols, size=(8, length))
+    expected = compiled.labels[compiled.dfa.trace_batch(symbols)]
+    assert (compiled.model.predict(torch.as_tensor(symbols)).numpy() == expected).all()
+    gate = document["gates"][0]
+    with torch.no_grad():
+        compiled.model.state_dict()[gate["parameter"]][gate["row"], gate["column"]] *= 0.999
+    with pytest.raises(BoundedCertificateError, match=rf"\(ii\) layer {gate['layer']}: gate weight "
+                                                      rf"{gate['parameter']}\[{gate['row']}, {gate['column']}\]"):
+        verify_bounded(compiled.model, document)

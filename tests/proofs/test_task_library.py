@@ -3,8 +3,9 @@ compile with ``compile_automaton`` (pairs without a construction, or proved impo
 certified), certify in exact arithmetic, round-trip the JSON, verify. Holonomy cascades with reset
 traces (``meta["exact_values"] is False``) get interval certificates (``proofs.interval_certificate``),
 sound in float32 where the boxes close with rounding, else in exact arithmetic. Rotation models that drift in float
-(orders other than 1, 2, 4) cannot have an all-length certificate; for them the test checks that the
-certifier refuses and that the construction's bounded-length statement holds on sampled strings.
+(orders other than 1, 2, 4) cannot have an all-length certificate; for them the exact certifier refuses, a
+bounded-length certificate (``proofs.bounded``) verifies, and the float32 model is right on sampled strings
+up to its length.
 Pairs whose exact exploration takes more than about a second are ``slow``."""
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ INTERVAL_SLOW = {(task, arch) for task in ("tomita:3", "tomita:4", "tomita:7", "
 # permuting cascades whose Z_2 counters flip with gates computed from detector outputs: in float32 (any
 # summation order) such a gate may be -1 + O(u), which the boxes cannot absorb over unboundedly many flips
 EXACT_ARITHMETIC_ONLY = {("tomita:3", "diag-neg"), ("tomita:3", "rotation")}
+# rotation group cascades whose gates come from clipped detectors reading several levels: the two rows of a
+# detector round independently (any summation order), so each gate may err by ~1e-5 (A:4) or ~1e-4 (S:4)
+# and the proved L is short (A:4: 740, S:4: 78)
+SHORT_BOUNDS = {"A:4": 500, "S:4": 50}
 
 
 def _pairs():
@@ -60,7 +65,7 @@ def test_constructible_pair_is_certified(task, arch):
         return  # no model to certify; select's own tests check these refusals
     bounded = bounded_statement(compiled)
     if bounded is not None:
-        _check_bounded(compiled, bounded)
+        _check_bounded(compiled, bounded, task)
         return
     if compiled.model.config.meta.get("exact_values") is False:
         _check_interval(compiled, (task, arch) not in EXACT_ARITHMETIC_ONLY)
@@ -87,20 +92,21 @@ def _check_interval(compiled, float32: bool) -> None:
         assert summary["sound_in"] == [] and "no inductive box" in document["float_safety"]["not_certified_in"]["float32"]
 
 
-def _check_bounded(compiled, bounded) -> None:
+def _check_bounded(compiled, bounded, task: str) -> None:
     """The exact certifier refuses (the values need more mantissa than float64 has), the float32 gates lie
     in the closed unit disk, the bounded certificate (``proofs.bounded``) verifies from the weights, and the
-    float32 model is right on random strings up to min(L, 10000). Cascades above 10^4 parameters (A:4, S:4)
-    take minutes to certify in exact cyclotomic arithmetic and are skipped here."""
+    float32 model is right on random strings up to min(L, 10000). The permuting cascades with reset traces
+    (modarith on rotation) have no bounded certificate yet (``bounded_certificate`` returns None): skipped."""
     with pytest.raises(CertificateError, match=r"bits of mantissa"):
         certify(compiled.model, compiled.dfa, compiled.labels)
     assert bounded["first_layer_spectrum"]["within_class"] is True
-    if compiled.size()["parameters"] > 10_000:
-        pytest.skip(f"{compiled.construction}: bounded certificate too slow for the default run")
+    if compiled.model.config.meta.get("exact_values") is False:
+        pytest.skip(f"{compiled.construction}: reset traces and drifting counters, no bounded certificate")
     document = json.loads(json.dumps(bounded_certificate(compiled)))
     summary = verify_bounded(compiled.model, document)
+    assert summary["correct_up_to_length"] == document["correct_up_to_length"]
     length = min(summary["correct_up_to_length"], 10_000)
-    assert length >= 1000
+    assert length >= SHORT_BOUNDS.get(task, 1000)
     symbols = np.random.default_rng(0).integers(0, compiled.dfa.n_symbols, size=(4, length))
     expected = compiled.labels[compiled.dfa.trace_batch(symbols)]
     assert (compiled.model.predict(torch.as_tensor(symbols)).numpy() == expected).all()
