@@ -53,6 +53,10 @@ ASSUMPTIONS = ("IEEE binary32 arithmetic, round to nearest, any summation order 
                "order and is not covered",
                "each complex product has relative error at most sqrt(2) gamma_2 (Higham 2002, Lemma 3.5; "
                "true with and without fused multiply-add)")
+PAIRED_ROWS = ("the two rows of a clipped detector pair relu(s) - relu(s - d) (equal weights) compute the same "
+               "float dot product and then add their own bias: fl(D_hat + c) and fl(D_hat + c - d) (how a GEMM "
+               "evaluates identical columns with beta = 1 bias accumulation in one K block); this is stronger "
+               "than any summation order, under which such a pair is off from d by rounding")
 
 
 class BoundedCertificateError(LsrlInputError):
@@ -94,7 +98,8 @@ def _relu(v: Cyclotomic | Fraction) -> Cyclotomic | Fraction:
 
 @dataclass(frozen=True)
 class GateRoot:
-    """Weight ``parameter[row, column]`` (column -1: a bias) stands for sign * part(2 pi k / m)."""
+    """Weight ``parameter[row, column]`` (column -1: a bias) stands for sign * part(2 pi k / m) + offset
+    (offset -1: the weight cos - 1 added to a gate's bias 1, as the permuting cascades store a rotation)."""
 
     layer: int
     parameter: str
@@ -104,24 +109,28 @@ class GateRoot:
     m: int
     part: str  # "cos" or "sin"
     sign: int
+    offset: int = 0
 
     def exact(self, n: int) -> Cyclotomic:
         value = (Cyclotomic.cos if self.part == "cos" else Cyclotomic.sin)(n, self.k, self.m)
-        return value if self.sign > 0 else -value
+        return (value if self.sign > 0 else -value) + self.offset
 
     def describe(self) -> str:
         index = f"[{self.row}]" if self.column < 0 else f"[{self.row}, {self.column}]"
-        return f"{self.parameter}{index}, standing for {'-' if self.sign < 0 else ''}{self.part}(2 pi {self.k}/{self.m})"
+        shift = f" {'-' if self.offset < 0 else '+'} {abs(self.offset)}" if self.offset else ""
+        return (f"{self.parameter}{index}, standing for {'-' if self.sign < 0 else ''}{self.part}(2 pi "
+                f"{self.k}/{self.m}){shift}")
 
     def to_json(self) -> dict[str, Any]:
         return {"layer": self.layer, "parameter": self.parameter, "row": self.row, "column": self.column,
-                "root": f"{self.k}/{self.m}", "part": self.part, "sign": self.sign}
+                "root": f"{self.k}/{self.m}", "part": self.part, "sign": self.sign,
+                **({"offset": self.offset} if self.offset else {})}
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> GateRoot:
         k, m = (int(x) for x in str(item["root"]).split("/"))
         return cls(int(item["layer"]), str(item["parameter"]), int(item["row"]), int(item["column"]), k, m,
-                   str(item["part"]), int(item["sign"]))
+                   str(item["part"]), int(item["sign"]), int(item.get("offset", 0)))
 
 
 def field_order(orders: list[int]) -> int:
@@ -141,16 +150,21 @@ def _gate_parameters(model: RecurrentModel) -> list[tuple[int, str]]:
 
 def find_gate_roots(model: RecurrentModel, orders: list[int]) -> tuple[GateRoot, ...]:
     """Every gate-side weight (recurrence gates and inputs, MLP outputs) whose value is +- the stored
-    part of a root of unity of one of these orders (``rotation.root_of_unity``) and not that part exactly."""
+    part of a root of unity of one of these orders (``rotation.root_of_unity``), or the float32 cos - 1,
+    and not that value exactly."""
     n = field_order(orders)
-    table: dict[Fraction, tuple[int, int, str, int]] = {}
+    table: dict[Fraction, tuple[int, int, str, int, int]] = {}
     for m in orders:
         for k in range(m):
             for part, value in zip(("cos", "sin"), root_of_unity(k, m)):
                 for sign in (1, -1):
                     candidate = GateRoot(0, "", 0, 0, k, m, part, sign)
                     if candidate.exact(n) != Fraction(sign * value):
-                        table.setdefault(Fraction(sign * value), (k, m, part, sign))
+                        table.setdefault(Fraction(sign * value), (k, m, part, sign, 0))
+            cos = root_of_unity(k, m)[0]
+            shifted = Fraction(float(np.float32(cos - 1.0)))
+            if GateRoot(0, "", 0, 0, k, m, "cos", 1, -1).exact(n) != shifted:
+                table.setdefault(shifted, (k, m, "cos", 1, -1))
     weights = model.state_dict()
     roots = []
     for layer, name in _gate_parameters(model):
@@ -189,7 +203,7 @@ def check_unit_disk(weights: dict[str, np.ndarray], roots: tuple[GateRoot, ...])
     pairs: dict[tuple, dict[str, Fraction]] = {}
     for root in roots:
         pairs.setdefault((root.layer, root.parameter, root.column, root.k, root.m, root.sign), {})[root.part] = \
-            _entry(weights, root)
+            _entry(weights, root) - root.offset
     largest = Fraction(0)
     for (layer, parameter, column, k, m, _), parts in pairs.items():
         modulus = parts.get("cos", Fraction(0)) ** 2 + parts.get("sin", Fraction(0)) ** 2
@@ -263,8 +277,11 @@ def _add_to_stream(x, magnitude, deviation, y, pert, rounding, linear: _Linear):
             continue
         out_x[i] = x[i] + y[i]
         dy = pert[i] + rounding[i]
-        y_size = _upper(y[i])
-        out_d[i] = _up(deviation[i] + dy + UNIT_ROUNDOFF * (magnitude[i] + deviation[i] + y_size + dy))
+        if magnitude[i] == 0 and deviation[i] == 0:  # x is exactly 0 in float: 0 + y_hat = y_hat
+            out_d[i] = dy
+        else:
+            y_size = _upper(y[i])
+            out_d[i] = _up(deviation[i] + dy + UNIT_ROUNDOFF * (magnitude[i] + deviation[i] + y_size + dy))
         out_m[i] = _up(_upper(out_x[i]))
     return out_x, out_m, out_d
 
@@ -300,20 +317,34 @@ def _units(stored: dict, ideal: dict, prefix: str, hidden: int) -> list[tuple[in
 
 
 @dataclass(frozen=True)
+class ChannelStep:
+    """One complex channel's step from an exact-root state: its exact-root gate (u, w) and, for the float32
+    state within the deviation budget of that state, |h_hat' - h'| <= growth |h_hat - h| + increment."""
+
+    gate: tuple[Cyclotomic | Fraction, Cyclotomic | Fraction]
+    growth: Fraction
+    increment: Fraction
+
+
+@dataclass(frozen=True)
 class StepBound:
-    """Per layer, the growth A and increment K of the state error recurrence over the steps seen."""
+    """Per layer, the growth A and increment K of the state error recurrence over the steps seen (the
+    largest over its channels), and each channel's own step."""
 
     growth: tuple[Fraction, ...]
     increment: tuple[Fraction, ...]
+    channels: tuple[tuple[ChannelStep, ...], ...] = ()
 
 
 class DriftAnalysis:
     """The exact-root model of a float32 rotation model, with forward error bounds of every step."""
 
-    def __init__(self, model: RecurrentModel, roots: tuple[GateRoot, ...], orders: list[int]):
+    def __init__(self, model: RecurrentModel, roots: tuple[GateRoot, ...], orders: list[int],
+                 paired_rows: bool = False):
         if model.config.arch != "rotation" or not model.config.exact:
             raise BoundedCertificateError("a bounded certificate covers compiled (exact-path) rotation models only")
         self.model = model
+        self.paired_rows = paired_rows  # PAIRED_ROWS is assumed: ``_exact_pair`` may prove a pair exact
         self.n = field_order(orders)
         self.stored = {name: to_rational(t) for name, t in model.state_dict().items()}
         self.errors = check_gates(self.stored, roots, self.n)
@@ -354,39 +385,46 @@ class DriftAnalysis:
         layers' (A, K) at this step, assuming every layer's state error is within its budget."""
         x = tuple(self.stored["embedding.weight"][symbol])
         magnitude, deviation = tuple(abs(v) for v in x), (Fraction(0),) * len(x)
-        states, growth, increment = [], [], []
+        states, growth, increment, channels = [], [], [], []
         for i, (state, budget) in enumerate(zip(config, budgets)):
             key = (i, state, x, magnitude, deviation, budget)
             if key not in self._layer_steps:
                 self._layer_steps[key] = self._layer(self.blocks[i], state, x, magnitude, deviation, budget)
-            new, a_bound, k_bound, x, magnitude, deviation = self._layer_steps[key]
+            new, steps, x, magnitude, deviation = self._layer_steps[key]
             states.append(new)
-            growth.append(a_bound)
-            increment.append(k_bound)
+            growth.append(max((c.growth for c in steps), default=Fraction(0)))
+            increment.append(max((c.increment for c in steps), default=Fraction(0)))
+            channels.append(steps)
         logits, pert, rnd = self.readout.apply(list(x), magnitude, deviation)
         return (tuple(states), logits, [p + r for p, r in zip(pert, rnd)],
-                StepBound(tuple(growth), tuple(increment)))
+                StepBound(tuple(growth), tuple(increment), tuple(channels)))
 
-    def _layer(self, block: _Block, state, x, magnitude, deviation, budget: Fraction):
-        """One layer: its new state, (A, K), and the stream after it; a function of its arguments only, so
-        ``step`` evaluates it once per distinct input (lower layers repeat across configurations)."""
+    def _layer(self, block: _Block, state, x, magnitude, deviation, budget: Fraction | tuple[Fraction, ...]):
+        """One layer: its new state, each channel's step, and the stream after it; a function of its
+        arguments only, so ``step`` evaluates it once per distinct input (lower layers repeat across
+        configurations). ``budget`` bounds every channel's state error at every step (``explore``'s induction),
+        or is one bound per channel on the state's deviation from ``state`` before the step (``proofs.disk``)."""
         x, magnitude, deviation = list(x), list(magnitude), list(deviation)
-        new, a_bound, k_bound = self._recurrence(block, state, x, magnitude, deviation)
+        new, steps = self._recurrence(block, state, x, magnitude, deviation)
         h_mag = [_up(_upper(v)) for v in new]
-        y, pert, rnd = block.out.apply(list(new), h_mag, [budget] * len(new))
+        if isinstance(budget, tuple):  # deviations from a centre: the new state is within A e + K of its image
+            per_channel = [_up(c.growth * e + c.increment) for c, e in zip(steps, budget)]
+        else:
+            per_channel = [budget] * block.channels
+        y, pert, rnd = block.out.apply(list(new), h_mag, per_channel + per_channel)
         x, magnitude, deviation = _add_to_stream(x, magnitude, deviation, y, pert, rnd, block.out)
         if block.up is not None:
             x, magnitude, deviation = self._mlp(block, x, magnitude, deviation)
-        return new, a_bound, k_bound, tuple(x), tuple(magnitude), tuple(deviation)
+        return new, steps, tuple(x), tuple(magnitude), tuple(deviation)
 
     def _recurrence(self, block: _Block, state, x, magnitude, deviation):
-        """New state of every channel, and the largest A, K of e' <= A e + K over its channels."""
+        """New state of every channel, and each channel's gate and e' <= A e + K."""
         c = block.channels
         a, a_pert, a_rnd = block.to_a.apply(x, magnitude, deviation)
         b, b_pert, b_rnd = block.to_b.apply(x, magnitude, deviation)
         theta_m = SQRT2_UP * _gamma(2)
         theta_b = Fraction(0) if block.b_zero else UNIT_ROUNDOFF
-        new_re, new_im, a_max, k_max = [], [], Fraction(0), Fraction(0)
+        new_re, new_im, steps = [], [], []
         for j in range(c):
             u, w, hr, hi = a[j], a[c + j], state[j], state[c + j]
             new_re.append(self._lift(u * hr - w * hi + b[j]))
@@ -398,15 +436,16 @@ class DriftAnalysis:
             h_abs = _sqrt_up(_upper(hr * hr + hi * hi))
             b_abs = _sqrt_up(_upper(b[j] * b[j] + b[c + j] * b[c + j]))
             theta_j = (1 + (0 if unit else theta_m)) * (1 + theta_b) - 1
-            a_max = max(a_max, _up((a_abs + eps_a) * (1 + theta_j)))
-            k_max = max(k_max, _up(eps_a * h_abs + (a_abs + eps_a) * h_abs * theta_j + eps_b * (1 + theta_b)
-                                   + b_abs * theta_b))
-        return tuple(new_re + new_im), a_max, k_max
+            steps.append(ChannelStep((u, w), _up((a_abs + eps_a) * (1 + theta_j)),
+                                     _up(eps_a * h_abs + (a_abs + eps_a) * h_abs * theta_j + eps_b * (1 + theta_b)
+                                         + b_abs * theta_b)))
+        return tuple(new_re + new_im), tuple(steps)
 
     def _mlp(self, block: _Block, x, magnitude, deviation):
         hidden, pert, rnd = block.up.apply(x, magnitude, deviation)
         values = [Fraction(0)] * len(hidden)  # ideal post-ReLU values
         unit_dev, unit_mag, size = {}, [Fraction(0)] * len(hidden), [Fraction(0)] * len(hidden)
+        exact_pairs: set[int] = set()
         for unit in block.pairs:
             k = unit[0]
             if len(unit) == 1:
@@ -419,23 +458,52 @@ class DriftAnalysis:
             else:
                 s, width = hidden[k], hidden[k] - hidden[k + 1]
                 values[k], values[k + 1] = _relu(s), _relu(hidden[k + 1])
+                off = _sign(s + pert[k] + rnd[k]) <= 0  # both float rows <= 0: the float pair is exactly 0
                 saturated = _sign(s - pert[k] - width) >= 0 or _sign(s + pert[k]) <= 0
-                unit_dev[unit] = (Fraction(0) if saturated else pert[k]) + rnd[k] + rnd[k + 1]
+                if self.paired_rows and self._exact_pair(block, k, s, pert[k] + rnd[k]):
+                    exact_pairs.add(k)
+                    unit_dev[unit] = Fraction(0)
+                else:
+                    unit_dev[unit] = (Fraction(0) if off else (Fraction(0) if saturated else pert[k])
+                                      + rnd[k] + rnd[k + 1])
                 unit_mag[k] = _up(_upper(values[k] - values[k + 1]))
                 size[k] = _up(_upper(values[k])) + pert[k] + rnd[k]
                 size[k + 1] = _up(_upper(values[k + 1])) + pert[k] + rnd[k + 1]
         for k, h in enumerate(hidden):  # the float ReLU is exactly 0: an exact zero term of the down projection
             if _sign(h + (pert[k] + rnd[k])) <= 0:
                 size[k] = None
-        y, out_pert, out_rnd = self._down(block, values, unit_dev, unit_mag, size)
+        y, out_pert, out_rnd = self._down(block, values, unit_dev, unit_mag, size, exact_pairs)
         return _add_to_stream(x, magnitude, deviation, y, out_pert, out_rnd, block.down)
 
-    def _down(self, block: _Block, values, unit_dev, unit_mag, size):
+    @staticmethod
+    def _exact_pair(block: _Block, k: int, s, slack: Fraction) -> bool:
+        """Under PAIRED_ROWS the pair's rows are fl(D_hat + c) and fl(D_hat + c'), one float dot product
+        D_hat within ``slack`` of the ideal D = s - c: both sums are exact (Sterbenz: -c/2 <= D_hat <= -2c
+        for c < 0) and the lower one is >= 0, so the float pair is exactly the width c - c'."""
+        (c, c_ideal, c_error), (c2, c2_ideal, c2_error) = block.up.bias[k], block.up.bias[k + 1]
+        if c_error or c2_error or c != c_ideal or c2 != c2_ideal or c2 >= c or c >= 0:
+            return False
+        lo, hi = (s - c).enclosure() if isinstance(s, Cyclotomic) else (s - c, s - c)
+        lo, hi = lo - slack, hi + slack
+        return all(-b / 2 <= lo and hi <= -2 * b for b in (c, c2)) and lo + c2 >= 0 and _is_float32(c - c2)
+
+    def _down(self, block: _Block, values, unit_dev, unit_mag, size, exact_pairs: set[int]):
         """The MLP output, with its error bound per coordinate, grouping each clipped pair's two columns; a
-        hidden unit whose float value is exactly 0 (``size`` None) adds an exact zero and no rounding."""
+        hidden unit whose float value is exactly 0 (``size`` None) adds an exact zero and no rounding, and a
+        row whose only other terms are one exact pair's two columns times +-1 is exact (its value, the
+        pair's width, is a float32)."""
         ideal, perturbation, rounding = [], [], []
         leading = {unit[0]: unit for unit in block.pairs}
         for row, (b, b_ideal, b_error) in zip(block.down.rows, block.down.bias):
+            live = [(j, w, w_ideal, error) for j, w, w_ideal, error in row if size[j] is not None]
+            if (b == 0 and b_ideal == 0 and not b_error and len(live) == 2 and live[0][0] in exact_pairs
+                    and live[1][0] == live[0][0] + 1 and abs(live[0][1]) == 1 and live[1][1] == -live[0][1]
+                    and all(w == w_ideal and not error for _, w, w_ideal, error in live)):
+                j = live[0][0]
+                ideal.append(live[0][1] * values[j] + live[1][1] * values[j + 1])
+                perturbation.append(Fraction(0))
+                rounding.append(Fraction(0))
+                continue
             y, pert, total, terms = b_ideal, b_error, abs(b), int(b != 0)
             for j, w, w_ideal, error in row:
                 if values[j] != 0:
@@ -449,6 +517,10 @@ class DriftAnalysis:
             perturbation.append(_up(pert))
             rounding.append(_up(_gamma(terms) * total))
         return ideal, perturbation, rounding
+
+
+def _is_float32(x: Fraction) -> bool:
+    return Fraction(float(np.float32(float(x)))) == x
 
 
 def _decision_holds(logits, errors, label: int) -> bool:
