@@ -17,6 +17,8 @@ from models import checkpoint
 from proofs.bounded import KIND as BOUNDED_KIND
 from proofs.bounded import BoundedCertificateError, certify_bounded, verify_bounded
 from proofs.certificate import CertificateError, certify, first_layer_spectrum, save_certificate, verify
+from proofs.disk_certificate import KIND as DISK_KIND
+from proofs.disk_certificate import DiskCertificateError, certify_disk, verify_disk
 from proofs.exact_model import NotCertifiable
 
 CERTIFICATE = "certificate.json"
@@ -53,16 +55,20 @@ def compile_language(language: Language, arch: str, directory: str | os.PathLike
 
 
 def bounded_certificate(compiled: CompiledAutomaton) -> dict[str, Any] | None:
-    """The bounded-length certificate (``proofs.bounded``, kind "bounded") of a rotation model that drifts
-    in float; None for other models, and for cascades with reset traces (``exact_values`` False: their
-    channel values are not roots of unity, the interval certificate covers them)."""
+    """The bounded-length certificate of a rotation model that drifts in float: kind "bounded"
+    (``proofs.bounded``) when its channel values are roots of unity, kind "bounded-disk"
+    (``proofs.disk_certificate``) for cascades with reset traces (``exact_values`` False); None for other
+    models and when the certificate does not close."""
     meta = compiled.model.config.meta
-    if not isinstance(meta.get("safe_length"), int) or meta.get("exact_values") is False:
+    if not isinstance(meta.get("safe_length"), int):
         return None
-    orders = [int(m) for m in meta.get("moduli") or meta.get("primes") or ()]
     try:
-        cert = certify_bounded(compiled.model, compiled.dfa, compiled.labels, orders)
-    except BoundedCertificateError:
+        if meta.get("exact_values") is False:
+            cert = certify_disk(compiled.model, compiled.dfa, compiled.labels)
+        else:
+            orders = [int(m) for m in meta.get("moduli") or meta.get("primes") or ()]
+            cert = certify_bounded(compiled.model, compiled.dfa, compiled.labels, orders)
+    except (BoundedCertificateError, DiskCertificateError):
         return None
     construction = {"name": compiled.construction, "reference": compiled.reference, **compiled.size()}
     return cert.to_json(compiled.dfa, compiled.labels, construction)
@@ -75,7 +81,7 @@ def bounded_statement(compiled: CompiledAutomaton, document: dict[str, Any] | No
     length = compiled.model.config.meta.get("safe_length")
     if document is not None:
         return {"all_lengths": False, "correct_up_to_length": document["correct_up_to_length"],
-                "statement": document["claim"] + f" Re-checked by lsrl verify ({CERTIFICATE}, kind \"bounded\").",
+                "statement": document["claim"] + f" Re-checked by lsrl verify ({CERTIFICATE}, kind \"{document['kind']}\").",
                 "first_layer_spectrum": first_layer_spectrum(compiled.model)}
     if not isinstance(length, int):
         return None
@@ -125,4 +131,6 @@ def verify_directory(directory: str | os.PathLike) -> dict[str, Any]:
         raise CertificateError(f"{path}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}") from None
     if document.get("kind") == BOUNDED_KIND:
         return verify_bounded(model, document)
+    if document.get("kind") == DISK_KIND:
+        return verify_disk(model, document)
     return verify(model, document)

@@ -56,6 +56,12 @@ def _verify(args: argparse.Namespace) -> int:
               f"readout margin >= {summary['margin_float']:.6g}, {summary['gates']} gates within "
               f"{summary['gate_error']:.3g} of their roots, all in the closed unit disk)")
         return 0
+    if summary.get("kind") == "bounded-disk":
+        print(f"{args.directory}: bounded disk certificate holds: the float32 model is right at every position up "
+              f"to length {summary['correct_up_to_length']} ({summary['nodes']} disk nodes x {summary['symbols']} "
+              f"symbols checked exactly, {summary['gates']} gates within {summary['gate_error']:.3g} of their "
+              f"roots, all in the closed unit disk; assumes paired detector rows share one dot product)")
+        return 0
     if summary.get("kind") == "interval":
         print(f"{args.directory}: certificate holds for every length: {summary['configurations']} boxes x "
               f"{summary['symbols']} symbols checked in exact interval arithmetic, readout margin >= "

@@ -15,7 +15,8 @@ Constructions that declare their channel values inexact (``meta["exact_values"] 
 cascades with reset traces, whose reachable values are infinitely many) get an interval certificate
 instead (``proofs.interval_certificate``: boxes closed under the step, with float rounding), written with
 ``"kind": "interval"``; ``certify`` and ``verify`` dispatch on it. Those that also declare a safe length
-(odd-order counters that drift) have neither certificate; ``lsrl.artifacts`` records their bound.
+(odd-order counters that drift) have neither; ``lsrl.artifacts`` gives them a bounded-length disk
+certificate (``proofs.disk_certificate``, kind "bounded-disk"), which ``verify`` also dispatches to.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from models.stack import RecurrentModel
 from proofs.exact_model import Config, Ledger, RationalModel
+from proofs.disk_certificate import KIND as DISK, DiskCertificateError, verify_disk
 from proofs.interval_certificate import (KIND as INTERVAL, IntervalCertificate, IntervalCertificateError,
                                          certify_interval, verify_interval)
 from proofs.spectral import (KNOWN_CLASSES, SpectralViolation, check_transition, layer_class, spectral_report,
@@ -190,6 +192,11 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
         try:
             return verify_interval(model, document, dfa)
         except IntervalCertificateError as err:
+            raise CertificateError(str(err)) from None
+    if document.get("kind") == DISK:
+        try:
+            return verify_disk(model, document)
+        except DiskCertificateError as err:
             raise CertificateError(str(err)) from None
     cert_dfa = dfa_from_json(document["dfa"], "certificate")
     dfa = dfa or cert_dfa

@@ -4,8 +4,8 @@ certified), certify in exact arithmetic, round-trip the JSON, verify. Holonomy c
 traces (``meta["exact_values"] is False``) get interval certificates (``proofs.interval_certificate``),
 sound in float32 where the boxes close with rounding, else in exact arithmetic. Rotation models that drift in float
 (orders other than 1, 2, 4) cannot have an all-length certificate; for them the exact certifier refuses, a
-bounded-length certificate (``proofs.bounded``) verifies, and the float32 model is right on sampled strings
-up to its length.
+bounded-length certificate (``proofs.bounded``, or ``proofs.disk_certificate`` for reset-trace cascades)
+verifies, and the float32 model is right on sampled strings up to its length.
 Pairs whose exact exploration takes more than about a second are ``slow``."""
 from __future__ import annotations
 
@@ -96,14 +96,15 @@ def _check_bounded(compiled, bounded, task: str) -> None:
     """The exact certifier refuses (the values need more mantissa than float64 has), the float32 gates lie
     in the closed unit disk, the bounded certificate (``proofs.bounded``) verifies from the weights, and the
     float32 model is right on random strings up to min(L, 10000). The permuting cascades with reset traces
-    (modarith on rotation) have no bounded certificate yet (``bounded_certificate`` returns None): skipped."""
+    (modarith on rotation) get the disk variant (``proofs.disk_certificate``, kind "bounded-disk"), which
+    ``verify`` dispatches to."""
     with pytest.raises(CertificateError, match=r"bits of mantissa"):
         certify(compiled.model, compiled.dfa, compiled.labels)
     assert bounded["first_layer_spectrum"]["within_class"] is True
-    if compiled.model.config.meta.get("exact_values") is False:
-        pytest.skip(f"{compiled.construction}: reset traces and drifting counters, no bounded certificate")
     document = json.loads(json.dumps(bounded_certificate(compiled)))
-    summary = verify_bounded(compiled.model, document)
+    disk = compiled.model.config.meta.get("exact_values") is False
+    assert document["kind"] == ("bounded-disk" if disk else "bounded")
+    summary = (verify if disk else verify_bounded)(compiled.model, document)
     assert summary["correct_up_to_length"] == document["correct_up_to_length"]
     length = min(summary["correct_up_to_length"], 10_000)
     assert length >= SHORT_BOUNDS.get(task, 1000)
