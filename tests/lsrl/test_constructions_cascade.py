@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automata.classify import classify
 from automata.strategies import dfas
@@ -17,7 +18,7 @@ from lsrl.constructions.size_table import TASKS, markdown, row
 from tests.lsrl.compiled_checks import assert_computes
 
 CLASSIFIER_CLASS = {"diag-01": "diag-01", "diag-neg": "diag-neg", "rotation": "diag-complex",
-                    "deltaproduct": "deltaproduct",
+                    "deltaproduct": "deltaproduct", "dense-lrnn": "dense-lrnn",
                     **dict.fromkeys(("elman", "elman-tanh", "lstm", "gru"), "nonlinear-rnn")}
 
 
@@ -125,7 +126,11 @@ def test_size_table_reports_sizes_and_refusals():
 
 
 def _constructible(name: str) -> list[str]:
-    dfa, labels = minimal(name)
+    return _constructible_classes(*minimal(name))
+
+
+def _constructible_classes(dfa, labels) -> list[str]:
+    """The architectures the classifier marks constructible for every label's language."""
     out = []
     for arch, cls in CLASSIFIER_CLASS.items():
         verdicts = [classify(dfa.with_accepting(np.flatnonzero(labels == v).tolist())).verdict(cls).status
@@ -141,3 +146,15 @@ def test_every_constructible_class_compiles_and_agrees_at_length_10000(name):
     task = get_task(name)
     for arch in _constructible(name):
         assert_computes(compile_automaton(task.dfa, arch, task.labels), length=10000, batch=1)
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None)
+@given(dfas(max_states=5, max_symbols=3), st.data())
+def test_random_labelled_dfas_compile_on_every_constructible_class_and_agree_at_length_10000(dfa, data):
+    """Issue 4's acceptance on hypothesis-drawn DFAs: every class the classifier marks constructible
+    compiles, and the model agrees with the DFA at every position of a random string of length 10,000."""
+    labels = np.array(data.draw(st.lists(st.integers(0, 2), min_size=dfa.n_states, max_size=dfa.n_states)))
+    dfa, labels = minimal_labelled(dfa, labels)
+    for arch in _constructible_classes(dfa, labels):
+        assert_computes(compile_automaton(dfa, arch, labels), length=10000, batch=1)
