@@ -48,6 +48,8 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
 
     module = experiment(name)
     cells = module.cells(quick)
+    if seeds is not None and seeds < 1:
+        raise UnknownExperiment(f"--seeds {seeds}: every cell needs at least one seed")
     if seeds is not None:
         cells = tuple(replace(cell, seeds=cell.seeds[:seeds]) for cell in cells)
     records = run_grid(cells, device, progress, partial=Path(out) / "units")
@@ -60,15 +62,17 @@ def render(name: str, records: list[dict[str, Any]], out: str | Path, quick: boo
            plots: bool = True) -> Reproduction:
     """Write ``records`` of experiment ``name`` into ``out``: NAME.json, each table as .md and .tex,
     and the plots."""
+    from automata.fileformat import write_atomic
+
     module = experiment(name)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = [out / f"{name}.json"]
-    files[0].write_text(json.dumps({"experiment": name, "quick": quick, "records": records}, indent=1) + "\n")
+    write_atomic(files[0], json.dumps({"experiment": name, "quick": quick, "records": records}, indent=1) + "\n")
     for table in module.tables(records):
         for suffix, text in ((".md", table.to_markdown()), (".tex", table.to_latex())):
             files.append(out / f"{table.name}{suffix}")
-            files[-1].write_text(text)
+            write_atomic(files[-1], text)
     if plots:
         files += module.plots(records, out)
     return Reproduction(name, records, tuple(files))
@@ -76,7 +80,10 @@ def render(name: str, records: list[dict[str, Any]], out: str | Path, quick: boo
 
 def render_saved(records_file: str | Path, out: str | Path, plots: bool = True) -> Reproduction:
     """Re-render a saved NAME.json (e.g. from a GPU run) into ``out``."""
-    document = json.loads(Path(records_file).read_text())
+    try:
+        document = json.loads(Path(records_file).read_text())
+    except (OSError, ValueError) as err:
+        raise UnknownExperiment(f"{records_file}: cannot read a records file ({err})") from None
     if not isinstance(document, dict) or document.get("experiment") not in EXPERIMENTS:
         raise UnknownExperiment(f"{records_file}: not the records of a known experiment")
     return render(document["experiment"], document["records"], out, bool(document.get("quick")), plots)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from automata.fileformat import write_atomic
 from automata.tasks import get_task
 from lsrl.training.train import TrainConfig, train
 
@@ -195,12 +196,6 @@ def device_for(world: World) -> str:
     return "cpu"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def run_grid(cells: Sequence[Cell], device: str | None = None, progress: bool = False,
              partial: str | os.PathLike | None = None) -> list[dict[str, Any]]:
     """Every cell's record in grid order. Under ``torchrun`` each rank runs its cost-balanced share of
@@ -218,7 +213,7 @@ def run_grid(cells: Sequence[Cell], device: str | None = None, progress: bool = 
     for i, unit in balanced_shard(work, costs, world.rank, world.size):
         result = _train_unit(cells[unit.index], unit, device, progress)
         if out is not None:
-            _write_atomic(out / f"unit-{i:04d}.json", json.dumps({"unit": i, "cell": unit.index, "label":
+            write_atomic(out / f"unit-{i:04d}.json", json.dumps({"unit": i, "cell": unit.index, "label":
                                                                   cells[unit.index].label, "task": cells[unit.index].task,
                                                                   "result": result}) + "\n")
         mine.append((i, result))

@@ -2,6 +2,7 @@
 imported only when a plot is drawn, with the file-only Agg backend)."""
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ def accuracy_by_length(records: Sequence[dict[str, Any]], path: Path, title: str
         ax.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
+    os.replace(tmp, path)
     return path

@@ -129,3 +129,28 @@ def test_train_then_extract_subcommands(tmp_path, capsys) -> None:
     assert (out / "model.safetensors").exists()
     assert _run(["extract", str(out)]) == 0  # a flip-flop is star-free: gates in [0, 1] learn it
     assert "flipflop" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["reproduce", "atlas", "--quick", "--seeds", "0"], "at least one seed"),
+    (["reproduce", "atlas", "--from-records", "missing.json"], "cannot read a records file"),
+])
+def test_bad_reproduce_arguments_exit_2_with_a_message(argv, message, tmp_path, monkeypatch, capsys) -> None:
+    from lsrl.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv + ["--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_saved_records_render_again(tmp_path) -> None:
+    """--from-records rebuilds the tables of a saved run byte for byte."""
+    from lsrl.reproduce import render, render_saved
+
+    records = [{"label": "n_h=1", "task": "S:3", "n_h": 1, "train_length": 40,
+                "metrics": [{"length": 40, "token": 1.0, "final": 1.0, "sequence": 1.0, "chance": 1 / 6, "scaled": 1.0}]}]
+    first = render("deltaproduct-groups", records, tmp_path / "a", plots=False)
+    again = render_saved(tmp_path / "a" / "deltaproduct-groups.json", tmp_path / "b", plots=False)
+    assert [p.name for p in first.files] == [p.name for p in again.files]
+    assert all(p.read_text() == q.read_text() for p, q in zip(first.files, again.files))
