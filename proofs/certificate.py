@@ -32,6 +32,7 @@ from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from models.stack import RecurrentModel
 from proofs.exact_model import Config, Ledger, RationalModel
+from proofs import batched_model as bm
 from proofs.disk_certificate import KIND as DISK, DiskCertificateError, verify_disk
 from proofs.interval_certificate import (KIND as INTERVAL, IntervalCertificate, IntervalCertificateError,
                                          certify_interval, verify_interval)
@@ -123,7 +124,7 @@ def _spectral_section(exact: RationalModel) -> dict[str, Any]:
 
 
 def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray,
-            max_configurations: int = 100_000) -> Certificate | IntervalCertificate:
+            max_configurations: int = 100_000, batched: bool = True) -> Certificate | IntervalCertificate:
     """Explore reachable (configuration, state) pairs breadth-first in exact arithmetic and check
     (a)-(c); raise ``CertificateError`` naming the first pair that breaks or if they do not close. A model
     whose construction declares inexact channel values gets an interval certificate instead, unless it also
@@ -137,6 +138,11 @@ def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray,
             raise CertificateError(f"interval certificate: {err}") from None
     exact = RationalModel(model)
     classes = _model_classes(model)
+    if batched:
+        try:
+            return _certify_batched(exact, dfa, labels, max_configurations)
+        except bm.Unbatchable:
+            exact = RationalModel(model)
     ledger = Ledger()
     ledger.fix(exact.weights)
     start = (exact.initial(), dfa.start)
@@ -183,7 +189,8 @@ def first_layer_spectrum(model: RecurrentModel) -> dict[str, Any]:
     return unchecked_layer_report(config.arch, 0, config.layers[0], exact.transitions[0])
 
 
-def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = None) -> dict[str, Any]:
+def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = None,
+           batched: bool = True) -> dict[str, Any]:
     """Re-check a saved certificate against the model's weights and the DFA (the certificate's own
     DFA unless one is given). Returns a summary; raises ``CertificateError`` naming what breaks."""
     if document.get("format") != FORMAT or document.get("version") != VERSION:
@@ -212,6 +219,13 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
     ledger.fix(exact.weights)
     if configs[document["start"]] != exact.initial() or states[document["start"]] != dfa.start:
         raise CertificateError("(a) the start configuration is not the model's initial state with the DFA's start state")
+    if batched:
+        try:
+            return _verify_batched(exact, document, dfa, labels, configs, states, classes)
+        except bm.Unbatchable:
+            exact = RationalModel(model)
+            ledger = Ledger()
+            ledger.fix(exact.weights)
     margin = None
     for i, (config, q) in enumerate(zip(configs, states)):
         for a, j in enumerate(document["successors"][i]):
@@ -230,6 +244,149 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
             if m <= 0:
                 raise CertificateError(f"(c) {where}: the readout does not pick label {int(labels[states[j]])} (margin {m})")
             margin = m if margin is None else min(margin, m)
+    spectral = _spectral_section(exact)
+    if document.get("spectral") != spectral:
+        raise CertificateError(f"(d) the certificate's spectral section does not match the transitions the model "
+                               f"uses: {_first_difference(document.get('spectral'), spectral)}")
+    exact_dtypes = [d for d in ("float64", "float32", "bfloat16") if ledger.exact_in(d) and exact.weights_fit(d)]
+    return {"configurations": len(configs), "symbols": dfa.n_symbols, "margin": str(margin),
+            "exact_in": exact_dtypes, "summation_bits": ledger.bits, "mantissa_bits": MANTISSA_BITS,
+            "spectral": [{"layer": layer["layer"], "class": layer["class"]} for layer in spectral["layers"]]}
+
+
+def _batched(exact: RationalModel) -> bm.BatchedModel:
+    if exact.model.config.arch not in bm.ARCHS:
+        raise bm.Unbatchable("not a nonlinear RNN")
+    return bm.BatchedModel(exact)
+
+
+def _check_labels_batchable(exact: RationalModel, dfa: DFA, labels: np.ndarray) -> None:
+    """The batched margins index the logits by label: labels outside [0, logits) (or too few) are left
+    to the one-step path, whose behaviour on them is the reference."""
+    n_logits = exact.weights["readout.weight"].shape[0]
+    values = np.asarray(labels)
+    if len(values) < dfa.n_states or not all(type(x) is int and 0 <= x < n_logits for x in values.tolist()):
+        raise bm.Unbatchable("labels outside the logits: left to the one-step path")
+
+
+def _certify_batched(exact: RationalModel, dfa: DFA, labels: np.ndarray, max_configurations: int) -> Certificate:
+    """``certify``'s loop for nonlinear RNNs with dyadic weights, a frontier of pairs at a time through
+    ``proofs.batched_model``: the same pairs in the same order, the same checks in the same order per
+    (pair, symbol), the same ledger. ``bm.Unbatchable`` (raised before anything is returned) sends the
+    caller to the one-step path."""
+    _check_labels_batchable(exact, dfa, labels)
+    frontier = bm.Frontier(_batched(exact))
+    ledger = Ledger()
+    ledger.fix(exact.weights)
+    initial = exact.initial()
+    frontier.add([bm.fractions_to_floats(layer) for layer in initial])
+    index = {(frontier.key(frontier.rows[0]), dfa.start): 0}
+    pair_states = [dfa.start]
+    successors: list[tuple[int, ...]] = []
+    margin: Fraction | None = None
+    cache: dict[float, Fraction] = {}
+    n_symbols = dfa.n_symbols
+    delta = np.asarray(dfa.delta)
+    per_chunk = max(1, bm.CHUNK_ROWS // max(1, n_symbols))
+    first = 0
+    while first < len(pair_states):
+        last = min(len(pair_states), first + per_chunk)
+        nxt, logits, bits, magnitude, bad = frontier.evaluate(first, last, n_symbols)
+        qs = np.repeat(np.asarray(pair_states[first:last]), n_symbols)
+        targets = delta[qs, np.tile(np.arange(n_symbols), last - first)]
+        row_margins = bm.margins(logits, np.asarray(labels)[targets])
+        for p in range(first, last):
+            q = pair_states[p]
+            row = []
+            for a in range(n_symbols):
+                b = (p - first) * n_symbols + a
+                if bad[b]:  # an unsaturated activation: the exact step raises NotCertifiable
+                    exact.step(bm.to_fraction_config(frontier.rows[p], cache), a, ledger)
+                    raise AssertionError("the batched step flagged a pair the exact step accepts")
+                ledger.bits = max(ledger.bits, int(bits[b]))
+                _check_representable(ledger, dfa, q, a)
+                r = int(targets[b])
+                if row_margins is not None and row_margins[b] <= 0:
+                    m = Fraction(int(row_margins[b]), 1 << logits.e)
+                    raise CertificateError(f"after DFA state {dfa.name(q)!r} reads {dfa.alphabet[a]!r}, the readout "
+                                           f"does not pick label {int(labels[r])} of state {dfa.name(r)!r} (margin {m})")
+                layers = [layer[b] for layer in nxt]
+                pair = (frontier.key(layers), r)
+                if pair not in index:
+                    if len(pair_states) >= max_configurations:
+                        raise CertificateError(f"more than {max_configurations} reachable configurations: the "
+                                               "model's state does not close up into a finite set")
+                    index[pair] = len(pair_states)
+                    pair_states.append(r)
+                    frontier.add(layers)
+                row.append(index[pair])
+            successors.append(tuple(row))
+        m = Fraction(1) if row_margins is None else Fraction(int(row_margins.min()), 1 << logits.e)
+        margin = m if margin is None else min(margin, m)
+        ledger.max_magnitude = max(ledger.max_magnitude, magnitude)
+        first = last
+    configurations = [bm.to_fraction_config(rows, cache) for rows in frontier.rows]
+    if configurations[0] != initial:
+        raise AssertionError("the batched path's initial configuration differs")
+    exact_dtypes = tuple(d for d in ("float64", "float32", "bfloat16") if ledger.exact_in(d) and exact.weights_fit(d))
+    return Certificate(tuple(pair_states), tuple(configurations), tuple(successors),
+                       margin if margin is not None else Fraction(1), ledger.max_magnitude, ledger.bits, exact_dtypes,
+                       _spectral_section(exact))
+
+
+def _verify_batched(exact: RationalModel, document: dict[str, Any], dfa: DFA, labels: np.ndarray,
+                    configs: list[Config], states: list[int], classes: list[str]) -> dict[str, Any]:
+    """``verify``'s loop (after (a)) through ``proofs.batched_model``, the same checks in the same order;
+    an error message is rebuilt from the one-step path, so it is the same message."""
+    n_symbols = dfa.n_symbols
+    if any(len(row) != n_symbols for row in document["successors"]) or len(document["successors"]) != len(configs):
+        raise bm.Unbatchable("successor rows of another length: left to the one-step path")
+    if not all(type(j) is int and 0 <= j < len(configs) for row in document["successors"] for j in row):
+        raise bm.Unbatchable("a successor index out of range: left to the one-step path")
+    _check_labels_batchable(exact, dfa, labels)
+    frontier = bm.Frontier(_batched(exact))
+    keys = []
+    for config in configs:
+        layers = [bm.fractions_to_floats(layer) for layer in config]
+        frontier.add(layers)
+        keys.append(frontier.key(layers))
+    ledger = Ledger()
+    ledger.fix(exact.weights)
+    margin = None
+    delta = np.asarray(dfa.delta)
+    per_chunk = max(1, bm.CHUNK_ROWS // max(1, n_symbols))
+    successors = document["successors"]
+    for first in range(0, len(configs), per_chunk):
+        last = min(len(configs), first + per_chunk)
+        nxt, logits, bits, magnitude, bad = frontier.evaluate(first, last, n_symbols)
+        listed = [states[j] for i in range(first, last) for j in successors[i]]
+        row_margins = bm.margins(logits, labels[np.asarray(listed, dtype=np.int64)])
+        for i in range(first, last):
+            q = states[i]
+            for a, j in enumerate(successors[i]):
+                b = (i - first) * n_symbols + a
+                where = f"configuration {i} (DFA state {dfa.name(q)!r}) reading {dfa.alphabet[a]!r}"
+                if bad[b]:
+                    exact.step(configs[i], a, ledger)
+                    raise AssertionError("the batched step flagged a pair the exact step accepts")
+                ledger.bits = max(ledger.bits, int(bits[b]))
+                if states[j] != int(delta[q, a]):
+                    raise CertificateError(f"(b) {where}: the DFA goes to {dfa.name(int(delta[q, a]))!r}, "
+                                           f"the certificate says {dfa.name(states[j])!r}")
+                if frontier.key([layer[b] for layer in nxt]) != keys[j]:
+                    got, _ = exact.step(configs[i], a, Ledger())
+                    if got == configs[j]:
+                        raise AssertionError("the batched and the exact step disagree")
+                    layer = next(k for k, (x, y) in enumerate(zip(got, configs[j])) if x != y)
+                    raise CertificateError(f"(b) {where}: layer {layer} of the model does not reach the listed "
+                                           f"configuration {j} (first differing coordinate "
+                                           f"{next(t for t, (x, y) in enumerate(zip(got[layer], configs[j][layer])) if x != y)})")
+                if row_margins is not None and row_margins[b] <= 0:
+                    m = Fraction(int(row_margins[b]), 1 << logits.e)
+                    raise CertificateError(f"(c) {where}: the readout does not pick label {int(labels[states[j]])} (margin {m})")
+        m = Fraction(1) if row_margins is None else Fraction(int(row_margins.min()), 1 << logits.e)
+        margin = m if margin is None else min(margin, m)
+        ledger.max_magnitude = max(ledger.max_magnitude, magnitude)
     spectral = _spectral_section(exact)
     if document.get("spectral") != spectral:
         raise CertificateError(f"(d) the certificate's spectral section does not match the transitions the model "
