@@ -254,10 +254,13 @@ def from_floats(values: np.ndarray) -> Vec:
 
 def fractions_to_floats(values) -> np.ndarray:
     """Exact float64 images of Fractions; ``Unbatchable`` if some value is not a float64."""
-    out = np.array([float(v) for v in values], dtype=np.float64)
-    if any(Fraction(f) != v for f, v in zip(out.tolist(), values)):
-        raise Unbatchable("a configuration value is not a float64")
-    return out + 0.0
+    images = {}
+    for v in set(values):  # few distinct values: each converted and checked once
+        f = float(v)
+        if Fraction(f) != v:
+            raise Unbatchable("a configuration value is not a float64")
+        images[v] = f
+    return np.array([images[v] for v in values], dtype=np.float64) + 0.0
 
 
 # -- the loops certify and verify run over a frontier of pairs ------------------------------------
