@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -89,7 +89,37 @@ def _cyclotomic_upper(v: Cyclotomic) -> Fraction:
 
 
 def _sign(v: Cyclotomic | Fraction) -> int:
-    return v.sign() if isinstance(v, Cyclotomic) else (v > 0) - (v < 0)
+    return _cyclotomic_sign(v) if isinstance(v, Cyclotomic) else (v > 0) - (v < 0)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _cyclotomic_sign(v: Cyclotomic) -> int:
+    return v.sign()
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _enclosure(v: Cyclotomic) -> tuple[Fraction, Fraction]:
+    return v.enclosure()
+
+
+def _sign_shifted(v: Cyclotomic | Fraction, shift: Fraction) -> int:
+    """The exact sign of v + shift (shift rational): decided from v's cached enclosure [lo, hi] when
+    [lo + shift, hi + shift] excludes 0, else exactly; the same value as ``_sign(v + shift)``."""
+    if not isinstance(v, Cyclotomic):
+        return _sign(v + shift)
+    lo, hi = _enclosure(v)
+    if lo + shift > 0:
+        return 1
+    if hi + shift < 0:
+        return -1
+    return _sign(v + shift)
+
+
+def _rational_part(v: Cyclotomic | Fraction) -> Fraction | None:
+    """v as a rational when it is one (a Cyclotomic with only the constant coefficient), else None."""
+    if not isinstance(v, Cyclotomic):
+        return Fraction(v)
+    return None if any(v.coefficients[1:]) else v.coefficients[0]
 
 
 def _relu(v: Cyclotomic | Fraction) -> Cyclotomic | Fraction:
@@ -221,6 +251,16 @@ class _Linear:
 
     rows: list[list[tuple[int, Fraction, Cyclotomic | Fraction, Fraction]]]  # (column, stored, ideal, |error|)
     bias: list[tuple[Fraction, Cyclotomic | Fraction, Fraction]]
+    _ideal_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _tables: Any = field(default=None, repr=False, compare=False)
+
+    def ideal(self, x) -> tuple:
+        """The exact-root W x + c (x a tuple), cached: the same stream recurs across nodes and budgets."""
+        out = self._ideal_cache.get(x)
+        if out is None:
+            out = self._ideal_cache[x] = tuple(_dot(row, b_ideal, x) for row, (_, b_ideal, _) in
+                                               zip(self.rows, self.bias))
+        return out
 
     @classmethod
     def build(cls, stored: dict, ideal: dict, errors: dict, weight: str, bias: str | None) -> _Linear:
@@ -236,14 +276,59 @@ class _Linear:
 
     def apply(self, x: list, magnitude: list[Fraction], deviation: list[Fraction]):
         """Ideal y, and per row the perturbation bound |W_hat x_hat + c_hat - (W x + c)| and the rounding bound."""
-        ideal, perturbation, rounding = [], [], []
+        ideal = list(self.ideal(tuple(x)))
+        m_int, d_int = _grid_ints(magnitude), _grid_ints(deviation)
+        tables = self._integer_tables()
+        if m_int is None or d_int is None or tables is None:
+            return (ideal, *self._bounds_fraction(x, magnitude, deviation))
+        shift = scale = tables[0]
+        perturbation, rounding = [], []
+        for row, b, (b_err, b_size, entries) in zip(self.rows, self.bias, tables[2]):
+            pert, size, terms = b_err, b_size, [b[0]] if b[0] != 0 else []
+            for j, w_abs, err in entries:
+                mj, dj = m_int[j], d_int[j]
+                if not (mj or dj):
+                    continue  # an exact zero term
+                terms.append(x[j] if dj == 0 else None)
+                pert += err * mj + w_abs * dj
+                size += w_abs * (mj + dj)
+            perturbation.append(Fraction(-((-pert) >> shift), GRID) if pert else Fraction(0))
+            n = _rounded_terms(terms)
+            rounding.append(Fraction(-((-n * size) // ((2 ** 24 - n) << scale)), GRID) if n and size else Fraction(0))
+        return ideal, perturbation, rounding
+
+    def _integer_tables(self):
+        """The row data as integers for ``apply``: with every |stored weight| a multiple of 2^-a and every
+        error bound of 2^-80, and inputs on the grid 2^-80, pert is an integer over 2^(80 + t), t = max(80, a),
+        and so is size, so both bounds are exact integer sums, rounded up to 2^-80 once (the
+        same value as the Fraction sums; ``_bounds_fraction`` is the fallback). None if an error bound is
+        off the grid."""
+        if self._tables is None:
+            values = [abs(w) for row in self.rows for _, w, _, _ in row] + [abs(b) for b, _, _ in self.bias]
+            errors = [e for row in self.rows for _, _, _, e in row] + [e for _, _, e in self.bias]
+            if any(GRID % Fraction(e).denominator for e in errors):
+                self._tables = False
+                return None
+            a = max((Fraction(v).denominator.bit_length() - 1 for v in values), default=0)
+            if any((Fraction(v) * 2 ** a).denominator != 1 for v in values):
+                self._tables = False
+                return None
+            t = max(80, a)
+            tables = []
+            for row, (b, _, b_error) in zip(self.rows, self.bias):
+                entries = [(j, int(abs(w) * 2 ** a) << (t - a), int(error * GRID) << (t - 80)) for j, w, _, error in row]
+                # pert over 2^(80 + t), size over 2^(80 + a)
+                tables.append((int(b_error * GRID) << t, int(abs(b) * 2 ** a) << (t - a + 80),
+                               [(j, w_abs, err) for j, w_abs, err in entries]))
+            self._tables = (t, a, tables)
+        return self._tables or None
+
+    def _bounds_fraction(self, x: list, magnitude: list[Fraction], deviation: list[Fraction]):
+        perturbation, rounding = [], []
         for row, (b, b_ideal, b_error) in zip(self.rows, self.bias):
-            y = b_ideal
             pert, size, terms = b_error, abs(b), [b] if b != 0 else []
             for j, w, w_ideal, error in row:
                 xj, mj, dj = x[j], magnitude[j], deviation[j]
-                if xj != 0:
-                    y = y + w_ideal * xj
                 if not (mj or dj):
                     continue  # an exact zero term
                 terms.append(xj if dj == 0 else None)
@@ -252,13 +337,67 @@ class _Linear:
                 if dj:
                     pert += abs(w) * dj
                 size += abs(w) * (mj + dj)
-            ideal.append(y)
             perturbation.append(_up(pert))
             rounding.append(_up(_gamma(_rounded_terms(terms)) * size))
-        return ideal, perturbation, rounding
+        return perturbation, rounding
 
     def is_zero_row(self, i: int) -> bool:
         return not self.rows[i] and self.bias[i][0] == 0 and self.bias[i][1] == 0
+
+
+def _dot(row, bias, x):
+    """bias + sum of w_ideal x_j over the row's entries with x_j != 0, accumulated coefficient by
+    coefficient: the same value, and the same type (Cyclotomic as soon as a term or the bias is one), as
+    adding the terms one by one."""
+    rational = Fraction(0) if isinstance(bias, Cyclotomic) else bias
+    coefficients, n = (list(bias.coefficients), bias.n) if isinstance(bias, Cyclotomic) else (None, 0)
+    for j, _, w, _ in row:
+        xj = x[j]
+        if isinstance(xj, Cyclotomic):
+            if xj.is_zero():
+                continue
+            term = w * xj if isinstance(w, Cyclotomic) else None
+        elif xj == 0:
+            continue
+        elif isinstance(w, Cyclotomic):
+            term = w * xj
+        else:
+            rational = rational + w * xj
+            continue
+        if term is None:  # a rational weight times a cyclotomic value
+            if coefficients is None:
+                coefficients, n = [Fraction(0)] * len(xj.coefficients), xj.n
+            elif n != xj.n:
+                raise ValueError(f"elements of Q(zeta_{n}) and Q(zeta_{xj.n}) do not mix")
+            for k, c in enumerate(xj.coefficients):
+                if c:
+                    coefficients[k] += w * c
+        else:
+            if coefficients is None:
+                coefficients, n = [Fraction(0)] * len(term.coefficients), term.n
+            elif n != term.n:
+                raise ValueError(f"elements of Q(zeta_{n}) and Q(zeta_{term.n}) do not mix")
+            for k, c in enumerate(term.coefficients):
+                if c:
+                    coefficients[k] += c
+    if coefficients is None:
+        return rational
+    coefficients[0] += rational
+    return Cyclotomic(n, tuple(coefficients))
+
+
+def _grid_ints(values) -> list[int] | None:
+    """Nonnegative rationals as integer multiples of 2^-80, or None if one is not on that grid."""
+    out = []
+    for v in values:
+        if not v:
+            out.append(0)
+            continue
+        q, r = divmod(GRID, v.denominator)
+        if r:
+            return None
+        out.append(v.numerator * q)
+    return out
 
 
 def _rounded_terms(terms: list) -> int:
@@ -296,6 +435,7 @@ class _Block:
     pairs: list[tuple[int, ...]]  # hidden units: (k,) a ReLU, (k, k + 1) a clipped pair relu(s) - relu(s - d)
     channels: int
     b_zero: bool
+    ideal_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def _units(stored: dict, ideal: dict, prefix: str, hidden: int) -> list[tuple[int, ...]]:
@@ -443,37 +583,56 @@ class DriftAnalysis:
 
     def _mlp(self, block: _Block, x, magnitude, deviation):
         hidden, pert, rnd = block.up.apply(x, magnitude, deviation)
-        values = [Fraction(0)] * len(hidden)  # ideal post-ReLU values
+        values, value_mag, pair_mag, widths = self._mlp_ideal(block, tuple(hidden))
         unit_dev, unit_mag, size = {}, [Fraction(0)] * len(hidden), [Fraction(0)] * len(hidden)
         exact_pairs: set[int] = set()
         for unit in block.pairs:
             k = unit[0]
             if len(unit) == 1:
                 y = hidden[k]
-                values[k] = _relu(y)
-                off = _sign(y + (pert[k] + rnd[k])) <= 0
+                off = _sign_shifted(y, pert[k] + rnd[k]) <= 0
                 unit_dev[unit] = Fraction(0) if off else pert[k] + rnd[k]
-                unit_mag[k] = _up(_upper(values[k]))
+                unit_mag[k] = value_mag[k]
                 size[k] = unit_mag[k] + unit_dev[unit]
             else:
-                s, width = hidden[k], hidden[k] - hidden[k + 1]
-                values[k], values[k + 1] = _relu(s), _relu(hidden[k + 1])
-                off = _sign(s + pert[k] + rnd[k]) <= 0  # both float rows <= 0: the float pair is exactly 0
-                saturated = _sign(s - pert[k] - width) >= 0 or _sign(s + pert[k]) <= 0
+                s, width = hidden[k], widths[k]
+                off = _sign_shifted(s, pert[k] + rnd[k]) <= 0  # both float rows <= 0: the float pair is exactly 0
+                saturated = ((_sign_shifted(s, -pert[k] - width) if width is not None
+                              else _sign(s - pert[k] - (hidden[k] - hidden[k + 1]))) >= 0
+                             or _sign_shifted(s, pert[k]) <= 0)
                 if self.paired_rows and self._exact_pair(block, k, s, pert[k] + rnd[k]):
                     exact_pairs.add(k)
                     unit_dev[unit] = Fraction(0)
                 else:
                     unit_dev[unit] = (Fraction(0) if off else (Fraction(0) if saturated else pert[k])
                                       + rnd[k] + rnd[k + 1])
-                unit_mag[k] = _up(_upper(values[k] - values[k + 1]))
-                size[k] = _up(_upper(values[k])) + pert[k] + rnd[k]
-                size[k + 1] = _up(_upper(values[k + 1])) + pert[k] + rnd[k + 1]
+                unit_mag[k] = pair_mag[k]
+                size[k] = value_mag[k] + pert[k] + rnd[k]
+                size[k + 1] = value_mag[k + 1] + pert[k] + rnd[k + 1]
         for k, h in enumerate(hidden):  # the float ReLU is exactly 0: an exact zero term of the down projection
-            if _sign(h + (pert[k] + rnd[k])) <= 0:
+            if _sign_shifted(h, pert[k] + rnd[k]) <= 0:
                 size[k] = None
         y, out_pert, out_rnd = self._down(block, values, unit_dev, unit_mag, size, exact_pairs)
         return _add_to_stream(x, magnitude, deviation, y, out_pert, out_rnd, block.down)
+
+    @staticmethod
+    def _mlp_ideal(block: _Block, hidden: tuple):
+        """The exact-root post-ReLU values of the hidden units, the upper bounds _up(|value|) (per unit, and
+        of the pair difference at a pair's first unit), and each pair's width as a rational (None if it is
+        not one); a function of the ideal pre-activations only, cached on the block."""
+        cache = block.ideal_cache
+        out = cache.get(hidden)
+        if out is None:
+            values = [_relu(h) for h in hidden]
+            value_mag = [_up(_upper(v)) for v in values]
+            pair_mag, widths = {}, {}
+            for unit in block.pairs:
+                if len(unit) == 2:
+                    k = unit[0]
+                    pair_mag[k] = _up(_upper(values[k] - values[k + 1]))
+                    widths[k] = _rational_part(hidden[k] - hidden[k + 1])
+            out = cache[hidden] = (values, value_mag, pair_mag, widths)
+        return out
 
     @staticmethod
     def _exact_pair(block: _Block, k: int, s, slack: Fraction) -> bool:
@@ -483,7 +642,7 @@ class DriftAnalysis:
         (c, c_ideal, c_error), (c2, c2_ideal, c2_error) = block.up.bias[k], block.up.bias[k + 1]
         if c_error or c2_error or c != c_ideal or c2 != c2_ideal or c2 >= c or c >= 0:
             return False
-        lo, hi = (s - c).enclosure() if isinstance(s, Cyclotomic) else (s - c, s - c)
+        lo, hi = _shifted_enclosure(s, c) if isinstance(s, Cyclotomic) else (s - c, s - c)
         lo, hi = lo - slack, hi + slack
         return all(-b / 2 <= lo and hi <= -2 * b for b in (c, c2)) and lo + c2 >= 0 and _is_float32(c - c2)
 
@@ -494,7 +653,8 @@ class DriftAnalysis:
         pair's width, is a float32)."""
         ideal, perturbation, rounding = [], [], []
         leading = {unit[0]: unit for unit in block.pairs}
-        for row, (b, b_ideal, b_error) in zip(block.down.rows, block.down.bias):
+        exact_root = block.down.ideal(tuple(values))
+        for i, (row, (b, b_ideal, b_error)) in enumerate(zip(block.down.rows, block.down.bias)):
             live = [(j, w, w_ideal, error) for j, w, w_ideal, error in row if size[j] is not None]
             if (b == 0 and b_ideal == 0 and not b_error and len(live) == 2 and live[0][0] in exact_pairs
                     and live[1][0] == live[0][0] + 1 and abs(live[0][1]) == 1 and live[1][1] == -live[0][1]
@@ -504,19 +664,22 @@ class DriftAnalysis:
                 perturbation.append(Fraction(0))
                 rounding.append(Fraction(0))
                 continue
-            y, pert, total, terms = b_ideal, b_error, abs(b), int(b != 0)
+            pert, total, terms = b_error, abs(b), int(b != 0)
             for j, w, w_ideal, error in row:
-                if values[j] != 0:
-                    y = y + w_ideal * values[j]
                 if size[j] is not None:
                     total += abs(w) * size[j]
                     terms += 1
                 if j in leading:
                     pert += abs(w) * unit_dev[leading[j]] + error * unit_mag[j]
-            ideal.append(y)
+            ideal.append(exact_root[i])
             perturbation.append(_up(pert))
             rounding.append(_up(_gamma(terms) * total))
         return ideal, perturbation, rounding
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _shifted_enclosure(s: Cyclotomic, c: Fraction) -> tuple[Fraction, Fraction]:
+    return (s - c).enclosure()
 
 
 def _is_float32(x: Fraction) -> bool:

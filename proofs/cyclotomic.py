@@ -72,11 +72,12 @@ def cos_enclosure(j: int, n: int, bits: int) -> tuple[Fraction, Fraction]:
 class Cyclotomic:
     """An element of Q(zeta_n); immutable and hashable."""
 
-    __slots__ = ("n", "coefficients")
+    __slots__ = ("n", "coefficients", "_hash")
 
     def __init__(self, n: int, coefficients: tuple[Fraction, ...]):
         self.n = n
         self.coefficients = coefficients
+        self._hash = None
 
     @classmethod
     def from_powers(cls, n: int, powers: dict[int, Fraction]) -> Cyclotomic:
@@ -159,7 +160,9 @@ class Cyclotomic:
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash((self.n, self.coefficients))
+        if self._hash is None:  # elements are keys of the certifiers' caches: hash the coefficients once
+            self._hash = hash((self.n, self.coefficients))
+        return self._hash
 
     def is_zero(self) -> bool:
         return not any(self.coefficients)
