@@ -121,3 +121,11 @@ def test_weights_too_large_for_the_integer_grid_fall_back_to_the_one_step_path()
         assert one == many
     else:
         assert json.dumps(one.to_json(t.dfa, t.labels)) == json.dumps(many.to_json(t.dfa, t.labels))
+
+
+def test_integer_and_float64_products_give_the_same_certificate(monkeypatch):
+    t = get_task("A:4")
+    model = smallest(t.dfa, t.labels, "lstm").model
+    via_float = json.dumps(certify(model, t.dfa, t.labels).to_json(t.dfa, t.labels))
+    monkeypatch.setattr(bm, "INTEGER_MATMUL", True)
+    assert json.dumps(certify(model, t.dfa, t.labels).to_json(t.dfa, t.labels)) == via_float
