@@ -213,6 +213,7 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
     names = {name: q for q, name in enumerate(dfa.state_names)}
     configs = [tuple(tuple(Fraction(v) for v in layer) for layer in c["layers"]) for c in document["configurations"]]
     states = [names[c["dfa_state"]] for c in document["configurations"]]
+    _check_successor_table(document.get("successors"), len(configs), dfa.n_symbols)
     exact = RationalModel(model)
     classes = _claimed_classes(model, document)
     ledger = Ledger()
@@ -395,6 +396,17 @@ def _verify_batched(exact: RationalModel, document: dict[str, Any], dfa: DFA, la
     return {"configurations": len(configs), "symbols": dfa.n_symbols, "margin": str(margin),
             "exact_in": exact_dtypes, "summation_bits": ledger.bits, "mantissa_bits": MANTISSA_BITS,
             "spectral": [{"layer": layer["layer"], "class": layer["class"]} for layer in spectral["layers"]]}
+
+
+def _check_successor_table(successors: Any, n_configurations: int, n_symbols: int) -> None:
+    """(b) needs one successor per configuration and symbol: a short row would leave symbols unchecked."""
+    if not isinstance(successors, list) or len(successors) != n_configurations:
+        raise CertificateError(f"(b) the successor table must have one row per configuration ({n_configurations})")
+    for i, row in enumerate(successors):
+        if not isinstance(row, list) or len(row) != n_symbols:
+            raise CertificateError(f"(b) successor row {i} must list one configuration per symbol ({n_symbols})")
+        if not all(isinstance(j, int) and 0 <= j < n_configurations for j in row):
+            raise CertificateError(f"(b) successor row {i} names a configuration outside 0..{n_configurations - 1}")
 
 
 def _first_difference(claimed: Any, actual: dict[str, Any]) -> str:

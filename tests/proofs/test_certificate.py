@@ -72,3 +72,20 @@ def test_bfloat16_exactness_is_refused_when_sums_need_more_bits():
     t = get_task("dyck:2:3")
     cert = certify(*(lambda c: (c.model, t.dfa, t.labels))(elman(t.dfa, t.labels, "tanh")))
     assert "float32" in cert.exact_dtypes and "bfloat16" not in cert.exact_dtypes and cert.bits > 8
+
+
+@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize("cut", ["short row", "missing row", "index out of range"])
+def test_a_successor_table_that_skips_symbols_is_refused(cut, batched):
+    """(b) must cover every configuration and symbol: a shortened table would leave steps unchecked."""
+    task = get_task("mod:3")
+    compiled = elman(task.dfa, task.labels)
+    document = json.loads(json.dumps(certify(compiled.model, task.dfa, task.labels).to_json(task.dfa, task.labels)))
+    if cut == "short row":
+        document["successors"][1] = document["successors"][1][:-1]
+    elif cut == "missing row":
+        document["successors"].pop()
+    else:
+        document["successors"][0][0] = len(document["configurations"])
+    with pytest.raises(CertificateError, match=r"\(b\) successor|\(b\) the successor table"):
+        verify(compiled.model, document, batched=batched)
