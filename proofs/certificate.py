@@ -237,22 +237,12 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
                 raise CertificateError(f"(b) {where}: the DFA goes to {dfa.name(int(dfa.delta[q, a]))!r}, "
                                        f"the certificate says {dfa.name(states[j])!r}")
             if nxt != configs[j]:
-                layer = next(k for k, (x, y) in enumerate(zip(nxt, configs[j])) if x != y)
-                raise CertificateError(f"(b) {where}: layer {layer} of the model does not reach the listed "
-                                       f"configuration {j} (first differing coordinate "
-                                       f"{next(t for t, (x, y) in enumerate(zip(nxt[layer], configs[j][layer])) if x != y)})")
+                raise _unreached(where, nxt, configs[j], j)
             m = _label_margin(logits, int(labels[states[j]]))
             if m <= 0:
                 raise CertificateError(f"(c) {where}: the readout does not pick label {int(labels[states[j]])} (margin {m})")
             margin = m if margin is None else min(margin, m)
-    spectral = _spectral_section(exact)
-    if document.get("spectral") != spectral:
-        raise CertificateError(f"(d) the certificate's spectral section does not match the transitions the model "
-                               f"uses: {_first_difference(document.get('spectral'), spectral)}")
-    exact_dtypes = [d for d in ("float64", "float32", "bfloat16") if ledger.exact_in(d) and exact.weights_fit(d)]
-    return {"configurations": len(configs), "symbols": dfa.n_symbols, "margin": str(margin),
-            "exact_in": exact_dtypes, "summation_bits": ledger.bits, "mantissa_bits": MANTISSA_BITS,
-            "spectral": [{"layer": layer["layer"], "class": layer["class"]} for layer in spectral["layers"]]}
+    return _verified_summary(exact, document, ledger, len(configs), dfa.n_symbols, margin)
 
 
 def _batched(exact: RationalModel) -> bm.BatchedModel:
@@ -378,22 +368,35 @@ def _verify_batched(exact: RationalModel, document: dict[str, Any], dfa: DFA, la
                     got, _ = exact.step(configs[i], a, Ledger())
                     if got == configs[j]:
                         raise AssertionError("the batched and the exact step disagree")
-                    layer = next(k for k, (x, y) in enumerate(zip(got, configs[j])) if x != y)
-                    raise CertificateError(f"(b) {where}: layer {layer} of the model does not reach the listed "
-                                           f"configuration {j} (first differing coordinate "
-                                           f"{next(t for t, (x, y) in enumerate(zip(got[layer], configs[j][layer])) if x != y)})")
+                    raise _unreached(where, got, configs[j], j)
                 if row_margins is not None and row_margins[b] <= 0:
                     m = Fraction(int(row_margins[b]), 1 << logits.e)
                     raise CertificateError(f"(c) {where}: the readout does not pick label {int(labels[states[j]])} (margin {m})")
         m = Fraction(1) if row_margins is None else Fraction(int(row_margins.min()), 1 << logits.e)
         margin = m if margin is None else min(margin, m)
         ledger.max_magnitude = max(ledger.max_magnitude, magnitude)
+    return _verified_summary(exact, document, ledger, len(configs), dfa.n_symbols, margin)
+
+
+def _unreached(where: str, reached: Config, listed: Config, j: int) -> CertificateError:
+    """(b): the step from ``where`` reaches ``reached``, not the listed configuration ``j``; names the first
+    differing layer and coordinate."""
+    layer = next(k for k, (x, y) in enumerate(zip(reached, listed)) if x != y)
+    coordinate = next(t for t, (x, y) in enumerate(zip(reached[layer], listed[layer])) if x != y)
+    return CertificateError(f"(b) {where}: layer {layer} of the model does not reach the listed configuration {j} "
+                            f"(first differing coordinate {coordinate})")
+
+
+def _verified_summary(exact: RationalModel, document: dict[str, Any], ledger: Ledger, n_configurations: int,
+                      n_symbols: int, margin: Fraction | None) -> dict[str, Any]:
+    """(d) the document's spectral section against the transitions the checked steps used, then the
+    summary of a verified exact certificate (both verification paths end here)."""
     spectral = _spectral_section(exact)
     if document.get("spectral") != spectral:
         raise CertificateError(f"(d) the certificate's spectral section does not match the transitions the model "
                                f"uses: {_first_difference(document.get('spectral'), spectral)}")
     exact_dtypes = [d for d in ("float64", "float32", "bfloat16") if ledger.exact_in(d) and exact.weights_fit(d)]
-    return {"configurations": len(configs), "symbols": dfa.n_symbols, "margin": str(margin),
+    return {"configurations": n_configurations, "symbols": n_symbols, "margin": str(margin),
             "exact_in": exact_dtypes, "summation_bits": ledger.bits, "mantissa_bits": MANTISSA_BITS,
             "spectral": [{"layer": layer["layer"], "class": layer["class"]} for layer in spectral["layers"]]}
 
