@@ -16,8 +16,10 @@ from typing import Any
 from lsrl.training.curriculum import Curriculum
 from lsrl.training.train import TrainConfig
 
+# The papers' test range, 40 to 256, at eight lengths (their score averages over it), then beyond.
+PAPER_TEST_LENGTHS = (40, 64, 96, 128, 160, 192, 224, 256)
 FULL = TrainConfig(task="parity", arch="diag-neg", d_model=128, d_state=64, steps=6_000, batch=128, lr=1e-3,
-                   warmup=500, curriculum=Curriculum(40, 5, 0.2), eval_lengths=(40, 100, 256, 400, 500), eval_n=512)
+                   warmup=500, curriculum=Curriculum(40, 5, 0.2), eval_lengths=PAPER_TEST_LENGTHS + (400, 500), eval_n=512)
 QUICK = TrainConfig(task="parity", arch="diag-neg", d_model=16, d_state=4, steps=400, batch=32, lr=5e-2,
                     warmup=50, curriculum=Curriculum(40, 2, 0.3), eval_lengths=(40, 400), eval_n=64)
 FULL_SEEDS = (0, 1, 2)

@@ -50,5 +50,17 @@ def scaled_cell(record: dict[str, Any], length: int) -> str:
     return f"{metric_at(record, length, 'scaled'):.2f}"
 
 
+def mean_scaled(record: dict[str, Any], low: int, high: int) -> float | None:
+    """Mean scaled accuracy over the evaluated lengths in [low, high] (the score of Deletang et al.
+    2023 and Grazzi et al. 2025: accuracy averaged over the test lengths), or None if none lies there."""
+    inside = [m["scaled"] for m in record["metrics"] if low <= m["length"] <= high]
+    return sum(inside) / len(inside) if inside else None
+
+
+def mean_scaled_cell(record: dict[str, Any], low: int, high: int) -> str:
+    value = mean_scaled(record, low, high)
+    return "—" if value is None else f"{value:.2f}"
+
+
 def accuracy_cell(record: dict[str, Any], length: int) -> str:
     return percent(metric_at(record, length))

@@ -154,3 +154,31 @@ def test_saved_records_render_again(tmp_path) -> None:
     again = render_saved(tmp_path / "a" / "deltaproduct-groups.json", tmp_path / "b", plots=False)
     assert [p.name for p in first.files] == [p.name for p in again.files]
     assert all(p.read_text() == q.read_text() for p, q in zip(first.files, again.files))
+
+
+def _record(task: str, label: str, scaled: dict[int, float], n_h: int = 1) -> dict:
+    return {"label": label, "task": task, "n_h": n_h, "train_length": 40,
+            "metrics": [{"length": n, "token": v, "final": v, "sequence": v, "chance": 0.5, "scaled": v}
+                        for n, v in scaled.items()]}
+
+
+def test_negative_eigenvalue_table_puts_the_papers_score_beside_the_published_number() -> None:
+    """The mean over lengths 40-256 (not 400) is our number in the paper's protocol; the published
+    column is Grazzi et al.'s Table 3 where it has the cell and a dash where it has none (S:5)."""
+    from lsrl.reproduce import negative_eigenvalues as ne
+
+    records = [_record("modarith:5", "DeltaNet β∈[0,2]", {40: 1.0, 256: 0.5, 400: 0.0}),
+               _record("S:5", "diag [0,1]", {40: 0.25, 256: 0.25, 400: 1.0})]
+    (table,) = ne.tables(records)
+    assert table.columns[-2:] == ("mean 40-256", "published")
+    assert table.rows[0][-2:] == ("0.75", "0.971")
+    assert table.rows[1][-2:] == ("0.25", "—")
+
+
+def test_group_table_has_a_mean_row_per_task() -> None:
+    from lsrl.reproduce import deltaproduct_groups as dg
+
+    records = [_record("S:3", "n_h=1", {40: 1.0, 128: 0.0, 500: 1.0}, 1),
+               _record("S:3", "n_h=2", {40: 1.0, 128: 1.0, 500: 0.0}, 2)]
+    (table,) = dg.tables(records)
+    assert table.rows[-1] == ("S:3", "mean 40-256", "0.50", "1.00")
