@@ -81,7 +81,9 @@ def _reproduce(args: argparse.Namespace) -> int:
     else:
         result = reproduce(args.name, args.out or Path("results") / (args.name + ("-quick" if args.quick else "")),
                            quick=args.quick, device=args.device, progress=not args.quiet, plots=not args.no_plots,
-                           seeds=args.seeds)
+                           seeds=args.seeds, tasks=tuple(args.tasks.split(",")) if args.tasks else None,
+                           budget={key: getattr(args, key) for key in ("steps", "batch", "warmup")
+                                   if getattr(args, key) is not None})
     for path in result.files:
         print(path)
     if args.name == "atlas" and result.files:
@@ -129,6 +131,10 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--no-plots", action="store_true", help="tables and records only (no matplotlib)")
     p.add_argument("--seeds", type=int, help="keep only the first N seeds of each cell (default: the budget's)")
+    p.add_argument("--tasks", help="comma-separated: run only the grid's cells of these tasks")
+    p.add_argument("--steps", type=int, help="override every cell's optimiser steps (default: the budget's)")
+    p.add_argument("--batch", type=int, help="override every cell's batch size")
+    p.add_argument("--warmup", type=int, help="override every cell's learning-rate warm-up steps")
     p.add_argument("--from-records", metavar="NAME.json",
                    help="re-render the tables and plots of a saved run instead of training (NAME is then ignored)")
     p.set_defaults(handler=_reproduce)

@@ -18,6 +18,9 @@ EXPERIMENTS = {"negative-eigenvalues": "lsrl.reproduce.negative_eigenvalues",
                "atlas": "lsrl.reproduce.atlas"}
 
 
+BUDGET_FIELDS = ("steps", "batch", "warmup")
+
+
 class UnknownExperiment(LsrlInputError):
     """A name that is not one of ``EXPERIMENTS``."""
 
@@ -38,10 +41,13 @@ def experiment(name: str) -> ModuleType:
 
 
 def reproduce(name: str, out: str | Path, quick: bool = False, device: str | None = None,
-              progress: bool = False, plots: bool = True, seeds: int | None = None) -> Reproduction:
+              progress: bool = False, plots: bool = True, seeds: int | None = None,
+              tasks: tuple[str, ...] | None = None, budget: dict[str, int] | None = None) -> Reproduction:
     """Run experiment ``name`` (sharded under ``torchrun``); rank 0 writes ``NAME.json``, a .md and
     a .tex file per table and the plots into ``out``; every rank writes each finished unit of the
-    grid to ``out/units/`` as it completes. ``seeds`` keeps only the first that many seeds per cell."""
+    grid to ``out/units/`` as it completes. ``seeds`` keeps only the first that many seeds per cell,
+    ``tasks`` only the cells of those tasks, and ``budget`` overrides training fields of every cell
+    (``steps``, ``batch``, ``warmup``: e.g. a paper's budget instead of ours)."""
     from dataclasses import replace
 
     from lsrl.reproduce.grid import World, run_grid
@@ -52,6 +58,17 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
         raise UnknownExperiment(f"--seeds {seeds}: every cell needs at least one seed")
     if seeds is not None:
         cells = tuple(replace(cell, seeds=cell.seeds[:seeds]) for cell in cells)
+    if tasks is not None:
+        unknown = sorted(set(tasks) - {cell.task for cell in cells})
+        if unknown:
+            raise UnknownExperiment(f"--tasks: {', '.join(unknown)} not in the {name} grid; its tasks: "
+                                    f"{', '.join(dict.fromkeys(cell.task for cell in cells))}")
+        cells = tuple(cell for cell in cells if cell.task in tasks)
+    for key, value in (budget or {}).items():
+        if key not in BUDGET_FIELDS or value < (0 if key == "warmup" else 1):
+            raise UnknownExperiment(f"--{key} {value}: not a valid training budget")
+    if budget:
+        cells = tuple(replace(cell, train=replace(cell.train, **budget)) for cell in cells)
     records = run_grid(cells, device, progress, partial=Path(out) / "units")
     if World.from_env().rank != 0:
         return Reproduction(name, records, ())

@@ -134,6 +134,8 @@ def test_train_then_extract_subcommands(tmp_path, capsys) -> None:
 @pytest.mark.parametrize("argv, message", [
     (["reproduce", "atlas", "--quick", "--seeds", "0"], "at least one seed"),
     (["reproduce", "atlas", "--from-records", "missing.json"], "cannot read a records file"),
+    (["reproduce", "negative-eigenvalues", "--tasks", "parity,nope"], "nope not in the negative-eigenvalues grid"),
+    (["reproduce", "negative-eigenvalues", "--steps", "0"], "--steps 0: not a valid training budget"),
 ])
 def test_bad_reproduce_arguments_exit_2_with_a_message(argv, message, tmp_path, monkeypatch, capsys) -> None:
     from lsrl.cli import main
@@ -182,3 +184,12 @@ def test_group_table_has_a_mean_row_per_task() -> None:
                _record("S:3", "n_h=2", {40: 1.0, 128: 1.0, 500: 0.0}, 2)]
     (table,) = dg.tables(records)
     assert table.rows[-1] == ("S:3", "mean 40-256", "0.50", "1.00")
+
+
+def test_reproduce_keeps_the_chosen_tasks_and_applies_the_budget(tmp_path) -> None:
+    from lsrl.reproduce import reproduce
+
+    torch.set_num_threads(1)
+    result = reproduce("negative-eigenvalues", tmp_path, quick=True, plots=False, seeds=1, tasks=("parity",),
+                       budget={"steps": 3, "batch": 4, "warmup": 0})
+    assert {r["task"] for r in result.records} == {"parity"} and {r["steps"] for r in result.records} == {3}
