@@ -93,3 +93,49 @@ def test_compiled_lstm_is_exact_on_the_fused_kernel(monkeypatch):
     symbols = np.random.default_rng(0).integers(0, compiled.dfa.n_symbols, size=(3, 60))
     predicted = compiled.model.float().predict(torch.as_tensor(symbols)).numpy()
     assert (predicted == compiled.labels[compiled.dfa.trace_batch(symbols)]).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("make", [lambda: LSTMRecurrence(3, LayerConfig(d_state=64)),
+                                  lambda: GRURecurrence(3, LayerConfig(d_state=64)), lambda: _elman_tanh(3, 64)],
+                         ids=["lstm", "gru", "elman-tanh"])
+def test_layers_on_cuda_run_the_fused_kernel_and_match_the_cpu_loop(make):
+    """On a CUDA device the layers take the fused kernel; states and gradients agree with the CPU loop."""
+    from models.gated_rnn import fused_kernel_applies
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    torch.manual_seed(2)
+    rec = make()
+    x = torch.randn(4, 300, 3)
+    rec.zero_grad()
+    cpu = rec.states(x)
+    cpu.square().sum().backward()
+    cpu_grads = {n: p.grad.clone() for n, p in rec.named_parameters() if p.grad is not None}
+    gpu_rec = rec.cuda()
+    gpu_rec.zero_grad()
+    xg = x.cuda()
+    assert fused_kernel_applies(xg, gpu_rec.d_state)
+    gpu = gpu_rec.states(xg)
+    gpu.square().sum().backward()
+    torch.testing.assert_close(gpu.cpu(), cpu.detach(), rtol=1e-4, atol=1e-5)
+    for name, grad in cpu_grads.items():
+        torch.testing.assert_close(dict(gpu_rec.named_parameters())[name].grad.cpu(), grad, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("arch, task", [("lstm", "mod:3"), ("gru", "A:5"), ("lstm", "S:5")])
+def test_compiled_gated_rnns_are_exact_on_cuda(arch, task):
+    """Compiled gated-RNN automata on the GPU's fused kernel label every position as the DFA does."""
+    import numpy as np
+
+    from automata.tasks import get_task
+    from lsrl.constructions.select import compile_automaton
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    t = get_task(task)
+    compiled = compile_automaton(t.dfa, arch, t.labels)
+    symbols = np.random.default_rng(0).integers(0, compiled.dfa.n_symbols, size=(8, 2000))
+    predicted = compiled.model.float().cuda().predict(torch.as_tensor(symbols).cuda()).cpu().numpy()
+    assert (predicted == compiled.labels[compiled.dfa.trace_batch(symbols)]).all()
