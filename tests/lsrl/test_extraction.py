@@ -32,8 +32,6 @@ def _cases(cheap: bool) -> list:
     for name in EXAMPLES:
         for arch in ARCHITECTURES:
             cost = _cost(name, arch)
-            if cost > 20_000 and arch in ONE_HOT_PAIRS:
-                continue  # A:5, S:5 with one-hot (state, symbol) units: 3600+ clusters x 60+ symbols, hours on a CPU
             if (cost <= 300) == cheap:
                 cases.append(pytest.param(name, arch, id=f"{name}-{arch}"))
     return cases
