@@ -72,7 +72,7 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from lsrl.reproduce import reproduce
+    from lsrl.reproduce import BUDGET_FIELDS, reproduce
 
     if args.from_records:
         from lsrl.reproduce import render_saved
@@ -82,7 +82,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         result = reproduce(args.name, args.out or Path("results") / (args.name + ("-quick" if args.quick else "")),
                            quick=args.quick, device=args.device, progress=not args.quiet, plots=not args.no_plots,
                            seeds=args.seeds, tasks=tuple(args.tasks.split(",")) if args.tasks else None,
-                           budget={key: getattr(args, key) for key in ("steps", "batch", "warmup")
+                           budget={key: getattr(args, key) for key in BUDGET_FIELDS
                                    if getattr(args, key) is not None})
     for path in result.files:
         print(path)

@@ -18,6 +18,7 @@ from lsrl.training.train import TrainConfig
 
 # The papers' test range, 40 to 256, at eight lengths (their score averages over it), then beyond.
 PAPER_TEST_LENGTHS = (40, 64, 96, 128, 160, 192, 224, 256)
+PAPER_RANGE = (PAPER_TEST_LENGTHS[0], PAPER_TEST_LENGTHS[-1])
 FULL = TrainConfig(task="parity", arch="diag-neg", d_model=128, d_state=64, steps=6_000, batch=128, lr=1e-3,
                    warmup=500, curriculum=Curriculum(40, 5, 0.2), eval_lengths=PAPER_TEST_LENGTHS + (400, 500), eval_n=512)
 QUICK = TrainConfig(task="parity", arch="diag-neg", d_model=16, d_state=4, steps=400, batch=32, lr=5e-2,

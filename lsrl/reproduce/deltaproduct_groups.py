@@ -13,7 +13,6 @@ from lsrl.reproduce.plots import accuracy_by_length
 from lsrl.reproduce.report import mean_scaled_cell, scaled_cell
 from lsrl.reproduce.tables import Table
 
-PAPER_RANGE = (40, 256)
 TITLE = "DeltaProduct on group word problems (Siems et al. 2025)"
 
 
@@ -32,7 +31,7 @@ def tables(records: list[dict[str, Any]]) -> tuple[Table, ...]:
     n_hs = list(dict.fromkeys(r["n_h"] for r in records))
     lengths = [m["length"] for m in records[0]["metrics"]]
     by = {(r["task"], r["n_h"]): r for r in records}
-    low, high = PAPER_RANGE
+    low, high = budget.PAPER_RANGE
     rows = tuple(row for task in tasks for row in (
         *((task, f"L={n}", *(scaled_cell(by[task, h], n) for h in n_hs)) for n in lengths),
         (task, f"mean {low}-{high}", *(mean_scaled_cell(by[task, h], low, high) for h in n_hs))))

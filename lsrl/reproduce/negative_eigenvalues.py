@@ -26,7 +26,6 @@ PUBLISHED = {("parity", "diag [0,1]"): 0.000, ("parity", "diag [-1,1]"): 1.000,
              ("parity", "DeltaNet β∈[0,1]"): 0.017, ("parity", "DeltaNet β∈[0,2]"): 1.000,
              ("modarith:5", "diag [0,1]"): 0.095, ("modarith:5", "diag [-1,1]"): 0.241,
              ("modarith:5", "DeltaNet β∈[0,1]"): 0.314, ("modarith:5", "DeltaNet β∈[0,2]"): 0.971}
-PAPER_RANGE = (40, 256)
 
 
 def published_cell(task: str, label: str) -> str:
@@ -49,7 +48,7 @@ def _size(quick: bool, arch: str) -> dict[str, Any]:
 
 def tables(records: list[dict[str, Any]]) -> tuple[Table, ...]:
     lengths = [m["length"] for m in records[0]["metrics"]]
-    low, high = PAPER_RANGE
+    low, high = budget.PAPER_RANGE
     rows = tuple((r["task"], r["label"], *(scaled_cell(r, n) for n in lengths), mean_scaled_cell(r, low, high),
                   published_cell(r["task"], r["label"])) for r in records)
     return (Table("negative-eigenvalues", TITLE + ": scaled accuracy by length",

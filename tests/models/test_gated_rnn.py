@@ -119,8 +119,9 @@ def test_layers_on_cuda_run_the_fused_kernel_and_match_the_cpu_loop(make):
     gpu = gpu_rec.states(xg)
     gpu.square().sum().backward()
     torch.testing.assert_close(gpu.cpu(), cpu.detach(), rtol=1e-4, atol=1e-5)
+    gpu_params = dict(gpu_rec.named_parameters())
     for name, grad in cpu_grads.items():
-        torch.testing.assert_close(dict(gpu_rec.named_parameters())[name].grad.cpu(), grad, rtol=1e-3, atol=1e-4)
+        torch.testing.assert_close(gpu_params[name].grad.cpu(), grad, rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.gpu
