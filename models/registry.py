@@ -1,11 +1,23 @@
-"""Architecture family name -> recurrence module class (imported lazily, one module per class)."""
+"""The registry of architecture classes: every name a user types (canonical or alias) -> its transition class,
+state, classifier class, compile paths, training module and paper; and module family -> recurrence class.
+
+Torch-free (module classes are imported lazily), so the CLI can list classes without loading torch.
+"""
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+from automata.errors import LsrlInputError
 
-_RECURRENCES = {
+if TYPE_CHECKING:
+    from torch import nn
+
+# Module family (``ModelConfig.arch``) -> (module, recurrence class): one module per class in models/.
+FAMILIES: dict[str, tuple[str, str]] = {
     "dense-lrnn": ("models.dense", "DenseRecurrence"),
     "elman": ("models.elman", "ElmanRecurrence"),
     "diag": ("models.diagonal", "DiagonalRecurrence"),
@@ -18,7 +30,165 @@ _RECURRENCES = {
     "hawk": ("models.rglru", "RGLRURecurrence"),
 }
 
+PATHS = ("program", "automaton", "train")
 
-def recurrence_class(arch: str) -> type[nn.Module]:
-    module, name = _RECURRENCES[arch]
+SARROF = "Sarrof, Veitsman, Hahn 2024 (arXiv:2405.17394)"
+GRAZZI = "Grazzi et al. 2025, 'Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues' (arXiv:2411.12537)"
+SIEMS = "Siems et al. 2025, 'DeltaProduct' (arXiv:2502.10297)"
+DELTANET = "Schlag et al. 2021; Yang et al. 2024, 'Parallelizing Linear Transformers with the Delta Rule' (arXiv:2406.06484)"
+
+
+class UnknownArchitecture(LsrlInputError):
+    """A name that is neither a canonical architecture name nor an alias; the message lists the names."""
+
+
+class NoPath(LsrlInputError):
+    """An architecture with no implementation of a path (program, automaton, train); the message says which
+    classes have one."""
+
+    def __init__(self, arch: str, path: str, message: str):
+        super().__init__(message)
+        self.arch = arch
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One architecture class. ``family``, ``layer``, ``gate_range`` and ``n_h`` configure its module
+    (``models.config.LayerConfig``); ``automaton`` names the constructions it compiles automata with (those of
+    a class it equals, with ``n_h`` fixed), ``program`` whether an lsrl program backend exists; ``upgrade`` is
+    the next class up, which ``gains`` (what it adds) names in refusals."""
+
+    name: str
+    aliases: tuple[str, ...]
+    transition: str
+    state: str
+    classifier: str | None
+    family: str
+    reference: str
+    layer: tuple[tuple[str, Any], ...] = ()
+    gate_range: tuple[float, float] | None = None
+    n_h: int | None = None
+    program: bool = False
+    automaton: str | None = None
+    trains: bool = True
+    upgrade: str | None = None
+    gains: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def has(self, path: str) -> bool:
+        return {"program": self.program, "automaton": self.automaton is not None, "train": self.trains}[path]
+
+    def paths(self) -> tuple[str, ...]:
+        return tuple(p for p in PATHS if self.has(p))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "aliases": list(self.aliases), "transition": self.transition, "state": self.state,
+                "classifier": self.classifier, "paths": list(self.paths()), "family": self.family,
+                "gate_range": self.gate_range and list(self.gate_range), "n_h": self.n_h, "reference": self.reference}
+
+
+ARCHITECTURES: tuple[Architecture, ...] = (
+    Architecture("diag-01", ("mamba", "mamba2", "gla", "mlstm", "hgrn", "diag"),
+                 "diagonal, input-dependent, gates in [0, 1]", "d_state real channels", "diag-01", "diag",
+                 f"Gu, Dao 2023 (Mamba); Yang et al. 2024 (GLA); {SARROF}", gate_range=(0.0, 1.0), program=True,
+                 automaton="diag-01", upgrade="diag-neg", gains="input-dependent (selective) gates"),
+    Architecture("diag-neg", ("mamba-neg",), "diagonal, input-dependent, gates in [-1, 1]", "d_state real channels",
+                 "diag-neg", "diag", GRAZZI, gate_range=(-1.0, 1.0), program=True, automaton="diag-neg",
+                 upgrade="rotation", gains="negative eigenvalues"),
+    Architecture("rotation", ("lru", "complex-diag", "diag-complex"),
+                 "diagonal, input-dependent, complex gates of modulus <= 1 (rotations)",
+                 "d_state / 2 complex channels", "diag-complex", "rotation",
+                 "Orvieto et al. 2023 (LRU, input-independent); Merrill, Petty, Sabharwal 2024 (arXiv:2404.08819)",
+                 automaton="rotation", upgrade="deltaproduct", gains="complex eigenvalues"),
+    Architecture("deltaproduct", (), "n_h generalized Householder factors I - beta k k^T per token, beta in [0, 2]",
+                 "d_state x d_value matrix", "deltaproduct", "deltaproduct", SIEMS, gate_range=(0.0, 2.0),
+                 automaton="deltaproduct", gains="non-diagonal (Householder) transitions"),
+    Architecture("deltanet", (), "one generalized Householder factor I - beta k k^T per token, beta in [0, 2]",
+                 "d_state x d_value matrix", "deltaproduct", "deltaproduct", f"{DELTANET}; {GRAZZI}",
+                 gate_range=(0.0, 2.0), n_h=1, automaton="deltaproduct", upgrade="deltaproduct",
+                 gains="beta in [0, 2] (negative eigenvalues)"),
+    Architecture("deltanet-01", (), "one Householder factor I - beta k k^T per token, beta in [0, 1]",
+                 "d_state x d_value matrix", None, "deltaproduct", DELTANET, gate_range=(0.0, 1.0), n_h=1,
+                 upgrade="deltanet"),
+    Architecture("gated-deltaproduct", (), "a scalar decay in [0, 1] times n_h Householder factors, beta in [0, 2]",
+                 "d_state x d_value matrix", "deltaproduct", "deltaproduct", f"{SIEMS}; Yang et al. 2025 (Gated DeltaNet)",
+                 layer=(("gated", True),), gate_range=(0.0, 2.0)),
+    Architecture("dense-lrnn", (), "dense, input-dependent transition matrix", "d_state real vector", "dense-lrnn",
+                 "dense-lrnn", "folklore; Merrill, Petty, Sabharwal 2024 (arXiv:2404.08819)", program=True,
+                 automaton="dense-lrnn", gains="dense transition matrices"),
+    Architecture("hawk", ("rglru",), "RG-LRU: diagonal gates in (0, 1) after a width-4 causal convolution",
+                 "d_state real channels", "diag-01", "hawk", "De et al. 2024, 'Griffin' (arXiv:2402.19427)",
+                 program=True, upgrade="diag-neg"),
+    Architecture("lti", (), "constant dense transition matrix (linear time-invariant)", "d_state real vector", None,
+                 "lti", "Petrov, Torr, Bibi 2024 (LSRL, arXiv:2405.07409)", program=True, upgrade="diag-01"),
+    Architecture("elman", (), "nonlinear: h = relu(W h + U x + c)", "d_state real vector", "nonlinear-rnn", "elman",
+                 "Elman 1990; Minsky 1967", layer=(("nonlinearity", "relu"),), automaton="elman"),
+    Architecture("elman-tanh", (), "nonlinear: h = tanh(W h + U x + c)", "d_state real vector", "nonlinear-rnn",
+                 "elman", "Elman 1990", layer=(("nonlinearity", "tanh"),), automaton="elman-tanh"),
+    Architecture("lstm", (), "nonlinear: LSTM cell (torch.nn.LSTM layout)", "d_state hidden + d_state cell",
+                 "nonlinear-rnn", "lstm", "Hochreiter, Schmidhuber 1997", program=True, automaton="lstm"),
+    Architecture("gru", (), "nonlinear: GRU cell (torch.nn.GRU layout)", "d_state real vector", "nonlinear-rnn",
+                 "gru", "Cho et al. 2014", program=True, automaton="gru"),
+)
+
+_BY_NAME: dict[str, Architecture] = {name: arch for arch in ARCHITECTURES for name in arch.names}
+
+
+def names() -> tuple[str, ...]:
+    """Every accepted name, canonical names first."""
+    return (*(a.name for a in ARCHITECTURES), *(alias for a in ARCHITECTURES for alias in a.aliases))
+
+
+def get(name: str) -> Architecture:
+    """The architecture ``name`` (canonical or alias) denotes; ``UnknownArchitecture`` names the closest."""
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    close = difflib.get_close_matches(name, names(), n=1, cutoff=0.5)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise UnknownArchitecture(f"unknown architecture {name!r}{hint}; known: "
+                              + ", ".join(f"{a.name}" + (f" ({', '.join(a.aliases)})" if a.aliases else "")
+                                          for a in ARCHITECTURES) + " (lsrl archs lists them)")
+
+
+def with_path(path: str) -> tuple[Architecture, ...]:
+    return tuple(a for a in ARCHITECTURES if a.has(path))
+
+
+def require(name: str, path: str) -> Architecture:
+    """``get(name)``, refused with ``NoPath`` when the class has no ``path`` here."""
+    arch = get(name)
+    if not arch.has(path):
+        what = {"program": "no lsrl program backend", "automaton": "no automaton construction",
+                "train": "no trainable module"}[path]
+        alias = f" ({arch.name})" if name != arch.name else ""
+        raise NoPath(arch.name, path, f"{name}{alias} has {what} here; classes with one: "
+                     + ", ".join(a.name for a in with_path(path)))
+    return arch
+
+
+def spelled_like(arch: Architecture, typed: str) -> str:
+    """The name of ``arch`` that reads like ``typed`` (``mamba`` -> ``mamba-neg``), else its canonical name."""
+    stem = typed.split("-")[0]
+    return next((n for n in arch.names if n.split("-")[0] == stem), arch.name)
+
+
+def upgrade(arch: Architecture, can: Callable[[Architecture], bool]) -> Architecture | None:
+    """The first class up ``arch``'s upgrade chain for which ``can`` holds (e.g. the classifier's verdict
+    is constructible), or None."""
+    seen = {arch.name}
+    while arch.upgrade is not None and arch.upgrade not in seen:
+        arch = _BY_NAME[arch.upgrade]
+        seen.add(arch.name)
+        if can(arch):
+            return arch
+    return None
+
+
+def recurrence_class(family: str) -> type[nn.Module]:
+    """The recurrence module of a module family (``ModelConfig.arch``)."""
+    module, name = FAMILIES[family]
     return getattr(import_module(module), name)
