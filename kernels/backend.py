@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import torch
 
+from kernels.errors import TritonMissing
+
 Backend = Literal["auto", "triton", "torch"]
 BACKENDS: tuple[str, ...] = ("auto", "triton", "torch")
 
@@ -20,6 +22,7 @@ def interpret_requested() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0").lower() in ("1", "true", "on", "yes")
 
 
+@cache
 def triton_available() -> bool:
     """True when the triton package imports."""
     try:
@@ -30,9 +33,14 @@ def triton_available() -> bool:
 
 
 def resolve(backend: str, *tensors: torch.Tensor) -> Literal["triton", "torch"]:
-    """The backend to run on these tensors: ``auto`` picks Triton for CUDA tensors or an interpreter request."""
+    """The backend to run on these tensors: ``auto`` picks Triton for CUDA tensors or an interpreter request.
+
+    Without the triton package ``auto`` always gives the reference, and ``triton`` raises TritonMissing.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    if backend == "triton" and not triton_available():
+        raise TritonMissing()
     if backend != "auto":
         return backend  # type: ignore[return-value]
     on_cuda = all(t.is_cuda for t in tensors)

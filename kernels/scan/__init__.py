@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from kernels.backend import Backend, resolve
+from kernels.scan.checks import check_scan_inputs
 from kernels.scan.naive import naive_diagonal_scan
 
 
@@ -21,8 +22,6 @@ def diagonal_scan(
     float32 (complex64). ``backend``: "auto" (Triton on CUDA or under TRITON_INTERPRET=1,
     else the reference), "triton" or "torch". Both are differentiable.
     """
-    from kernels.scan.chunk import check_scan_inputs
-
     check_scan_inputs(a, b, initial_state)
     if resolve(backend, a, b) == "triton":
         from kernels.scan.chunk import triton_diagonal_scan

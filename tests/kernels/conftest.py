@@ -40,9 +40,13 @@ def _triton_runs_here() -> str | None:
     return "triton was imported before tests/kernels/conftest.py could select its interpreter"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def device() -> torch.device:
-    """The device Triton kernels run on here: the GPU, or the CPU through the interpreter."""
+    """The device Triton kernels run on here: the GPU, or the CPU through the interpreter.
+
+    Session-scoped so that hypothesis tests can take it too; every test that needs Triton asks for
+    it, so without triton those tests are skipped with the reason.
+    """
     reason = _triton_runs_here()
     if reason is not None:
         pytest.skip(reason)

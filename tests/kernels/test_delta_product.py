@@ -71,8 +71,7 @@ def test_bfloat16_inputs(device):
 @settings(max_examples=5, deadline=None)
 @given(length=st.integers(1, 6), n=st.integers(1, 3), k_dim=st.sampled_from([4, 16, 33]),
        v_dim=st.sampled_from([3, 16, 20]), gated=st.booleans(), seed=st.integers(0, 2**16))
-def test_forward_matches_reference_on_any_shape(length, n, k_dim, v_dim, gated, seed):
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def test_forward_matches_reference_on_any_shape(device, length, n, k_dim, v_dim, gated, seed):
     x = _inputs(1, length, 1, k_dim, v_dim, n, gated=gated, with_h0=True, device=device, seed=seed)
     o, ht = _run(gated_delta_product, x, n, output_final_state=True, backend="triton")
     ref_o, ref_ht = _run(naive_delta_product, {k: (v.double() if v is not None else None) for k, v in x.items()}, n)

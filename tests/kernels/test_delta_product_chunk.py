@@ -8,8 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernels.delta_product import gated_delta_product, naive_delta_product
-from kernels.delta_product.chunk import chunk_delta_product
 from tests.kernels.closeness import rel_err
+
+pytest.importorskip("triton", reason="the chunked kernel is Triton code: pip install -e '.[triton]'")
+from kernels.delta_product.chunk import chunk_delta_product  # noqa: E402
 
 
 def _inputs(batch, length, heads, k_dim, v_dim, n, *, gated, with_h0, device, seed, dtype=torch.float32,
@@ -81,8 +83,7 @@ def test_bfloat16_inputs(device):
 @settings(max_examples=4, deadline=None)
 @given(length=st.integers(1, 12), n=st.integers(1, 3), k_dim=st.sampled_from([4, 16, 33]),
        v_dim=st.sampled_from([3, 16, 20]), gated=st.booleans(), seed=st.integers(0, 2**16))
-def test_forward_matches_reference_on_any_shape(length, n, k_dim, v_dim, gated, seed):
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def test_forward_matches_reference_on_any_shape(device, length, n, k_dim, v_dim, gated, seed):
     x = _inputs(1, length, 1, k_dim, v_dim, n, gated=gated, with_h0=True, device=device, seed=seed)
     o, ht = _chunked(x, n, 16)
     ref_o, ref_ht = _reference(x, n)

@@ -54,8 +54,7 @@ def test_matches_reference_with_gradients(device, cell):
 @settings(max_examples=5, deadline=None)
 @given(cell=st.sampled_from(["elman", "lstm", "gru"]), batch=st.integers(1, 17), length=st.integers(1, 6),
        hidden=st.integers(1, 40), seed=st.integers(0, 2**16))
-def test_forward_matches_reference_on_any_shape(cell, batch, length, hidden, seed):
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def test_forward_matches_reference_on_any_shape(device, cell, batch, length, hidden, seed):
     x = _inputs(cell, batch, length, hidden, device, seed)
     out = rnn_recurrence(cell, **x, backend="triton")
     ref = naive_rnn(cell, **{k: (v.double() if v is not None else None) for k, v in x.items()})

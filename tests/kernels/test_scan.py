@@ -80,8 +80,7 @@ def test_integer_runs_with_sign_flips_and_resets_are_exact(device):
     batch=st.integers(1, 2), length=st.integers(1, 20), width=st.integers(1, 18),
     seed=st.integers(0, 2**16), gate_scale=st.sampled_from([0.0, 0.5, 1.0]),
 )
-def test_forward_matches_reference_on_any_shape(batch, length, width, seed, gate_scale):
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def test_forward_matches_reference_on_any_shape(device, batch, length, width, seed, gate_scale):
     a, b, h0 = _inputs((batch, length, width), torch.float32, device, seed)
     a = a * gate_scale
     h, hT = diagonal_scan(a, b, h0, output_final_state=True, backend="triton")
