@@ -109,3 +109,20 @@ def parse_rational(text: object, where: str) -> Fraction:
         raise LsrlInputError(f"{where}: {text!r} divides by zero") from None
     except ValueError:
         raise LsrlInputError(f"{where}: {text!r} is not a number (write e.g. 2, -1/3 or 0.25)") from None
+
+
+def check_number_strings(document: Any, source: str) -> None:
+    """Refuse any string in ``document`` written as a decimal number whose exponent exceeds the bound,
+    before a checker turns it into a ``Fraction`` (which for ``"1e999999999"`` would not finish)."""
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and "e" in item.lower():
+            for part in item.split("/"):
+                match = _DECIMAL.fullmatch(part)
+                if match and match["exp"] is not None and abs(int(match["exp"])) > MAX_DECIMAL_EXPONENT:
+                    raise InputLimitError(f"{source}: {item!r} has an exponent beyond 10^±{MAX_DECIMAL_EXPONENT}")

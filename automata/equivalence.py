@@ -38,3 +38,23 @@ def _word_to(pair, parent, alphabet) -> tuple[str, ...]:
 
 def equivalent(left: DFA, right: DFA) -> bool:
     return find_counterexample(left, right) is None
+
+
+def first_label_difference(left: DFA, left_labels, right: DFA, right_labels) -> tuple[str, ...] | None:
+    """A shortest word after which the two labelled DFAs give different labels, or None if they
+    label every word alike (labels: one integer per state)."""
+    if left.alphabet != right.alphabet:
+        raise AutomatonError(f"alphabets differ: {left.alphabet!r} vs {right.alphabet!r}")
+    start = (left.start, right.start)
+    parent: dict[tuple[int, int], tuple[tuple[int, int], int] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        pair = queue.popleft()
+        if int(left_labels[pair[0]]) != int(right_labels[pair[1]]):
+            return _word_to(pair, parent, left.alphabet)
+        for a in range(left.n_symbols):
+            nxt = (int(left.delta[pair[0], a]), int(right.delta[pair[1], a]))
+            if nxt not in parent:
+                parent[nxt] = (pair, a)
+                queue.append(nxt)
+    return None

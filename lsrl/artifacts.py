@@ -8,17 +8,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from automata.bounded_input import check_number_strings, load_json
+from automata.dfa import DFA
+from automata.equivalence import first_label_difference
 from automata.errors import LsrlInputError
-from automata.fileformat import dfa_to_json
+from automata.fileformat import dfa_from_json, dfa_to_json
 from lsrl.constructions.result import CompiledAutomaton
+from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.constructions.select import compile_automaton
-from lsrl.sources import Language
+from lsrl.sources import Language, resolve_language
 from models import checkpoint
-from proofs.bounded import KIND as BOUNDED_KIND
-from proofs.bounded import BoundedCertificateError, certify_bounded, verify_bounded
-from proofs.certificate import CertificateError, certify, first_layer_spectrum, save_certificate, verify
-from proofs.disk_certificate import KIND as DISK_KIND
-from proofs.disk_certificate import DiskCertificateError, certify_disk, verify_disk
+from proofs.bounded import BoundedCertificateError, certify_bounded
+from proofs.certificate import CertificateError, certify, first_layer_spectrum, save_certificate
+from proofs.certificate_kinds import check_claims, kind_of
+from proofs.disk_certificate import DiskCertificateError, certify_disk
 from proofs.exact_model import NotCertifiable
 
 CERTIFICATE = "certificate.json"
@@ -112,25 +117,65 @@ def _summary(certificate: dict[str, Any]) -> dict[str, Any]:
             "margin": certificate["readout_margin"], "exact_in": safety["exact_in"]}
 
 
-def verify_directory(directory: str | os.PathLike) -> dict[str, Any]:
-    """Re-check a compiled directory's certificate against its weights and its DFA."""
+def verify_directory(directory: str | os.PathLike, source: str | None = None) -> dict[str, Any]:
+    """Re-check a compiled directory and re-derive everything it states: the DFA and labels from the
+    source (``source``, else the one recorded in config.json), compared with dfa.json and the
+    certificate's; the certificate against the weights; and each claim of the certificate
+    (``all_lengths``, margins, dtypes, assumptions) against the recomputed values."""
     directory = Path(directory)
     model = checkpoint.load(directory)
+    config = checkpoint.read_config(directory)
     path = directory / CERTIFICATE
     if not path.exists():
-        config = checkpoint.read_config(directory)
-        reason = config.get("not_certified") or "no certificate was written"
-        bounded = config.get("bounded_statement")
-        if bounded:
-            reason += (f"; config.json records a bound instead: predictions correct up to length "
-                       f"{bounded['correct_up_to_length']} (proved by the construction, not re-checked here)")
-        raise LsrlInputError(f"{directory}: no {CERTIFICATE} to verify ({reason})")
+        reason = config.get("not_certified") if isinstance(config.get("not_certified"), str) else None
+        raise LsrlInputError(f"{directory}: no {CERTIFICATE} to verify ({reason or 'no certificate was written'})")
+    document = load_json(path, "certificate")
+    check_number_strings(document, str(path))
+    kind = kind_of(document, str(path))
+    dfa, labels = _rederived_language(directory, config, source)
+    _same_language(document.get("dfa"), document.get("labels"), dfa, labels, f"{path}: fields 'dfa', 'labels'")
     try:
-        document = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise CertificateError(f"{path}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}") from None
-    if document.get("kind") == BOUNDED_KIND:
-        return verify_bounded(model, document)
-    if document.get("kind") == DISK_KIND:
-        return verify_disk(model, document)
-    return verify(model, document)
+        summary = kind.check(model, document)
+    except LsrlInputError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as err:
+        raise CertificateError(f"{path}: malformed {kind.name} certificate ({type(err).__name__}: {err})") from None
+    check_claims(kind, document, summary, str(path))
+    return {**summary, "kind": kind.name, "source": config["source"] if source is None else source}
+
+
+def _rederived_language(directory: Path, config: dict[str, Any], source: str | None) -> tuple[DFA, np.ndarray]:
+    """The minimal labelled DFA of the directory's source, checked against its dfa.json."""
+    spec = config.get("source") if source is None else source
+    if not isinstance(spec, str) or not spec:
+        raise LsrlInputError(f"{directory / checkpoint.CONFIG}: field 'source' must name the task, regex or DFA file "
+                             "the model was compiled from")
+    regex = spec.removeprefix("regex:") if spec.startswith("regex:") else None
+    if regex is None and not spec.startswith("task:") and spec.endswith(".json") and not Path(spec).is_file():
+        raise LsrlInputError(f"{directory}: the source {spec!r} recorded in config.json cannot be read here, so the "
+                             "DFA cannot be re-derived; pass --source PATH")
+    language = resolve_language(None if regex is not None else spec, regex)
+    labels, _ = resolve_labels(language.dfa, language.labels)
+    dfa, labels = minimal_labelled(language.dfa, labels)
+    stored = load_json(directory / DFA_FILE, "DFA file")
+    _same_language(stored, stored.get("labels") if isinstance(stored, dict) else None, dfa, labels,
+                   f"{directory / DFA_FILE} (against {spec})")
+    return dfa, labels
+
+
+def _same_language(document: Any, stored_labels: Any, dfa: DFA, labels: np.ndarray, where: str) -> None:
+    """The labelled DFA in ``document`` gives ``dfa``'s label after every word; else an error with a
+    shortest word on which they differ."""
+    if not isinstance(document, dict):
+        raise CertificateError(f"{where}: missing or malformed DFA")
+    stored = dfa_from_json({k: v for k, v in document.items() if k != "labels"}, where)
+    if not (isinstance(stored_labels, list) and len(stored_labels) == stored.n_states
+            and all(type(x) is int and x >= 0 for x in stored_labels)):
+        raise CertificateError(f"{where}: labels must be one non-negative integer per state ({stored.n_states})")
+    if stored.alphabet != dfa.alphabet:
+        raise CertificateError(f"{where}: alphabet {list(stored.alphabet)} differs from the source's {list(dfa.alphabet)}")
+    word = first_label_difference(stored, np.asarray(stored_labels), dfa, labels)
+    if word is not None:
+        raise CertificateError(f"{where}: does not match the source: after {' '.join(word) or 'the empty word'!r} "
+                               f"it gives label {int(stored_labels[stored.run(word)])}, the source "
+                               f"{int(labels[dfa.run(word)])}")

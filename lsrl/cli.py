@@ -11,10 +11,9 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 from automata.errors import LsrlInputError
-from lsrl.program_commands import add_subcommands as add_program_subcommands
-from lsrl.train_commands import add_subcommands as add_train_subcommands
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def _classify(args: argparse.Namespace) -> int:
@@ -22,12 +21,39 @@ def _classify(args: argparse.Namespace) -> int:
     from lsrl.report import print_classification
     from lsrl.sources import resolve_language
 
+    klass = args.arch and classifier_class(args.arch)
     language = resolve_language(args.source, args.regex, args.complete_with_sink)
     result = classify(language.dfa, max_elements=args.max_elements)
     if args.json:
-        print(json.dumps({"language": language.name, **result.to_json()}, indent=1))
+        document = result.to_json()
+        if klass:
+            document["verdicts"] = [v for v in document["verdicts"] if v["architecture"] == klass]
+        print(json.dumps({"language": language.name, **document}, indent=1))
     else:
-        print_classification(language.name, result)
+        print_classification(language.name, result, only=klass)
+    return 0
+
+
+def classifier_class(name: str) -> str:
+    """The classifier's class of architecture ``name`` (any name of ``models.registry``)."""
+    from models import registry
+
+    arch = registry.get(name)
+    if arch.classifier is None:
+        raise registry.NoPath(arch.name, "classify", f"{name}: the classifier has no class for {arch.transition}; "
+                              "classes it covers: " + ", ".join(a.name for a in registry.ARCHITECTURES if a.classifier))
+    return arch.classifier
+
+
+def _archs(args: argparse.Namespace) -> int:
+    from models import registry
+
+    if args.json:
+        print(json.dumps([a.to_json() for a in registry.ARCHITECTURES], indent=1))
+    else:
+        from lsrl.report import print_architectures
+
+        print_architectures()
     return 0
 
 
@@ -48,7 +74,7 @@ def _trace(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from lsrl.artifacts import verify_directory
 
-    summary = verify_directory(args.directory)
+    summary = verify_directory(args.directory, args.source)
     if summary.get("kind") == "bounded":
         print(f"{args.directory}: bounded certificate holds: the float32 model is right at every position up to "
               f"length {summary['correct_up_to_length']}; the exact-root model at every length "
@@ -89,7 +115,14 @@ def _add_classify(sub: argparse._SubParsersAction) -> None:
     _add_language_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON for machines instead of a table")
     p.add_argument("--max-elements", type=int, default=200_000, help="refuse monoids larger than this")
+    p.add_argument("--arch", help="only the verdict for this architecture class or alias (lsrl archs lists them)")
     p.set_defaults(handler=_classify)
+
+
+def _add_archs(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("archs", help="list the architecture classes, their aliases, compile paths and papers")
+    p.add_argument("--json", action="store_true", help="print JSON for machines instead of a table")
+    p.set_defaults(handler=_archs)
 
 
 def _add_language_arguments(p: argparse.ArgumentParser) -> None:
@@ -109,6 +142,8 @@ def _add_trace(sub: argparse._SubParsersAction) -> None:
 def _add_verify(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="re-check a compiled directory against its certificate and DFA")
     p.add_argument("directory")
+    p.add_argument("--source", help="the task, regex:R or DFA file to re-derive the DFA from (default: the one "
+                                    "recorded in config.json)")
     p.set_defaults(handler=_verify)
 
 
@@ -117,24 +152,37 @@ def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_tasks)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_classify, _add_trace, _add_verify, _add_tasks, add_program_subcommands, add_train_subcommands]
+def commands() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """Every subcommand's registration (imported here, so that Ctrl-C during start-up is handled)."""
+    from lsrl.program_commands import add_subcommands as add_program_subcommands
+    from lsrl.train_commands import add_subcommands as add_train_subcommands
+
+    return [_add_classify, _add_trace, _add_verify, _add_tasks, _add_archs, add_program_subcommands,
+            add_train_subcommands]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lsrl", description="Compile programs and automata to exact recurrent models.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in COMMANDS:
+    for add in commands():
         add(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print("lsrl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     try:
         return args.handler(args)
     except LsrlInputError as err:
         print(f"lsrl {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"lsrl {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
 

@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from automata.bounded_input import parse_rational
 from lsrl.errors import InputValueError
 from lsrl.graph import CheckedProgram, Input
 
@@ -59,10 +60,7 @@ def encode_numbers(inputs: tuple[Input, ...], text: str) -> dict[str, np.ndarray
             raise InputValueError(f"step {t} ({step!r}) has {len(fields)} values; the inputs "
                                   f"({', '.join(f'{i.name}: {i.dim}' for i in inputs)}) take {width}")
         for j, field in enumerate(fields):
-            try:
-                table[t, j] = Fraction(field)
-            except (ValueError, ZeroDivisionError):
-                raise InputValueError(f"step {t}: {field!r} is not a number (write e.g. 2, -1/3 or 0.25)") from None
+            table[t, j] = parse_rational(field, f"step {t}, value {j + 1}")
     bounds = np.cumsum([0, *(i.dim for i in inputs)])
     return {i.name: table[:, bounds[k]:bounds[k + 1]] for k, i in enumerate(inputs)}
 

@@ -28,6 +28,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from lsrl.training.curriculum import Curriculum
     from lsrl.training.train import TrainConfig, save_run, train
+    from models.output_directory import check_target
 
     gate = _floats(args.gate_range, "--gate-range") if args.gate_range else None
     if gate is not None and len(gate) != 2:
@@ -36,8 +37,9 @@ def _train(args: argparse.Namespace) -> int:
                          d_model=args.d_model, d_state=args.d_state, steps=args.steps, batch=args.batch, lr=args.lr,
                          curriculum=Curriculum(args.train_length), seed=args.seed,
                          eval_lengths=tuple(int(v) for v in _floats(args.eval_lengths, "--eval-lengths")))
+    out = check_target(args.out or Path("runs") / f"{args.task.replace(':', '-')}-{args.arch}-seed{args.seed}")
     result = train(config, device=args.device, progress=not args.quiet)
-    out = save_run(result, args.out or Path("runs") / f"{args.task.replace(':', '-')}-{args.arch}-seed{args.seed}")
+    out = save_run(result, out)
     table = Table(title=f"{args.task} / {args.arch}: {result.wall_time:.1f} s on {result.device}")
     for column in ("length", "token acc", "final acc", "sequence acc", "scaled"):
         table.add_column(column, justify="right")
@@ -82,6 +84,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         result = reproduce(args.name, args.out or Path("results") / (args.name + ("-quick" if args.quick else "")),
                            quick=args.quick, device=args.device, progress=not args.quiet, plots=not args.no_plots,
                            seeds=args.seeds, tasks=tuple(args.tasks.split(",")) if args.tasks else None,
+                           archs=tuple(args.archs.split(",")) if args.archs else None,
                            budget={key: getattr(args, key) for key in BUDGET_FIELDS
                                    if getattr(args, key) is not None})
     for path in result.files:
@@ -96,11 +99,10 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
     from lsrl.reproduce import EXPERIMENTS
-    from lsrl.training.train import ARCHS
 
     p = sub.add_parser("train", help="train a model of one class on a task and evaluate its length generalisation")
     p.add_argument("task", help="a task name (lsrl tasks lists them)")
-    p.add_argument("--arch", required=True, choices=sorted(ARCHS))
+    p.add_argument("--arch", required=True, help="an architecture class or alias (lsrl archs lists them)")
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--nh", type=int, default=1, help="Householder factors per token (deltaproduct)")
     p.add_argument("--gate-range", help="LO,HI: diagonal gates (0,1 or -1,1) or the DeltaNet beta range (0,1 or 0,2)")
@@ -132,6 +134,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-plots", action="store_true", help="tables and records only (no matplotlib)")
     p.add_argument("--seeds", type=int, help="keep only the first N seeds of each cell (default: the budget's)")
     p.add_argument("--tasks", help="comma-separated: run only the grid's cells of these tasks")
+    p.add_argument("--archs", help="comma-separated architecture classes or aliases: run only their cells")
     p.add_argument("--steps", type=int, help="override every cell's optimiser steps (default: the budget's)")
     p.add_argument("--batch", type=int, help="override every cell's batch size")
     p.add_argument("--warmup", type=int, help="override every cell's learning-rate warm-up steps")

@@ -1,19 +1,20 @@
-"""Checkpoints: ``model.safetensors`` + ``config.json`` in a directory, written atomically (a
-temporary directory renamed into place), never pickled."""
+"""Checkpoints: ``model.safetensors`` + ``config.json`` in a directory, written atomically and only
+over lsrl's own previous outputs (``models.output_directory``), never pickled."""
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from automata.bounded_input import load_json, parse_json
 from automata.errors import LsrlInputError
 from models.config import ModelConfig
+from models.output_directory import write_directory
 from models.stack import RecurrentModel
 
 WEIGHTS = "model.safetensors"
@@ -28,42 +29,87 @@ def save(model: RecurrentModel, directory: str | os.PathLike, extra: dict[str, A
          files: dict[str, str] | None = None) -> Path:
     """Write the model (and any ``extra`` config fields and text ``files``) to ``directory``,
     replacing it only once everything is written."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
-    try:
-        tensors = {name: t.detach().contiguous().cpu() for name, t in model.state_dict().items()}
+    tensors = {name: t.detach().contiguous().cpu() for name, t in model.state_dict().items()}
+    bad = [name for name, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise CheckpointError(f"refusing to save a model with non-finite weights ({', '.join(bad[:5])})")
+    config = {"model": model.config.to_json(), **(extra or {})}
+
+    def write(tmp: Path) -> None:
         save_file(tensors, tmp / WEIGHTS)
-        config = {"model": model.config.to_json(), **(extra or {})}
         (tmp / CONFIG).write_text(json.dumps(config, indent=1) + "\n")
         for name, text in (files or {}).items():
             (tmp / name).write_text(text)
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return directory
+
+    return write_directory(directory, write)
 
 
 def read_config(directory: str | os.PathLike) -> dict[str, Any]:
+    """The config.json of a model directory, read with the bounds of ``automata.bounded_input``."""
     path = Path(directory) / CONFIG
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"{directory}: not an lsrl model directory (no {CONFIG})") from None
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{path}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}") from None
+    if not path.is_file():
+        raise CheckpointError(f"{directory}: not an lsrl model directory (no {CONFIG})")
+    document = load_json(path, "model config")
+    if not isinstance(document, dict) or "model" not in document:
+        raise CheckpointError(f"{path}: expected a JSON object with a 'model' field")
+    return document
 
 
 def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> RecurrentModel:
-    """The model saved in ``directory``, on ``device``."""
-    config = ModelConfig.from_json(read_config(directory)["model"])
-    model = RecurrentModel(config)
+    """The model saved in ``directory``, on ``device``: the config is validated and the weights file's
+    header is checked against the shapes the config implies before any tensor is read."""
+    config = ModelConfig.from_json(read_config(directory)["model"], f"{Path(directory) / CONFIG}: field 'model'")
+    with torch.device("meta"):
+        expected = {name: (tuple(t.shape), t.dtype) for name, t in RecurrentModel(config).state_dict().items()}
+    path = Path(directory) / WEIGHTS
+    _check_header(path, expected)
     try:
-        state = load_file(Path(directory) / WEIGHTS)
-    except FileNotFoundError:
-        raise CheckpointError(f"{directory}: missing {WEIGHTS}") from None
+        state = load_file(path)
+    except (OSError, SafetensorError) as err:
+        raise CheckpointError(f"{path}: unreadable safetensors file ({err})") from None
+    bad = [name for name, t in state.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise CheckpointError(f"{path}: tensor {bad[0]!r} holds NaN or infinite values")
+    model = RecurrentModel(config)
     model.load_state_dict(state)
     return model.to(device)
+
+
+_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+                       "I64": torch.int64, "I32": torch.int32, "BOOL": torch.bool}
+
+
+def _check_header(path: Path, expected: dict[str, tuple[tuple[int, ...], torch.dtype]]) -> None:
+    """The safetensors header of ``path`` names exactly the ``expected`` tensors with their shapes
+    and dtypes, and their byte ranges lie inside the file (read without allocating the tensors)."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            prefix = handle.read(8)
+            length = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
+            if not 0 < length <= min(size - 8, 100 * 2**20):
+                raise CheckpointError(f"{path}: not a safetensors file (truncated or bad header length)")
+            header = parse_json(handle.read(length).decode("utf-8", errors="replace"), f"{path}: header")
+    except FileNotFoundError:
+        raise CheckpointError(f"{path.parent}: missing {WEIGHTS}") from None
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read ({err.strerror or err})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: not a safetensors file (header is not an object)")
+    header.pop("__metadata__", None)
+    missing = sorted(set(expected) - set(header))
+    extra = sorted(set(header) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"{path}: tensors do not match config.json (missing {missing[:3]}, unexpected {extra[:3]})")
+    data_bytes = size - 8 - length
+    for name, (shape, dtype) in expected.items():
+        entry = header[name]
+        if not isinstance(entry, dict) or not isinstance(entry.get("shape"), list) \
+                or not isinstance(entry.get("data_offsets"), list) or len(entry["data_offsets"]) != 2:
+            raise CheckpointError(f"{path}: tensor {name!r}: malformed header entry")
+        if tuple(entry["shape"]) != shape or _SAFETENSORS_DTYPES.get(entry.get("dtype")) != dtype:
+            raise CheckpointError(f"{path}: tensor {name!r} is {entry.get('dtype')} {entry['shape']}; config.json "
+                                  f"implies {dtype} {list(shape)}")
+        start, end = entry["data_offsets"]
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= data_bytes):
+            raise CheckpointError(f"{path}: tensor {name!r}: data outside the file (truncated?)")

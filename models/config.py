@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ARCHS = ("dense-lrnn", "elman", "diag", "rotation", "deltaproduct", "lstm", "gru", "lti", "mamba", "hawk")
+from automata.errors import LsrlInputError
+
+from models.registry import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,8 @@ class ModelConfig:
     d_input: int = 0  # > 0: inputs are real vectors of this width, read by a linear projection, not the embedding
 
     def __post_init__(self) -> None:
-        if self.arch not in ARCHS:
-            raise ValueError(f"unknown architecture {self.arch!r}; known: {', '.join(ARCHS)}")
+        if self.arch not in FAMILIES:
+            raise ValueError(f"unknown module family {self.arch!r}; known: {', '.join(FAMILIES)}")
         object.__setattr__(self, "layers", tuple(
             layer if isinstance(layer, LayerConfig) else LayerConfig(**{**layer, "gate_range": tuple(layer.get("gate_range", (0.0, 1.0)))})
             for layer in self.layers))
@@ -48,5 +50,71 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ModelConfig:
-        return cls(**data)
+    def from_json(cls, data: Any, source: str = "config.json") -> ModelConfig:
+        """Parse a saved config, checking every field's type and bounds before anything is allocated;
+        a malformed one raises ``ConfigError`` naming the field."""
+        fields = _checked_fields(cls, data, source, required=("arch", "n_symbols", "n_labels", "d_model", "layers"))
+        if not isinstance(fields["arch"], str) or fields["arch"] not in FAMILIES:
+            raise ConfigError(f"{source}: field 'arch': unknown architecture {fields['arch']!r}")
+        if fields.get("dtype", "float32") not in DTYPES:
+            raise ConfigError(f"{source}: field 'dtype' must be one of {', '.join(DTYPES)}")
+        if not isinstance(fields["layers"], list) or not 1 <= len(fields["layers"]) <= MAX_LAYERS:
+            raise ConfigError(f"{source}: field 'layers' must be a list of 1 to {MAX_LAYERS} layer objects")
+        layers = tuple(_layer_from_json(layer, f"{source}: layers[{i}]") for i, layer in enumerate(fields["layers"]))
+        config = cls(**{**fields, "layers": layers})
+        widest = max(max(layer.d_state, layer.d_value, layer.mlp_hidden) * max(layer.n_h, 1) for layer in layers)
+        if config.d_model * widest * len(layers) + config.n_symbols * config.d_model > MAX_PARAMETERS:
+            raise ConfigError(f"{source}: the model would have more than {MAX_PARAMETERS:,} parameters")
+        return config
+
+
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+MAX_LAYERS = 256
+MAX_WIDTH = 1 << 20
+MAX_PARAMETERS = 1 << 31
+
+
+class ConfigError(LsrlInputError):
+    """A saved model configuration that is malformed: the message names the file and the field."""
+
+
+_KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string", dict: "an object",
+          list: "a list"}
+_INT_FIELDS = {"n_symbols", "n_labels", "d_model", "d_input", "d_state", "mlp_hidden", "n_h", "d_value"}
+
+
+def _checked_fields(cls: type, data: Any, source: str, required: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of dataclass ``cls`` in ``data``, each of the right JSON type and integer widths in range."""
+    from dataclasses import fields as dataclass_fields
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a JSON object, got {type(data).__name__}")
+    known = {f.name: f for f in dataclass_fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{source}: unknown field {unknown[0]!r}")
+    for name in required:
+        if name not in data:
+            raise ConfigError(f"{source}: missing field {name!r}")
+    kinds = {"arch": str, "layers": list, "exact": bool, "dtype": str, "meta": dict, "nonlinearity": str,
+             "gated": bool, "gate_range": list, **{name: int for name in _INT_FIELDS}}
+    for name, value in data.items():
+        kind = kinds[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(f"{source}: field {name!r} must be {_KINDS[kind]}, got {type(value).__name__}")
+        if name in _INT_FIELDS and not 0 <= value <= MAX_WIDTH:
+            raise ConfigError(f"{source}: field {name!r} = {value} is outside 0..{MAX_WIDTH}")
+    return dict(data)
+
+
+def _layer_from_json(data: Any, source: str) -> LayerConfig:
+    fields = _checked_fields(LayerConfig, data, source, required=("d_state",))
+    if "gate_range" in fields:
+        lo_hi = fields["gate_range"]
+        if (len(lo_hi) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in lo_hi)
+                or not -4 <= lo_hi[0] <= lo_hi[1] <= 4):
+            raise ConfigError(f"{source}: field 'gate_range' must be [lo, hi] with -4 <= lo <= hi <= 4")
+        fields["gate_range"] = (float(lo_hi[0]), float(lo_hi[1]))
+    if fields.get("nonlinearity", "relu") not in ("relu", "tanh"):
+        raise ConfigError(f"{source}: field 'nonlinearity' must be 'relu' or 'tanh'")
+    return LayerConfig(**fields)
