@@ -174,8 +174,11 @@ def _same_language(document: Any, stored_labels: Any, dfa: DFA, labels: np.ndarr
         raise CertificateError(f"{where}: labels must be one non-negative integer per state ({stored.n_states})")
     if stored.alphabet != dfa.alphabet:
         raise CertificateError(f"{where}: alphabet {list(stored.alphabet)} differs from the source's {list(dfa.alphabet)}")
-    word = first_label_difference(stored, np.asarray(stored_labels), dfa, labels)
+    stored_labels = np.asarray(stored_labels)
+    word = first_label_difference(stored, 2 * stored_labels + stored.accepting_mask(), dfa,
+                                  2 * labels + dfa.accepting_mask())
     if word is not None:
+        p, q = stored.run(word), dfa.run(word)
         raise CertificateError(f"{where}: does not match the source: after {' '.join(word) or 'the empty word'!r} "
-                               f"it gives label {int(stored_labels[stored.run(word)])}, the source "
-                               f"{int(labels[dfa.run(word)])}")
+                               f"it gives label {int(stored_labels[p])} ({'accept' if p in stored.accepting else 'reject'})"
+                               f", the source {int(labels[q])} ({'accept' if q in dfa.accepting else 'reject'})")

@@ -1,0 +1,189 @@
+"""Compiled directories as untrusted input: a malformed weights file, config.json or certificate.json,
+and every lie in their metadata, make ``lsrl verify`` (or ``inspect``) exit 2 with one message naming
+the file and field; none passes as "holds"."""
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from tests.reliability.conftest import assert_refused
+
+COMPILED = {"exact": ("task:parity", "diag-neg"), "interval": ("task:no-aa", "diag-01"),
+            "bounded": ("task:mod:5", "rotation")}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory) -> dict[str, Path]:
+    """One compiled directory per certificate kind (compiled once for the module)."""
+    from lsrl.cli import main
+
+    root = tmp_path_factory.mktemp("compiled")
+    for kind, (task, arch) in COMPILED.items():
+        assert main(["compile", task, "--arch", arch, "-o", str(root / kind)]) == 0
+    return {kind: root / kind for kind in COMPILED}
+
+
+@pytest.fixture
+def copy(compiled, tmp_path) -> Callable[[str], Path]:
+    def make(kind: str) -> Path:
+        return Path(shutil.copytree(compiled[kind], tmp_path / kind))
+    return make
+
+
+def _edit_json(path: Path, change: Callable[[dict], object]) -> None:
+    """Apply ``change`` to the document in place; a change that returns a list replaces it."""
+    document = json.loads(path.read_text())
+    replaced = change(document)
+    path.write_text(json.dumps(replaced if isinstance(replaced, list) else document))
+
+
+@pytest.mark.parametrize("kind", list(COMPILED))
+def test_an_untouched_directory_verifies(lsrl, compiled, kind):
+    outcome = lsrl("verify", compiled[kind])
+    assert outcome.code == 0 and "holds" in outcome.out
+
+
+LIES = {
+    "bounded all_lengths": ("bounded", lambda d: d.update(all_lengths=True), "all_lengths"),
+    "exact all_lengths": ("exact", lambda d: d.update(all_lengths=False), "all_lengths"),
+    "readout_margin": ("exact", lambda d: d.update(readout_margin="1000"), "readout_margin"),
+    "interval margin": ("interval", lambda d: d.update(readout_margin="1"), "readout_margin"),
+    "exact_in float8": ("exact", lambda d: d["float_safety"]["exact_in"].append("float8"), "exact_in"),
+    "sound_in": ("interval", lambda d: d["float_safety"].update(sound_in=["bfloat16", "float32", "float64"]),
+                 "sound_in"),
+    "magic kind": ("exact", lambda d: d.update(kind="magic"), "kind"),
+    "claim text": ("exact", lambda d: d.update(claim="correct on every input of every program"), "claim"),
+    "assumptions dropped": ("bounded", lambda d: d.update(assumptions=[]), "assumptions"),
+    "bounded margin": ("bounded", lambda d: d["ideal"].update(margin_lower_bound="5"), "margin_lower_bound"),
+    "longer length": ("bounded", lambda d: d.update(correct_up_to_length=10**9), "length"),
+    "certificate dfa": ("exact", lambda d: d["dfa"].update(accepting=[]), "dfa"),
+    "certificate labels": ("exact", lambda d: d.update(labels=[1, 0]), "labels"),
+}
+
+
+@pytest.mark.parametrize("lie", list(LIES))
+def test_a_lie_in_the_certificate_fails_verify(lsrl, copy, lie):
+    kind, change, field = LIES[lie]
+    directory = copy(kind)
+    _edit_json(directory / "certificate.json", change)
+    assert_refused(lsrl("verify", directory), field)
+
+
+def test_a_dfa_json_that_accepts_other_strings_fails_verify(lsrl, copy):
+    directory = copy("exact")
+    _edit_json(directory / "dfa.json", lambda d: d.update(accepting=d["states"][1:], labels=[0, 1]))
+    assert_refused(lsrl("verify", directory), "dfa.json", "does not match the source")
+
+
+@pytest.mark.parametrize("source", ["task:mod:3", "regex:(0|1)*", "task:parity-of-nothing"])
+def test_a_changed_source_in_config_json_fails_verify(lsrl, copy, source):
+    directory = copy("exact")
+    _edit_json(directory / "config.json", lambda d: d.update(source=source))
+    outcome = lsrl("verify", directory)  # an unknown task's message goes on to list the known ones
+    assert outcome.code == 2 and "Traceback" not in outcome.err and outcome.err.startswith("lsrl verify: error: ")
+
+
+def test_verify_source_flag_rederives_from_another_spelling(lsrl, compiled):
+    assert lsrl("verify", compiled["exact"], "--source", "parity").code == 0
+    assert_refused(lsrl("verify", compiled["exact"], "--source", "task:mod:4"))
+
+
+WEIGHTS = {
+    "empty": lambda p: p.write_bytes(b""),
+    "garbage": lambda p: p.write_bytes(b"\x00\x01garbage" * 10),
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+    "huge header length": lambda p: p.write_bytes((2**62).to_bytes(8, "little") + p.read_bytes()[8:]),
+    "missing": lambda p: p.unlink(),
+    "nan weight": lambda p: save_file({k: (v.fill_(float("nan")) if k.endswith("readout.weight") else v)
+                                       for k, v in load_file(p).items()}, p),
+    "inf weight": lambda p: save_file({k: (v.fill_(float("inf")) if k.endswith("readout.bias") else v)
+                                       for k, v in load_file(p).items()}, p),
+    "wrong shape": lambda p: save_file({k: (torch.zeros(7, 7) if k.endswith("readout.weight") else v)
+                                        for k, v in load_file(p).items()}, p),
+    "extra tensor": lambda p: save_file({**load_file(p), "intruder": torch.zeros(2)}, p),
+}
+
+
+@pytest.mark.parametrize("attack", list(WEIGHTS))
+@pytest.mark.parametrize("command", ["verify", "inspect"])
+def test_a_malformed_weights_file_is_one_error(lsrl, copy, attack, command):
+    directory = copy("exact")
+    WEIGHTS[attack](directory / "model.safetensors")
+    assert_refused(lsrl(command, directory), "model.safetensors")
+
+
+CONFIGS = {
+    "another arch": (lambda d: d["model"].update(arch="lstm"), "model.safetensors"),
+    "unknown arch": (lambda d: d["model"].update(arch="transformer"), "arch"),
+    "extra key": (lambda d: d["model"].update(colour="red"), "colour"),
+    "missing key": (lambda d: d["model"].pop("d_model"), "d_model"),
+    "string width": (lambda d: d["model"].update(d_model="3"), "d_model"),
+    "negative width": (lambda d: d["model"].update(d_model=-3), "d_model"),
+    "huge width": (lambda d: d["model"].update(d_model=10**12), "d_model"),
+    "bool exact": (lambda d: d["model"].update(n_labels=True), "n_labels"),
+    "layers not a list": (lambda d: d["model"].update(layers={"d_state": 1}), "layers"),
+    "layer field type": (lambda d: d["model"]["layers"][0].update(n_h="1"), "n_h"),
+    "gate range": (lambda d: d["model"]["layers"][0].update(gate_range=[2, 1]), "gate_range"),
+    "unknown dtype": (lambda d: d["model"].update(dtype="float8"), "dtype"),
+    "list at top": (lambda d: [d], "config.json"),
+    "no model": (lambda d: d.pop("model"), "model"),
+}
+
+
+@pytest.mark.parametrize("attack", list(CONFIGS))
+@pytest.mark.parametrize("command", ["verify", "inspect"])
+def test_a_malformed_config_json_is_one_error_naming_the_field(lsrl, copy, attack, command):
+    change, field = CONFIGS[attack]
+    directory = copy("exact")
+    _edit_json(directory / "config.json", change)
+    assert_refused(lsrl(command, directory), field)
+
+
+@pytest.mark.parametrize("text", ["", "{", "[" * 100_000 + "]" * 100_000, '{"model": NaN}', b"\xff\xfe{}"])
+def test_a_config_json_that_is_not_json_is_one_error(lsrl, copy, text):
+    directory = copy("exact")
+    path = directory / "config.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    assert_refused(lsrl("verify", directory), "config.json")
+
+
+CERTIFICATES = {
+    "no dfa": (lambda d: d.pop("dfa"), "dfa"),
+    "no configurations": (lambda d: d.pop("configurations") and None, "configurations"),
+    "list at top": (lambda d: [d], "certificate.json"),
+    "start out of range": (lambda d: d.update(start=99), "start"),
+    "nan value": (lambda d: d["configurations"][0]["layers"][0].__setitem__(0, "nan"), "certificate"),
+    "huge exponent": (lambda d: d["configurations"][0]["layers"][0].__setitem__(0, "1e999999999"), "exponent"),
+    "huge margin": (lambda d: d.update(readout_margin="1e999999999"), "exponent"),
+    "deep nesting": (lambda d: d.update(configurations=json.loads("[" * 500 + "]" * 500)), "nested"),
+    "successor type": (lambda d: d["successors"][0].__setitem__(0, "x"), "successor"),
+    "layer not a list": (lambda d: d["configurations"][0].update(layers=5), "certificate"),
+    "state name unknown": (lambda d: d["configurations"][0].update(dfa_state="nowhere"), "certificate"),
+    "no format": (lambda d: d.pop("format"), "lsrl-certificate"),
+}
+
+
+@pytest.mark.parametrize("attack", list(CERTIFICATES))
+def test_a_malformed_certificate_is_one_error(lsrl, copy, attack):
+    change, field = CERTIFICATES[attack]
+    directory = copy("exact")
+    _edit_json(directory / "certificate.json", change)
+    assert_refused(lsrl("verify", directory), field)
+
+
+def test_a_certificate_nested_100k_deep_is_one_error(lsrl, copy):
+    directory = copy("exact")
+    (directory / "certificate.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert_refused(lsrl("verify", directory), "nested")
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "/nonexistent/dir", "/"])
+@pytest.mark.parametrize("command", ["verify", "inspect"])
+def test_a_path_that_is_not_a_model_directory_is_one_error(lsrl, command, target):
+    assert_refused(lsrl(command, target), "not an lsrl model directory")
