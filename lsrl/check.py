@@ -304,6 +304,8 @@ class _Checker:
                                  arg.loc)
             if names.index(name) < len(args):
                 raise ArityError(f"{d.name}() got two values for {name!r}", arg.loc)
+        note = f"  in {d.name}(...) called at {loc}"
+        self.builder.calls.append(note)
         try:
             local = Scope(parent=macro.scope)
             for i, param in enumerate(d.params):
@@ -321,8 +323,10 @@ class _Checker:
             return self.expr(d.result, local)
         except LsrlError as err:
             if err.location is not loc:
-                err.add_context(f"  in {d.name}(...) called at {loc}")
+                err.add_context(note)
             raise
+        finally:
+            self.builder.calls.pop()
 
 
 def _length(target: Value, loc: Location) -> int:

@@ -195,7 +195,8 @@ class CheckedProgram:
     """A checked program: its inputs and named outputs over a topologically ordered node list.
 
     ``nodes`` holds every node an output depends on, and every input; ``labels`` maps nodes bound
-    by ``let``/``output`` to their names (macro locals as ``macro.name``), for messages and compilers.
+    by ``let``/``output`` to their names (macro locals as ``macro.name``), for messages and compilers;
+    ``chains`` the macro calls a node was expanded in (``in f(...) called at FILE:LINE:COL``), for messages.
     """
 
     inputs: tuple[Input, ...]
@@ -203,6 +204,7 @@ class CheckedProgram:
     nodes: tuple[Node, ...]
     labels: Mapping[Node, str] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    chains: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # node id -> its macro calls, innermost first
 
     def output(self, name: str) -> Node:
         return dict(self.outputs)[name]
@@ -238,12 +240,16 @@ class GraphBuilder:
     def __init__(self) -> None:
         self.nodes: list[Node] = []
         self.labels: dict[Node, str] = {}
+        self.calls: list[str] = []  # the macro calls being expanded, outermost first
+        self.chains: dict[int, tuple[str, ...]] = {}
 
     def add(self, kind: type[Node], dim: int, loc: Location | None, **fields: object) -> Node:
         if len(self.nodes) >= MAX_NODES:
             raise LsrlValueError(f"the program expands to more than {MAX_NODES} nodes", loc)
         node = kind(id=len(self.nodes), dim=dim, loc=loc, **fields)
         self.nodes.append(node)
+        if self.calls:
+            self.chains[node.id] = tuple(reversed(self.calls))
         return node
 
     def label(self, node: Node, name: str) -> None:
@@ -261,4 +267,5 @@ class GraphBuilder:
                 stack.extend(node.inputs())
         nodes = tuple(n for n in self.nodes if n.id in live)
         labels = {n: name for n, name in self.labels.items() if n.id in live}
-        return CheckedProgram(inputs, outputs, nodes, labels, files)
+        chains = {i: chain for i, chain in self.chains.items() if i in live}
+        return CheckedProgram(inputs, outputs, nodes, labels, files, chains)

@@ -54,16 +54,27 @@ def _compile(args: argparse.Namespace) -> int:
     from models.checkpoint import save
 
     dtype = args.dtype or "float64"
-    compiled = compile_program(check_file(args.source), args.arch, _ranges(args), args.max_length)
+    compiled = compile_program(check_file(args.source), args.arch, _ranges(args), args.max_length, dtype,
+                               args.approximate)
     extra = {"source": args.source, "arch": args.arch,
-             "program_hash": compiled.model.config.meta["program_hash"], "size": compiled.size()}
+             "program_hash": compiled.model.config.meta["program_hash"], "size": compiled.size(),
+             "exact_in_dtype": compiled.exact, "error_bounds": _error_bounds(compiled)}
     model = compiled.model.to(getattr(__import__("torch"), dtype))
     model.config = dataclasses.replace(model.config, dtype=dtype)
     save(model, args.output, extra)
     size = extra["size"]
     print(f"{args.output}: {args.arch}, {size['layers']} layers, d_model {size['d_model']}, "
           f"{size['parameters']} parameters ({dtype})")
+    print(f"exact in {dtype}" if compiled.exact else
+          "not exact: proved error bounds " + ", ".join(f"{k} <= {v:.3g}" for k, v in extra["error_bounds"].items()))
     return 0
+
+
+def _error_bounds(compiled: object) -> dict[str, float]:
+    """Each output's proved error bound, rounded up to a float (0.0: exact)."""
+    import math
+
+    return {e.name: math.nextafter(float(e.bound), math.inf) if e.bound else 0.0 for e in compiled.errors}
 
 
 def _compile_automaton(args: argparse.Namespace) -> int:
@@ -71,6 +82,8 @@ def _compile_automaton(args: argparse.Namespace) -> int:
     from lsrl.artifacts import compile_language
     from lsrl.sources import resolve_language
 
+    if args.approximate:
+        raise InvalidOption("--approximate is for programs; a compiled automaton carries a certificate instead")
     if args.dtype not in (None, "float32"):
         raise InvalidOption("compiled automata are saved in float32; their certificate lists every dtype they are exact in")
     language = resolve_language(args.source, args.regex, args.complete_with_sink)
@@ -108,40 +121,31 @@ def _read_inputs(args: argparse.Namespace, program: object) -> dict[str, np.ndar
     return encode_text(program, text)
 
 
-def first_disagreement(want: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> tuple[int, str] | None:
-    """The first step (from 0) and output name where the compiled values differ from the exact ones."""
-    for t in range(min((len(v) for v in want.values()), default=0)):
-        for name, values in want.items():
-            if not np.array_equal(np.asarray(values[t], dtype=np.float64), got[name][t]):
-                return t, name
-    return None
-
-
 def _run(args: argparse.Namespace) -> int:
     from lsrl.check import check_file
     from lsrl.interpreter import interpret
     from lsrl.textio import format_outputs
 
+    from lsrl.compiler.pipeline import compare, compile_program
+
     program = check_file(args.program)
     inputs = _read_inputs(args, program)
+    dtype = args.dtype or "float64"
+    compiled = None if args.arch is None else compile_program(program, args.arch, _ranges(args), args.max_length,
+                                                                dtype, args.approximate)
+    got = None if compiled is None else compiled.run(inputs)  # checks the inputs against the contract first
     want = interpret(program, inputs)
     print(format_outputs(want))
-    if args.arch is None:
+    if compiled is None:
         return 0
-    import torch
-
-    from lsrl.compiler.pipeline import compile_program
-
-    compiled = compile_program(program, args.arch, _ranges(args), args.max_length)
-    dtype = args.dtype or "float64"
-    got = compiled.run(inputs, getattr(torch, dtype))
-    where = first_disagreement(want, got)
+    where, largest = compare(compiled, want, got)
     if where is None:
-        print(f"{args.arch} ({dtype}): the compiled model agrees with the interpreter at every step")
+        print(f"{args.arch} ({dtype}): " + ("the compiled model equals the interpreter exactly at every step"
+                                            if compiled.exact else f"within the proved error bounds at every step "
+                                            f"(largest error {float(largest):.3g})"))
         return 0
-    t, name = where
-    print(f"{args.arch} ({dtype}): first disagreement at step {t + 1}, output {name}: "
-          f"interpreter {[str(v) for v in want[name][t]]}, model {got[name][t].tolist()}")
+    print(f"{args.arch} ({dtype}): first disagreement at step {where.step + 1}, output {where.output}: "
+          f"interpreter {[str(v) for v in where.want]}, model {where.got}")
     return 1
 
 
@@ -172,6 +176,8 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-length", type=int, help="the longest input the model must be exact on (bounds counters)")
     p.add_argument("--dtype", choices=("float32", "float64"), default=None,
                    help="weights' dtype (programs: float64 by default; automata: float32)")
+    p.add_argument("--approximate", action="store_true",
+                   help="programs: accept outputs not provably exact in the dtype, recording a proved error bound")
 
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:

@@ -2,6 +2,8 @@
 After folding, terms dropped as zero or constant can leave whole subgraphs unread."""
 from __future__ import annotations
 
+import dataclasses
+
 from lsrl.graph import CheckedProgram, Node
 
 
@@ -19,5 +21,5 @@ def live_nodes(program: CheckedProgram) -> set[Node]:
 
 def eliminate_dead_code(program: CheckedProgram) -> CheckedProgram:
     live = live_nodes(program)
-    return CheckedProgram(program.inputs, program.outputs, tuple(n for n in program.nodes if n in live),
-                          {n: label for n, label in program.labels.items() if n in live}, program.files)
+    return dataclasses.replace(program, nodes=tuple(n for n in program.nodes if n in live),
+                               labels={n: label for n, label in program.labels.items() if n in live})

@@ -27,5 +27,19 @@ class NotExpressible(LsrlError):
         self.reason = reason
 
 
+class InexactInFloat(NotExpressible):
+    """An output that the float analysis cannot prove exact in ``dtype`` (or, with ``approximate``, cannot
+    bound); located at the construct where rounding first enters, with its macro call chain."""
+
+    def __init__(self, arch: str, dtype: str, output: str, what: str, reason: str, location: Location | None,
+                 approximate: bool):
+        advice = ("no error bound is proved either" if approximate
+                  else "compile with --approximate to accept a proved error bound instead")
+        super().__init__(arch, f"output {output!r} exactly in {dtype}",
+                         f"{what} rounds: {reason}; {advice}", location)
+        self.dtype = dtype
+        self.output = output
+
+
 class InvalidTarget(LsrlError):
     """An unknown architecture or compile option."""

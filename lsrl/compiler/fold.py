@@ -74,9 +74,10 @@ def fold(program: CheckedProgram) -> CheckedProgram:
         fields = {f.name: getattr(node, f.name) for f in dataclasses.fields(node)}
         replaced = {name: _remap(value, new) for name, value in fields.items() if name not in ("id", "dim", "loc")}
         new[node] = _fold(dataclasses.replace(node, **replaced) if replaced else node)
-    return CheckedProgram(tuple(new[i] for i in program.inputs), tuple((n, new[x]) for n, x in program.outputs),
-                          tuple(new[x] for x in program.nodes), {new[x]: label for x, label in program.labels.items()},
-                          program.files)
+    return dataclasses.replace(program, inputs=tuple(new[i] for i in program.inputs),
+                               outputs=tuple((n, new[x]) for n, x in program.outputs),
+                               nodes=tuple(new[x] for x in program.nodes),
+                               labels={new[x]: label for x, label in program.labels.items()})
 
 
 def _remap(value: object, new: dict[Node, Node]) -> object:

@@ -1,10 +1,12 @@
-"""The compiler's entry point: a checked program and an architecture to a model with exact weights,
-and the compiled model run on the interpreter's inputs."""
+"""The compiler's entry point: a checked program, an architecture and a dtype to a model whose outputs are
+proved exact in that dtype (or, asked for, within a proved error bound), run on the interpreter's inputs."""
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +17,11 @@ from lsrl.compiler.dce import eliminate_dead_code
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.lower import Plan, build_model, plan
-from lsrl.compiler.ranges import InputRanges, analyse
-from lsrl.errors import InputValueError
-from lsrl.graph import CheckedProgram
+from lsrl.compiler.errors import InexactInFloat
+from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, analyse
+from lsrl.compiler.rounding import OutputError, output_errors
+from lsrl.errors import InputValueError, Location
+from lsrl.graph import CheckedProgram, Node
 from models.stack import RecurrentModel
 
 
@@ -39,19 +43,30 @@ class CompiledProgram:
     model: RecurrentModel
     plan: Plan
     arch: str
+    dtype: str = "float64"
+    errors: tuple[OutputError, ...] = ()  # per output, the proved bound on the error in ``dtype`` (0: exact)
+    max_length: int | None = None
 
-    def run(self, inputs: Mapping[str, object] | np.ndarray | list, dtype: torch.dtype = torch.float64
+    @property
+    def exact(self) -> bool:
+        return all(e.bound == 0 for e in self.errors)
+
+    def run(self, inputs: Mapping[str, object] | np.ndarray | list, dtype: torch.dtype | None = None
             ) -> dict[str, np.ndarray]:
         """The outputs by name, like ``lsrl.interpreter.interpret(..., exact=False)``: inputs (T, dim) or
-        (B, T, dim) per input name (a bare array for a single input)."""
+        (B, T, dim) per input name (a bare array for a single input), inside the declared ranges and
+        length (``InputValueError`` otherwise); the model runs in ``dtype`` (by default the proved one)."""
         if not isinstance(inputs, Mapping):
             inputs = {self.program.inputs[0].name: inputs}
         arrays = []
         for node in self.program.inputs:
             if node.name not in inputs:
                 raise InputValueError(f"no value given for input {node.name!r}")
-            a = np.asarray(inputs[node.name], dtype=object).astype(np.float64)
-            arrays.append(a[..., None] if a.ndim == 1 and node.dim == 1 else a)
+            a = np.asarray(inputs[node.name], dtype=object)
+            a = a[..., None] if a.ndim == 1 and node.dim == 1 else a
+            self.check_contract(node, a)
+            arrays.append(a.astype(np.float64))
+        dtype = getattr(torch, self.dtype) if dtype is None else dtype
         single = arrays[0].ndim == 2
         x = torch.from_numpy(np.concatenate([a[None] if single else a for a in arrays], axis=-1)).to(dtype)
         model = self.model.to(dtype)
@@ -63,6 +78,23 @@ class CompiledProgram:
             start += node.dim
         return out
 
+    def check_contract(self, node: Node, values: np.ndarray) -> None:
+        """Refuse values of an input outside the ranges and length the model was compiled (and proved) for."""
+        if self.max_length is not None and values.ndim >= 2 and values.shape[-2] > self.max_length:
+            raise InputValueError(f"input {node.name!r} has {values.shape[-2]} steps, more than the "
+                                  f"--max-length {self.max_length} the model was compiled for")
+        if node.alphabet is not None:
+            return
+        for i in range(node.dim):
+            interval = self.plan.ctx.ranges.atoms[self.plan.ctx.program.input(node.name), i]
+            if interval.lattice is None and interval.magnitude == INF and interval.lo < interval.hi:
+                continue
+            for index, v in np.ndenumerate(values[..., i]):
+                if not _inside(Fraction(v), interval):
+                    step = index[-1] + 1
+                    raise InputValueError(f"input {node.name!r}, component {i}, step {step}: {v} is outside the "
+                                          f"declared range {interval} (--input-range) the model was compiled for")
+
     def size(self) -> dict[str, int]:
         config = self.model.config
         return {"layers": len(config.layers), "d_model": config.d_model,
@@ -71,17 +103,68 @@ class CompiledProgram:
                 "parameters": sum(p.numel() for p in self.model.parameters())}
 
 
+def _inside(v: Fraction, interval: Interval) -> bool:
+    lattice = interval.lattice
+    on_grid = lattice is None or (v == lattice.offset if lattice.step == 0 else (v - lattice.offset) % lattice.step == 0)
+    return interval.lo <= v <= interval.hi and on_grid
+
+
 def compile_program(program: CheckedProgram, arch: str, input_ranges: InputRanges | None = None,
-                    max_length: int | None = None) -> CompiledProgram:
+                    max_length: int | None = None, dtype: str = "float64", approximate: bool = False
+                    ) -> CompiledProgram:
     """Fold, remove dead code, fuse, analyse ranges (inputs in ``input_ranges``, sequences of at most
-    ``max_length`` steps), schedule and lower ``program`` for ``arch`` (``backends.BACKENDS``).
-    Raises ``NotExpressible`` for a construct that ``arch`` cannot realise exactly."""
+    ``max_length`` steps), schedule and lower ``program`` for ``arch`` (``backends.BACKENDS``), and prove
+    every output exact in ``dtype`` (``rounding.output_errors``). Raises ``NotExpressible`` for a construct
+    that ``arch`` cannot realise exactly, and its subclass ``InexactInFloat`` for an output not proved
+    exact in ``dtype`` (with ``approximate``: only for one without a finite error bound)."""
     target = backend(arch)
     simplified = eliminate_dead_code(fold(program))
     forms = fuse(simplified)
     ctx = Context(simplified, forms, analyse(simplified, forms, input_ranges, max_length))
     lowered = plan(ctx, target)
+    errors = output_errors(lowered, dtype, max_length)
+    for error in errors:
+        if error.bound == INF or (error.bound and not approximate):
+            raise _refusal(target.name, dtype, error, simplified, approximate)
     meta = {"program_hash": program_hash(program), "compiled_for": arch, "max_length": max_length,
             "inputs": [[i.name, i.dim, list(i.alphabet) if i.alphabet else None] for i in program.inputs],
             "outputs": [[name, node.dim] for name, node in program.outputs]}
-    return CompiledProgram(program, build_model(lowered, meta), lowered, arch)
+    return CompiledProgram(program, build_model(lowered, meta), lowered, arch, dtype, errors, max_length)
+
+
+def _refusal(arch: str, dtype: str, error: OutputError, program: CheckedProgram, approximate: bool) -> InexactInFloat:
+    """The error naming where rounding enters the output, with the macro calls that built it."""
+    cause = error.cause
+    location: Location | None = cause.node.loc if cause else None
+    refusal = InexactInFloat(arch, dtype, error.name, cause.what if cause else "the model",
+                             cause.reason if cause else "no bound is proved", location, approximate)
+    for note in program.chains.get(cause.node.id, ()) if cause else ():
+        refusal.add_context(note)
+    return refusal
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """The first step (from 0), output and component where the model is off by more than its bound."""
+
+    step: int
+    output: str
+    want: list[Fraction]
+    got: list[float]
+
+
+def compare(compiled: CompiledProgram, want: Mapping[str, np.ndarray], got: Mapping[str, np.ndarray]
+            ) -> tuple[Disagreement | None, Bound]:
+    """The first disagreement of the model's outputs ``got`` (from ``run``, in its dtype) with the exact
+    interpreter's ``want`` beyond each output's proved bound (0 for exact outputs), compared exactly as
+    rationals; and the largest error seen."""
+    bounds = {e.name: e.bound for e in compiled.errors}
+    largest: Bound = Fraction(0)
+    for t in range(min((len(v) for v in want.values()), default=0)):
+        for name, values in want.items():
+            errors = [abs(Fraction(float(g)) - Fraction(w)) if math.isfinite(g) else INF
+                      for w, g in zip(values[t], got[name][t])]
+            largest = max(largest, *errors)
+            if any(e > bounds.get(name, 0) for e in errors):
+                return Disagreement(t, name, list(values[t]), got[name][t].tolist()), largest
+    return None, largest

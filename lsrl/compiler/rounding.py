@@ -1,96 +1,339 @@
-"""When floats compute a compiled model exactly: a sufficient condition from the range analysis.
+"""Float rounding of a compiled model: per output, a proved bound on |float model - exact interpreter| in a
+dtype over every input in the declared ranges and lengths; 0 (exact) when no operation of the model rounds.
 
-A float format with ``p`` significand bits represents every point of a lattice ``2^-k Z`` of
-magnitude at most ``2^(p - k)``. If every value the model forms (atoms, the partial sums of every
-linear map, every state update) lies on a dyadic lattice whose step is at least ``q`` and is bounded
-by ``S <= 2^p q``, then every rounding is the identity and the float model equals the exact
-interpreter: the error bound is 0. ``exact_in_float`` checks this over the plan; it answers False
-(no claim) when a lattice is not dyadic, a range is unbounded, or an LTI state runs in a non-trivial
-eigenbasis (whose channels the analysis does not bound)."""
+Exactness: a float format with ``p`` significand bits represents every multiple of ``q = 2^-k`` of
+magnitude at most ``2^p q`` (when q is at least its smallest subnormal). If every weight is a float, the
+operands are exact, and the products of a linear map lie on lattices whose steps are multiples of q with
+``sum |products| <= 2^p q``, then every product and partial sum is a float: the map is exact in any
+order of evaluation. Otherwise the standard bound holds for any order, FMA or not (Higham 2002, Sec. 3.1):
+``|fl(sum x_i y_i) - sum x_i y_i| <= gamma_n sum |x_i y_i| + 2 n eta``, ``gamma_n = n u / (1 - n u)``, and
+operand errors propagate as ``|x~ y~ - x y| <= (|x| + e_x) e_y + |y| e_x``. ReLU and clamping are
+1-Lipschitz and exact. States are iterated for ``max_length`` steps (unbounded: a contraction is needed)."""
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
+from functools import reduce
 
-from lsrl.compiler.fuse import Row
+import numpy as np
+
+from lsrl.compiler.backends.hawk import HawkBackend
+from lsrl.compiler.backends.lstm import ThresholdBackend
+from lsrl.compiler.backends.lti import lti_input_rows
+from lsrl.compiler.backends.mamba import MambaBackend, eigenbasis, inverse
+from lsrl.compiler.fuse import Atom, Row
 from lsrl.compiler.lower import Plan
-from lsrl.compiler.ranges import INF, Interval, Ranges
-from lsrl.graph import AutomatonState, DiagonalState, LtiState, Multiply, Node
+from lsrl.compiler.ranges import INF, Bound, Interval
+from lsrl.graph import AutomatonState, DiagonalState, Input, LtiState, Multiply, Node
 
 SIGNIFICAND_BITS = {"float32": 24, "float64": 53}
+EXPONENTS = {"float32": (-126, 127), "float64": (-1022, 1023)}  # least normal and greatest exponent
+SATURATED = (ThresholdBackend, HawkBackend)  # gates exact only on exact pre-activations: no bound but 0
+ERROR_BITS = 64  # error bounds are rounded up to this many significant bits (keeps fractions small)
 
 
-def _dyadic(v: Fraction) -> bool:
-    d = v.denominator
-    return d & (d - 1) == 0
+@dataclass(frozen=True)
+class Format:
+    """A binary float format: significand bits, least normal and greatest exponent."""
+
+    name: str
+
+    @property
+    def bits(self) -> int:
+        return SIGNIFICAND_BITS[self.name]
+
+    @property
+    def unit(self) -> Fraction:
+        """The unit roundoff of rounding to nearest."""
+        return Fraction(1, 2 ** self.bits)
+
+    @property
+    def subnormal(self) -> Fraction:
+        """The smallest positive float."""
+        return Fraction(2) ** (EXPONENTS[self.name][0] - self.bits + 1)
+
+    @property
+    def largest(self) -> Fraction:
+        return (2 - 2 * self.unit) * Fraction(2) ** EXPONENTS[self.name][1]
+
+    def stored(self, value: Fraction) -> Bound:
+        """The float a model built in float64 and cast to this format holds for ``value`` (inf: overflow)."""
+        try:
+            wide = float(value)
+        except OverflowError:
+            return INF
+        narrow = float(np.float32(wide)) if self.name == "float32" else wide
+        return INF if math.isinf(narrow) else Fraction(narrow)
+
+    def gamma(self, n: int) -> Fraction:
+        return n * self.unit / (1 - n * self.unit)
 
 
-def _row_bound(row: Row, ranges: Ranges) -> Fraction | float:
-    """A bound on every partial sum of ``row`` (in any order): sum of |coef| * |atom| and |const|."""
-    return sum((abs(c) * ranges.atoms[a].magnitude for a, c in row.terms.items()), abs(row.const))
+@dataclass(frozen=True)
+class Cause:
+    """Where rounding first enters a value: the construct, and why it cannot be exact."""
+
+    node: Node
+    what: str
+    reason: str
 
 
-def _steps(row: Row, ranges: Ranges) -> list[Fraction] | None:
-    """The lattice steps of the row's terms (None when a term has no lattice)."""
-    steps = []
-    for atom, coef in row.terms.items():
-        lattice = ranges.atoms[atom].lattice
-        if lattice is None:
-            return None
-        steps.extend(s for s in (abs(coef) * lattice.step, abs(coef * lattice.offset)) if s)
-    steps.extend(s for s in (abs(row.const),) if s)
-    return steps
+@dataclass(frozen=True)
+class Value:
+    """A float value of the model: the exact values' range, a bound on the float's error, its cause."""
+
+    interval: Interval
+    error: Bound = Fraction(0)
+    cause: Cause | None = None
+
+    @property
+    def magnitude(self) -> Bound:
+        return self.interval.magnitude
 
 
-def _update_rows(node: Node, plan: Plan) -> list[tuple[list[Row], list[Interval]]] | None:
-    """Per state component: the rows and intervals whose sum forms its update, or None if uncertifiable."""
-    forms, ranges = plan.ctx.forms, plan.ctx.ranges
-    if isinstance(node, LtiState):
-        x = forms[node.x]
-        return [([Row({(node, j): a}) for j, a in enumerate(node.a[i]) if a]
-                 + [Row({k: b * c for k, c in x[m].terms.items()}, b * x[m].const) for m, b in enumerate(node.b[i]) if b],
-                 []) for i in range(node.dim)]
-    if isinstance(node, DiagonalState):
-        return [([forms[node.b][i]], [ranges.node(node.a)[i].times(ranges.atoms[node, i])]) for i in range(node.dim)]
-    if isinstance(node, Multiply):
-        return [([forms[node.x][i], forms[node.y][i]], []) for i in range(node.dim)]
-    if isinstance(node, AutomatonState):
-        return [([], [])] * node.dim
+ONE = Value(Interval.point(Fraction(1)))
+
+
+@dataclass(frozen=True)
+class OutputError:
+    """The proved bound on one output's error in a dtype (0: exact) and, if not 0, its first cause."""
+
+    name: str
+    bound: Bound
+    cause: Cause | None
+
+
+def _up(x: Bound) -> Bound:
+    """``x`` rounded up to ERROR_BITS significant bits."""
+    if x == 0 or x == INF:
+        return x
+    k = ERROR_BITS - (x.numerator.bit_length() - x.denominator.bit_length())
+    return Fraction(math.ceil(x * Fraction(2) ** k)) / Fraction(2) ** k
+
+
+def _times(a: Bound, b: Bound) -> Bound:
+    return Fraction(0) if a == 0 or b == 0 else a * b
+
+
+def _two_adic(v: Fraction) -> Fraction | None:
+    """The largest power of two dividing ``v`` (v != 0), or None if v is not dyadic."""
+    n, d = abs(v.numerator), v.denominator
+    if d & (d - 1):
+        return None
+    return Fraction((n & -n), d)
+
+
+def why_inexact(products: Sequence[Interval], fmt: Format) -> str | None:
+    """None when every product and every partial sum of ``sum(products)`` is a ``fmt`` float, else why not."""
+    total = sum((p.magnitude for p in products), Fraction(0))
+    if total == INF:
+        return "its range is not bounded (declare --input-range for real inputs and --max-length)"
+    if total > fmt.largest:
+        return f"its values reach {float(total):.3g}, beyond the largest {fmt.name}"
+    grid: list[Fraction] = []
+    for p in products:
+        if p.magnitude == 0:
+            continue
+        if p.lattice is None:
+            return f"it is not proven to lie on a dyadic grid (range {p})"
+        for s in (p.lattice.step, p.lattice.offset):
+            q = _two_adic(s) if s else None
+            if s and q is None:
+                return f"it takes values on the grid {p.lattice.offset} + {p.lattice.step}Z, which is not dyadic"
+            grid.extend([q] if q else [])
+    q = min(grid, default=Fraction(1))
+    if q < fmt.subnormal:
+        return f"it needs a grid of {q}, finer than the smallest {fmt.name}"
+    if total > 2 ** fmt.bits * q:
+        return (f"its values reach {float(total):.3g} on a grid of {q}: more than the {fmt.bits} significand "
+                f"bits of {fmt.name}")
     return None
+
+
+def sum_of_products(terms: Sequence[tuple[Value, Value]], fmt: Format, node: Node, what: str
+                    ) -> tuple[Bound, Cause | None]:
+    """Bound on the error of ``fl(sum x y)`` over the terms' float operands, and its first cause."""
+    upstream = next((v.cause for pair in terms for v in pair if v.error), None)
+    if any(v.error == INF for pair in terms for v in pair):
+        return INF, upstream
+    if upstream is None:
+        reason = why_inexact([x.interval.times(y.interval) for x, y in terms], fmt)
+        if reason is None:
+            return Fraction(0), None
+        upstream = Cause(node, what, reason)
+    spread = sum((_times(x.magnitude + x.error, y.magnitude + y.error) for x, y in terms), Fraction(0))
+    if spread == INF or spread > fmt.largest:
+        return INF, upstream
+    propagated = sum((_times(x.magnitude + x.error, y.error) + _times(y.magnitude, x.error) for x, y in terms),
+                     Fraction(0))
+    n = len(terms)
+    return _up(propagated + fmt.gamma(n) * spread + 2 * n * fmt.subnormal / 2), upstream
+
+
+class _Analysis:
+    """The error bound of every atom of a plan, in schedule order."""
+
+    def __init__(self, plan: Plan, fmt: Format, max_length: int | None):
+        self.plan, self.fmt, self.max_length = plan, fmt, max_length
+        self.ranges = plan.ctx.ranges
+        self.atoms: dict[Atom, Value] = {}
+
+    def describe(self, node: Node) -> str:
+        return f"the input {node.name!r}" if isinstance(node, Input) else self.plan.ctx.describe(node)
+
+    def weight(self, w: Fraction, node: Node, what: str | None = None) -> Value:
+        """A weight as the model stores it."""
+        stored = self.fmt.stored(w)
+        if stored == w:
+            return Value(Interval.point(w))
+        cause = Cause(node, what or self.describe(node), f"its weight {w} is not a {self.fmt.name} number" +
+                      (" (it overflows)" if stored == INF else f" (it is stored as {float(stored)!r})"))
+        return Value(Interval.point(w), INF if stored == INF else abs(stored - w), cause)
+
+    def row(self, row: Row, node: Node, what: str | None = None) -> Value:
+        """A linear map of the stream (a ``nn.Linear`` row) computing a part of ``node``."""
+        what = what or self.describe(node)
+        terms = [(self.weight(c, node, what), self.atoms[a]) for a, c in row.terms.items()]
+        if row.const:
+            terms.append((self.weight(row.const, node, what), ONE))
+        return Value(self.ranges.row(row), *sum_of_products(terms, self.fmt, node, what))
+
+    def run(self) -> None:
+        for node in self.plan.ctx.program.inputs:
+            for i in range(node.dim):
+                self.atoms[node, i] = self.input(node, self.ranges.atoms[node, i])
+        for block in self.plan.blocks:
+            for node in block.recurrence:
+                for i, value in enumerate(self.recurrent(node)):
+                    self.atoms[node, i] = value
+            for node in block.mlp:
+                self.mlp(node, [h for n, h in block.hidden if n is node])
+
+    def input(self, node: Input, interval: Interval) -> Value:
+        """An input converted to float64 and then to the dtype (symbols are one-hot: exact)."""
+        reason = None if node.alphabet is not None else why_inexact([interval], self.fmt)
+        if reason is None:
+            return Value(interval)
+        advice = f"declare --input-range {node.name}=LO:HI:STEP with a power-of-two STEP for exact inputs"
+        if not interval.bounded:
+            return Value(interval, INF, Cause(node, self.describe(node), f"its range is not bounded: {advice}"))
+        cause = Cause(node, self.describe(node), f"{reason}; {advice}")
+        wide = Fraction(1, 2 ** 53)
+        error = (wide + self.fmt.unit * (1 + wide)) * interval.magnitude + 2 * self.fmt.subnormal
+        return Value(interval, _up(error), cause)
+
+    def mlp(self, node: Node, hidden: list) -> None:
+        """Each component: ``sum coef * relu(row)`` over its units (the MLP's down projection)."""
+        for i in range(node.dim):
+            terms = []
+            for unit in (h for h in hidden if h.component == i):
+                pre = self.row(unit.row, node)
+                terms.append((self.weight(unit.coef, node), Value(pre.interval.relu(), pre.error, pre.cause)))
+            self.atoms[node, i] = Value(self.ranges.atoms[node, i],
+                                        *sum_of_products(terms, self.fmt, node, self.describe(node)))
+
+    def recurrent(self, node: Node) -> list[Value]:
+        """The values of a recurrent atom over all steps."""
+        backend = self.plan.backend
+        if isinstance(node, AutomatonState):
+            rows = [self.row(r, node) for r in self.plan.ctx.forms[node.x]]
+            bad = next((r for r in rows if r.error), None)
+            return [Value(self.ranges.atoms[node, i], *((INF, bad.cause) if bad else (Fraction(0), None)))
+                    for i in range(node.dim)]
+        if isinstance(node, Multiply):
+            forms = self.plan.ctx.forms
+            return [Value(self.ranges.atoms[node, i], *sum_of_products(
+                [(self.row(forms[node.x][i], node), self.row(forms[node.y][i], node))], self.fmt, node,
+                self.describe(node))) for i in range(node.dim)]
+        values = self.state(node)
+        if isinstance(backend, SATURATED) and any(v.error for v in values):
+            cause = Cause(node, self.describe(node), f"{backend.name}'s saturated gates compute it exactly only from exact "
+                                                     "values, and no error bound is derived for them")
+            return [Value(v.interval, INF, v.cause or cause) for v in values]
+        return values
+
+    def state(self, node: LtiState | DiagonalState) -> list[Value]:
+        """``s_t = A s_{t-1} + B x_t`` or ``a_t * s_{t-1} + b_t``, in the basis the backend runs it in."""
+        atoms = [self.ranges.atoms[node, i] for i in range(node.dim)]
+        if isinstance(node, DiagonalState):
+            gates = [self.row(r, node) for r in self.plan.ctx.forms[node.a]]
+            coefs = [[(i, Value(self.ranges.node(node.a)[i], gates[i].error, gates[i].cause))] for i in range(node.dim)]
+            bound, cause = self.channels(node, atoms, coefs, self.plan.ctx.forms[node.b], node.init)
+            return [Value(atom, bound, cause) for atom in atoms]
+        if not (isinstance(self.plan.backend, MambaBackend) and any(
+                node.a[i][j] for i in range(node.dim) for j in range(node.dim) if i != j)):
+            coefs = [[(k, self.weight(a, node)) for k, a in enumerate(row) if a] for row in node.a]
+            bound, cause = self.channels(node, atoms, coefs, lti_input_rows(node, self.plan.ctx), node.init)
+            return [Value(atom, bound, cause) for atom in atoms]
+        p, d = eigenbasis(node.a)  # mamba runs h = P^-1 s with gates d and reads s = P h
+        inv = inverse(p)
+        n = range(node.dim)
+        b = [[sum(inv[j][k] * node.b[k][m] for k in n) for m in range(len(node.b[0]))] for j in n]
+        init = [sum(inv[j][k] * node.init[k] for k in n) for j in n]
+        basis = [reduce(Interval.plus, (atoms[k].scaled(inv[j][k]) for k in n if inv[j][k]), Interval.point(Fraction(0)))
+                 for j in n]
+        coefs = [[(j, self.weight(d[j], node))] for j in n]
+        bound, cause = self.channels(node, basis, coefs, lti_input_rows(node, self.plan.ctx, b), init)
+        channel = [Value(basis[j], bound, cause) for j in n]
+        return [Value(atoms[i], *sum_of_products([(self.weight(p[i][j], node), channel[j]) for j in n if p[i][j]],
+                                                 self.fmt, node, self.describe(node))) for i in n]
+
+    def channels(self, node: Node, intervals: list[Interval], coefs: list[list[tuple[int, Value]]],
+                 drive_rows: Sequence[Row], init: Sequence[Fraction]) -> tuple[Bound, Cause | None]:
+        """The largest error of channels ``h_i = sum_k coef_ik h_k + drive_i`` over the length, from ``init``."""
+        start = [self.weight(v, node) for v in init]
+        intervals = [x.join(Interval.point(v)) for x, v in zip(intervals, init)]
+        drive = [self.row(r, node) for r in drive_rows]
+
+        def step(errors: list[Bound], causes: list[Cause | None]) -> list[tuple[Bound, Cause | None]]:
+            return [sum_of_products([(c, Value(intervals[k], errors[k], causes[k])) for k, c in coefs[i]]
+                                    + [(ONE, drive[i])], self.fmt, node, self.describe(node))
+                    for i in range(len(coefs))]
+
+        return self.iterate(step, [v.error for v in start], [v.cause for v in start])
+
+    def iterate(self, step, errors: list[Bound], causes: list[Cause | None]) -> tuple[Bound, Cause | None]:
+        """The largest error of s_1..s_T: exact when the first step from exact states is; else the scalar
+        recursion ``E_t <= c + rho E_{t-1}`` (step is affine in the errors once they are nonzero)."""
+        first = step(errors, causes)
+        cause = next((c for _, c in first if c), None) or next((c for c in causes if c), None)
+        if all(e == 0 for e, _ in first) and all(e == 0 for e in errors):
+            return Fraction(0), None
+        tiny, big = Fraction(1, 2 ** 1200), Fraction(2 ** 64)
+        at = [max(e for e, _ in step([k] * len(errors), [cause] * len(errors))) for k in (tiny, big)]
+        if INF in at:
+            return INF, cause
+        c = at[0]  # >= step's value as the errors go to 0 (it is affine in them, slope >= 0)
+        rho = (at[1] - at[0] + at[1] / 2 ** (ERROR_BITS - 4)) / big  # >= the slope, despite the rounding up
+        worst = current = max((e for e, _ in first), default=Fraction(0))
+        if self.max_length is None:
+            return (_up(max(worst, max(errors), c / (1 - rho))) if rho < 1 else INF), cause
+        for _ in range(self.max_length - 1):
+            current = _up(c + rho * current)
+            worst = max(worst, current)
+            if current == INF or current > self.fmt.largest:
+                return INF, cause
+        return worst, cause
+
+
+def output_errors(plan: Plan, dtype: str, max_length: int | None = None) -> tuple[OutputError, ...]:
+    """Per output: a proved bound on |float ``dtype`` model - exact interpreter| over every step, for
+    inputs in the analysed ranges and sequences of at most ``max_length`` steps."""
+    analysis = _Analysis(plan, Format(dtype), max_length)
+    analysis.run()
+    out, rows = [], iter(plan.readout)
+    for name, node in plan.ctx.program.outputs:
+        bound, cause = Fraction(0), None
+        for _ in range(node.dim):
+            value = analysis.row(next(rows), node, f"output {name!r}")
+            bound = max(bound, value.error)
+            cause = cause or value.cause
+        out.append(OutputError(name, bound, cause))
+    return tuple(out)
 
 
 def exact_in_float(plan: Plan, dtype: str) -> bool:
     """Whether the float ``dtype`` model provably computes exactly the exact interpreter's values."""
-    ranges = plan.ctx.ranges
-    if plan.backend.arch == "mamba" and any(  # channels in a non-trivial eigenbasis are not analysed
-            isinstance(n, LtiState) and any(n.a[i][j] for i in range(n.dim) for j in range(n.dim) if i != j)
-            for b in plan.blocks for n in b.recurrence):
-        return False
-    rows = [row for form in plan.ctx.forms.values() for row in form]
-    rows.extend(unit.row for b in plan.blocks for _, unit in b.hidden)
-    intervals = list(ranges.atoms.values())
-    for b in plan.blocks:
-        for node in b.recurrence:
-            updates = _update_rows(node, plan)
-            if updates is None:
-                return False
-            for update, products in updates:
-                rows.extend(update)
-                intervals.extend(products)
-                total = sum((_row_bound(r, ranges) for r in update), Fraction(0))
-                intervals.append(Interval(-total, total, None) if total != INF else Interval(-INF, INF, None))
-    steps: list[Fraction] = []
-    bound: Fraction | float = Fraction(0)
-    for row in rows:
-        row_steps = _steps(row, ranges)
-        if row_steps is None:
-            return False
-        steps.extend(row_steps)
-        bound = max(bound, _row_bound(row, ranges))
-    for interval in intervals:
-        if interval.lattice is not None:
-            steps.extend(s for s in (interval.lattice.step, abs(interval.lattice.offset)) if s)
-        bound = max(bound, interval.magnitude)
-    if bound == INF or not all(_dyadic(s) for s in steps):
-        return False
-    q = min(steps, default=Fraction(1))
-    return bound <= 2 ** SIGNIFICAND_BITS[dtype] * q
+    return all(o.bound == 0 for o in output_errors(plan, dtype))

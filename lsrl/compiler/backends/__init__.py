@@ -67,7 +67,11 @@ class Backend(Protocol):
 
 
 def refuse(backend: Backend, node: Node, ctx: Context, reason: str) -> NotExpressible:
-    return NotExpressible(backend.name, ctx.describe(node), reason, node.loc)
+    """The refusal of ``node``, located in the source with the macro calls that built it."""
+    error = NotExpressible(backend.name, ctx.describe(node), reason, node.loc)
+    for note in ctx.program.chains.get(node.id, ()):
+        error.add_context(note)
+    return error
 
 
 def relu_units(node: Relu, ctx: Context) -> list[Hidden]:

@@ -39,7 +39,7 @@ def eigenbasis(a: tuple[tuple[Fraction, ...], ...]) -> tuple[list[list[Fraction]
     return [[as_fraction(p[i, j]) for j in range(n)] for i in range(n)], [as_fraction(d[i, i]) for i in range(n)]
 
 
-def _inverse(p: list[list[Fraction]]) -> list[list[Fraction]]:
+def inverse(p: list[list[Fraction]]) -> list[list[Fraction]]:
     inv = sympy.Matrix(p).inv()
     return [[Fraction(int(v.p), int(v.q)) for v in inv.row(i)] for i in range(len(p))]
 
@@ -103,7 +103,7 @@ class MambaBackend:
             outputs = [[(i, Fraction(1))] for i in range(node.dim)]
         else:
             p, d = eigenbasis(node.a)
-            inv = _inverse(p)
+            inv = inverse(p)
             rows = lti_input_rows(node, ctx, [[sum(inv[j][k] * node.b[k][m] for k in range(node.dim))
                                                for m in range(len(node.b[0]))] for j in range(node.dim)])
             init = [sum(inv[j][k] * node.init[k] for k in range(node.dim)) for j in range(node.dim)]
