@@ -57,6 +57,34 @@ def check_target(directory: str | os.PathLike) -> Path:
     return absolute
 
 
+def claim_incremental(directory: str | os.PathLike) -> Path:
+    """Make ``directory`` an lsrl output that is filled file by file (a reproduction's records and
+    tables): allowed where ``write_directory`` would be, and also over a previous incremental output
+    of lsrl (its marker says so), whose files are then updated in place, each one atomically."""
+    text = os.fspath(directory)
+    path = Path(text).expanduser()
+    if path.is_dir() and _is_incremental(path):
+        return Path(os.path.abspath(path))
+    target = check_target(directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(target.parent):  # ranks of one torchrun claim the same directory at once
+        if not (target.is_dir() and _is_incremental(target)):
+            target = check_target(directory)
+            target.mkdir(exist_ok=True)
+            tmp = target / f"{MARKER}.tmp"
+            tmp.write_text(json.dumps({"format": MARKER_FORMAT, "incremental": True, "files": []}) + "\n")
+            os.replace(tmp, target / MARKER)
+    return target
+
+
+def _is_incremental(directory: Path) -> bool:
+    try:
+        document = json.loads((directory / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and document.get("format") == MARKER_FORMAT and document.get("incremental") is True
+
+
 def foreign_entries(directory: Path) -> list[str]:
     """Entries of ``directory`` that its lsrl marker does not list (all of them when there is none)."""
     entries = sorted(p.name for p in directory.iterdir())

@@ -140,7 +140,7 @@ def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray,
     classes = _model_classes(model)
     if batched:
         try:
-            return _certify_batched(exact, dfa, labels, max_configurations)
+            return _certify_batched(exact, dfa, labels, max_configurations, classes)
         except bm.Unbatchable:
             exact = RationalModel(model)
     ledger = Ledger()
@@ -205,6 +205,8 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
             return verify_disk(model, document)
         except DiskCertificateError as err:
             raise CertificateError(str(err)) from None
+    if document.get("kind") != "exact":
+        raise CertificateError(f"unknown certificate kind {document.get('kind')!r}")
     cert_dfa = dfa_from_json(document["dfa"], "certificate")
     dfa = dfa or cert_dfa
     if dfa.alphabet != cert_dfa.alphabet:
@@ -214,6 +216,9 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
     configs = [tuple(tuple(Fraction(v) for v in layer) for layer in c["layers"]) for c in document["configurations"]]
     states = [names[c["dfa_state"]] for c in document["configurations"]]
     _check_successor_table(document.get("successors"), len(configs), dfa.n_symbols)
+    start = document.get("start")
+    if type(start) is not int or not 0 <= start < len(configs):
+        raise CertificateError(f"(a) field 'start' must be a configuration index in 0..{len(configs) - 1}, got {start!r}")
     exact = RationalModel(model)
     classes = _claimed_classes(model, document)
     ledger = Ledger()
@@ -247,7 +252,7 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
 
 def _batched(exact: RationalModel) -> bm.BatchedModel:
     if exact.model.config.arch not in bm.ARCHS:
-        raise bm.Unbatchable("not a nonlinear RNN")
+        raise bm.Unbatchable(f"no batched step for {exact.model.config.arch!r}")
     return bm.BatchedModel(exact)
 
 
@@ -260,8 +265,36 @@ def _check_labels_batchable(exact: RationalModel, dfa: DFA, labels: np.ndarray) 
         raise bm.Unbatchable("labels outside the logits: left to the one-step path")
 
 
-def _certify_batched(exact: RationalModel, dfa: DFA, labels: np.ndarray, max_configurations: int) -> Certificate:
-    """``certify``'s loop for nonlinear RNNs with dyadic weights, a frontier of pairs at a time through
+def _batch_spectra(exact: RationalModel, classes: list[str], used: list) -> list[tuple[np.ndarray, list[str | None]]]:
+    """(d) for a batched step: per linear layer, each row's transition id and, per transition, its violation
+    (None if it checks); new transitions are recorded in ``exact`` for the spectral section, as its step does."""
+    checked = []
+    for layer, ids, values in used:
+        errors: list[str | None] = []
+        for transition in values:
+            error = None
+            if transition not in exact.transitions[layer]:
+                exact.record(layer, transition)
+                try:
+                    check_transition(layer, classes[layer], transition)
+                except SpectralViolation as err:
+                    error = str(err)
+            errors.append(error)
+        checked.append((ids, errors))
+    exact.take_fresh()
+    return checked
+
+
+def _check_batch_spectra(checked: list[tuple[np.ndarray, list[str | None]]], row: int, where: str) -> None:
+    """Raise (d) at the first row that uses a transition outside its class, as the one-step path does."""
+    for ids, errors in checked:
+        if errors[ids[row]] is not None:
+            raise CertificateError(f"(d) {where}: {errors[ids[row]]}")
+
+
+def _certify_batched(exact: RationalModel, dfa: DFA, labels: np.ndarray, max_configurations: int,
+                     classes: list[str]) -> Certificate:
+    """``certify``'s loop for nonlinear RNNs and DeltaProduct with dyadic weights, a frontier of pairs at a time through
     ``proofs.batched_model``: the same pairs in the same order, the same checks in the same order per
     (pair, symbol), the same ledger. ``bm.Unbatchable`` (raised before anything is returned) sends the
     caller to the one-step path."""
@@ -282,7 +315,8 @@ def _certify_batched(exact: RationalModel, dfa: DFA, labels: np.ndarray, max_con
     first = 0
     while first < len(pair_states):
         last = min(len(pair_states), first + per_chunk)
-        nxt, logits, bits, magnitude, bad = frontier.evaluate(first, last, n_symbols)
+        nxt, logits, bits, magnitude, bad, used = frontier.evaluate(first, last, n_symbols)
+        spectral = _batch_spectra(exact, classes, used)
         qs = np.repeat(np.asarray(pair_states[first:last]), n_symbols)
         targets = delta[qs, np.tile(np.arange(n_symbols), last - first)]
         row_margins = bm.margins(logits, np.asarray(labels)[targets])
@@ -294,6 +328,7 @@ def _certify_batched(exact: RationalModel, dfa: DFA, labels: np.ndarray, max_con
                 if bad[b]:  # an unsaturated activation: the exact step raises NotCertifiable
                     exact.step(bm.to_fraction_config(frontier.rows[p], cache), a, ledger)
                     raise AssertionError("the batched step flagged a pair the exact step accepts")
+                _check_batch_spectra(spectral, b, f"after DFA state {dfa.name(q)!r} reads {dfa.alphabet[a]!r}")
                 ledger.bits = max(ledger.bits, int(bits[b]))
                 _check_representable(ledger, dfa, q, a)
                 r = int(targets[b])
@@ -349,7 +384,8 @@ def _verify_batched(exact: RationalModel, document: dict[str, Any], dfa: DFA, la
     successors = document["successors"]
     for first in range(0, len(configs), per_chunk):
         last = min(len(configs), first + per_chunk)
-        nxt, logits, bits, magnitude, bad = frontier.evaluate(first, last, n_symbols)
+        nxt, logits, bits, magnitude, bad, used = frontier.evaluate(first, last, n_symbols)
+        spectral = _batch_spectra(exact, classes, used)
         listed = [states[j] for i in range(first, last) for j in successors[i]]
         row_margins = bm.margins(logits, labels[np.asarray(listed, dtype=np.int64)])
         for i in range(first, last):
@@ -360,6 +396,7 @@ def _verify_batched(exact: RationalModel, document: dict[str, Any], dfa: DFA, la
                 if bad[b]:
                     exact.step(configs[i], a, ledger)
                     raise AssertionError("the batched step flagged a pair the exact step accepts")
+                _check_batch_spectra(spectral, b, where)
                 ledger.bits = max(ledger.bits, int(bits[b]))
                 if states[j] != int(delta[q, a]):
                     raise CertificateError(f"(b) {where}: the DFA goes to {dfa.name(int(delta[q, a]))!r}, "

@@ -184,3 +184,21 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path):
 
 def test_the_refusal_is_one_line_from_a_real_process(tmp_path):
     assert_refused(lsrl_process(*COMPILE, "/"), "refusing")
+
+
+@pytest.mark.parametrize("target", ["foreign", ".", "/"])
+def test_reproduce_refuses_a_foreign_or_disastrous_output_before_training(lsrl, tmp_path, monkeypatch, target):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "paper.tex").write_text("draft")
+    before = snapshot(tmp_path)
+    started = time.perf_counter()
+    assert_refused(lsrl("reproduce", "atlas", "--quick", "--out", target, "--quiet", "--no-plots"))
+    assert time.perf_counter() - started < 10 and snapshot(tmp_path) == before
+
+
+def test_an_incremental_output_is_claimed_once_and_then_refuses_a_model(lsrl, tmp_path):
+    out = output_directory.claim_incremental(tmp_path / "results")
+    (out / "units").mkdir()
+    assert output_directory.claim_incremental(tmp_path / "results") == out
+    assert_refused(lsrl(*COMPILE, out), "did not write")
