@@ -182,7 +182,7 @@ def _add_compile_options(p: argparse.ArgumentParser) -> None:
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """Register check, compile, run and inspect."""
-    from lsrl.compiler.backends import BACKENDS
+    from models import registry
 
     p = sub.add_parser("check", help="parse and type-check an lsrl program")
     p.add_argument("program")
@@ -190,13 +190,15 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("compile", help="compile a program (.lsrl) or an automaton to model weights",
                        description="Write model.safetensors and config.json to a directory, atomically. "
-                                   f"Program architectures: {', '.join(BACKENDS)}.")
+                                   "Architecture classes with a program backend: "
+                                   f"{', '.join(a.name for a in registry.with_path('program'))}; with automaton "
+                                   f"constructions: {', '.join(a.name for a in registry.with_path('automaton'))} "
+                                   "(lsrl archs lists every class and alias).")
     p.add_argument("source", nargs="?", help="a .lsrl program, or a task name / DFA .json file")
     p.add_argument("--regex", help="an automaton given by a regular expression")
     p.add_argument("--complete-with-sink", action="store_true", help="complete a partial DFA file with a rejecting sink")
     p.add_argument("--nh", type=int, default=None, help="Householder factors per token (deltaproduct automata)")
-    p.add_argument("--arch", required=True, help="program backends: see above; automata: dense-lrnn, elman, "
-                   "elman-tanh, lstm, gru, diag-01, diag-neg, rotation, deltaproduct")
+    p.add_argument("--arch", required=True, help="an architecture class or alias (lsrl archs lists them)")
     p.add_argument("-o", "--output", required=True, help="the directory to write")
     _add_compile_options(p)
     p.set_defaults(handler=_compile)

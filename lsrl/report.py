@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from automata.classify import Classification, Verdict
+from models import registry
 
 STATUS_STYLE = {"constructible": "green", "impossible": "red", "open": "yellow"}
 
@@ -38,8 +39,16 @@ def _why_text(verdict: Verdict) -> str:
     return f"{verdict.architecture}: {t.statement}.{condition} ({t.reference})"
 
 
-def print_classification(name: str, result: Classification, console: Console | None = None) -> None:
+def _members(klass: str) -> str:
+    """The registry's architecture classes that a classifier class covers."""
+    return ", ".join(a.name for a in registry.ARCHITECTURES if a.classifier == klass)
+
+
+def print_classification(name: str, result: Classification, console: Console | None = None,
+                         only: str | None = None) -> None:
+    """The monoid, its groups and the verdicts (of classifier class ``only``, if given)."""
     console = console or Console()
+    verdicts = [v for v in result.verdicts if only in (None, v.architecture)]
     console.print(f"[bold]{name}[/bold]: minimal DFA with {result.n_states} states over "
                   f"{len(result.alphabet)} symbols")
     console.print(f"syntactic monoid: {result.monoid_size} elements, {result.n_idempotents} idempotents, "
@@ -56,11 +65,13 @@ def print_classification(name: str, result: Classification, console: Console | N
     table = Table(title="verdicts", title_justify="left", show_lines=True)
     for column in ("architecture class", "verdict", "source", "construction", "reference"):
         table.add_column(column, overflow="fold")
-    for v in result.verdicts:
+    for v in verdicts:
         style = STATUS_STYLE.get(v.status, "")
         table.add_row(v.architecture, f"[{style}]{v.status}[/{style}]", v.source, _construction_text(v), _basis_text(v))
     console.print(table)
-    for v in result.verdicts:
+    console.print("architectures per class (lsrl archs): "
+                  + "; ".join(f"{v.architecture}: {_members(v.architecture)}" for v in verdicts), highlight=False)
+    for v in verdicts:
         if v.theorem is not None:
             console.print(_why_text(v), highlight=False)
 
@@ -76,4 +87,17 @@ def print_task_families(families: Iterable, console: Console | None = None) -> N
         table.add_column(column, overflow="fold")
     for family in families:
         table.add_row(family.syntax(), family.summary, family.example)
+    console.print(table)
+
+
+def print_architectures(console: Console | None = None) -> None:
+    """The registry of architecture classes: names, transition class, state, classifier class, paths, paper."""
+    console = console or Console()
+    table = Table(title="architecture classes (--arch takes a name or an alias)", title_justify="left",
+                  show_lines=True)
+    for column in ("name", "aliases", "transition", "state", "classifier", "paths", "reference"):
+        table.add_column(column, overflow="fold")
+    for a in registry.ARCHITECTURES:
+        table.add_row(a.name, ", ".join(a.aliases), a.transition, a.state, a.classifier or "-", ", ".join(a.paths()),
+                      a.reference)
     console.print(table)

@@ -56,8 +56,9 @@ class NoPath(LsrlInputError):
 class Architecture:
     """One architecture class. ``family``, ``layer``, ``gate_range`` and ``n_h`` configure its module
     (``models.config.LayerConfig``); ``automaton`` names the constructions it compiles automata with (those of
-    a class it equals, with ``n_h`` fixed), ``program`` whether an lsrl program backend exists; ``upgrade`` is
-    the next class up, which ``gains`` (what it adds) names in refusals."""
+    a class it equals, with ``n_h`` fixed), ``program`` whether an lsrl program backend exists; ``universal``
+    that its classifier class recognises every regular language (no theorem excludes one); ``upgrade`` is the
+    next class up, which ``gains`` (what it adds) names in refusals."""
 
     name: str
     aliases: tuple[str, ...]
@@ -72,6 +73,7 @@ class Architecture:
     program: bool = False
     automaton: str | None = None
     trains: bool = True
+    universal: bool = False
     upgrade: str | None = None
     gains: str = ""
 
@@ -87,7 +89,7 @@ class Architecture:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "aliases": list(self.aliases), "transition": self.transition, "state": self.state,
-                "classifier": self.classifier, "paths": list(self.paths()), "family": self.family,
+                "classifier": self.classifier, "universal": self.universal, "paths": list(self.paths()), "family": self.family,
                 "gate_range": self.gate_range and list(self.gate_range), "n_h": self.n_h, "reference": self.reference}
 
 
@@ -106,33 +108,36 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  automaton="rotation", upgrade="deltaproduct", gains="complex eigenvalues"),
     Architecture("deltaproduct", (), "n_h generalized Householder factors I - beta k k^T per token, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", SIEMS, gate_range=(0.0, 2.0),
-                 automaton="deltaproduct", gains="non-diagonal (Householder) transitions"),
+                 automaton="deltaproduct", universal=True, gains="non-diagonal (Householder) transitions"),
     Architecture("deltanet", (), "one generalized Householder factor I - beta k k^T per token, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", f"{DELTANET}; {GRAZZI}",
-                 gate_range=(0.0, 2.0), n_h=1, automaton="deltaproduct", upgrade="deltaproduct",
+                 gate_range=(0.0, 2.0), n_h=1, automaton="deltaproduct", universal=True, upgrade="deltaproduct",
                  gains="beta in [0, 2] (negative eigenvalues)"),
     Architecture("deltanet-01", (), "one Householder factor I - beta k k^T per token, beta in [0, 1]",
                  "d_state x d_value matrix", None, "deltaproduct", DELTANET, gate_range=(0.0, 1.0), n_h=1,
                  upgrade="deltanet"),
     Architecture("gated-deltaproduct", (), "a scalar decay in [0, 1] times n_h Householder factors, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", f"{SIEMS}; Yang et al. 2025 (Gated DeltaNet)",
-                 layer=(("gated", True),), gate_range=(0.0, 2.0)),
+                 layer=(("gated", True),), gate_range=(0.0, 2.0), universal=True),
     Architecture("dense-lrnn", (), "dense, input-dependent transition matrix", "d_state real vector", "dense-lrnn",
                  "dense-lrnn", "folklore; Merrill, Petty, Sabharwal 2024 (arXiv:2404.08819)", program=True,
-                 automaton="dense-lrnn", gains="dense transition matrices"),
+                 automaton="dense-lrnn", universal=True, gains="dense transition matrices"),
     Architecture("hawk", ("rglru",), "RG-LRU: diagonal gates in (0, 1) after a width-4 causal convolution",
                  "d_state real channels", "diag-01", "hawk", "De et al. 2024, 'Griffin' (arXiv:2402.19427)",
                  program=True, upgrade="diag-neg"),
     Architecture("lti", (), "constant dense transition matrix (linear time-invariant)", "d_state real vector", None,
                  "lti", "Petrov, Torr, Bibi 2024 (LSRL, arXiv:2405.07409)", program=True, upgrade="diag-01"),
     Architecture("elman", (), "nonlinear: h = relu(W h + U x + c)", "d_state real vector", "nonlinear-rnn", "elman",
-                 "Elman 1990; Minsky 1967", layer=(("nonlinearity", "relu"),), automaton="elman"),
+                 "Elman 1990; Minsky 1967", layer=(("nonlinearity", "relu"),), automaton="elman",
+                 universal=True),
     Architecture("elman-tanh", (), "nonlinear: h = tanh(W h + U x + c)", "d_state real vector", "nonlinear-rnn",
-                 "elman", "Elman 1990", layer=(("nonlinearity", "tanh"),), automaton="elman-tanh"),
+                 "elman", "Elman 1990", layer=(("nonlinearity", "tanh"),),
+                 automaton="elman-tanh", universal=True),
     Architecture("lstm", (), "nonlinear: LSTM cell (torch.nn.LSTM layout)", "d_state hidden + d_state cell",
-                 "nonlinear-rnn", "lstm", "Hochreiter, Schmidhuber 1997", program=True, automaton="lstm"),
+                 "nonlinear-rnn", "lstm", "Hochreiter, Schmidhuber 1997", program=True, automaton="lstm",
+                 universal=True),
     Architecture("gru", (), "nonlinear: GRU cell (torch.nn.GRU layout)", "d_state real vector", "nonlinear-rnn",
-                 "gru", "Cho et al. 2014", program=True, automaton="gru"),
+                 "gru", "Cho et al. 2014", program=True, automaton="gru", universal=True),
 )
 
 _BY_NAME: dict[str, Architecture] = {name: arch for arch in ARCHITECTURES for name in arch.names}

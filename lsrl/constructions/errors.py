@@ -7,11 +7,15 @@ from automata.errors import LsrlInputError
 
 class NotExpressible(LsrlInputError):
     """The classifier proves that no model of the architecture class computes the automaton; the
-    message carries the theorem, its reference and any complexity assumption it rests on."""
+    message carries the theorem, its reference, any complexity assumption it rests on, and ``hint``: the
+    class that can (e.g. "needs negative eigenvalues: try mamba-neg")."""
 
-    def __init__(self, arch: str, statement: str, reference: str, condition: str | None = None):
+    def __init__(self, arch: str, statement: str, reference: str, condition: str | None = None,
+                 hint: str | None = None):
         assumption = f" (assuming {condition})" if condition else ""
-        super().__init__(f"{arch} cannot compute this automaton{assumption}: {statement} [{reference}]")
+        after = f"; {hint}" if hint else ""
+        super().__init__(f"{arch} cannot compute this automaton{assumption}, by a theorem: {statement} "
+                         f"[{reference}]{after}")
         self.arch = arch
         self.statement = statement
         self.reference = reference

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automata.errors import LsrlInputError
+
+if TYPE_CHECKING:
+    from lsrl.reproduce.grid import Cell
 
 EXPERIMENTS = {"negative-eigenvalues": "lsrl.reproduce.negative_eigenvalues",
                "deltaproduct-groups": "lsrl.reproduce.deltaproduct_groups",
@@ -42,11 +45,13 @@ def experiment(name: str) -> ModuleType:
 
 def reproduce(name: str, out: str | Path, quick: bool = False, device: str | None = None,
               progress: bool = False, plots: bool = True, seeds: int | None = None,
-              tasks: tuple[str, ...] | None = None, budget: dict[str, int] | None = None) -> Reproduction:
+              tasks: tuple[str, ...] | None = None, budget: dict[str, int] | None = None,
+              archs: tuple[str, ...] | None = None) -> Reproduction:
     """Run experiment ``name`` (sharded under ``torchrun``); rank 0 writes ``NAME.json``, a .md and
     a .tex file per table and the plots into ``out``; every rank writes each finished unit of the
     grid to ``out/units/`` as it completes. ``seeds`` keeps only the first that many seeds per cell,
-    ``tasks`` only the cells of those tasks, and ``budget`` overrides training fields of every cell
+    ``tasks`` only the cells of those tasks, ``archs`` only those of these architecture classes (names or
+    aliases of ``models.registry``), and ``budget`` overrides training fields of every cell
     (``steps``, ``batch``, ``warmup``: e.g. a paper's budget instead of ours)."""
     from dataclasses import replace
 
@@ -64,15 +69,32 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
             raise UnknownExperiment(f"--tasks: {', '.join(unknown)} not in the {name} grid; its tasks: "
                                     f"{', '.join(dict.fromkeys(cell.task for cell in cells))}")
         cells = tuple(cell for cell in cells if cell.task in tasks)
+    if archs is not None:
+        cells = _of_classes(name, cells, archs)
     for key, value in (budget or {}).items():
         if key not in BUDGET_FIELDS or value < (0 if key == "warmup" else 1):
             raise UnknownExperiment(f"--{key} {value}: not a valid training budget")
     if budget:
         cells = tuple(replace(cell, train=replace(cell.train, **budget)) for cell in cells)
-    records = run_grid(cells, device, progress, partial=Path(out) / "units")
+    from models.output_directory import claim_incremental
+
+    out = claim_incremental(out)
+    records = run_grid(cells, device, progress, partial=out / "units")
     if World.from_env().rank != 0:
         return Reproduction(name, records, ())
     return render(name, records, out, quick, plots)
+
+
+def _of_classes(name: str, cells: tuple[Cell, ...], archs: tuple[str, ...]) -> tuple[Cell, ...]:
+    """The cells of ``cells`` whose class is one of ``archs``; a class outside the grid is refused."""
+    from models import registry
+
+    wanted = {registry.get(arch).name for arch in archs}
+    present = dict.fromkeys(cell.train.arch for cell in cells)
+    if wanted - set(present):
+        raise UnknownExperiment(f"--archs: {', '.join(sorted(wanted - set(present)))} not in the {name} grid; "
+                                f"its classes: {', '.join(present)}")
+    return tuple(cell for cell in cells if cell.train.arch in wanted)
 
 
 def render(name: str, records: list[dict[str, Any]], out: str | Path, quick: bool = False,

@@ -13,9 +13,10 @@ from lsrl.reproduce.grid import Cell
 from lsrl.reproduce.plots import accuracy_by_length
 from lsrl.reproduce.report import accuracy_cell, compiled_text, extraction_text, solved, verdict_text
 from lsrl.reproduce.tables import Table
+from models import registry
 
 TITLE = "Atlas: theory, constructions and training per task and class"
-CLASSES = ("dense-lrnn", "elman", "lstm", "gru", "diag-01", "diag-neg", "rotation", "deltaproduct")
+CLASSES = tuple(a.name for a in registry.ARCHITECTURES if a.automaton == a.name and a.trains)  # own constructions
 QUICK_GRID = (("parity", "diag-01"), ("parity", "diag-neg"), ("mod:3", "diag-neg"), ("flipflop", "diag-01"))
 
 

@@ -15,16 +15,16 @@ from lsrl.reproduce.plots import accuracy_by_length
 from lsrl.reproduce.tables import Table, percent
 
 TITLE = "Regular tasks of Deletang et al. 2023"
-CLASSES = (("RNN (tanh)", "elman-tanh", None), ("LSTM", "lstm", None), ("diag [0,1]", "diag", (0.0, 1.0)),
-           ("diag [-1,1]", "diag", (-1.0, 1.0)), ("DeltaNet β∈[0,2]", "deltaproduct", (0.0, 2.0)))
+CLASSES = (("RNN (tanh)", "elman-tanh"), ("LSTM", "lstm"), ("diag [0,1]", "diag-01"), ("diag [-1,1]", "diag-neg"),
+           ("DeltaNet β∈[0,2]", "deltanet"))
 
 
 def cells(quick: bool) -> tuple[Cell, ...]:
     tasks = ("parity", "even-pairs") if quick else ("parity", "even-pairs", "cycle:5", "modarith:5")
     classes = CLASSES[:3] if quick else CLASSES
     size = {"lr": 1e-2, "d_state": 8} if quick else {}
-    return tuple(Cell(label, budget.config(quick, task, arch, gate_range=gate, **size), budget.seeds(quick)[:1])
-                 for task in tasks for label, arch, gate in classes)
+    return tuple(Cell(label, budget.config(quick, task, arch, **size), budget.seeds(quick)[:1])
+                 for task in tasks for label, arch in classes)
 
 
 def generalisation(record: dict[str, Any]) -> float:

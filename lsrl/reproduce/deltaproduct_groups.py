@@ -19,7 +19,7 @@ TITLE = "DeltaProduct on group word problems (Siems et al. 2025)"
 def cells(quick: bool) -> tuple[Cell, ...]:
     tasks, n_hs = (("S:3",), (1, 2)) if quick else (("S:3", "S:4", "A:5", "S:5"), (1, 2, 3, 4))
     size = {"d_state": 6, "d_model": 32, "steps": 300} if quick else {"d_state": 32}
-    return tuple(Cell(f"n_h={n_h}", budget.config(quick, task, "deltaproduct", n_h=n_h, gate_range=(0.0, 2.0), **size),
+    return tuple(Cell(f"n_h={n_h}", budget.config(quick, task, "deltaproduct", n_h=n_h, **size),
                       budget.seeds(quick)[:1] if quick else budget.seeds(quick))
                  for task in tasks for n_h in n_hs)
 

@@ -22,13 +22,9 @@ import torch
 from automata.fileformat import write_atomic
 from automata.tasks import get_task
 from lsrl.training.train import TrainConfig, train
+from models import registry
 
 T = TypeVar("T")
-
-# Training architecture id (with its gate range) -> the classifier's class.
-CLASSIFIER_CLASS = {"diag-01": "diag-01", "diag-neg": "diag-neg", "rotation": "diag-complex",
-                    "dense-lrnn": "dense-lrnn", "elman": "nonlinear-rnn", "elman-tanh": "nonlinear-rnn",
-                    "lstm": "nonlinear-rnn", "gru": "nonlinear-rnn"}
 
 
 @dataclass(frozen=True)
@@ -46,14 +42,11 @@ class Cell:
     def task(self) -> str:
         return self.train.task
 
-    def class_id(self) -> str:
-        """The constructions' / classifier's id of the class, or '' where neither covers it."""
-        arch, gate = self.train.arch, self.train.resolved_gate_range
-        if arch in ("diag", "diag-01", "diag-neg"):
-            return "diag-neg" if gate is not None and gate[0] < 0 else "diag-01"
-        if arch == "deltaproduct":
-            return "deltaproduct" if gate is not None and gate[1] > 1 else ""
-        return arch
+    def whole_class(self) -> registry.Architecture | None:
+        """The registry's class of the trained model, or None where its gate range is narrower than the
+        class's (then the class's constructions and positive verdicts are not about this model)."""
+        arch = registry.get(self.train.arch)
+        return arch if self.train.resolved_gate_range == arch.gate_range else None
 
 
 @dataclass(frozen=True)
@@ -89,12 +82,18 @@ def verdict(cell: Cell) -> dict[str, Any] | None:
     """The classifier's verdict for the task's accepting language and the cell's class."""
     from automata.classify import classify
 
-    cls = CLASSIFIER_CLASS.get(cell.class_id()) or (cell.class_id() or None)
+    arch = cell.whole_class()
+    cls = arch and arch.classifier
     if cls is None:
         return None
     v = classify(get_task(cell.task).dfa).verdict(cls)
     return {"class": cls, "status": v.status, "source": v.source,
             "theorem": v.theorem is not None and v.theorem.condition is None}
+
+
+def _compiles(cell: Cell) -> bool:
+    arch = cell.whole_class()
+    return arch is not None and arch.has("automaton")
 
 
 def compiled(cell: Cell) -> dict[str, Any]:
@@ -104,7 +103,7 @@ def compiled(cell: Cell) -> dict[str, Any]:
 
     task = get_task(cell.task)
     try:
-        result = compile_automaton(task.dfa, cell.class_id(), task.labels)
+        result = compile_automaton(task.dfa, cell.train.arch, task.labels)
     except NotExpressible:
         return {"ok": False, "reason": "not expressible"}
     except NotImplementedConstruction:
@@ -170,10 +169,10 @@ def cell_record(cell: Cell, results: Sequence[dict[str, Any]]) -> dict[str, Any]
     best = max(seeds, key=lambda s: (s["final_token"], s["metrics"][0]["token"]))
     owner = next(r for r in results if best in r["seeds"])
     record: dict[str, Any] = {
-        "label": cell.label, "task": cell.task, "arch": cell.train.arch, "class": cell.class_id(),
+        "label": cell.label, "task": cell.task, "arch": cell.train.arch, "class": cell.train.arch,
         "gate_range": cell.train.resolved_gate_range, "n_h": cell.train.n_h, "layers": cell.train.layers,
         "train_length": cell.train.train_length, "steps": cell.train.steps, "verdict": verdict(cell),
-        "compiled": compiled(cell) if cell.compile and cell.class_id() else None,
+        "compiled": compiled(cell) if cell.compile and _compiles(cell) else None,
         "best_seed": best["seed"], "metrics": best["metrics"],
         "seeds": [{"seed": s["seed"], "final_token": s["final_token"]} for s in seeds],
         "wall_time_s": float(sum(r["wall_time_s"] for r in results)), "device": owner["device"]}

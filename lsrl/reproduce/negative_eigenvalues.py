@@ -12,10 +12,11 @@ from lsrl.reproduce.grid import Cell
 from lsrl.reproduce.plots import accuracy_by_length
 from lsrl.reproduce.report import mean_scaled_cell, scaled_cell
 from lsrl.reproduce.tables import Table
+from models import registry
 
 TITLE = "Negative eigenvalues (Grazzi et al. 2025)"
-CLASSES = (("diag [0,1]", "diag", (0.0, 1.0)), ("diag [-1,1]", "diag", (-1.0, 1.0)),
-           ("DeltaNet β∈[0,1]", "deltaproduct", (0.0, 1.0)), ("DeltaNet β∈[0,2]", "deltaproduct", (0.0, 2.0)))
+CLASSES = (("diag [0,1]", "diag-01"), ("diag [-1,1]", "diag-neg"), ("DeltaNet β∈[0,1]", "deltanet-01"),
+           ("DeltaNet β∈[0,2]", "deltanet"))
 
 
 # Grazzi et al. 2025 (ICLR), Table 3: best of 3 runs, scaled accuracy averaged over test lengths 40-256
@@ -35,15 +36,16 @@ def published_cell(task: str, label: str) -> str:
 
 def cells(quick: bool) -> tuple[Cell, ...]:
     tasks = ("parity",) if quick else ("parity", "modarith:5", "S:5")
-    return tuple(Cell(label, budget.config(quick, task, arch, gate_range=gate, **_size(quick, arch)),
+    return tuple(Cell(label, budget.config(quick, task, arch, **_size(quick, arch)),
                       budget.seeds(quick))
-                 for task in tasks for label, arch, gate in CLASSES)
+                 for task in tasks for label, arch in CLASSES)
 
 
 def _size(quick: bool, arch: str) -> dict[str, Any]:
+    householder = registry.get(arch).family == "deltaproduct"
     if not quick:
-        return {"layers": 2} if arch == "deltaproduct" else {}
-    return {"d_state": 4} if arch == "deltaproduct" else {}
+        return {"layers": 2} if householder else {}
+    return {"d_state": 4} if householder else {}
 
 
 def tables(records: list[dict[str, Any]]) -> tuple[Table, ...]:

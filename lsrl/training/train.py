@@ -24,32 +24,19 @@ from automata.errors import LsrlInputError
 from automata.tasks import Task, get_task
 from lsrl.training.curriculum import Curriculum
 from lsrl.training.evaluate import LengthMetrics, evaluate
+from models import registry
 from models.config import LayerConfig, ModelConfig
 from models.stack import RecurrentModel
 
-# Architecture id (as in ``lsrl.constructions.select``) -> (models arch, layer options, default gate range).
-ARCHS: dict[str, tuple[str, dict[str, Any], tuple[float, float] | None]] = {
-    "dense-lrnn": ("dense-lrnn", {}, None),
-    "elman": ("elman", {"nonlinearity": "relu"}, None),
-    "elman-tanh": ("elman", {"nonlinearity": "tanh"}, None),
-    "lstm": ("lstm", {}, None),
-    "gru": ("gru", {}, None),
-    "diag": ("diag", {}, (0.0, 1.0)),
-    "diag-01": ("diag", {}, (0.0, 1.0)),
-    "diag-neg": ("diag", {}, (-1.0, 1.0)),
-    "rotation": ("rotation", {}, None),
-    "deltaproduct": ("deltaproduct", {}, (0.0, 2.0)),
-}
-
-
-class UnknownArchitecture(LsrlInputError):
-    """An architecture id that ``train`` does not know."""
+class ClassOption(LsrlInputError):
+    """A training option outside what the architecture class allows (a wider gate range, another n_h)."""
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a run depends on. ``gate_range`` overrides the class's default (diagonal gates, or
-    the Householder beta of deltaproduct); ``eval_lengths`` are evaluated after training."""
+    """Everything a run depends on. ``arch`` is any name of ``models.registry`` (kept canonical);
+    ``gate_range`` narrows the class's range (diagonal gates, or the Householder beta of the delta classes);
+    ``eval_lengths`` are evaluated after training."""
 
     task: str
     arch: str
@@ -71,17 +58,20 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.arch not in ARCHS:
-            raise UnknownArchitecture(f"unknown architecture {self.arch!r}; known: {', '.join(ARCHS)}")
+        arch = registry.require(self.arch, "train")
+        object.__setattr__(self, "arch", arch.name)
         if self.gate_range is not None:
-            object.__setattr__(self, "gate_range", tuple(float(v) for v in self.gate_range))
+            object.__setattr__(self, "gate_range", _narrowed(arch, tuple(float(v) for v in self.gate_range)))
+        if arch.n_h is not None and self.n_h != arch.n_h:
+            raise ClassOption(f"{arch.name} has n_h = {arch.n_h}, not {self.n_h}; more factors per token "
+                                      "is deltaproduct")
         if isinstance(self.curriculum, dict):
             object.__setattr__(self, "curriculum", Curriculum(**self.curriculum))
         object.__setattr__(self, "eval_lengths", tuple(int(v) for v in self.eval_lengths))
 
     @property
     def resolved_gate_range(self) -> tuple[float, float] | None:
-        return self.gate_range if self.gate_range is not None else ARCHS[self.arch][2]
+        return self.gate_range if self.gate_range is not None else registry.get(self.arch).gate_range
 
     @property
     def train_length(self) -> int:
@@ -93,6 +83,22 @@ class TrainConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrainConfig:
         return cls(**data)
+
+
+def _narrowed(arch: registry.Architecture, gate: tuple[float, ...]) -> tuple[float, float]:
+    """``gate`` if it lies inside ``arch``'s range: a wider one is another class (diag-01 with gates in
+    [-1, 1] is diag-neg), so it is refused with the class that has it."""
+    widest = arch.gate_range
+    if widest is None:
+        raise ClassOption(f"{arch.name} has no gate range; gate ranges apply to "
+                                  + ", ".join(a.name for a in registry.ARCHITECTURES if a.gate_range))
+    if len(gate) != 2 or not widest[0] <= gate[0] <= gate[1] <= widest[1]:
+        wider = [a.name for a in registry.ARCHITECTURES
+                 if (a.family, a.layer, a.n_h) == (arch.family, arch.layer, arch.n_h) and a.gate_range is not None
+                 and a.gate_range[0] <= gate[0] and gate[-1] <= a.gate_range[1]]
+        hint = f": that is {wider[0]}" if wider else ""
+        raise ClassOption(f"gate range {list(gate)} is outside {arch.name}'s {list(widest)}{hint}")
+    return gate[0], gate[1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,11 +121,11 @@ class TrainResult:
 
 def model_config(config: TrainConfig, task: Task) -> ModelConfig:
     """The trainable (``exact=False``) model of ``config``'s class, sized for ``task``."""
-    arch, options, _ = ARCHS[config.arch]
+    arch = registry.get(config.arch)
     gate = config.resolved_gate_range
     layer = LayerConfig(d_state=config.d_state, mlp_hidden=config.mlp_hidden, n_h=config.n_h,
-                        **({"gate_range": gate} if gate is not None else {}), **options)
-    return ModelConfig(arch, task.dfa.n_symbols, max(task.n_labels, 2), config.d_model, (layer,) * config.layers,
+                        **({"gate_range": gate} if gate is not None else {}), **dict(arch.layer))
+    return ModelConfig(arch.family, task.dfa.n_symbols, max(task.n_labels, 2), config.d_model, (layer,) * config.layers,
                        meta={"task": task.name, "arch_id": config.arch})
 
 

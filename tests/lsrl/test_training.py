@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from automata.tasks import get_task
 from lsrl.training.curriculum import Curriculum
 from lsrl.training.evaluate import bucket, evaluate, scaled_accuracy
-from lsrl.training.train import TrainConfig, UnknownArchitecture, build_model, model_config, save_run, train
+from lsrl.training.train import TrainConfig, build_model, model_config, save_run, train
 from models.checkpoint import load, read_config
+from models.registry import UnknownArchitecture
 
 TINY = TrainConfig(task="parity", arch="diag-neg", d_model=8, d_state=2, steps=30, batch=8,
                    curriculum=Curriculum(12, 2, 0.5), eval_lengths=(12, 24), eval_n=16)

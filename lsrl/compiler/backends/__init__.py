@@ -13,12 +13,13 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from lsrl.compiler.errors import InvalidTarget, NotExpressible
+from lsrl.compiler.errors import NotExpressible
 from lsrl.compiler.fuse import Form, Row, combine
 from lsrl.compiler.ranges import Ranges
 from lsrl.compiler.schedule import Kind
 from lsrl.graph import (AutomatonState, CheckedProgram, DeltaState, DiagonalState, Input, LtiState, Multiply, Node,
                         Relu)
+from models import registry
 from models.config import LayerConfig
 
 
@@ -110,18 +111,16 @@ def write_row(weight: torch.Tensor, bias: torch.Tensor | None, index: int, row: 
 
 
 def backend(name: str) -> Backend:
-    """The backend for an architecture name of ``lsrl compile --arch``."""
+    """The backend of an architecture class with a program path (any name or alias of ``models.registry``)."""
     from lsrl.compiler.backends import dense, gru, hawk, lstm, lti, mamba
 
-    table = {"lti": lti.LtiBackend(), "mamba": mamba.MambaBackend(negative=False),
-             "mamba-neg": mamba.MambaBackend(negative=True), "dense-lrnn": dense.DenseBackend(),
-             "hawk": hawk.HawkBackend(), "lstm": lstm.LstmBackend(), "gru": gru.GruBackend()}
-    if name not in table:
-        raise InvalidTarget(f"unknown architecture {name!r} for programs; known: {', '.join(table)}")
-    return table[name]
+    table = {"lti": lti.LtiBackend, "diag-01": lambda: mamba.MambaBackend(negative=False),
+             "diag-neg": lambda: mamba.MambaBackend(negative=True), "dense-lrnn": dense.DenseBackend,
+             "hawk": hawk.HawkBackend, "lstm": lstm.LstmBackend, "gru": gru.GruBackend}
+    return table[registry.require(name, "program").name]()
 
 
-BACKENDS = ("lti", "mamba", "mamba-neg", "dense-lrnn", "hawk", "lstm", "gru")
+BACKENDS = tuple(arch.name for arch in registry.with_path("program"))
 
 
 def unsupported(backend: Backend, node: Node, ctx: Context) -> NotExpressible:

@@ -60,8 +60,10 @@ class MambaBackend:
         if isinstance(node, DiagonalState):
             for i, gate in enumerate(ctx.ranges.node(node.a)):
                 if not gate.within(self.lo, self.hi):
+                    negative = self.lo == 0 and gate.within(-self.hi, self.hi)
+                    hint = "; gates below 0 need negative eigenvalues: try mamba-neg" if negative else ""
                     raise refuse(self, node, ctx, f"gate component {i} ranges over {gate}, which the analysis "
-                                                  f"cannot place inside [{self.lo}, {self.hi}]")
+                                                  f"cannot place inside [{self.lo}, {self.hi}]{hint}")
             return "recurrence"
         if isinstance(node, LtiState):
             basis = eigenbasis(node.a)
