@@ -67,6 +67,8 @@ def _check_depth(value: Any, source: str, limit: int) -> None:
 
 def parse_json(text: str, source: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``json.loads`` with NaN/Infinity and overflowing numbers refused and nesting bounded."""
+    if not text.strip():
+        raise LsrlInputError(f"{source}: empty, expected a JSON document")
     try:
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as err:

@@ -15,6 +15,16 @@ import numpy as np
 from automata.errors import AutomatonError, MissingTransition, UnknownSymbol
 
 
+def first_repeat(items: Iterable[object]) -> object | None:
+    """The first item of ``items`` equal to an earlier one, or None."""
+    seen: set[object] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
+
+
 def _frozen(table: np.ndarray) -> np.ndarray:
     table = np.array(table, dtype=np.int32, copy=True)
     table.setflags(write=False)
@@ -39,7 +49,7 @@ class DFA:
         if self.delta.ndim != 2 or k != len(self.alphabet):
             raise AutomatonError(f"transition table has shape {self.delta.shape}, expected (n_states, {len(self.alphabet)})")
         if len(set(self.alphabet)) != len(self.alphabet):
-            raise AutomatonError("alphabet has repeated symbols")
+            raise AutomatonError("alphabet has repeated symbols", symbol=first_repeat(self.alphabet))
         if n == 0:
             raise AutomatonError("a DFA needs at least one state")
         if not 0 <= self.start < n:
@@ -73,6 +83,8 @@ class DFA:
         alphabet = tuple(alphabet)
         order: list[object] = list(states) if states is not None else []
         seen = set(order)
+        if len(seen) != len(order):
+            raise AutomatonError("a state is listed twice", state=first_repeat(order))
         for q in [start, *(q for q, _ in transitions), *transitions.values(), *accepting]:
             if q not in seen:
                 seen.add(q)
@@ -83,10 +95,10 @@ class DFA:
             if a not in symbols:
                 raise AutomatonError("transition on a symbol outside the alphabet", state=q, symbol=a)
         sink = len(order)
-        missing = [(q, a) for q in order for a in alphabet if (q, a) not in transitions]
+        missing = next(((q, a) for q in order for a in alphabet if (q, a) not in transitions), None)
         if missing and not complete_with_sink:
-            q, a = missing[0]
-            raise MissingTransition("missing transition (the transition function must be total)", state=q, symbol=a)
+            raise MissingTransition("missing transition (the transition function must be total)",
+                                    state=missing[0], symbol=missing[1])
         n = len(order) + (1 if missing else 0)
         table = np.full((n, len(alphabet)), sink, dtype=np.int32)
         for (q, a), r in transitions.items():

@@ -384,6 +384,10 @@ def regex_to_nfa(pattern: str, alphabet: Sequence[str] | None = None) -> NFA:
     else:
         symbols = tuple(alphabet)
         _check_alphabet(pattern, node, symbols)
+    if not symbols:
+        taken = "the pattern names no symbol, so the alphabet taken from it" if alphabet is None else "the alphabet"
+        raise RegexSyntaxError(f"{taken} is empty; name the symbols (over {{a, b}}, '[^ab]' is the empty "
+                               "language and '[^ab]*' the empty word)", pattern, 0)
     return _to_nfa(node, symbols)
 
 

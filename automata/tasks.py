@@ -28,6 +28,7 @@ from automata.permutations import (PermutationGroup, alternating_group, cyclic_g
 KINDS = ("state-tracking", "recognition")
 MAX_GROUP_ORDER = 2520  # A_7; S_7 (5040) would need a 100 MB Cayley table
 MAX_STATES = 65536
+MAX_DYCK_DEPTH = 4096  # a Dyck state is its stack, so building Dyck-(1, h) costs about h^2 / 2 steps
 
 DELETANG = ("Deletang et al. 2023, 'Neural Networks and the Chomsky Hierarchy' (ICLR), "
             "regular tasks, github.com/google-deepmind/neural_networks_chomsky_hierarchy")
@@ -436,10 +437,13 @@ _BRACKETS = ("()", "[]", "{}", "<>")
 
 def _dyck(name: str, k: int, h: int) -> Task:
     """States are stacks of open brackets of depth at most h, plus a sink."""
-    n_states = sum(k ** d for d in range(h + 1)) + 1
-    if n_states > MAX_STATES:
-        raise UnknownTask(f"task {name!r}: Dyck-({k}, {h}) has {n_states} states; the library builds at most "
-                          f"{MAX_STATES}")
+    n_states, layer = 2, 1  # the empty stack and the sink, then k^d stacks of each depth d <= h
+    for _ in range(h):
+        layer *= k
+        n_states += layer
+        if n_states > MAX_STATES:
+            raise UnknownTask(f"task {name!r}: Dyck-({k}, {h}) has more than {MAX_STATES} states, the most "
+                              "the library builds")
     openers = {p[0]: p[1] for p in _BRACKETS[:k]}
     closers = {p[1] for p in _BRACKETS[:k]}
 
@@ -519,13 +523,14 @@ class Param:
     def parse(self, text: str, task: str) -> int | str:
         if self.word:
             if not re.fullmatch(r"[ab]+", text) or len(text) > self.high:
-                raise UnknownTask(f"task {task!r}: {self.name} must be a word of 1 to {self.high} letters "
-                                  f"a and b, got {text!r}")
+                raise UnknownTask(f"task {task!r:.60}: {self.name} must be a word of 1 to {self.high} letters "
+                                  f"a and b, got {text!r:.40}")
             return text
-        if not re.fullmatch(r"[0-9]+", text) or not self.low <= int(text) <= self.high:
-            raise UnknownTask(f"task {task!r}: {self.name} must be an integer from {self.low} to {self.high}, "
-                              f"got {text!r}")
-        return int(text)
+        digits = text.lstrip("0") or "0"  # int() of a long digit string would raise (or take long)
+        if not re.fullmatch(r"[0-9]+", text) or len(digits) > 9 or not self.low <= int(digits) <= self.high:
+            raise UnknownTask(f"task {task!r:.60}: {self.name} must be an integer from {self.low} to {self.high}, "
+                              f"got {text!r:.40}")
+        return int(digits)
 
     def describe(self) -> str:
         if self.word:
@@ -557,7 +562,7 @@ class Family:
         required = sum(p.default is None for p in self.params)
         if not required <= len(raw) <= len(self.params):
             count = f"{required}" if required == len(self.params) else f"{required} to {len(self.params)}"
-            raise UnknownTask(f"task {task!r}: {self.name} takes {count} parameter(s), written "
+            raise UnknownTask(f"task {task!r:.60}: {self.name} takes {count} parameter(s), written "
                               f"{self.syntax()}; got {len(raw)}")
         values = [p.parse(text, task) for p, text in zip(self.params, raw)]
         return tuple(values) + tuple(p.default for p in self.params[len(raw):])
@@ -580,7 +585,7 @@ _FAMILIES = [
     Family("flipflop", (), _flipflop, "flip-flop: set0/set1/read, label = stored bit", "flipflop"),
     Family("even-pairs", (), _even_pairs, "even number of ab/ba pairs (Deletang et al. 2023)", "even-pairs"),
     Family("tomita", (Param("n", 1, 7),), _tomita, "Tomita grammars 1-7 over {0, 1}", "tomita:3"),
-    Family("dyck", (Param("k", 1, len(_BRACKETS)), Param("h", 1)), _dyck,
+    Family("dyck", (Param("k", 1, len(_BRACKETS)), Param("h", 1, MAX_DYCK_DEPTH)), _dyck,
            "bounded Dyck: k bracket types, depth at most h", "dyck:2:3"),
     Family("ab-star", (), _ab_star, "(ab)*", "ab-star"),
     Family("contains", (Param("w", high=64, word=True),), _contains, "contains the word w", "contains:aba"),
@@ -616,7 +621,7 @@ def get_task(name: str) -> Task:
     family_name, *raw = text.split(":")
     family = TASKS.get(family_name)
     if family is None:
-        raise UnknownTask(f"unknown task {name!r}; the known tasks are:\n{known_tasks()}")
+        raise UnknownTask(f"unknown task {name!r:.60}; the known tasks are:\n{known_tasks()}")
     return _build(family.name, family.parse(raw, name))
 
 

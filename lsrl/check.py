@@ -150,6 +150,8 @@ class _Checker:
         if path not in self.modules:
             if not path.is_file():
                 raise ModuleError(f"no module file {str(path)!r}", item.loc)
+            if path.suffix != ".lsrl":  # not parsed, so that a syntax error cannot echo a foreign file's text
+                raise ModuleError(f"{str(path)!r} is not an lsrl module (module files end in .lsrl)", item.loc)
             self.modules[path] = None
             module = Scope()
             self.run_module(parse_file(path), module, None, None)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 
+from automata.bounded_input import InputLimitError, parse_rational
+from automata.errors import LsrlInputError
 from lsrl.constructions.errors import InvalidOption
 
 from lsrl.compiler.errors import InvalidTarget
@@ -26,8 +27,10 @@ def parse_input_range(text: str) -> tuple[str, Interval]:
     name, _, spec = text.partition("=")
     parts = spec.split(":")
     try:
-        values = [Fraction(p) for p in parts]
-    except (ValueError, ZeroDivisionError):
+        values = [parse_rational(p, f"--input-range {text!r}") for p in parts]
+    except InputLimitError:
+        raise
+    except LsrlInputError:
         values = []
     if not name or len(values) not in (2, 3) or values[0] > values[1] or (len(values) == 3 and values[2] <= 0):
         raise InvalidTarget(f"--input-range {text!r}: write NAME=LO:HI or NAME=LO:HI:STEP with LO <= HI, STEP > 0")
@@ -47,6 +50,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
+    from models.output_directory import check_target
+
+    check_target(args.output)  # before any work: refuse an unsafe output path at once
     if args.source is None or not args.source.endswith(".lsrl"):
         return _compile_automaton(args)
     from lsrl.check import check_file
@@ -106,18 +112,12 @@ def _compile_automaton(args: argparse.Namespace) -> int:
 
 
 def _read_inputs(args: argparse.Namespace, program: object) -> dict[str, np.ndarray]:
-    from lsrl.errors import InputValueError
+    from automata.bounded_input import read_text
     from lsrl.textio import encode_text
 
     if (args.input is None) == (args.input_str is None):
         raise InvalidTarget("give exactly one of --input FILE and --input-str TEXT")
-    if args.input is not None:
-        try:
-            text = Path(args.input).read_text()
-        except OSError as err:
-            raise InputValueError(f"cannot read {args.input}: {err.strerror}") from None
-    else:
-        text = args.input_str
+    text = read_text(args.input, "--input file") if args.input is not None else args.input_str
     return encode_text(program, text)
 
 

@@ -27,7 +27,7 @@ def resolve_language(spec: str | None = None, regex: str | None = None, complete
         from automata.regex import regex_to_dfa
 
         return Language(f"regex:{regex}", regex_to_dfa(regex))
-    if spec.endswith(".json") or Path(spec).is_file():
+    if spec.endswith(".json") or _is_file(spec):
         from automata.fileformat import load_dfa
 
         return Language(spec, load_dfa(spec, complete_with_sink))
@@ -35,6 +35,14 @@ def resolve_language(spec: str | None = None, regex: str | None = None, complete
 
     task = get_task(spec.removeprefix("task:"))
     return Language(f"task:{task.name}", task.dfa, task.labels)
+
+
+def _is_file(spec: str) -> bool:
+    """Whether ``spec`` names an existing file (a name the system cannot even look up is not one)."""
+    try:
+        return Path(spec).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def split_word(text: str, alphabet: tuple[str, ...]) -> tuple[str, ...]:

@@ -98,6 +98,10 @@ def test_determinize_agrees_with_the_nfa(case: tuple[tuple[str, ...], RegexNode]
 @given(regex_nodes(("a", "b", "c")))
 def test_default_alphabet_is_the_pattern_characters(node: RegexNode) -> None:
     pattern = render_regex(node)
+    if not named_characters(node):  # '', '()', '.': no alphabet to take, refused rather than a DFA over none
+        with pytest.raises(RegexSyntaxError, match="alphabet taken from it is empty"):
+            regex_to_dfa(pattern)
+        return
     dfa = regex_to_dfa(pattern)
     assert dfa.alphabet == tuple(sorted(named_characters(node)))
     compiled = re.compile(pattern)
