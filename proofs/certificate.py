@@ -220,6 +220,11 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
     if type(start) is not int or not 0 <= start < len(configs):
         raise CertificateError(f"(a) field 'start' must be a configuration index in 0..{len(configs) - 1}, got {start!r}")
     exact = RationalModel(model)
+    widths = [len(layer) for layer in exact.initial()]
+    for i, config in enumerate(configs):
+        if [len(layer) for layer in config] != widths:
+            raise CertificateError(f"configuration {i} has layer widths {[len(layer) for layer in config]}, the "
+                                   f"model's states have {widths}")
     classes = _claimed_classes(model, document)
     ledger = Ledger()
     ledger.fix(exact.weights)
