@@ -1,6 +1,7 @@
 """Configuration of a layered recurrent model: one frozen dataclass, saved as config.json."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -80,30 +81,37 @@ class ConfigError(LsrlInputError):
 
 _KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string", dict: "an object",
           list: "a list"}
-_INT_FIELDS = {"n_symbols", "n_labels", "d_model", "d_input", "d_state", "mlp_hidden", "n_h", "d_value"}
+
+
+def _json_kind(annotation: str) -> type:
+    """The JSON type that stores a dataclass field annotated ``annotation`` (tuples are lists)."""
+    base = annotation.split("[", 1)[0].split("|", 1)[0].strip()
+    return {"int": int, "float": float, "bool": bool, "str": str, "dict": dict, "tuple": list, "list": list}[base]
 
 
 def _checked_fields(cls: type, data: Any, source: str, required: tuple[str, ...]) -> dict[str, Any]:
-    """The fields of dataclass ``cls`` in ``data``, each of the right JSON type and integer widths in range."""
+    """The fields of dataclass ``cls`` in ``data``, each of its annotated JSON type; integers (widths,
+    counts) in 0..MAX_WIDTH."""
     from dataclasses import fields as dataclass_fields
 
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a JSON object, got {type(data).__name__}")
-    known = {f.name: f for f in dataclass_fields(cls)}
+    known = {f.name: _json_kind(str(f.type)) for f in dataclass_fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(f"{source}: unknown field {unknown[0]!r}")
     for name in required:
         if name not in data:
             raise ConfigError(f"{source}: missing field {name!r}")
-    kinds = {"arch": str, "layers": list, "exact": bool, "dtype": str, "meta": dict, "nonlinearity": str,
-             "gated": bool, "gate_range": list, **{name: int for name in _INT_FIELDS}}
     for name, value in data.items():
-        kind = kinds[name]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        kind = known[name]
+        numeric = kind is float and isinstance(value, int)
+        if not (isinstance(value, kind) or numeric) or (kind in (int, float) and isinstance(value, bool)):
             raise ConfigError(f"{source}: field {name!r} must be {_KINDS[kind]}, got {type(value).__name__}")
-        if name in _INT_FIELDS and not 0 <= value <= MAX_WIDTH:
+        if kind is int and not 0 <= value <= MAX_WIDTH:
             raise ConfigError(f"{source}: field {name!r} = {value} is outside 0..{MAX_WIDTH}")
+        if kind is float and not math.isfinite(value):
+            raise ConfigError(f"{source}: field {name!r} must be a finite number")
     return dict(data)
 
 
