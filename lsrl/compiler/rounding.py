@@ -64,7 +64,8 @@ class Format:
             wide = float(value)
         except OverflowError:
             return INF
-        narrow = float(np.float32(wide)) if self.name == "float32" else wide
+        with np.errstate(over="ignore"):
+            narrow = float(np.float32(wide)) if self.name == "float32" else wide
         return INF if math.isinf(narrow) else Fraction(narrow)
 
     def gamma(self, n: int) -> Fraction:
@@ -103,6 +104,15 @@ class OutputError:
     name: str
     bound: Bound
     cause: Cause | None
+
+
+def show(v: Fraction) -> str:
+    """A rational for a message: as written when short, else in scientific notation."""
+    text = str(v)
+    if len(text) <= 24:
+        return text
+    exponent = math.floor(math.log10(abs(v.numerator)) - math.log10(v.denominator))
+    return f"{'-' if v < 0 else ''}{float(abs(v) / Fraction(10) ** exponent):.6g}e{exponent}"
 
 
 def _up(x: Bound) -> Bound:
@@ -188,7 +198,7 @@ class _Analysis:
         stored = self.fmt.stored(w)
         if stored == w:
             return Value(Interval.point(w))
-        cause = Cause(node, what or self.describe(node), f"its weight {w} is not a {self.fmt.name} number" +
+        cause = Cause(node, what or self.describe(node), f"its weight {show(w)} is not a {self.fmt.name} number" +
                       (" (it overflows)" if stored == INF else f" (it is stored as {float(stored)!r})"))
         return Value(Interval.point(w), INF if stored == INF else abs(stored - w), cause)
 

@@ -15,9 +15,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def test_compile_writes_a_checkpoint_that_inspect_reads(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "counter"
-    assert main(["compile", str(EXAMPLES / "counter.lsrl"), "--arch", "lti", "-o", str(out), "--dtype", "float32"]) == 0
+    assert main(["compile", str(EXAMPLES / "counter.lsrl"), "--arch", "lti", "-o", str(out), "--dtype", "float32",
+                 "--max-length", "1000"]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["arch"] == "lti" and len(config["program_hash"]) == 64
+    assert config["exact_in_dtype"] is True and set(config["error_bounds"].values()) == {0.0}
     assert config["model"]["dtype"] == "float32" and config["model"]["d_input"] == 2
     assert next(load(out).parameters()).dtype == torch.float32
     capsys.readouterr()
@@ -43,7 +45,7 @@ def test_run_compares_with_the_compiled_model(capsys: pytest.CaptureFixture) -> 
     assert main(["run", str(EXAMPLES / "ifelse.lsrl"), "--input-str", "1,2,3 -1,4,5", "--arch", "lti",
                  "--input-range", "v=-9:9:1", "--max-length", "50"]) == 0
     out = capsys.readouterr().out
-    assert "2  gated=[5]" in out and "agrees with the interpreter at every step" in out
+    assert "2  gated=[5]" in out and "equals the interpreter exactly at every step" in out
 
 
 @pytest.mark.parametrize("bad", ["v=1", "v=3:1", "=0:1", "v=0:1:0", "v=a:b"])
