@@ -18,7 +18,7 @@ import torch
 from bench.environment import environment
 from lsrl.training.curriculum import Curriculum
 
-CELLS = (("parity", "diag", {"gate_range": (-1.0, 1.0)}), ("S:5", "deltaproduct", {"n_h": 4, "d_state": 32}),
+CELLS = (("parity", "diag-neg", {}), ("S:5", "deltaproduct", {"n_h": 4, "d_state": 32}),
          ("modarith:5", "deltaproduct", {"layers": 2}), ("S:3", "deltaproduct", {"n_h": 1, "d_state": 32}))
 
 

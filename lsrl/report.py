@@ -95,9 +95,10 @@ def print_architectures(console: Console | None = None) -> None:
     console = console or Console()
     table = Table(title="architecture classes (--arch takes a name or an alias)", title_justify="left",
                   show_lines=True)
-    for column in ("name", "aliases", "transition", "state", "classifier", "paths", "reference"):
+    table.add_column("name", no_wrap=True)
+    for column in ("aliases", "transition", "state", "classifier", "paths", "reference"):
         table.add_column(column, overflow="fold")
     for a in registry.ARCHITECTURES:
         table.add_row(a.name, ", ".join(a.aliases), a.transition, a.state, a.classifier or "-", ", ".join(a.paths()),
-                      a.reference)
+                      "; ".join(_short_reference(r) for r in a.reference.split("; ")))
     console.print(table)

@@ -176,7 +176,10 @@ def require(name: str, path: str) -> Architecture:
 
 
 def spelled_like(arch: Architecture, typed: str) -> str:
-    """The name of ``arch`` that reads like ``typed`` (``mamba`` -> ``mamba-neg``), else its canonical name."""
+    """The name of ``arch`` that reads like the alias ``typed`` (``mamba`` -> ``mamba-neg``), else its
+    canonical name (always for a canonical ``typed``)."""
+    if _BY_NAME[typed].name == typed:
+        return arch.name
     stem = typed.split("-")[0]
     return next((n for n in arch.names if n.split("-")[0] == stem), arch.name)
 

@@ -70,7 +70,7 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
                                     f"{', '.join(dict.fromkeys(cell.task for cell in cells))}")
         cells = tuple(cell for cell in cells if cell.task in tasks)
     if archs is not None:
-        cells = _of_classes(name, cells, archs)
+        cells = cells_of_classes(name, cells, archs)
     for key, value in (budget or {}).items():
         if key not in BUDGET_FIELDS or value < (0 if key == "warmup" else 1):
             raise UnknownExperiment(f"--{key} {value}: not a valid training budget")
@@ -85,7 +85,7 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
     return render(name, records, out, quick, plots)
 
 
-def _of_classes(name: str, cells: tuple[Cell, ...], archs: tuple[str, ...]) -> tuple[Cell, ...]:
+def cells_of_classes(name: str, cells: tuple[Cell, ...], archs: tuple[str, ...]) -> tuple[Cell, ...]:
     """The cells of ``cells`` whose class is one of ``archs``; a class outside the grid is refused."""
     from models import registry
 
