@@ -131,8 +131,9 @@ def _run(args: argparse.Namespace) -> int:
     program = check_file(args.program)
     inputs = _read_inputs(args, program)
     dtype = args.dtype or "float64"
-    compiled = None if args.arch is None else compile_program(program, args.arch, _ranges(args), args.max_length,
-                                                                dtype, args.approximate)
+    length = args.max_length if args.max_length is not None else max(len(v) for v in inputs.values())
+    compiled = None if args.arch is None else compile_program(program, args.arch, _ranges(args), length, dtype,
+                                                                args.approximate)
     got = None if compiled is None else compiled.run(inputs)  # checks the inputs against the contract first
     want = interpret(program, inputs)
     print(format_outputs(want))
@@ -207,7 +208,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("program")
     p.add_argument("--input", help="a file holding the input text")
     p.add_argument("--input-str", help="the input text: symbols, or steps of comma-separated numbers")
-    p.add_argument("--arch", help="also compile for this architecture and report the first disagreement")
+    p.add_argument("--arch", help="also compile for this architecture (for inputs as long as this one, unless "
+                   "--max-length says otherwise) and report the first disagreement")
     _add_compile_options(p)
     p.set_defaults(handler=_run)
 
