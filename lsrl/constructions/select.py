@@ -25,6 +25,7 @@ from lsrl.constructions import (cascade, diagonal, diagonal_cascade, group_casca
 from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
 from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.constructions.result import CompiledAutomaton
+from models import registry
 
 Construction = Callable[[DFA, np.ndarray], CompiledAutomaton]
 
@@ -44,37 +45,53 @@ CONSTRUCTIONS: dict[str, tuple[Construction, ...]] = {
                  lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "rotation"),
                  lambda dfa, labels: diagonal_cascade.permuting_cascade(dfa, labels, "rotation")),
 }
-ARCHITECTURES = (*CONSTRUCTIONS, "deltaproduct")
-
-# Architecture id -> the classifier's class, for the classes that some languages are proved out of.
-CLASSIFIER_CLASS = {"diag-01": "diag-01", "diag-neg": "diag-neg", "rotation": "diag-complex"}
+ARCHITECTURES = tuple(a.name for a in registry.ARCHITECTURES if a.automaton == a.name)  # own constructions
 
 
 def check_expressible(dfa: DFA, labels: np.ndarray, arch: str) -> None:
     """Raise ``NotExpressible`` if the classifier proves that the class cannot recognise the language of
     one label value (a model computing every label would recognise each of those languages)."""
-    if arch not in CLASSIFIER_CLASS:
+    spec = registry.get(arch)
+    if spec.universal or spec.classifier is None:
         return
     for value in np.unique(labels).tolist():
-        verdict = classify(dfa.with_accepting(np.flatnonzero(labels == value).tolist())).verdict(CLASSIFIER_CLASS[arch])
+        verdict = classify(dfa.with_accepting(np.flatnonzero(labels == value).tolist())).verdict(spec.classifier)
         if verdict.status == "impossible" and verdict.theorem is not None:
             theorem = verdict.theorem
             raise NotExpressible(arch, f"for the language of label {value}: {theorem.statement}", theorem.reference,
-                                 theorem.condition)
+                                 theorem.condition, upgrade_hint(dfa, labels, arch))
+
+
+def upgrade_hint(dfa: DFA, labels: np.ndarray, arch: str) -> str | None:
+    """'needs X: try Y' for the first class Y up ``arch``'s upgrade chain (``models.registry``) that the
+    classifier proves able to compute every label value's language and that has constructions here; None if
+    none."""
+    results = [classify(dfa.with_accepting(np.flatnonzero(labels == value).tolist()))
+               for value in np.unique(labels).tolist()]
+
+    def can(candidate: registry.Architecture) -> bool:
+        return candidate.has("automaton") and candidate.classifier is not None and all(
+            result.verdict(candidate.classifier).status == "constructible" for result in results)
+
+    better = registry.upgrade(registry.get(arch), can)
+    return better and f"needs {better.gains}: try {registry.spelled_like(better, arch)}"
 
 
 def compile_automaton(dfa: DFA, arch: str, labels: np.ndarray | None = None,
                       n_h: int | None = None) -> CompiledAutomaton:
-    """A model of class ``arch`` (one of ``ARCHITECTURES``) whose prediction after every prefix is
-    ``labels[state]`` (acceptance by default); ``n_h`` fixes the Householder factors of deltaproduct."""
-    if arch not in ARCHITECTURES:
-        raise InvalidOption(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
-    if n_h is not None and arch != "deltaproduct":
+    """A model of class ``arch`` (a name or alias of ``models.registry`` with constructions) whose prediction
+    after every prefix is ``labels[state]`` (acceptance by default); ``n_h`` fixes the Householder factors of
+    deltaproduct (a class such as deltanet fixes its own)."""
+    spec = registry.require(arch, "automaton")
+    if n_h is not None and spec.automaton != "deltaproduct":
         raise InvalidOption(f"n_h applies to deltaproduct only, not to {arch}")
+    if None not in (n_h, spec.n_h) and n_h != spec.n_h:
+        raise InvalidOption(f"{arch} has n_h = {spec.n_h}; more factors per token is deltaproduct")
+    n_h = spec.n_h if spec.n_h is not None else n_h
     labels, _ = resolve_labels(dfa, labels)
     minimal, minimal_labels = minimal_labelled(dfa, labels)
-    constructions = CONSTRUCTIONS.get(arch, (lambda d, l: householder.deltaproduct(d, l, n_h),
-                                             lambda d, l: cascade.deltaproduct_cascade(d, l, n_h)))
+    constructions = CONSTRUCTIONS.get(spec.automaton, (lambda d, l: householder.deltaproduct(d, l, n_h),
+                                                       lambda d, l: cascade.deltaproduct_cascade(d, l, n_h)))
     missing = []
     for construct in constructions:
         try:

@@ -12,6 +12,7 @@ from automata.strategies import dfas
 from automata.tasks import get_task
 from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
 from lsrl.constructions.select import ARCHITECTURES, check_expressible, compile_automaton
+from models.registry import UnknownArchitecture
 from tests.lsrl.compiled_checks import assert_computes
 
 UNIVERSAL = ("dense-lrnn", "elman", "elman-tanh", "lstm", "gru")
@@ -74,7 +75,7 @@ def test_smallest_constructions(name, arch, size):
 
 def test_options_are_checked():
     task = get_task("parity")
-    with pytest.raises(InvalidOption, match="unknown architecture"):
+    with pytest.raises(UnknownArchitecture, match="unknown architecture"):
         compile_automaton(task.dfa, "transformer")
     with pytest.raises(InvalidOption, match="n_h"):
         compile_automaton(task.dfa, "lstm", n_h=2)
