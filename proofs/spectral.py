@@ -30,11 +30,11 @@ from typing import Any
 import sympy
 
 from automata.errors import LsrlInputError
+from models import registry
 from models.config import LayerConfig
 
 DIAGONAL_CLASSES = {"diag-01": (Fraction(0), Fraction(1)), "diag-neg": (Fraction(-1), Fraction(1))}
 HOUSEHOLDER_RANGE = (Fraction(0), Fraction(2))
-NONLINEAR = ("elman", "lstm", "gru")
 KNOWN_CLASSES = (*DIAGONAL_CLASSES, "diag-complex", "deltaproduct", "dense-lrnn", "nonlinear-rnn")
 KIND_CLASSES = {"diagonal": tuple(DIAGONAL_CLASSES), "complex": ("diag-complex",), "householder": ("deltaproduct",),
                 "matrix": ("dense-lrnn",)}  # the classes whose claim covers each recorded kind of transition
@@ -52,15 +52,13 @@ class SpectralViolation(LsrlInputError):
 
 
 def layer_class(arch: str, layer: LayerConfig) -> str:
-    """The architecture class whose spectral claim a layer of ``arch`` makes."""
-    if arch == "diag":
-        return "diag-01" if layer.gate_range[0] >= 0 else "diag-neg"
-    if arch == "rotation":
-        return "diag-complex"
-    if arch in ("deltaproduct", "dense-lrnn"):
-        return arch
-    if arch in NONLINEAR:
-        return "nonlinear-rnn"
+    """The classifier class whose spectral claim a layer of module family ``arch`` makes: that of the first
+    class of ``models.registry`` with automaton constructions in this family whose range holds the layer's."""
+    lo, hi = layer.gate_range
+    for spec in registry.ARCHITECTURES:
+        inside = spec.gate_range is None or spec.gate_range[0] <= lo <= hi <= spec.gate_range[1]
+        if spec.family == arch and spec.automaton is not None and spec.classifier is not None and inside:
+            return spec.classifier
     raise LsrlInputError(f"no spectral claim is defined for architecture {arch!r}")
 
 

@@ -24,6 +24,7 @@ from lsrl.constructions.decode import vertex_detectors
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, Subspace, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
+from models import registry
 from models.config import LayerConfig, ModelConfig
 from models.stack import RecurrentModel
 
@@ -32,9 +33,11 @@ CELL = 40.0  # LSTM cell value with tanh(CELL) = 1 exactly in float32 and float6
 TANH_SCALE = 50.0  # tanh pre-activations are +-25 or beyond
 MINSKY = "Minsky 1967: one unit per (state, symbol) pair"
 
-# Architecture class -> (the model's architecture id, Elman nonlinearity).
-CLASSES = {"elman": ("elman", "relu"), "elman-tanh": ("elman", "tanh"), "lstm": ("lstm", "relu"),
-           "gru": ("gru", "relu")}
+
+def _family(cls: str) -> tuple[str, str]:
+    """The module family of a nonlinear class (``models.registry``) and its Elman nonlinearity."""
+    spec = registry.get(cls)
+    return spec.family, dict(spec.layer).get("nonlinearity", "relu")
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,8 +119,9 @@ def minsky(cls: str, dfa: DFA, labels: np.ndarray | None = None) -> CompiledAuto
 
 
 def model_config(cls: str, dfa: DFA, n_labels: int, plan: UnitPlan) -> tuple[ModelConfig, Layout]:
-    """The one-layer model of class ``cls`` (a key of ``CLASSES``) for the plan, and its stream layout."""
-    arch, nonlinearity = CLASSES[cls]
+    """The one-layer model of nonlinear class ``cls`` (elman, elman-tanh, lstm, gru) for the plan, and its
+    stream layout."""
+    arch, nonlinearity = _family(cls)
     layout = Layout()
     layout.add("symbol", dfa.n_symbols)
     if plan.detectors is not None:
@@ -132,7 +136,7 @@ def model_config(cls: str, dfa: DFA, n_labels: int, plan: UnitPlan) -> tuple[Mod
 
 def construction_prefix(cls: str) -> str:
     """The construction prefix of a class: elman-relu, elman-tanh, lstm, gru."""
-    arch, nonlinearity = CLASSES[cls]
+    arch, nonlinearity = _family(cls)
     return f"elman-{nonlinearity}" if arch == "elman" else arch
 
 

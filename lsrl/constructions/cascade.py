@@ -49,6 +49,7 @@ from lsrl.constructions.householder import Factor, transpositions, _haar_keys
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, Subspace, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
+from models import registry
 from models.config import LayerConfig, ModelConfig
 from models.stack import MLP, RecurrentModel
 
@@ -240,9 +241,6 @@ def _tents(mlp: MLP, symbols: Subspace, zs: list[Subspace], weights: list[int], 
 
 # -- diagonal (counter-free DFAs) ----------------------------------------------------------------
 
-DIAGONAL_ARCHS = {"diag-01": ("diag", (0.0, 1.0)), "diag-neg": ("diag", (-1.0, 1.0)), "rotation": ("rotation", (-1.0, 1.0))}
-
-
 @dataclass(frozen=True)
 class Margins:
     """The reset gate lambda = 2^-k, the weight W of exact terms and the per-unit score constants for
@@ -288,7 +286,8 @@ def diagonal_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compiled
     sizes, k, depth = table.sizes, dfa.n_symbols, len(table.sizes)
     keyed, states = _diagonal_keys(table, depth)
     margins = Margins.for_terms(depth)
-    family, gate_range = DIAGONAL_ARCHS[arch]
+    spec = registry.get(arch)
+    family, gate_range = spec.family, spec.gate_range or (-1.0, 1.0)  # rotation: the real parts' range
     complex_channels = family == "rotation"
     resets = [sorted({action.image[0] for action in level.values() if action.kind == "constant"}) for level in keyed]
     layout = Layout()

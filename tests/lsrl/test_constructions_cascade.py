@@ -13,13 +13,11 @@ from lsrl.constructions.cascade import cascade_table, deltaproduct_cascade, diag
 from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.holonomy import Holonomy
 from lsrl.constructions.labelling import minimal_labelled
-from lsrl.constructions.select import compile_automaton
+from lsrl.constructions.select import ARCHITECTURES, compile_automaton
 from lsrl.constructions.size_table import TASKS, markdown, row
+from models import registry
 from tests.lsrl.compiled_checks import assert_computes
 
-CLASSIFIER_CLASS = {"diag-01": "diag-01", "diag-neg": "diag-neg", "rotation": "diag-complex",
-                    "deltaproduct": "deltaproduct", "dense-lrnn": "dense-lrnn",
-                    **dict.fromkeys(("elman", "elman-tanh", "lstm", "gru"), "nonlinear-rnn")}
 
 
 def minimal(name: str):
@@ -132,7 +130,7 @@ def _constructible(name: str) -> list[str]:
 def _constructible_classes(dfa, labels) -> list[str]:
     """The architectures the classifier marks constructible for every label's language."""
     out = []
-    for arch, cls in CLASSIFIER_CLASS.items():
+    for arch, cls in ((arch, registry.get(arch).classifier) for arch in ARCHITECTURES):
         verdicts = [classify(dfa.with_accepting(np.flatnonzero(labels == v).tolist())).verdict(cls).status
                     for v in np.unique(labels).tolist()]
         if all(v == "constructible" for v in verdicts):

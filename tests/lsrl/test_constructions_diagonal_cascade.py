@@ -8,14 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from automata.classify import classify
 from automata.strategies import dfas
 from automata.tasks import get_task
-from lsrl.constructions.diagonal_cascade import fine_table, permuting_cascade, plan
+from lsrl.constructions.diagonal_cascade import ARCHS, fine_table, permuting_cascade, plan
 from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.holonomy import Holonomy
 from lsrl.constructions.labelling import minimal_labelled
 from lsrl.constructions.select import compile_automaton
+from models import registry
 from tests.lsrl.compiled_checks import assert_computes
-
-CLASSIFIER_CLASS = {"diag-neg": "diag-neg", "rotation": "diag-complex"}
 
 
 def minimal(name: str):
@@ -25,7 +24,7 @@ def minimal(name: str):
 
 def constructible(dfa, labels, arch: str) -> bool:
     """The classifier's verdict for the language of every label value is "constructible"."""
-    return all(classify(dfa.with_accepting(np.flatnonzero(labels == v).tolist())).verdict(CLASSIFIER_CLASS[arch]).status
+    return all(classify(dfa.with_accepting(np.flatnonzero(labels == v).tolist())).verdict(registry.get(arch).classifier).status
                == "constructible" for v in np.unique(labels).tolist())
 
 
@@ -77,7 +76,7 @@ def _check_random(dfa, length: int) -> int:
     if reduced.n_states < 2:
         return 0
     checked = 0
-    for arch in CLASSIFIER_CLASS:
+    for arch in ARCHS:
         if constructible(reduced, reduced_labels, arch):
             assert_computes(compile_automaton(reduced, arch, reduced_labels), length=length, batch=1)
             checked += 1
