@@ -93,6 +93,24 @@ class SliceExpr(Expr):
 
 
 @dataclass(frozen=True)
+class Conditional(Expr):
+    """``then if condition else otherwise``: the condition is a constant; only the chosen branch is checked."""
+
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+
+
+@dataclass(frozen=True)
+class Comprehension(Expr):
+    """``[item for name in values]``: ``item`` checked once per element (row, block) of the constant ``values``."""
+
+    item: Expr
+    name: str
+    values: Expr
+
+
+@dataclass(frozen=True)
 class Stmt:
     """Base of top-level items and block statements."""
 
@@ -113,6 +131,14 @@ class InputDecl(Stmt):
 
     name: str
     spec: Expr
+
+
+@dataclass(frozen=True)
+class ParamDecl(Stmt):
+    """``param T = 3``: a named compile-time constant that the command line may override (``--param T=8``)."""
+
+    name: str
+    value: Expr
 
 
 @dataclass(frozen=True)

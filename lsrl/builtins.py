@@ -17,7 +17,7 @@ from lsrl.errors import ArityError, Location, LsrlError, LsrlTypeError, LsrlValu
 from lsrl.graph import (AutomatonState, Concat, DeltaState, DiagonalState, GraphBuilder, LtiState, Relu,
                         freeze_matrix, freeze_vector)
 from lsrl.operators import form_of, fractions, identity, lift, materialize
-from lsrl.types import (Alphabet, Automaton, Blocks, Const, Signal, Value, as_automaton, as_const, as_dim,
+from lsrl.types import (Alphabet, Automaton, Blocks, Const, Signal, Value, as_automaton, as_const, as_dim, const,
                         as_int, as_text, check_size, is_numeric, vector_dim)
 
 
@@ -109,6 +109,16 @@ def _init(arg: Arg | None, n: int, what: str) -> tuple[Fraction, ...]:
 
 
 # -- signal primitives ----------------------------------------------------------------------------
+
+
+@builtin("a, b=")
+def range_(builder: GraphBuilder, args: Args, loc: Location) -> Value:
+    """``range(n)`` is the constant vector [0, ..., n - 1] and ``range(a, b)`` is [a, ..., b - 1]: what a
+    comprehension ``[... for i in range(n)]`` runs over."""
+    a = as_int(args["a"].value, args["a"].loc, "a range bound")
+    lo, hi = (0, a) if args.get("b") is None else (a, as_int(args["b"].value, args["b"].loc, "a range bound"))
+    check_size((hi - lo,), loc)
+    return const(list(range(lo, hi)))
 
 
 @builtin("x")

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import difflib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from lsrl import ast
-from lsrl.builtins import BUILTINS, Arg
-from lsrl.errors import (ArityError, DuplicateName, Location, LsrlError, LsrlTypeError, MacroRecursion, ModuleError,
-                         ShapeError, UndefinedName)
+from lsrl.builtins import BUILTINS, Arg, concat
+from lsrl.errors import (ArityError, DuplicateName, Location, LsrlError, LsrlTypeError, LsrlValueError, MacroRecursion,
+                         ModuleError, ShapeError, UndefinedName)
 from lsrl.graph import CheckedProgram, GraphBuilder, Input, Slice
 from lsrl.operators import binary, lift, negate
 from lsrl.parser import parse_file
@@ -63,9 +64,10 @@ class Scope:
             scope = scope.parent
 
 
-def check(program: ast.Program) -> CheckedProgram:
-    """Check a parsed program and build its graph; raises an ``LsrlError`` with a located message."""
-    checker = _Checker()
+def check(program: ast.Program, params: Mapping[str, Fraction] | None = None) -> CheckedProgram:
+    """Check a parsed program and build its graph; raises an ``LsrlError`` with a located message.
+    ``params`` overrides the values of the program's ``param`` declarations (``--param NAME=VALUE``)."""
+    checker = _Checker(params or {})
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
@@ -78,15 +80,17 @@ def check(program: ast.Program) -> CheckedProgram:
         sys.setrecursionlimit(limit)
 
 
-def check_file(path: str | Path) -> CheckedProgram:
-    """Parse and check the program in ``path``."""
-    return check(parse_file(path))
+def check_file(path: str | Path, params: Mapping[str, Fraction] | None = None) -> CheckedProgram:
+    """Parse and check the program in ``path`` (``params`` as in ``check``)."""
+    return check(parse_file(path), params)
 
 
 class _Checker:
     """One run of the pass: the graph under construction, loaded modules and source texts."""
 
-    def __init__(self) -> None:
+    def __init__(self, params: Mapping[str, Fraction]) -> None:
+        self.params = params
+        self.overridden: set[str] = set()
         self.builder = GraphBuilder()
         self.sources: dict[str, str] = {}
         self.modules: dict[Path, Scope | None] = {}
@@ -106,6 +110,9 @@ class _Checker:
         inputs: list[Input] = []
         outputs: dict[str, Signal] = {}
         self.run_module(program, scope, inputs, outputs)
+        unknown = sorted(set(self.params) - self.overridden)
+        if unknown:
+            raise LsrlValueError(f"--param {unknown[0]}: {program.file} declares no `param {unknown[0]}`")
         if not inputs:
             raise LsrlError("the program declares no input (add e.g. `input x : 1`)", Location(program.file, 1, 1))
         if not outputs:
@@ -132,6 +139,8 @@ class _Checker:
                 inputs.append(self.input(item, scope))
             elif isinstance(item, ast.Let):
                 self.let(item, scope, item.name)
+            elif isinstance(item, ast.ParamDecl):
+                self.param(item, scope, overridable=inputs is not None)
             elif isinstance(item, ast.OutputDecl):
                 self.output(item, scope, outputs)
 
@@ -172,6 +181,18 @@ class _Checker:
         scope.bind(item.name, Signal(node), item.loc)
         return node
 
+    def param(self, item: ast.ParamDecl, scope: Scope, overridable: bool) -> None:
+        """A compile-time constant; the main file's may be overridden from the command line."""
+        if overridable and item.name in self.params:
+            value: Value = const(self.params[item.name])
+            self.overridden.add(item.name)
+        else:
+            value = self.expr(item.value, scope)
+        if not isinstance(value, (Const, Text)):
+            raise LsrlTypeError(f"param {item.name!r} must be a constant (number, vector, matrix or string), "
+                                f"not a {value.describe()}", item.loc)
+        scope.bind(item.name, value, item.loc)
+
     def let(self, item: ast.Let, scope: Scope, label: str) -> Value:
         value = self.expr(item.value, scope)
         if isinstance(value, Signal):
@@ -211,6 +232,10 @@ class _Checker:
             return self.index(e, scope)
         if isinstance(e, ast.SliceExpr):
             return self.slice(e, scope)
+        if isinstance(e, ast.Conditional):
+            return self.conditional(e, scope)
+        if isinstance(e, ast.Comprehension):
+            return self.comprehension(e, scope)
         assert isinstance(e, ast.Call)
         return self.call(e, scope)
 
@@ -229,23 +254,37 @@ class _Checker:
     def list(self, e: ast.ListLit, scope: Scope) -> Value:
         """Scalars make a vector, equal-length vectors a matrix (rows); anything else a list of blocks."""
         items = [self.expr(item, scope) for item in e.items]
-        if not items:
-            raise ShapeError("an empty list has no shape", e.loc)
         if any(isinstance(v, Signal) for v in items):
             raise LsrlTypeError("list literals hold constants; join signals with concat(...)", e.loc)
-        ranks = {v.rank for v in items if isinstance(v, Const)}
-        if len(ranks) == 1 and all(isinstance(v, Const) for v in items) and ranks != {2}:
-            lengths = sorted({v.shape[0] for v in items if v.rank == 1})
-            if len(lengths) > 1:
-                raise ShapeError(f"the rows of a matrix must have equal lengths, not {lengths[0]} and {lengths[-1]}",
-                                 e.loc)
-            value = np.array([v.value.item() for v in items], dtype=object) if ranks == {0} else np.vstack(
-                [v.value for v in items])
-            check_size(value.shape, e.loc)
-            return Const(value)
-        if {0, 1} <= ranks:
-            raise ShapeError("a list mixes scalars and vectors", e.loc)
-        return Blocks(tuple(items))
+        return _collect(items, e.loc)
+
+    def conditional(self, e: ast.Conditional, scope: Scope) -> Value:
+        """The branch the constant condition chooses (nonzero: ``then``); the other is not checked."""
+        condition = self.expr(e.condition, scope)
+        if not isinstance(condition, Const) or condition.rank != 0:
+            raise LsrlTypeError("the condition of `a if c else b` must be a constant number, known when the "
+                                f"program is checked, not a {condition.describe()}", e.condition.loc)
+        return self.expr(e.then if condition.value.item() != 0 else e.otherwise, scope)
+
+    def comprehension(self, e: ast.Comprehension, scope: Scope) -> Value:
+        """``item`` for each element of a constant vector (rows of a matrix, items of a list), unrolled: a
+        constant list as a literal would make it, or the items' ``concat`` if any is a signal."""
+        values = self.expr(e.values, scope)
+        if isinstance(values, Blocks):
+            elements = list(values.items)
+        elif isinstance(values, Const) and values.rank > 0:
+            elements = [Const(v) for v in values.value]
+        else:
+            raise LsrlTypeError(f"a comprehension runs over a constant vector, matrix or list (e.g. range(n)), "
+                                f"not a {values.describe()}", e.values.loc)
+        items = []
+        for element in elements:
+            local = Scope(parent=scope)
+            local.bind(e.name, element, e.loc)
+            items.append(self.expr(e.item, local))
+        if any(isinstance(v, Signal) for v in items):
+            return concat(self.builder, [Arg(v, e.item.loc) for v in items], e.loc)
+        return _collect(items, e.loc)
 
     def index(self, e: ast.Index, scope: Scope) -> Value:
         target = self.expr(e.target, scope)
@@ -329,6 +368,25 @@ class _Checker:
             raise
         finally:
             self.builder.calls.pop()
+
+
+def _collect(items: list[Value], loc: Location) -> Value:
+    """Constant items as a list literal makes them: a vector, a matrix (rows) or a list of blocks."""
+    if not items:
+        raise ShapeError("an empty list has no shape", loc)
+    ranks = {v.rank for v in items if isinstance(v, Const)}
+    if len(ranks) == 1 and all(isinstance(v, Const) for v in items) and ranks != {2}:
+        lengths = sorted({v.shape[0] for v in items if v.rank == 1})
+        if len(lengths) > 1:
+            raise ShapeError(f"the rows of a matrix must have equal lengths, not {lengths[0]} and {lengths[-1]}",
+                             loc)
+        value = np.array([v.value.item() for v in items], dtype=object) if ranks == {0} else np.vstack(
+            [v.value for v in items])
+        check_size(value.shape, loc)
+        return Const(value)
+    if {0, 1} <= ranks:
+        raise ShapeError("a list mixes scalars and vectors", loc)
+    return Blocks(tuple(items))
 
 
 def _length(target: Value, loc: Location) -> int:

@@ -147,6 +147,18 @@ class _ToAst(Transformer):
         name, spec = children
         return ast.InputDecl(_loc(name), str(name), spec)
 
+    def constant(self, children):
+        name, value = children
+        return ast.ParamDecl(_loc(name), str(name), value)
+
+    def conditional(self, children):
+        then, condition, otherwise = children
+        return ast.Conditional(condition.loc, condition, then, otherwise)
+
+    def comprehension(self, children):
+        bracket, item, name, values = children
+        return ast.Comprehension(_loc(bracket), item, str(name), values)
+
     def let(self, children):
         name, value = children
         return ast.Let(_loc(name), str(name), value)

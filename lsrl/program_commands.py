@@ -42,10 +42,22 @@ def _ranges(args: argparse.Namespace) -> dict[str, Interval]:
     return dict(parse_input_range(text) for text in args.input_range or ())
 
 
+def parse_param(text: str) -> tuple[str, Fraction]:
+    """``NAME=VALUE``: a value for the program's ``param NAME``."""
+    name, _, value = text.partition("=")
+    if not name.isidentifier() or not value:
+        raise InvalidTarget(f"--param {text!r}: write NAME=VALUE, e.g. --param T=8")
+    return name, parse_rational(value, f"--param {text!r}")
+
+
+def _params(args: argparse.Namespace) -> dict[str, Fraction]:
+    return dict(parse_param(text) for text in args.param or ())
+
+
 def _check(args: argparse.Namespace) -> int:
     from lsrl.check import check_file
 
-    print(check_file(args.program).summary())
+    print(check_file(args.program, _params(args)).summary())
     return 0
 
 
@@ -60,7 +72,7 @@ def _compile(args: argparse.Namespace) -> int:
     from models.checkpoint import save
 
     dtype = args.dtype or "float64"
-    compiled = compile_program(check_file(args.source), args.arch, _ranges(args), args.max_length, dtype,
+    compiled = compile_program(check_file(args.source, _params(args)), args.arch, _ranges(args), args.max_length, dtype,
                                args.approximate)
     extra = {"source": args.source, "arch": args.arch,
              "program_hash": compiled.model.config.meta["program_hash"], "size": compiled.size(),
@@ -88,6 +100,8 @@ def _compile_automaton(args: argparse.Namespace) -> int:
     from lsrl.artifacts import compile_language
     from lsrl.sources import resolve_language
 
+    if args.param:
+        raise InvalidOption("--param sets a program's `param`; an automaton has none")
     if args.approximate:
         raise InvalidOption("--approximate is for programs; a compiled automaton carries a certificate instead")
     if args.dtype not in (None, "float32"):
@@ -128,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from lsrl.compiler.pipeline import compare, compile_program
 
-    program = check_file(args.program)
+    program = check_file(args.program, _params(args))
     inputs = _read_inputs(args, program)
     dtype = args.dtype or "float64"
     length = args.max_length if args.max_length is not None else max(len(v) for v in inputs.values())
@@ -171,7 +185,13 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_param_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="override the program's `param NAME` with a number (repeatable)")
+
+
 def _add_compile_options(p: argparse.ArgumentParser) -> None:
+    _add_param_option(p)
     p.add_argument("--input-range", action="append", metavar="NAME=LO:HI[:STEP]",
                    help="values of a real input: in [LO, HI], and in LO + STEP*Z if STEP is given (repeatable)")
     p.add_argument("--max-length", type=int, help="the longest input the model must be exact on (bounds counters)")
@@ -187,6 +207,7 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("check", help="parse and type-check an lsrl program")
     p.add_argument("program")
+    _add_param_option(p)
     p.set_defaults(handler=_check)
 
     p = sub.add_parser("compile", help="compile a program (.lsrl) or an automaton to model weights",

@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automata.errors import LsrlInputError
 from lsrl.check import check, check_file
@@ -194,3 +196,60 @@ def test_summary_and_dump() -> None:
     assert program.summary() == ("inputs x: 2 (one-hot of 2 symbols)\noutputs y: 2\n"
                                  "4 nodes: 1 Input, 2 Affine, 1 Relu")
     assert program.dump().split("\n")[-2:] == ["#3 = Affine[2](#2)  # y", "output y = #3"]
+
+
+# -- compile-time structure: param, comprehensions, constant conditionals ------------------------------------------
+
+
+def _outputs(text: str, values: list[int], **params: int) -> dict[str, list]:
+    from fractions import Fraction
+
+    import numpy as np
+
+    from lsrl.interpreter import interpret
+
+    program = check(parse_text(text, "p.lsrl"), {k: Fraction(v) for k, v in params.items()})
+    return {k: v.tolist() for k, v in interpret(program, np.array([[v] for v in values], dtype=object)).items()}
+
+
+WINDOW = """use counters
+param T = 3
+input x : 1
+let h = history(x, T)
+output window = [h[T - 1 - k] for k in range(T)]
+output weights = [[i * j for j in range(2)] for i in range(T)] @ [1, 1]
+output parity = x if T % 2 else -x
+"""
+
+
+def test_params_comprehensions_and_conditionals_unroll_when_checked() -> None:
+    got = _outputs(WINDOW, [1, 2, 3])
+    assert got["window"] == [[0, 0, 1], [0, 1, 2], [1, 2, 3]]
+    assert got["weights"][0] == [0, 1, 2] and got["parity"] == [[1], [2], [3]]
+    wider = _outputs(WINDOW, [1, 2], T=4)
+    assert wider["window"] == [[0, 0, 0, 1], [0, 0, 1, 2]] and wider["parity"] == [[-1], [-2]]
+
+
+def test_compile_time_structure_errors_are_located() -> None:
+    assert "must be a constant" in str(error("input x : 1\nparam P = x\noutput y = x", LsrlTypeError))
+    err = error("input x : 1\noutput y = 1 if x else x", LsrlTypeError)
+    assert err.location == Location("p.lsrl", 2, 17) and "known when the program is checked" in str(err)
+    assert "runs over a constant" in str(error("input x : 1\noutput y = [x for i in x]", LsrlTypeError))
+    assert "has no entries" in str(error("input x : 1\noutput y = [x for i in range(0)]", ShapeError))
+    with pytest.raises(LsrlValueError, match="declares no `param U`"):
+        check(parse_text(WINDOW), {"U": 1})
+
+
+def test_the_unchosen_branch_is_not_checked() -> None:
+    assert _outputs("input x : 1\noutput y = x if 1 else undefined_name", [5]) == {"y": [[5]]}
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 6), a=st.integers(-3, 3), b=st.fractions(-2, 2, max_denominator=4), scale=st.integers(-2, 2))
+def test_comprehensions_equal_the_lists_they_unroll(n: int, a: int, b, scale: int) -> None:
+    """A comprehension over constants and over signals gives what the written-out list (or concat) gives."""
+    rolled = (f"param N = {n}\ninput x : 1\noutput c = [{a} * i + {b} for i in range(N)]\n"
+              f"output s = [x * i + {scale} for i in range(N)]")
+    written = (f"input x : 1\noutput c = [{', '.join(f'{a} * {i} + {b}' for i in range(n))}]\n"
+               f"output s = concat({', '.join(f'x * {i} + {scale}' for i in range(n))})")
+    assert _outputs(rolled, [1, -2, 3]) == _outputs(written, [1, -2, 3])

@@ -56,3 +56,16 @@ def test_bad_input_ranges_exit_2(bad: str) -> None:
 def test_check_prints_the_summary(capsys: pytest.CaptureFixture) -> None:
     assert main(["check", str(EXAMPLES / "parity.lsrl")]) == 0
     assert "outputs odd: 1" in capsys.readouterr().out
+
+
+def test_params_are_set_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    source = tmp_path / "window.lsrl"
+    source.write_text("use counters\nparam T = 3\ninput x : 1\noutput w = history(x, T)\n")
+    assert main(["check", str(source), "--param", "T=5"]) == 0
+    assert "outputs w: 5" in capsys.readouterr().out
+    assert main(["run", str(source), "--param", "T=2", "--input-str", "1 2", "--arch", "lti",
+                 "--input-range", "x=0:4:1"]) == 0
+    assert "2  w=[2, 1]" in capsys.readouterr().out
+    assert main(["check", str(source), "--param", "U=5"]) == 2
+    assert "declares no `param U`" in capsys.readouterr().err
+    assert main(["check", str(source), "--param", "T"]) == 2
