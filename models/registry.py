@@ -126,7 +126,7 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  "d_state real channels", "diag-01", "hawk", "De et al. 2024, 'Griffin' (arXiv:2402.19427)",
                  program=True, upgrade="diag-neg"),
     Architecture("lti", (), "constant dense transition matrix (linear time-invariant)", "d_state real vector", None,
-                 "lti", "Petrov, Torr, Bibi 2024 (LSRL, arXiv:2405.07409)", program=True, upgrade="diag-01"),
+                 "lti", "Petrov et al. 2024 (LSRL, arXiv:2406.01424)", program=True, upgrade="diag-01"),
     Architecture("elman", (), "nonlinear: h = relu(W h + U x + c)", "d_state real vector", "nonlinear-rnn", "elman",
                  "Elman 1990; Minsky 1967", layer=(("nonlinearity", "relu"),), automaton="elman",
                  universal=True),

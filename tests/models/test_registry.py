@@ -3,6 +3,8 @@ classify, train and reproduce where the class has that path, and refused with a 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +141,13 @@ def test_archs_prints_every_class(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and [a["name"] for a in json.loads(out)] == [a.name for a in registry.ARCHITECTURES]
     code, out, _ = run(capsys, "archs")
     assert code == 0 and all(a.name in out for a in registry.ARCHITECTURES)
+
+
+def test_the_docs_table_is_the_registry() -> None:
+    """docs/architectures.md lists every class with its aliases, classifier class and paths as registered."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architectures.md").read_text()
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in doc.splitlines()
+            if re.match(r"\| `[a-z0-9-]+` \|", line)]
+    assert [(row[0], row[1], row[4], row[5]) for row in rows] == [
+        (f"`{a.name}`", ", ".join(f"`{x}`" for x in a.aliases) or "—", f"`{a.classifier}`" if a.classifier else "—",
+         ", ".join(a.paths())) for a in registry.ARCHITECTURES]
