@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from automata.bounded_input import InputLimitError
 from automata.dfa import DFA
 from automata.errors import AutomatonError, UnknownSymbol
 
@@ -223,10 +224,11 @@ def _members(mask: int) -> list[int]:
     return states
 
 
-def determinize(nfa: NFA) -> DFA:
+def determinize(nfa: NFA, max_states: int | None = None) -> DFA:
     """The subset construction: a total DFA whose states are the reachable epsilon-closed sets of
     NFA states, numbered breadth-first from the closure of the start states. The empty set is a
-    state (a rejecting sink) only when it is reachable; state names list each set's members."""
+    state (a rejecting sink) only when it is reachable; state names list each set's members. More
+    than ``max_states`` sets (None: no limit) is an ``InputLimitError``, raised before they are built."""
     closures = _closures(nfa)
     moves = _moves(nfa, closures)
     accepting_mask = sum(1 << q for q in nfa.accepting)
@@ -244,6 +246,8 @@ def determinize(nfa: NFA) -> DFA:
                 row[a] |= mask
         for a, subset in enumerate(row):
             if subset not in index:
+                if max_states is not None and len(subsets) >= max_states:
+                    raise InputLimitError(f"determinising the NFA makes more than {max_states} states")
                 index[subset] = len(subsets)
                 subsets.append(subset)
                 queue.append(subset)

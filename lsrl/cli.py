@@ -22,7 +22,7 @@ def _classify(args: argparse.Namespace) -> int:
     from lsrl.sources import resolve_language
 
     klass = args.arch and classifier_class(args.arch)
-    language = resolve_language(args.source, args.regex, args.complete_with_sink)
+    language = resolve_language(args.source, args.regex, args.complete_with_sink, args.symbols)
     result = classify(language.dfa, max_elements=args.max_elements)
     if args.json:
         document = result.to_json()
@@ -60,7 +60,7 @@ def _archs(args: argparse.Namespace) -> int:
 def _trace(args: argparse.Namespace) -> int:
     from lsrl.sources import resolve_language, split_word
 
-    language = resolve_language(args.source, args.regex, args.complete_with_sink)
+    language = resolve_language(args.source, args.regex, args.complete_with_sink, args.symbols)
     dfa = language.dfa
     word = split_word(args.word, dfa.alphabet)
     states = dfa.trace(word)
@@ -126,9 +126,16 @@ def _add_archs(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_language_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", nargs="?", help="a task name (e.g. parity, mod:3, S:5, task:tomita:3) or a DFA .json file")
+    p.add_argument("source", nargs="?", help="a task name (e.g. parity, mod:3, S:5, task:tomita:3), a DFA .json file "
+                   "or an OpenFst AT&T acceptor (.att, .fst.txt, .txt)")
     p.add_argument("--regex", help="a regular expression (syntax: docs/regex.md)")
     p.add_argument("--complete-with-sink", action="store_true", help="complete a partial DFA file with a rejecting sink")
+    add_symbols_argument(p)
+
+
+def add_symbols_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--symbols", metavar="FILE", help="the OpenFst symbol table ('symbol id' lines) of an AT&T file's "
+                   "labels; without one, labels are integers (docs/dfa-format.md)")
 
 
 def _add_trace(sub: argparse._SubParsersAction) -> None:

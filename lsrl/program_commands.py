@@ -106,7 +106,7 @@ def _compile_automaton(args: argparse.Namespace) -> int:
         raise InvalidOption("--approximate is for programs; a compiled automaton carries a certificate instead")
     if args.dtype not in (None, "float32"):
         raise InvalidOption("compiled automata are saved in float32; their certificate lists every dtype they are exact in")
-    language = resolve_language(args.source, args.regex, args.complete_with_sink)
+    language = resolve_language(args.source, args.regex, args.complete_with_sink, args.symbols)
     report = compile_language(language, args.arch, args.output, n_h=args.nh)
     size = ", ".join(f"{k} {v}" for k, v in report.size.items())
     print(f"{language.name} -> {report.directory} ({args.arch}, {report.construction}: {size})")
@@ -216,9 +216,10 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
                                    f"{', '.join(a.name for a in registry.with_path('program'))}; with automaton "
                                    f"constructions: {', '.join(a.name for a in registry.with_path('automaton'))} "
                                    "(lsrl archs lists every class and alias).")
-    p.add_argument("source", nargs="?", help="a .lsrl program, or a task name / DFA .json file")
+    p.add_argument("source", nargs="?", help="a .lsrl program, or a task name / DFA .json file / AT&T acceptor")
     p.add_argument("--regex", help="an automaton given by a regular expression")
     p.add_argument("--complete-with-sink", action="store_true", help="complete a partial DFA file with a rejecting sink")
+    p.add_argument("--symbols", metavar="FILE", help="the symbol table of an AT&T acceptor (as for lsrl classify)")
     p.add_argument("--nh", type=int, default=None, help="Householder factors per token (deltaproduct automata)")
     p.add_argument("--arch", required=True, help="an architecture class or alias (lsrl archs lists them)")
     p.add_argument("-o", "--output", required=True, help="the directory to write")

@@ -19,14 +19,33 @@ class Language:
     labels: np.ndarray | None = None  # a task's label of each state; None: acceptance
 
 
-def resolve_language(spec: str | None = None, regex: str | None = None, complete_with_sink: bool = False) -> Language:
-    """``spec`` is ``task:NAME``, a bare task name, or a path to a ``.json`` DFA file; ``regex`` a pattern."""
+ATT_SUFFIXES = (".att", ".fst.txt", ".txt")
+"""File names read as OpenFst AT&T acceptors (``automata.att_format``); other files are DFA JSON."""
+SYMBOLS_FLAG = " --symbols "
+"""Joins an AT&T file and its symbol table in a language's name, so that ``lsrl verify`` can re-read both."""
+
+
+def resolve_language(spec: str | None = None, regex: str | None = None, complete_with_sink: bool = False,
+                     symbols: str | None = None) -> Language:
+    """``spec`` is ``task:NAME``, a bare task name, a path to a ``.json`` DFA file or to an AT&T acceptor
+    (``.att``, ``.fst.txt``, ``.txt``; ``symbols`` its symbol table, or ``"PATH --symbols TABLE"``);
+    ``regex`` a pattern."""
     if (spec is None) == (regex is None):
-        raise LsrlInputError("give exactly one of a task name, a DFA .json file or --regex R")
+        raise LsrlInputError("give exactly one of a task name, a DFA .json file, an AT&T file or --regex R")
+    if symbols is not None and (spec is None or not spec.endswith(ATT_SUFFIXES)):
+        raise LsrlInputError(f"--symbols {symbols}: a symbol table is for an AT&T file (a name ending in "
+                             f"{', '.join(ATT_SUFFIXES)})")
     if regex is not None:
         from automata.regex import regex_to_dfa
 
         return Language(f"regex:{regex}", regex_to_dfa(regex))
+    if symbols is None and SYMBOLS_FLAG in spec and not _is_file(spec):
+        spec, _, symbols = spec.partition(SYMBOLS_FLAG)
+    if spec.endswith(ATT_SUFFIXES):
+        from automata.att_format import load_att
+
+        name = spec if symbols is None else f"{spec}{SYMBOLS_FLAG}{symbols}"
+        return Language(name, load_att(spec, symbols))
     if spec.endswith(".json") or _is_file(spec):
         from automata.fileformat import load_dfa
 
