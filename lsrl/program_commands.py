@@ -172,7 +172,7 @@ def _inspect(args: argparse.Namespace) -> int:
     c = model.config
     print(f"{args.directory}: {c.arch}, d_model {c.d_model}, "
           + (f"d_input {c.d_input}" if c.d_input else f"{c.n_symbols} symbols") + f", {c.n_labels} outputs, {c.dtype}")
-    for key in ("source", "program_hash"):
+    for key in ("source", "program_hash", "exact_in_dtype", "error_bounds"):
         if key in config:
             print(f"{key}: {config[key]}")
     for k, (layer, block) in enumerate(zip(c.layers, model.blocks)):

@@ -17,9 +17,9 @@ from lsrl.compiler.dce import eliminate_dead_code
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.lower import Plan, build_model, plan
-from lsrl.compiler.errors import InexactInFloat
+from lsrl.compiler.errors import InexactInFloat, InvalidTarget
 from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, analyse
-from lsrl.compiler.rounding import OutputError, output_errors
+from lsrl.compiler.rounding import SIGNIFICAND_BITS, OutputError, output_errors
 from lsrl.errors import InputValueError, Location
 from lsrl.graph import CheckedProgram, Node
 from models.stack import RecurrentModel
@@ -117,6 +117,8 @@ def compile_program(program: CheckedProgram, arch: str, input_ranges: InputRange
     every output exact in ``dtype`` (``rounding.output_errors``). Raises ``NotExpressible`` for a construct
     that ``arch`` cannot realise exactly, and its subclass ``InexactInFloat`` for an output not proved
     exact in ``dtype`` (with ``approximate``: only for one without a finite error bound)."""
+    if dtype not in SIGNIFICAND_BITS:
+        raise InvalidTarget(f"unknown dtype {dtype!r} for programs; known: {', '.join(SIGNIFICAND_BITS)}")
     target = backend(arch)
     simplified = eliminate_dead_code(fold(program))
     forms = fuse(simplified)

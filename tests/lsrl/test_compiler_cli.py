@@ -26,6 +26,7 @@ def test_compile_writes_a_checkpoint_that_inspect_reads(tmp_path: Path, capsys: 
     assert main(["inspect", str(out)]) == 0
     text = capsys.readouterr().out
     assert "layer 0: state 3" in text and f"{config['size']['parameters']} parameters" in text
+    assert "exact_in_dtype: True" in text
 
 
 def test_compile_refuses_with_exit_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
