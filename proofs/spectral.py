@@ -29,13 +29,14 @@ from typing import Any
 
 import sympy
 
+from automata.classify import ARCHITECTURES as CLASSIFIER_CLASSES
 from automata.errors import LsrlInputError
 from models import registry
 from models.config import LayerConfig
 
 DIAGONAL_CLASSES = {"diag-01": (Fraction(0), Fraction(1)), "diag-neg": (Fraction(-1), Fraction(1))}
 HOUSEHOLDER_RANGE = (Fraction(0), Fraction(2))
-KNOWN_CLASSES = (*DIAGONAL_CLASSES, "diag-complex", "deltaproduct", "dense-lrnn", "nonlinear-rnn")
+KNOWN_CLASSES = tuple(CLASSIFIER_CLASSES)
 KIND_CLASSES = {"diagonal": tuple(DIAGONAL_CLASSES), "complex": ("diag-complex",), "householder": ("deltaproduct",),
                 "matrix": ("dense-lrnn",)}  # the classes whose claim covers each recorded kind of transition
 MAX_SYMPY_DIMENSION = 12

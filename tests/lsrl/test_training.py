@@ -15,6 +15,7 @@ from lsrl.training.curriculum import Curriculum
 from lsrl.training.evaluate import bucket, evaluate, scaled_accuracy
 from lsrl.training.train import TrainConfig, build_model, model_config, save_run, train
 from models.checkpoint import load, read_config
+from models import registry
 from models.registry import UnknownArchitecture
 
 TINY = TrainConfig(task="parity", arch="diag-neg", d_model=8, d_state=2, steps=30, batch=8,
@@ -73,7 +74,7 @@ def test_training_is_deterministic_under_a_seed() -> None:
     assert train(TrainConfig(**{**TINY.to_json(), "seed": 1})).losses != first.losses
 
 
-@pytest.mark.parametrize("arch", ["dense-lrnn", "elman", "elman-tanh", "lstm", "gru", "diag-01", "rotation", "deltaproduct"])
+@pytest.mark.parametrize("arch", [a.name for a in registry.with_path("train")])
 def test_every_class_trains_a_few_steps(arch: str) -> None:
     config = TrainConfig(**{**TINY.to_json(), "arch": arch, "steps": 3, "d_state": 4})
     result = train(config)
