@@ -6,37 +6,51 @@ Thin: each parses its arguments and calls ``lsrl.training.train``, ``lsrl.extrac
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from automata.errors import LsrlInputError
+
+if TYPE_CHECKING:
+    from lsrl.training.train import TrainConfig
 
 
 class BadArgument(LsrlInputError):
     """A command-line value that does not parse."""
 
 
-def _floats(text: str, option: str) -> tuple[float, ...]:
+def _numbers(text: str, option: str, kind: type = float) -> tuple:
+    """Comma-separated numbers of ``kind`` (``int`` or ``float``); anything else names ``option``."""
     try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise BadArgument(f"{option} {text!r}: write comma-separated numbers") from None
+        return tuple(kind(v) for v in text.split(","))
+    except (ValueError, OverflowError):
+        words = "integers" if kind is int else "numbers"
+        raise BadArgument(f"{option} {text!r:.60}: write comma-separated {words}") from None
+
+
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The ``TrainConfig`` of ``lsrl train``'s arguments; the config validates every field."""
+    from lsrl.training.curriculum import Curriculum
+    from lsrl.training.train import TrainConfig
+
+    gate = _numbers(args.gate_range, "--gate-range") if args.gate_range else None
+    if gate is not None and len(gate) != 2:
+        raise BadArgument(f"--gate-range {args.gate_range!r:.60}: write LO,HI")
+    return TrainConfig(task=args.task, arch=args.arch, layers=args.layers, n_h=args.nh, gate_range=gate,
+                       d_model=args.d_model, d_state=args.d_state, steps=args.steps, batch=args.batch, lr=args.lr,
+                       curriculum=Curriculum.up_to(args.train_length), seed=args.seed,
+                       eval_lengths=_numbers(args.eval_lengths, "--eval-lengths", int))
 
 
 def _train(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from lsrl.training.curriculum import Curriculum
-    from lsrl.training.train import TrainConfig, save_run, train
+    from lsrl.training.train import save_run, train
     from models.output_directory import check_target
 
-    gate = _floats(args.gate_range, "--gate-range") if args.gate_range else None
-    if gate is not None and len(gate) != 2:
-        raise BadArgument(f"--gate-range {args.gate_range!r}: write LO,HI")
-    config = TrainConfig(task=args.task, arch=args.arch, layers=args.layers, n_h=args.nh, gate_range=gate,
-                         d_model=args.d_model, d_state=args.d_state, steps=args.steps, batch=args.batch, lr=args.lr,
-                         curriculum=Curriculum(args.train_length), seed=args.seed,
-                         eval_lengths=tuple(int(v) for v in _floats(args.eval_lengths, "--eval-lengths")))
+    config = train_config(args)
     out = check_target(args.out or Path("runs") / f"{args.task.replace(':', '-')}-{args.arch}-seed{args.seed}")
     result = train(config, device=args.device, progress=not args.quiet)
     out = save_run(result, out)
@@ -55,13 +69,15 @@ def _extract(args: argparse.Namespace) -> int:
     from lsrl.extraction import extract_automaton
     from models.checkpoint import load, read_config
 
+    tolerances = _numbers(args.tolerance, "--tolerance") if args.tolerance is not None else None
+    if tolerances is not None and not all(math.isfinite(t) and t > 0 for t in tolerances):
+        raise BadArgument(f"--tolerance {args.tolerance!r:.60}: every tolerance must be a finite number > 0")
     config = read_config(args.directory)
     name = args.task or config.get("run", {}).get("train", {}).get("task") or config["model"]["meta"].get("task")
     if name is None:
         raise BadArgument(f"{args.directory}: no task recorded; pass --task")
     task = get_task(name)
-    extraction = extract_automaton(load(args.directory), task.dfa, task.labels,
-                                   tuple(_floats(args.tolerance, "--tolerance")) if args.tolerance else None)
+    extraction = extract_automaton(load(args.directory), task.dfa, task.labels, tolerances)
     verdict = "equivalent to" if extraction.equivalent else "differs from"
     print(f"{args.directory}: {extraction.n_clusters} clusters (tolerance {extraction.tolerance:g}), "
           f"minimal automaton of {extraction.dfa.n_states} states, {verdict} {task.name}"

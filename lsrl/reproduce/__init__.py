@@ -76,6 +76,10 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
             raise UnknownExperiment(f"--{key} {value}: not a valid training budget")
     if budget:
         cells = tuple(replace(cell, train=replace(cell.train, **budget)) for cell in cells)
+    if device is not None:
+        from lsrl.training.train import resolve_device
+
+        resolve_device(device)  # an absent device is refused before the output directory is claimed
     from models.output_directory import claim_incremental
 
     out = claim_incremental(out)

@@ -10,6 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from automata.errors import LsrlInputError
+
+MAX_LENGTH = 2**20
+"""Longest string a run trains or evaluates on."""
+
+
+class CurriculumError(LsrlInputError):
+    """A curriculum whose lengths are out of range; the message names the field."""
+
 
 @dataclass(frozen=True)
 class Curriculum:
@@ -20,10 +29,19 @@ class Curriculum:
     ramp: float = 0.5
 
     def __post_init__(self) -> None:
-        if not 1 <= self.start <= self.max_length:
-            raise ValueError(f"curriculum needs 1 <= start <= max_length, got {self.start}, {self.max_length}")
-        if not 0.0 <= self.ramp <= 1.0:
-            raise ValueError(f"curriculum ramp must lie in [0, 1], got {self.ramp}")
+        for name, value, low in (("max_length", self.max_length, 1), ("start", self.start, 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= MAX_LENGTH:
+                raise CurriculumError(f"curriculum {name} = {value!r:.40}: must be an integer from {low} to {MAX_LENGTH}")
+        if self.start > self.max_length:
+            raise CurriculumError(f"curriculum start = {self.start} exceeds max_length = {self.max_length}")
+        if isinstance(self.ramp, bool) or not isinstance(self.ramp, (int, float)) or not 0.0 <= self.ramp <= 1.0:
+            raise CurriculumError(f"curriculum ramp = {self.ramp!r:.40}: must lie in [0, 1]")
+
+    @classmethod
+    def up_to(cls, max_length: int) -> Curriculum:
+        """The default curriculum with ceiling ``max_length`` (its start lowered to it if need be)."""
+        start = min(cls.start, max_length) if isinstance(max_length, int) and max_length >= 1 else cls.start
+        return cls(max_length, start)
 
     def ceiling(self, step: int, steps: int) -> int:
         """The largest length drawn at ``step`` of ``steps``."""

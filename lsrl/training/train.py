@@ -22,11 +22,72 @@ import torch.nn.functional as F
 
 from automata.errors import LsrlInputError
 from automata.tasks import Task, get_task
-from lsrl.training.curriculum import Curriculum
+from lsrl.training.curriculum import MAX_LENGTH, Curriculum
 from lsrl.training.evaluate import LengthMetrics, evaluate
 from models import registry
 from models.config import LayerConfig, ModelConfig
 from models.stack import RecurrentModel
+
+class TrainOptionError(LsrlInputError):
+    """A training option outside its domain; the message names the field, the value and the range."""
+
+
+class TrainingDiverged(LsrlInputError):
+    """A run whose loss or weights stopped being finite (usually a learning rate too large)."""
+
+
+# Inclusive ranges of the integer options; the upper bounds refuse sizes no run can mean before any allocation.
+INTEGER_OPTIONS: dict[str, tuple[int, int]] = {
+    "layers": (1, 256), "n_h": (1, 64), "d_model": (1, 16384), "d_state": (1, 16384), "mlp_hidden": (0, 65536),
+    "steps": (1, 10**9), "batch": (1, 65536), "warmup": (0, 10**9), "eval_n": (1, 65536), "seed": (0, 2**32 - 1)}
+
+
+def _check_integer(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise TrainOptionError(f"{name} = {value!r:.40}: must be an integer from {low} to {high}")
+
+
+MAX_REAL = 1e30
+"""Largest lr, weight_decay or clip: AdamW's step size lr / (1 - beta1^t) must still be a float32."""
+
+
+def _check_real(name: str, value: object, positive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_REAL \
+            or (positive and value == 0):
+        raise TrainOptionError(f"{name} = {value!r:.40}: must be a finite number {'> 0' if positive else '>= 0'} "
+                               f"and at most {MAX_REAL:g}")
+
+
+def _check_options(config: TrainConfig) -> None:
+    """Every option in its domain, before any weight or batch is allocated."""
+    for name, (low, high) in INTEGER_OPTIONS.items():
+        _check_integer(name, getattr(config, name), low, high)
+    for name, positive in (("lr", True), ("weight_decay", False), ("clip", True)):
+        _check_real(name, getattr(config, name), positive)
+    if not isinstance(config.eval_lengths, (tuple, list)) or not config.eval_lengths:
+        raise TrainOptionError(f"eval_lengths = {config.eval_lengths!r:.40}: give at least one length")
+    for length in config.eval_lengths:
+        _check_integer("eval_lengths", length, 1, MAX_LENGTH)
+    gate = config.gate_range
+    if gate is not None and (len(gate) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in gate)
+                             or gate[0] > gate[1]):
+        raise TrainOptionError(f"gate_range = {gate!r:.40}: must be two finite numbers LO <= HI")
+
+
+def resolve_device(name: str | torch.device) -> torch.device:
+    """``name`` as a torch device present on this machine: an unknown or absent device is an input error."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        raise TrainOptionError(f"device {str(name)!r:.40}: not a device name (write cpu, cuda or cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainOptionError(f"device {str(name)!r}: no CUDA device is available on this machine")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise TrainOptionError(f"device {str(name)!r}: this machine has {torch.cuda.device_count()} CUDA devices")
+    if device.type not in ("cpu", "cuda"):
+        raise TrainOptionError(f"device {str(name)!r}: lsrl trains on cpu or cuda")
+    return device
+
 
 class ClassOption(LsrlInputError):
     """A training option outside what the architecture class allows (a wider gate range, another n_h)."""
@@ -58,6 +119,7 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        _check_options(self)
         arch = registry.require(self.arch, "train")
         object.__setattr__(self, "arch", arch.name)
         if self.gate_range is not None:
@@ -157,7 +219,7 @@ def train(config: TrainConfig, device: str | torch.device = "cpu", progress: boo
           log_every: int = 10) -> TrainResult:
     """Train ``config`` on ``device`` and evaluate it at ``config.eval_lengths``; with ``progress``,
     show a rich progress bar with the running loss."""
-    device = torch.device(device)
+    device = resolve_device(device)
     task = get_task(config.task)
     model = build_model(config, task).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -175,9 +237,16 @@ def train(config: TrainConfig, device: str | torch.device = "cpu", progress: boo
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise TrainingDiverged(f"training diverged at step {step + 1} of {config.steps}: the loss is {value} "
+                                       f"(lr {config.lr:g}); nothing was saved")
             if step % log_every == 0 or step == config.steps - 1:
-                losses.append(float(loss.detach()))
-            advance(float(loss.detach()))
+                losses.append(value)
+            advance(value)
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise TrainingDiverged(f"training diverged: the weights after step {config.steps} are not finite "
+                               f"(lr {config.lr:g}); nothing was saved")
     metrics = evaluate(model, task, config.eval_lengths, config.eval_n, config.seed)
     return TrainResult(config, model, tuple(losses), metrics, time.perf_counter() - started, _describe(device))
 

@@ -41,10 +41,12 @@ def lsrl_process(*argv: str, cwd: str | os.PathLike | None = None, timeout: floa
 
 
 def assert_refused(outcome: Outcome, *words: str) -> None:
-    """Exit 2, one error line naming each of ``words``, no traceback."""
+    """Exit 2, one error line naming each of ``words``, no traceback. Indented lines after it are the
+    same message's context (the source line and a caret under the column, a list of known names)."""
     assert outcome.code == 2, outcome
     lines = [line for line in outcome.err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("lsrl "), outcome.err
+    assert lines and lines[0].startswith("lsrl ") and " error: " in lines[0], outcome.err
+    assert all(line.startswith("  ") for line in lines[1:]), outcome.err
     assert "Traceback" not in outcome.err + outcome.out
     for word in words:
         assert word in lines[0], (word, lines[0])
