@@ -67,6 +67,7 @@ def _train(args: argparse.Namespace) -> int:
 def _extract(args: argparse.Namespace) -> int:
     from automata.tasks import get_task
     from lsrl.extraction import extract_automaton
+    from models import registry
     from models.checkpoint import load, read_config
 
     tolerances = _numbers(args.tolerance, "--tolerance") if args.tolerance is not None else None
@@ -79,7 +80,9 @@ def _extract(args: argparse.Namespace) -> int:
     task = get_task(name)
     extraction = extract_automaton(load(args.directory), task.dfa, task.labels, tolerances)
     verdict = "equivalent to" if extraction.equivalent else "differs from"
-    print(f"{args.directory}: {extraction.n_clusters} clusters (tolerance {extraction.tolerance:g}), "
+    arch = config.get("run", {}).get("train", {}).get("arch") or config.get("arch")
+    shown = f" ({registry.get(arch).name})" if isinstance(arch, str) else ""
+    print(f"{args.directory}{shown}: {extraction.n_clusters} clusters (tolerance {extraction.tolerance:g}), "
           f"minimal automaton of {extraction.dfa.n_states} states, {verdict} {task.name}"
           f" ({task.dfa.n_states} states)")
     if not extraction.complete:
