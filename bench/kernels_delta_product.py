@@ -7,22 +7,26 @@ import torch
 import torch.nn.functional as F
 
 from bench.timing import Measurement, median_ms
-from kernels.delta_product import gated_delta_product
-from kernels.delta_product.chunk import chunk_forward
+from kernels.delta_product import gated_delta_product, naive_delta_product
+from kernels.delta_product.chunk import PREPARE_WARPS, STATE_CONFIG, chunk_forward, prepare_chunks
 
 B, T, H, K = 4, 4096, 16, 128
-CASES = [(2, True), (2, False)]
-STATE_CONFIGS = [(32, 4, 1), (32, 4, 2), (64, 4, 1), (64, 8, 2)]
+DEVICE = "cuda"
+CASES = [(n, gated) for n in (1, 2, 3) for gated in (True, False)]
+SWEPT = (2, True)
+"""The case whose kernel configurations are swept (each configuration compiles anew)."""
+STATE_CONFIGS = [(64, 4, 2), (64, 4, 3), (32, 4, 2), (64, 8, 2), (32, 2, 3)]
+PREPARE_WARPS_SWEEP = [4, 8]
 GATED_BWD_REFUSED = ("fla 0.6.0 refuses its gated backward with Triton >= 3.4.0 and < 3.7.1 on Hopper "
                      "(wrong results, fla issue #640); the device has Triton 3.6")
 
 
-def _inputs(n, gated):
-    q = torch.randn(B, T, H, K, device="cuda", dtype=torch.bfloat16)
-    k = F.normalize(torch.randn(B, T * n, H, K, device="cuda"), dim=-1).to(torch.bfloat16)
-    v = torch.randn(B, T * n, H, K, device="cuda", dtype=torch.bfloat16)
-    beta = (2 * torch.rand(B, T * n, H, device="cuda")).to(torch.bfloat16)
-    g = F.logsigmoid(2 + torch.randn(B, T, H, device="cuda")) if gated else None
+def _inputs(n, gated, dtype=torch.bfloat16):
+    q = torch.randn(B, T, H, K, device=DEVICE, dtype=dtype)
+    k = F.normalize(torch.randn(B, T * n, H, K, device=DEVICE), dim=-1).to(dtype)
+    v = torch.randn(B, T * n, H, K, device=DEVICE, dtype=dtype)
+    beta = (2 * torch.rand(B, T * n, H, device=DEVICE)).to(dtype)
+    g = F.logsigmoid(2 + torch.randn(B, T, H, device=DEVICE)) if gated else None
     return q, k, v, g, beta
 
 
@@ -32,17 +36,17 @@ def _flops(n, mode):
     return fwd if mode == "fwd" else 3 * fwd
 
 
-def _row(impl, mode, n, gated, ms, note=""):
+def _row(impl, mode, n, gated, ms, note="", dtype="bfloat16"):
     shape = {"B": B, "T": T, "H": H, "K": K, "V": K, "n_h": n, "gated": gated}
     rate = _flops(n, mode) / ms / 1e9 if ms else None
-    return Measurement("delta_product", impl, mode, shape, "bfloat16", ms, rate, "TFLOP/s", note)
+    return Measurement("delta_product", impl, mode, shape, dtype, ms, rate, "TFLOP/s", note)
 
 
 def _rel_err(x, ref):
     return float((x.double() - ref.double()).norm() / ref.double().norm())
 
 
-def _timed(impl, mode, n, gated, fn, leaves, log):
+def _timed(impl, mode, n, gated, fn, leaves, log, dtype="bfloat16"):
     try:
         if mode == "fwd":
             with torch.no_grad():
@@ -56,11 +60,63 @@ def _timed(impl, mode, n, gated, fn, leaves, log):
                     leaf.grad = None
                 fn()[0].backward(grad)
             ms = median_ms(step)
-        log(f"delta_product n={n} gated={gated} {impl} {mode} {ms:.3f} ms")
-        return _row(impl, mode, n, gated, ms)
+        log(f"delta_product n={n} gated={gated} {impl} {mode} {dtype} {ms:.3f} ms")
+        return _row(impl, mode, n, gated, ms, dtype=dtype)
     except Exception as err:  # noqa: BLE001 - a peer that refuses is recorded, not fatal
         log(f"delta_product n={n} gated={gated} {impl} {mode} failed: {err}"[:300])
-        return _row(impl, mode, n, gated, None, f"failed: {type(err).__name__}: {err}"[:300])
+        return _row(impl, mode, n, gated, None, f"failed: {type(err).__name__}: {err}"[:300], dtype=dtype)
+
+
+def _sweep(n, gated, log) -> Iterator[Measurement]:
+    """The two kernels' configurations on one case, and the chunk-parallel kernel alone."""
+    q, k, v, g, beta = _inputs(n, gated)
+    for warps in PREPARE_WARPS_SWEEP:
+        yield _timed(f"ours prepare kernel alone (num_warps {warps})", "fwd", n, gated,
+                     lambda: prepare_chunks(q, k, v, g, beta, n, K ** -0.5, warps=warps), [], log)
+    for config in STATE_CONFIGS:
+        for warps in PREPARE_WARPS_SWEEP:
+            yield _timed(f"ours chunk state {config} prepare warps {warps}", "fwd", n, gated,
+                         lambda: chunk_forward(q, k, v, g, beta, None, n, K ** -0.5, state_config=config,
+                                               prepare_warps=warps), [], log)
+
+
+def _accuracy(n, gated, fla_fn, log) -> Iterator[Measurement]:
+    """Relative errors against fla, and (n_h = 2) of ours and fla against the float64 reference."""
+    q, k, v, g, beta = _inputs(n, gated)
+    with torch.no_grad():
+        ours = gated_delta_product(q, k, v, g, beta, n)[0]
+        if fla_fn is not None:
+            want = fla_fn(q, k, v, g, beta, n)[0]
+            log(f"delta_product n={n} gated={gated} ||ours - fla|| / ||fla|| = {_rel_err(ours, want):.2e}")
+            yield _row("ours vs fla rel. error", "fwd", n, gated, None, f"{_rel_err(ours, want):.3e}")
+        if n == 2:
+            wide = [x.double() if x is not None else None for x in (q, k, v, g, beta)]
+            ref = naive_delta_product(*wide, n)[0]
+            for name, got in (("ours", ours), ("fla", want if fla_fn is not None else None)):
+                if got is not None:
+                    log(f"delta_product n={n} gated={gated} ||{name} - float64|| / ||float64|| = "
+                        f"{_rel_err(got, ref):.2e}")
+                    yield _row(f"{name} vs float64 reference rel. error", "fwd", n, gated, None,
+                               f"{_rel_err(got, ref):.3e}")
+
+
+def _float32(log) -> Iterator[Measurement]:
+    """float32 inputs (fla refuses them): the chunked kernel (ieee products) against the fused-recurrent one."""
+    from kernels.delta_product.fused_recurrent import fused_recurrent_delta_product
+
+    n, gated = SWEPT
+    q, k, v, g, beta = _inputs(n, gated, torch.float32)
+    yield _timed("ours chunked (ieee)", "fwd", n, gated,
+                 lambda: chunk_forward(q, k, v, g, beta, None, n, K ** -0.5), [], log, "float32")
+    yield _timed("ours fused recurrent", "fwd", n, gated,
+                 lambda: fused_recurrent_delta_product(q, k, v, g, beta, n, K ** -0.5, None), [], log, "float32")
+    with torch.no_grad():
+        ref = naive_delta_product(*[x.double() if x is not None else None for x in (q, k, v, g, beta)], n)[0]
+        for name, got in (("chunked", chunk_forward(q, k, v, g, beta, None, n, K ** -0.5)[0]),
+                          ("fused recurrent", fused_recurrent_delta_product(q, k, v, g, beta, n, K ** -0.5, None)[0])):
+            log(f"delta_product float32 {name} vs float64: {_rel_err(got, ref):.2e}")
+            yield _row(f"ours {name} vs float64 reference rel. error", "fwd", n, gated, None,
+                       f"{_rel_err(got, ref):.3e}", dtype="float32")
 
 
 def run(log) -> Iterator[Measurement]:
@@ -68,25 +124,22 @@ def run(log) -> Iterator[Measurement]:
         from fla.ops.gated_delta_product import chunk_gated_delta_product
     except ImportError:
         chunk_gated_delta_product = None
+    log(f"delta_product defaults: state {STATE_CONFIG}, prepare warps {PREPARE_WARPS}")
     for n, gated in CASES:
         q, k, v, g, beta = _inputs(n, gated)
-        for config in STATE_CONFIGS:
-            yield _timed(f"ours chunk state {config}", "fwd", n, gated,
-                         lambda: chunk_forward(q, k, v, g, beta, None, n, K ** -0.5, state_config=config),
-                         [], log)
-        if chunk_gated_delta_product is not None:
-            with torch.no_grad():
-                ours = gated_delta_product(q, k, v, g, beta, n)[0]
-                want = chunk_gated_delta_product(q, k, v, g, beta, n)[0]
-            log(f"delta_product n={n} gated={gated} ||ours - fla|| / ||fla|| = {_rel_err(ours, want):.2e}")
-            yield _row("ours vs fla rel. error", "fwd", n, gated, None, f"{_rel_err(ours, want):.3e}")
-        leaves = [x.requires_grad_() for x in (q, k, v, beta)] + ([g.requires_grad_()] if gated else [])
         impls = {"ours": lambda: gated_delta_product(q, k, v, g, beta, n)}
         if chunk_gated_delta_product is not None:
             impls["fla chunk_gated_delta_product"] = lambda: chunk_gated_delta_product(q, k, v, g, beta, n)
         for impl, fn in impls.items():
-            for mode in ("fwd", "fwd+bwd"):
-                if impl.startswith("fla") and gated and mode == "fwd+bwd":
-                    yield _row(impl, mode, n, gated, None, "not run: " + GATED_BWD_REFUSED)
-                    continue
-                yield _timed(impl, mode, n, gated, fn, leaves, log)
+            yield _timed(impl, "fwd", n, gated, fn, [], log)
+        yield from _accuracy(n, gated, chunk_gated_delta_product, log)
+        if n != 2:
+            continue
+        leaves = [x.requires_grad_() for x in (q, k, v, beta)] + ([g.requires_grad_()] if gated else [])
+        for impl, fn in impls.items():
+            if impl.startswith("fla") and gated:
+                yield _row(impl, "fwd+bwd", n, gated, None, "not run: " + GATED_BWD_REFUSED)
+                continue
+            yield _timed(impl, "fwd+bwd", n, gated, fn, leaves, log)
+    yield from _sweep(*SWEPT, log)
+    yield from _float32(log)

@@ -43,7 +43,8 @@ def _reference(x, n):
 @pytest.mark.parametrize(
     "n, gated, with_h0, shape, chunk",
     [(1, False, False, (1, 20, 2, 16, 16), 16), (2, True, True, (2, 13, 1, 16, 24), 16),
-     (3, True, False, (1, 11, 2, 20, 16), 16), (2, True, True, (1, 40, 1, 32, 32), 32)],
+     (3, True, False, (1, 11, 2, 20, 16), 16), (2, True, True, (1, 40, 1, 32, 32), 32),
+     (3, True, True, (1, 50, 1, 32, 16), 64), (1, False, False, (2, 70, 1, 16, 16), 64)],
 )
 def test_forward_matches_reference_across_chunks(device, n, gated, with_h0, shape, chunk):
     x = _inputs(*shape, n, gated=gated, with_h0=with_h0, device=device, seed=n)
@@ -52,9 +53,10 @@ def test_forward_matches_reference_across_chunks(device, n, gated, with_h0, shap
     assert rel_err(o, ref_o) < 1e-5 and rel_err(ht, ref_ht) < 1e-5
 
 
-def test_reflections_near_two_stay_exact(device):
-    x = _inputs(1, 24, 1, 16, 16, 2, gated=True, with_h0=True, device=device, seed=9, beta_range=(1.95, 2.0))
-    o, ht = _chunked(x, 2, 16)
+@pytest.mark.parametrize("length, chunk", [(24, 16), (40, 64)])
+def test_reflections_near_two_stay_exact(device, length, chunk):
+    x = _inputs(1, length, 1, 16, 16, 2, gated=True, with_h0=True, device=device, seed=9, beta_range=(1.95, 2.0))
+    o, ht = _chunked(x, 2, chunk)
     ref_o, ref_ht = _reference(x, 2)
     assert rel_err(o, ref_o) < 1e-5 and rel_err(ht, ref_ht) < 1e-5
 
