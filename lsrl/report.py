@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -94,11 +95,15 @@ def print_architectures(console: Console | None = None) -> None:
     """The registry of architecture classes: names, transition class, state, classifier class, paths, paper."""
     console = console or Console()
     table = Table(title="architecture classes (--arch takes a name or an alias)", title_justify="left",
-                  show_lines=True)
+                  show_lines=True, box=box.SIMPLE)
     table.add_column("name", no_wrap=True)
-    for column in ("aliases", "transition", "state", "classifier", "paths", "reference"):
-        table.add_column(column, overflow="fold")
+    table.add_column("aliases", overflow="fold")
+    table.add_column("transition; state", overflow="fold", ratio=1)
+    table.add_column("classifier", no_wrap=True)
+    table.add_column("paths", no_wrap=True)
     for a in registry.ARCHITECTURES:
-        table.add_row(a.name, ", ".join(a.aliases), a.transition, a.state, a.classifier or "-", ", ".join(a.paths()),
-                      "; ".join(_short_reference(r) for r in a.reference.split("; ")))
+        table.add_row(a.name, "\n".join(a.aliases), f"{a.transition}; state: {a.state}", a.classifier or "-",
+                      "\n".join(a.paths()))
     console.print(table)
+    for a in registry.ARCHITECTURES:
+        console.print(f"{a.name}: {a.reference}", highlight=False)
