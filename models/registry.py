@@ -43,8 +43,8 @@ class UnknownArchitecture(LsrlInputError):
 
 
 class NoPath(LsrlInputError):
-    """An architecture with no implementation of a path (program, automaton, train); the message says which
-    classes have one."""
+    """An architecture with no implementation of a path (program, automaton, train) or no classifier class
+    (``classify``); the message says which classes have one."""
 
     def __init__(self, arch: str, path: str, message: str):
         super().__init__(message)
