@@ -22,6 +22,13 @@ class LayerConfig:
     nonlinearity: str = "relu"  # elman: "relu" or "tanh"
     d_value: int = 0  # deltaproduct: value width d_v of the d_state x d_v matrix state (0: d_v = d_state)
     gated: bool = False  # deltaproduct: a scalar decay of the state before each token's factors
+    # The literature block (docs/architectures.md); the defaults are today's plain block, which compiled models use.
+    heads: int = 1  # independent heads; d_state and d_value are per head (deltaproduct, diag, mamba)
+    norm: bool = False  # RMSNorm of the stream before the recurrence and before the MLP (pre-normalisation)
+    conv: int = 0  # width of the short causal depthwise convolution (SiLU) on the recurrence's inputs; 0: none
+    out_norm: bool = False  # RMSNorm of each head's output before the output projection
+    out_gate: bool = False  # output times SiLU(W_g x), after out_norm (fla's FusedRMSNormGated)
+    q_norm: bool = False  # deltaproduct: L2-normalised queries, read with scale d_k^-1/2 (fla's kernels)
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class ModelConfig:
     dtype: str = "float32"
     meta: dict[str, Any] = field(default_factory=dict)
     d_input: int = 0  # > 0: inputs are real vectors of this width, read by a linear projection, not the embedding
+    norm: bool = False  # RMSNorm of the stream before the readout (the final norm of fla's models)
 
     def __post_init__(self) -> None:
         if self.arch not in FAMILIES:

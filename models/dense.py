@@ -7,12 +7,14 @@ import torch
 from torch import nn
 
 from models.config import LayerConfig
+from models.layer_parts import Recurrence, refuse_parts
 from models.unroll import unroll
 
 
-class DenseRecurrence(nn.Module):
+class DenseRecurrence(Recurrence):
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
+        refuse_parts(layer, "dense-lrnn", "heads", "conv", "q_norm")
         n = layer.d_state
         self.d_state = n
         self.to_a = nn.Linear(d_model, n * n)
@@ -23,6 +25,7 @@ class DenseRecurrence(nn.Module):
             nn.init.zeros_(self.to_a.weight)
             with torch.no_grad():
                 self.to_a.bias.copy_(torch.eye(n).flatten())
+        self.add_output_parts(layer, n, d_model)
 
     @property
     def state_size(self) -> int:
@@ -38,6 +41,3 @@ class DenseRecurrence(nn.Module):
             return torch.bmm(a, h.unsqueeze(-1)).squeeze(-1) + b[:, t]
 
         return unroll(step, self.h0.expand(batch, self.d_state), length)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.states(x))

@@ -15,6 +15,7 @@ from torch import nn
 
 from kernels.scan import diagonal_scan, naive_diagonal_scan
 from models.config import LayerConfig
+from models.layer_parts import Recurrence, convolved, refuse_parts, short_convolution
 
 _WIDE = (torch.float64, torch.complex128)
 
@@ -35,10 +36,14 @@ def check_gate_range(gate_range: tuple[float, float], widest: tuple[float, float
     return lo, hi
 
 
-class DiagonalRecurrence(nn.Module):
+class DiagonalRecurrence(Recurrence):
+    """``layer.heads`` heads of ``layer.d_state`` channels each (heads only group the output norm: every channel
+    is its own recurrence); the short convolution, if any, acts on the input branch b_t, as Mamba2's on x_t."""
+
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
-        n = layer.d_state
+        refuse_parts(layer, "diag", "q_norm")
+        n = layer.heads * layer.d_state
         self.d_state = n
         self.exact = exact
         self.lo, self.hi = check_gate_range(layer.gate_range, (-1.0, 1.0))
@@ -48,6 +53,8 @@ class DiagonalRecurrence(nn.Module):
         self.h0 = nn.Parameter(torch.zeros(n))
         if not exact:  # gates start near hi: long memory at initialisation, as in Mamba
             nn.init.constant_(self.to_a.bias, 3.0)
+        self.conv = short_convolution(layer, n)
+        self.add_output_parts(layer, n, d_model)
 
     @property
     def state_size(self) -> int:
@@ -61,15 +68,16 @@ class DiagonalRecurrence(nn.Module):
             return pre.clamp(self.lo, self.hi)
         return self.lo + (self.hi - self.lo) * torch.sigmoid(pre)
 
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
+        """``W_b x_t + c_b`` through the short convolution if there is one, (B, T, d_state)."""
+        return convolved(self.conv, self.to_b(x))
+
     def inputs(self, x: torch.Tensor) -> torch.Tensor:
         """b_t for every position, (B, T, d_state)."""
-        return self.to_b(x)
+        return self.branch(x)
 
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h_1..h_T, (B, T, d_state)."""
         if self.d_state == 0 or x.shape[1] == 0:
             return x.new_zeros(*x.shape[:2], self.d_state)
         return diagonal_recurrence(self.gates(x), self.inputs(x), self.h0.expand(x.shape[0], self.d_state))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.states(x))

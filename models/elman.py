@@ -8,12 +8,14 @@ from torch import nn
 from kernels.rnn import rnn_recurrence
 from models.config import LayerConfig
 from models.gated_rnn import fused_kernel_applies
+from models.layer_parts import Recurrence, refuse_parts
 from models.unroll import unroll
 
 
-class ElmanRecurrence(nn.Module):
+class ElmanRecurrence(Recurrence):
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
+        refuse_parts(layer, "elman", "heads", "conv", "q_norm")
         if layer.nonlinearity not in ("relu", "tanh"):
             raise ValueError(f"elman nonlinearity must be relu or tanh, got {layer.nonlinearity!r}")
         n = layer.d_state
@@ -24,6 +26,7 @@ class ElmanRecurrence(nn.Module):
         self.inp = nn.Linear(d_model, n)
         self.out = nn.Linear(n, d_model)
         self.h0 = nn.Parameter(torch.zeros(n))
+        self.add_output_parts(layer, n, d_model)
 
     @property
     def state_size(self) -> int:
@@ -36,6 +39,3 @@ class ElmanRecurrence(nn.Module):
             return rnn_recurrence("elman", drive, self.recurrent.weight, None, h0)[0]
         return unroll(lambda h, t: self.activation(self.recurrent(h) + drive[:, t]),
                       self.h0.expand(x.shape[0], self.d_state), x.shape[1])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.states(x))

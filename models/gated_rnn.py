@@ -24,6 +24,7 @@ from torch import nn
 from kernels.backend import resolve
 from kernels.rnn import MAX_HIDDEN, rnn_recurrence
 from models.config import LayerConfig
+from models.layer_parts import Recurrence, refuse_parts
 
 
 def fused_kernel_applies(x: torch.Tensor, hidden: int) -> bool:
@@ -34,13 +35,14 @@ def fused_kernel_applies(x: torch.Tensor, hidden: int) -> bool:
             and resolve("auto", x) == "triton")
 
 
-class _GatedRecurrence(nn.Module):
+class _GatedRecurrence(Recurrence):
     """Parameters shared by LSTM and GRU: ``gates`` blocks of hidden width each, torch's layout."""
 
     gates_per_unit = 1
 
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
+        refuse_parts(layer, type(self).__name__.removesuffix("Recurrence").lower(), "heads", "conv", "q_norm")
         n = layer.d_state
         self.d_state = n
         self.weight_ih = nn.Parameter(torch.empty(self.gates_per_unit * n, d_model))
@@ -52,14 +54,12 @@ class _GatedRecurrence(nn.Module):
             nn.init.uniform_(p, -bound, bound)
         self.out = nn.Linear(n, d_model)
         self.h0 = nn.Parameter(torch.zeros(n))
+        self.add_output_parts(layer, n, d_model)
 
     @property
     def state_size(self) -> int:
         """Real numbers carried from step to step."""
         return self.d_state
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.states(x))
 
 
 class LSTMRecurrence(_GatedRecurrence):

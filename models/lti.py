@@ -7,18 +7,21 @@ import torch
 from torch import nn
 
 from models.config import LayerConfig
+from models.layer_parts import Recurrence, refuse_parts
 from models.unroll import unroll
 
 
-class LtiRecurrence(nn.Module):
+class LtiRecurrence(Recurrence):
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
+        refuse_parts(layer, "lti", "heads", "conv", "q_norm")
         n = layer.d_state
         self.d_state = n
         self.transition = nn.Parameter(0.9 * torch.eye(n))  # stable, long memory at initialisation
         self.inp = nn.Linear(d_model, n)
         self.out = nn.Linear(n, d_model)
         self.h0 = nn.Parameter(torch.zeros(n))
+        self.add_output_parts(layer, n, d_model)
 
     @property
     def state_size(self) -> int:
@@ -29,6 +32,3 @@ class LtiRecurrence(nn.Module):
         drive = self.inp(x)
         return unroll(lambda h, t: h @ self.transition.T + drive[:, t],
                       self.h0.expand(x.shape[0], self.d_state), x.shape[1])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.states(x))

@@ -24,9 +24,9 @@ class MambaRecurrence(DiagonalRecurrence):
 
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__(d_model, layer, exact)
-        self.to_g = nn.Linear(d_model, layer.d_state)
+        self.to_g = nn.Linear(d_model, self.d_state)
 
     def inputs(self, x: torch.Tensor) -> torch.Tensor:
         """g_t * u_t for every position, (B, T, d_state)."""
         g = self.to_g(x)
-        return self.to_b(x) * (g if self.exact else F.softplus(g))
+        return self.branch(x) * (g if self.exact else F.softplus(g))

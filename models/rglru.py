@@ -19,14 +19,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.config import LayerConfig
+from models.layer_parts import Recurrence, refuse_parts
 
 CONV_WIDTH = 4
 C = 8.0
 
 
-class RGLRURecurrence(nn.Module):
+class RGLRURecurrence(Recurrence):
+    """Its width-4 convolution and GeLU gate branch are part of the block; ``LayerConfig`` adds pre-normalisation
+    and the output norm only."""
+
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
+        refuse_parts(layer, "hawk", "heads", "conv", "out_gate", "q_norm")
         n = layer.d_state
         self.d_state = n
         self.to_u = nn.Linear(d_model, n)
@@ -40,6 +45,7 @@ class RGLRURecurrence(nn.Module):
         self.lam = nn.Parameter(torch.logit(torch.empty(n).uniform_(0.9 ** (1 / C), 0.999 ** (1 / C))))
         self.to_gate = nn.Linear(d_model, n)
         self.out = nn.Linear(n, d_model)
+        self.add_output_parts(layer, n, d_model)
 
     @property
     def state_size(self) -> int:
@@ -66,5 +72,6 @@ class RGLRURecurrence(nn.Module):
             out.append(h)
         return torch.stack(out, dim=1) if out else xc
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(F.gelu(self.to_gate(x)) * self.states(x))
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The gate branch times the states, GeLU(W_g x_t + b_g) * h_t, (B, T, d_state)."""
+        return F.gelu(self.to_gate(x)) * self.states(x)

@@ -16,13 +16,17 @@ from torch import nn
 
 from models.config import LayerConfig
 from models.diagonal import diagonal_recurrence
+from models.layer_parts import Recurrence, convolved, refuse_parts, short_convolution
 
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
-class RotationRecurrence(nn.Module):
+class RotationRecurrence(Recurrence):
+    """One head; the short convolution, if any, acts on the input pair (Re b, Im b)."""
+
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
+        refuse_parts(layer, "rotation", "heads", "q_norm")
         if layer.d_state % 2:
             raise ValueError(f"rotation d_state counts real coordinates of complex channels and must be even, "
                              f"got {layer.d_state}")
@@ -36,6 +40,8 @@ class RotationRecurrence(nn.Module):
         if not exact:  # moduli near 1 and small angles at initialisation
             with torch.no_grad():
                 self.to_a.bias[: self.channels].fill_(3.0)
+        self.conv = short_convolution(layer, self.d_state)
+        self.add_output_parts(layer, self.d_state, d_model)
 
     @property
     def state_size(self) -> int:
@@ -57,10 +63,7 @@ class RotationRecurrence(nn.Module):
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h_1..h_T as real coordinates [Re h, Im h], (B, T, d_state)."""
         a = self.gates(x)
-        b = self._complex(self.to_b(x))
+        b = self._complex(convolved(self.conv, self.to_b(x)))
         h0 = self._complex(self.h0).expand(x.shape[0], self.channels)
         h = diagonal_recurrence(a, b, h0)
         return torch.cat([h.real, h.imag], dim=-1).to(x.dtype)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.states(x))

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from models.config import LayerConfig, ModelConfig
+from models.layer_parts import NORM_EPS
 from models.registry import recurrence_class
 
 
@@ -23,16 +24,29 @@ class MLP(nn.Module):
         return self.down(torch.relu(self.up(x)))
 
 
+def rms_norm(config: ModelConfig, on: bool) -> nn.RMSNorm | None:
+    return nn.RMSNorm(config.d_model, eps=NORM_EPS) if on else None
+
+
 class Block(nn.Module):
+    """``x + recurrence(norm(x))``, then ``x + mlp(mlp_norm(x))``; the norms (``LayerConfig.norm``) are the
+    pre-normalisation of fla's blocks (``attn_norm``, ``mlp_norm``)."""
+
     def __init__(self, config: ModelConfig, layer: LayerConfig):
         super().__init__()
         self.recurrence = recurrence_class(config.arch)(config.d_model, layer, exact=config.exact)
         self.mlp = MLP(config.d_model, layer.mlp_hidden) if layer.mlp_hidden else None
+        self.norm = rms_norm(config, layer.norm)
+        self.mlp_norm = rms_norm(config, layer.norm and self.mlp is not None)
+
+    def mixer_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the recurrence reads from the stream ``x``: ``x`` itself, or its RMS norm."""
+        return x if self.norm is None else self.norm(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.recurrence(x)
+        x = x + self.recurrence(self.mixer_input(x))
         if self.mlp is not None:
-            x = x + self.mlp(x)
+            x = x + self.mlp(x if self.mlp_norm is None else self.mlp_norm(x))
         return x
 
 
@@ -48,6 +62,7 @@ class RecurrentModel(nn.Module):
                           else nn.Embedding(config.n_symbols, config.d_model))
         self.blocks = nn.ModuleList(Block(config, layer) for layer in config.layers)
         self.readout = nn.Linear(config.d_model, config.n_labels)
+        self.norm = rms_norm(config, config.norm)
 
     def streams(self, symbols: torch.Tensor) -> list[torch.Tensor]:
         """The residual stream after the embedding and after each block, each (B, T, d_model)."""
@@ -59,7 +74,8 @@ class RecurrentModel(nn.Module):
         return out
 
     def forward(self, symbols: torch.Tensor) -> torch.Tensor:
-        return self.readout(self.streams(symbols)[-1])
+        x = self.streams(symbols)[-1]
+        return self.readout(x if self.norm is None else self.norm(x))
 
     @torch.no_grad()
     def predict(self, symbols: torch.Tensor) -> torch.Tensor:

@@ -104,7 +104,7 @@ def test_forward_kernel_and_stepped_states_agree():
     compiled = deltaproduct(task.dfa, task.labels)
     rec = compiled.model.blocks[0].recurrence
     x = compiled.model.embedding(torch.as_tensor(np.random.default_rng(2).integers(0, 12, size=(2, 200))))
-    q = rec.factors(x)[0]
+    q = rec.factors(x)[0][:, :, 0]  # (B, T, heads = 1, d_k)
     o = torch.einsum("btkv,btk->btv", rec.states(x).view(2, 200, rec.d_key, rec.d_value), q)
     assert torch.equal(rec(x), rec.out(o))
 

@@ -16,10 +16,10 @@ def _matrix_loop(rec: DeltaProductRecurrence, x: torch.Tensor) -> torch.Tensor:
         states = []
         for t in range(x.shape[1]):
             if log_alpha is not None:
-                s = s * log_alpha[b, t].exp()
+                s = s * log_alpha[b, t, 0].exp()
             for j in range(rec.n_h):
-                kk, bb = k[b, t, j], beta[b, t, j]
-                s = (eye - bb * torch.outer(kk, kk)) @ s + bb * torch.outer(kk, v[b, t, j])
+                kk, bb = k[b, t, j, 0], beta[b, t, j, 0]
+                s = (eye - bb * torch.outer(kk, kk)) @ s + bb * torch.outer(kk, v[b, t, j, 0])
             states.append(s.flatten())
         out.append(torch.stack(states))
     return torch.stack(out)
@@ -41,7 +41,7 @@ def test_states_are_the_householder_products_and_forward_reads_them():
             x = torch.randn(2, 6, 5, dtype=torch.float64)
             states = rec.states(x)
             torch.testing.assert_close(states, _matrix_loop(rec, x), rtol=1e-10, atol=1e-10)
-            q = rec.factors(x)[0]
+            q = rec.factors(x)[0][:, :, 0]
             o = torch.einsum("btkv,btk->btv", states.view(2, 6, 4, 3), q)
             torch.testing.assert_close(rec(x), rec.out(o), rtol=1e-10, atol=1e-10)
 
@@ -49,7 +49,7 @@ def test_states_are_the_householder_products_and_forward_reads_them():
 def test_trained_keys_are_unit_and_beta_in_range():
     rec = _random(False, False)
     _, k, _, beta, _ = rec.factors(torch.randn(2, 6, 5, dtype=torch.float64) * 10)
-    torch.testing.assert_close(k.norm(dim=-1), torch.ones(2, 6, 3, dtype=torch.float64))
+    torch.testing.assert_close(k.norm(dim=-1), torch.ones(2, 6, 3, 1, dtype=torch.float64))
     assert beta.min() >= 0 and beta.max() <= 2
 
 
