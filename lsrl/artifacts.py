@@ -19,7 +19,7 @@ from lsrl.constructions.result import CompiledAutomaton
 from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.constructions.select import compile_automaton
 from lsrl.sources import Language, resolve_language
-from models import checkpoint
+from models import checkpoint, registry
 from proofs.bounded import BoundedCertificateError, certify_bounded
 from proofs.certificate import CertificateError, certify, first_layer_spectrum, save_certificate
 from proofs.certificate_kinds import check_claims, kind_of
@@ -48,7 +48,7 @@ def compile_language(language: Language, arch: str, directory: str | os.PathLike
     certificate, reason = _certificate(compiled, max_configurations)
     bounded_document = bounded_certificate(compiled) if certificate is None else None
     bounded = bounded_statement(compiled, bounded_document) if certificate is None else None
-    extra = {"source": language.name, "arch": arch, "construction": compiled.construction,
+    extra = {"source": language.name, "arch": registry.get(arch).name, "construction": compiled.construction,
              "reference": compiled.reference, "size": compiled.size(),
              "certified": certificate is not None, "not_certified": reason, "bounded_statement": bounded}
     files = {DFA_FILE: json.dumps({**dfa_to_json(compiled.dfa), "labels": [int(x) for x in compiled.labels]}) + "\n"}
