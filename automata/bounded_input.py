@@ -24,7 +24,8 @@ class InputLimitError(LsrlInputError):
 
 
 def read_text(path: str | os.PathLike, what: str = "file", max_bytes: int = MAX_FILE_BYTES) -> str:
-    """The UTF-8 text of ``path``; unreadable, oversized or non-UTF-8 files are input errors."""
+    """The UTF-8 text of ``path``; unreadable, oversized or non-UTF-8 files are input errors. At most
+    ``max_bytes + 1`` bytes are read, so that a device such as /dev/zero is refused, not read forever."""
     path = Path(path)
     try:
         if path.is_dir():
@@ -32,7 +33,10 @@ def read_text(path: str | os.PathLike, what: str = "file", max_bytes: int = MAX_
         size = path.stat().st_size
         if size > max_bytes:
             raise InputLimitError(f"{path}: {size} bytes, more than the {max_bytes}-byte limit of a {what}")
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise InputLimitError(f"{path}: more than the {max_bytes}-byte limit of a {what}")
     except OSError as err:
         raise LsrlInputError(f"{path}: cannot read the {what} ({err.strerror or err})") from None
     try:

@@ -16,9 +16,11 @@ import lark
 
 from automata import nfa as thompson
 from automata.dfa import DFA
+from automata.bounded_input import InputLimitError
 from automata.errors import RegexSyntaxError
 from automata.minimize import minimize
 from automata.nfa import NFA, determinize
+from automata.tasks import MAX_STATES
 
 MAX_DEPTH = 200
 """Deepest AST accepted; deeper patterns would exhaust Python's recursion limit when compiled."""
@@ -392,5 +394,11 @@ def regex_to_nfa(pattern: str, alphabet: Sequence[str] | None = None) -> NFA:
 
 
 def regex_to_dfa(pattern: str, alphabet: Sequence[str] | None = None) -> DFA:
-    """The minimal DFA of the pattern's language over ``alphabet`` (see ``regex_to_nfa``)."""
-    return minimize(determinize(regex_to_nfa(pattern, alphabet)))
+    """The minimal DFA of the pattern's language over ``alphabet`` (see ``regex_to_nfa``). A subset
+    construction of more than ``MAX_STATES`` states (``(a|b)*a(a|b)(a|b)...`` doubles with each
+    factor) is an ``InputLimitError``, raised before the table grows."""
+    try:
+        return minimize(determinize(regex_to_nfa(pattern, alphabet), max_states=MAX_STATES))
+    except InputLimitError:
+        raise InputLimitError(f"regex {pattern!r:.60}: its DFA has more than {MAX_STATES} states "
+                              "before minimisation, the most lsrl builds") from None

@@ -14,11 +14,14 @@ from pathlib import Path
 from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from automata.bounded_input import read_text
+from automata.errors import LsrlInputError
 from lsrl import ast
 from lsrl.errors import LsrlError, LsrlSyntaxError, Location
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_EXPONENT = 400
+MAX_SOURCE_BYTES = 2**24  # a program file larger than 16 MiB is refused before parsing
 
 _DESCRIBED = {"NAME": "a name", "NUMBER": "a number", "STRING": "a string", "$END": "end of input"}
 
@@ -26,14 +29,12 @@ _DESCRIBED = {"NAME": "a name", "NUMBER": "a number", "STRING": "a string", "$EN
 def parse_file(path: str | Path) -> ast.Program:
     """Parse the lsrl source file at ``path``."""
     path = Path(path)
+    if not path.exists():
+        raise LsrlSyntaxError(f"no such file: {path}")
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise LsrlSyntaxError(f"no such file: {path}") from None
-    except OSError as err:
-        raise LsrlSyntaxError(f"cannot read {path}: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise LsrlSyntaxError(f"{path} is not UTF-8 text (byte {err.start})") from None
+        text = read_text(path, "program", MAX_SOURCE_BYTES)
+    except LsrlInputError as err:
+        raise LsrlSyntaxError(str(err)) from None
     return parse_text(text, str(path))
 
 

@@ -126,6 +126,13 @@ def test_empty_language_and_empty_word_by_regex(lsrl, pattern, accepted):
     assert done.code == 0 and json.loads(done.out)["aperiodic"]
 
 
+def test_regex_whose_dfa_explodes_is_refused_before_it_is_built(lsrl):
+    """(a|b)*a(a|b)^n has 2^(n+1) subset states: n = 40 would never finish, and classify of n = 16 took
+    12 GB; the subset construction stops at the limit."""
+    pattern = "(a|b)*a" + "(a|b)" * 40
+    assert_refused(lsrl("classify", "--regex", pattern), f"more than {MAX_STATES} states before minimisation")
+
+
 # -- task names ---------------------------------------------------------------------------------
 
 TASKS = {
@@ -186,6 +193,21 @@ def test_input_file_is_read(lsrl, tmp_path):
     assert done.code == 0 and done.out.split() == ["1", "odd=[0]", "2", "odd=[1]", "3", "odd=[0]"]
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_endless_device_files_are_refused_not_read_forever(lsrl, tmp_path):
+    """/dev/zero reports size 0; reading stops one byte past the limit instead of never."""
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    assert_refused(lsrl("check", "/dev/zero"), "/dev/zero: more than the 16777216-byte limit of a program")
+    assert_refused(lsrl("classify", tmp_path / "zero.json"), "zero.json: more than the", "limit of a DFA file")
+
+
+def test_oversized_program_file_is_refused_before_parsing(lsrl, tmp_path):
+    path = tmp_path / "big.lsrl"
+    with path.open("wb") as handle:
+        handle.truncate(2**24 + 1)
+    assert_refused(lsrl("check", path), "big.lsrl: 16777217 bytes, more than the 16777216-byte limit of a program")
+
+
 def test_use_of_a_foreign_file_names_it_without_echoing_it(lsrl, tmp_path):
     secret = _write(tmp_path / "passwd", "root:x:0:0:secret-word:/root:/bin/bash\n")
     for module in (str(secret), "/etc/passwd"):
@@ -198,7 +220,7 @@ def test_use_of_a_foreign_file_names_it_without_echoing_it(lsrl, tmp_path):
 def test_use_of_a_module_that_is_not_utf8(lsrl, tmp_path):
     _write(tmp_path / "m.lsrl", b"def f(x) = x \xfe\n")
     program = _write(tmp_path / "p.lsrl", 'use "m.lsrl"\ninput x : 1\noutput y = f(x)\n')
-    assert_refused(lsrl("check", program), "m.lsrl is not UTF-8 text")
+    assert_refused(lsrl("check", program), "m.lsrl:1: not UTF-8 text (byte 13: 0xfe)")
 
 
 # -- fuzzing ------------------------------------------------------------------------------------
