@@ -24,7 +24,7 @@ import sympy
 from automata.dfa import DFA
 from automata.finite_groups import FiniteGroup
 from automata.green import GreenStructure, MaximalSubgroup, green_structure
-from automata.minimize import minimize
+from automata.minimize import equivalence_classes, minimize
 from automata.monoid import DEFAULT_MAX_ELEMENTS, TransitionMonoid, transition_monoid
 
 Status = Literal["constructible", "impossible", "open"]
@@ -177,7 +177,8 @@ class _Facts:
     green: GreenStructure
     subgroups: tuple[MaximalSubgroup, ...]
     summaries: tuple[GroupSummary, ...]
-    unary_counter: tuple[str, int] | None
+    unary_counter: UnaryCounter | None
+    labelled: bool = False
 
     @property
     def aperiodic(self) -> bool:
@@ -195,10 +196,41 @@ class _Facts:
         return "non-trivial maximal subgroups: " + ("; ".join(shown) if shown else "none")
 
 
-def unary_counting_witness(dfa: DFA) -> tuple[str, int] | None:
-    """A letter a and a modulus m, not a power of two, with L ∩ a* = (a^m)*, if there is one:
-    then any model recognising L recognises (a^m)* on inputs from a*, so impossibility results
-    for counting modulo m apply as stated."""
+@dataclass(frozen=True)
+class UnaryCounter:
+    """On the letter ``symbol``, the words a^n with label ``value`` (for a plain DFA 1 = accepted, 0 =
+    rejected), or the others when ``complement``, are exactly those with ``modulus`` dividing n."""
+
+    symbol: str
+    modulus: int
+    value: int
+    complement: bool
+
+    def language(self, labelled: bool) -> str:
+        """The language this counter restricts, in words."""
+        if not labelled:
+            return "the language" if (self.value == 1) != self.complement else "the complement of the language"
+        return ("the complement of " if self.complement else "") + f"the language of label {self.value}"
+
+
+def _counting_modulus(pattern: list[bool], cycle: int) -> int | None:
+    """m, not a power of two, with pattern[n] == (m | n) for every n, if there is one; the pattern
+    (eventually periodic with period ``cycle``) is given up to its tail plus two periods."""
+    positives = [n for n in range(1, len(pattern)) if pattern[n]]
+    if not pattern[0] or not positives:
+        return None
+    m = positives[0]
+    if m & (m - 1) and cycle % m == 0 and all(pattern[n] == (n % m == 0) for n in range(len(pattern))):
+        return m
+    return None
+
+
+def unary_counting_witness(dfa: DFA, labels: np.ndarray | None = None) -> UnaryCounter | None:
+    """A letter a and a modulus m, not a power of two, such that on a* the language of one label value
+    (acceptance by default), or its complement, is (a^m)*, if there is one: a model computing the labels
+    recognises that language (negating its readout for the complement), so impossibility results for
+    counting modulo m apply as stated."""
+    labels = dfa.accepting_mask().astype(np.int64) if labels is None else np.asarray(labels, dtype=np.int64)
     for a, symbol in enumerate(dfa.alphabet):
         position: dict[int, int] = {}
         orbit: list[int] = []
@@ -208,16 +240,13 @@ def unary_counting_witness(dfa: DFA) -> tuple[str, int] | None:
             orbit.append(q)
             q = int(dfa.delta[q, a])
         tail, cycle = position[q], len(orbit) - position[q]
-        # Membership of a^n for n < tail + 2 * cycle decides the whole (eventually periodic) pattern:
-        # it agrees with [m | n] for all n iff it does there and m divides the cycle length.
-        horizon = tail + 2 * cycle
-        accept = [orbit[n if n < tail else tail + (n - tail) % cycle] in dfa.accepting for n in range(horizon)]
-        positives = [n for n in range(1, horizon) if accept[n]]
-        if not accept[0] or not positives:
-            continue
-        m = positives[0]
-        if m & (m - 1) and cycle % m == 0 and all(accept[n] == (n % m == 0) for n in range(horizon)):
-            return symbol, m
+        # Labels of a^n for n < tail + 2 * cycle decide the whole (eventually periodic) pattern.
+        seen = labels[[orbit[n if n < tail else tail + (n - tail) % cycle] for n in range(tail + 2 * cycle)]]
+        for value in sorted(set(seen.tolist()), reverse=True):
+            for complement in (False, True):
+                m = _counting_modulus(((seen == value) != complement).tolist(), cycle)
+                if m is not None:
+                    return UnaryCounter(symbol, m, value, complement)
     return None
 
 
@@ -306,14 +335,18 @@ def _diag_neg(facts: _Facts) -> Verdict:
                        "parity-like language: a -1 gate counts modulo 2 (as for parity in the cited "
                        "papers)", construction)
     if facts.unary_counter is not None:
-        symbol, m = facts.unary_counter
-        theorem = Theorem(f"restricted to {symbol!r}*, the language is ({symbol}^{m})*; a finite-precision "
+        counter = facts.unary_counter
+        symbol, m, language = counter.symbol, counter.modulus, counter.language(facts.labelled)
+        reduction = ("" if language == "the language" else
+                     "; a model of the class for the language gives one for that language (a readout of "
+                     "the same states, negated for a complement)")
+        theorem = Theorem(f"restricted to {symbol!r}*, {language} is ({symbol}^{m})*{reduction}; a finite-precision "
                           f"LRNN of finitely many layers whose transition matrices are all triangular with "
                           f"real eigenvalues (diagonal in [-1,1] included) cannot recognise (1^m)* for m not "
                           f"a power of two",
                           hypotheses + ("transition matrices triangular with real eigenvalues",), GRAZZI)
         return Verdict("diag-neg", "impossible", "theorem", hypotheses, (GRAZZI,),
-                       f"counting modulo {m} is embedded in the language", theorem=theorem)
+                       f"counting modulo {m} is embedded in {language}", theorem=theorem)
     if facts.summaries and all(g.two_group for g in facts.summaries):
         construction = Construction("Z_2 / flip-flop cascade", None, None,
                                     "every subgroup is a 2-group, so by Krohn-Rhodes the monoid divides a "
@@ -328,7 +361,7 @@ def _diag_neg(facts: _Facts) -> Verdict:
     return Verdict("diag-neg", "open", "conjecture/open", hypotheses, (GRAZZI,),
                    facts.describe_groups() + "; a subgroup has an element of odd prime order. Grazzi et al. "
                    "2025 prove impossibility only for counting modulo m ((1^m)*, m not a power of two) and "
-                   "this language does not restrict to that on one letter; we conjecture it is impossible "
+                   "neither this language nor its complement restricts to that on one letter; we conjecture it is impossible "
                    "too (real triangular transitions give periods that are powers of two), but that is "
                    "not proved here")
 
@@ -434,17 +467,40 @@ RULES = {"diag-01": _diag_01, "diag-neg": _diag_neg, "diag-complex": _diag_compl
          "deltaproduct": _deltaproduct, "dense-lrnn": _dense_lrnn, "nonlinear-rnn": _nonlinear_rnn}
 
 
-def classify(dfa: DFA, max_elements: int = DEFAULT_MAX_ELEMENTS) -> Classification:
-    """Classify the language of ``dfa`` (minimised first). Raises ``MonoidTooLarge`` when the
-    syntactic monoid has more than ``max_elements`` elements."""
-    minimal = minimize(dfa)
+def _classification(minimal: DFA, labels: np.ndarray | None, max_elements: int,
+                    only: tuple[str, ...] | None) -> Classification:
+    """The verdicts (for the classes in ``only``, all when None) read from the transition monoid of
+    ``minimal`` and the unary counters of its labels (of its acceptance when ``labels`` is None)."""
     monoid = transition_monoid(minimal, max_elements)
     green = green_structure(monoid)
     subgroups = green.maximal_subgroups()
     facts = _Facts(minimal, monoid, green, subgroups, tuple(_summary(s, monoid) for s in subgroups),
-                   unary_counting_witness(minimal))
+                   unary_counting_witness(minimal, labels), labels is not None)
     return Classification(
         alphabet=minimal.alphabet, n_states=minimal.n_states, monoid_size=monoid.size,
         n_idempotents=int(monoid.idempotents.sum()), n_d_classes=int(green.d_class.max()) + 1,
         aperiodic=facts.aperiodic, monoid_is_group=facts.whole_group is not None, groups=facts.summaries,
-        verdicts=tuple(rule(facts) for rule in RULES.values()))
+        verdicts=tuple(rule(facts) for name, rule in RULES.items() if only is None or name in only))
+
+
+def classify(dfa: DFA, max_elements: int = DEFAULT_MAX_ELEMENTS, only: tuple[str, ...] | None = None) -> Classification:
+    """Classify the language of ``dfa`` (minimised first) for every class, or for those in ``only``.
+    Raises ``MonoidTooLarge`` when the syntactic monoid has more than ``max_elements`` elements. Every
+    fact read is shared by the language and its complement (the syntactic monoid; unary counters of
+    both), and so is every verdict."""
+    return _classification(minimize(dfa), None, max_elements, only)
+
+
+def classify_labelling(dfa: DFA, labels: np.ndarray, max_elements: int = DEFAULT_MAX_ELEMENTS,
+                       only: tuple[str, ...] | None = None) -> Classification:
+    """Classify the labelling ``q -> labels[q]`` of a DFA that is minimal as a labelled automaton (every
+    state reachable, no two states with the same labels after every suffix; ``ValueError`` otherwise).
+    Its transition monoid is the labelling's syntactic monoid: each label value's syntactic monoid is a
+    quotient of it, and it embeds in their product. Being aperiodic, or having only solvable subgroups or
+    only 2-groups, is kept by both, and the unary counters of every label value and complement are read,
+    so each verdict's status is the worst of the label values' languages' (impossible, then open, then
+    constructible)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(dfa.reachable()) != dfa.n_states or len(np.unique(equivalence_classes(dfa, labels))) != dfa.n_states:
+        raise ValueError("classify_labelling needs a DFA minimal as a labelled automaton")
+    return _classification(dfa, labels, max_elements, only)

@@ -37,10 +37,11 @@ def _moore_rounds(delta: np.ndarray, classes: np.ndarray, rounds: int) -> tuple[
     return classes, False
 
 
-def equivalence_classes(dfa: DFA, moore_rounds: int = 6) -> np.ndarray:
-    """Class index of every state under Myhill-Nerode equivalence (all states, reachable or not)."""
-    n, k = dfa.delta.shape
-    classes, stable = _moore_rounds(dfa.delta, dfa.accepting_mask().astype(np.int64), moore_rounds)
+def equivalence_classes(dfa: DFA, labels: np.ndarray | None = None, moore_rounds: int = 6) -> np.ndarray:
+    """Class index of every state under Myhill-Nerode equivalence (all states, reachable or not): two
+    states are equivalent when they give the same label (acceptance by default) after every suffix."""
+    initial = dfa.accepting_mask() if labels is None else np.unique(labels, return_inverse=True)[1].ravel()
+    classes, stable = _moore_rounds(dfa.delta, initial.astype(np.int64), moore_rounds)
     if stable:
         return classes
     return _hopcroft(dfa.delta, classes)

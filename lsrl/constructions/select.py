@@ -2,10 +2,11 @@
 
 The DFA is first reduced to its minimal labelled form (``labelling.minimal_labelled``); the result's
 ``dfa`` and ``labels`` are that minimal automaton, which gives the same label as the input after every
-prefix. Each class's constructions are tried from the smallest to the most general; a construction that
-applies is itself a proof that the class can express the automaton. When none applies, the classifier
-(``automata.classify``) decides: if it proves the language of some label value impossible for the class,
-``NotExpressible`` carries its theorem; otherwise ``NotImplementedConstruction`` says what is missing.
+prefix. The classifier (``automata.classify``) is consulted first: if it proves the language of some label
+value impossible for the class, ``NotExpressible`` carries its theorem and no construction is tried. Then
+each class's constructions are tried from the smallest to the most general; a construction that applies is
+itself a proof that the class can express the automaton; when none applies, ``NotImplementedConstruction``
+says what is missing.
 The last resort of each linear class is a holonomy (Krohn-Rhodes) cascade (``cascade``): any DFA for
 deltaproduct, counter-free DFAs for the diagonal classes, and for diag-neg / rotation a cascade whose
 levels also permute (``diagonal_cascade``: level groups that are 2-groups / solvable). The nonlinear
@@ -14,11 +15,12 @@ transitions, the rows of a coset action's permutation matrix).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
-from automata.classify import classify
+from automata.classify import classify, classify_labelling
 from automata.dfa import DFA
 from lsrl.constructions import (cascade, diagonal, diagonal_cascade, group_cascade, householder, onehot, rotation,
                                 transformation_units)
@@ -50,28 +52,37 @@ ARCHITECTURES = tuple(a.name for a in registry.ARCHITECTURES if a.automaton == a
 
 def check_expressible(dfa: DFA, labels: np.ndarray, arch: str) -> None:
     """Raise ``NotExpressible`` if the classifier proves that the class cannot recognise the language of
-    one label value (a model computing every label would recognise each of those languages)."""
+    one label value (a model computing every label would recognise each of those languages). ``dfa`` is
+    minimal as a labelled automaton: its labelling is classified once, and only when that proves some
+    label value's language impossible are the values classified one by one to name it."""
     spec = registry.get(arch)
     if spec.universal or spec.classifier is None:
         return
+    cls = spec.classifier
+    labelling = classify_labelling(dfa, labels, only=(cls,)).verdict(cls)
+    if labelling.status != "impossible":
+        return
     for value in np.unique(labels).tolist():
-        verdict = classify(dfa.with_accepting(np.flatnonzero(labels == value).tolist())).verdict(spec.classifier)
+        verdict = classify(dfa.with_accepting(np.flatnonzero(labels == value).tolist()), only=(cls,)).verdict(cls)
         if verdict.status == "impossible" and verdict.theorem is not None:
             theorem = verdict.theorem
             raise NotExpressible(arch, f"for the language of label {value}: {theorem.statement}", theorem.reference,
                                  theorem.condition, upgrade_hint(dfa, labels, arch))
+    raise AssertionError(f"the labelling is impossible for {arch} but no label value's language is")
 
 
 def upgrade_hint(dfa: DFA, labels: np.ndarray, arch: str) -> str | None:
     """'needs X: try Y' for the first class Y up ``arch``'s upgrade chain (``models.registry``) that the
     classifier proves able to compute every label value's language and that has constructions here; None if
-    none."""
-    results = [classify(dfa.with_accepting(np.flatnonzero(labels == value).tolist()))
-               for value in np.unique(labels).tolist()]
+    none. The labelling's verdict is the worst of its label values' (``classify_labelling``), so it is read
+    once per class, and not at all for a universal class."""
+    @functools.cache
+    def constructible(cls: str) -> bool:
+        return classify_labelling(dfa, labels, only=(cls,)).verdict(cls).status == "constructible"
 
     def can(candidate: registry.Architecture) -> bool:
-        return candidate.has("automaton") and candidate.classifier is not None and all(
-            result.verdict(candidate.classifier).status == "constructible" for result in results)
+        return candidate.has("automaton") and candidate.classifier is not None and (
+            candidate.universal or constructible(candidate.classifier))
 
     better = registry.upgrade(registry.get(arch), can)
     return better and f"needs {better.gains}: try {registry.spelled_like(better, arch)}"
@@ -92,11 +103,11 @@ def compile_automaton(dfa: DFA, arch: str, labels: np.ndarray | None = None,
     minimal, minimal_labels = minimal_labelled(dfa, labels)
     constructions = CONSTRUCTIONS.get(spec.automaton, (lambda d, l: householder.deltaproduct(d, l, n_h),
                                                        lambda d, l: cascade.deltaproduct_cascade(d, l, n_h)))
+    check_expressible(minimal, minimal_labels, arch)
     missing = []
     for construct in constructions:
         try:
             return construct(minimal, minimal_labels)
         except NotImplementedConstruction as error:
             missing.append(error.missing)
-    check_expressible(minimal, minimal_labels, arch)
     raise NotImplementedConstruction(arch, "; ".join(missing))

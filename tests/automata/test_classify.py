@@ -7,10 +7,12 @@ import re
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automata import permutations as perms
-from automata.classify import ARCHITECTURES, TC0_NC1, classify, unary_counting_witness
+from automata.classify import ARCHITECTURES, TC0_NC1, UnaryCounter, classify, classify_labelling, unary_counting_witness
 from automata.dfa import DFA
+from automata.minimize import equivalence_classes, minimize
 from automata.monoid import MonoidTooLarge
 from automata.strategies import dfas
 from automata.tasks import get_task
@@ -106,7 +108,7 @@ def test_parity():
 def test_mod3():
     result = classify(MOD3)
     assert [(g.order, g.composition_factors) for g in result.groups] == [(3, ("Z_3",))]
-    assert unary_counting_witness(result_dfa := MOD3) == ("a", 3) and result_dfa.n_states == 3
+    assert unary_counting_witness(MOD3) == UnaryCounter("a", 3, 1, False)
     neg = result.verdict("diag-neg")
     assert (neg.status, neg.source, neg.theorem.condition) == ("impossible", "theorem", None)
     complex_ = result.verdict("diag-complex")
@@ -118,6 +120,17 @@ def test_odd_order_group_without_a_unary_counter_is_open_for_negative_diagonals(
     shifted = dfa("ab", {0: {"a": 1, "b": 0}, 1: {"a": 2, "b": 1}, 2: {"a": 0, "b": 2}}, 0, [1])
     verdict = classify(shifted).verdict("diag-neg")
     assert (verdict.status, verdict.source, verdict.theorem) == ("open", "conjecture/open", None)
+
+
+def test_a_counter_in_the_complement_is_as_impossible_as_one_in_the_language():
+    # The complement of (a^3)* on a*: negating a model's readout gives a model for (a^3)*.
+    assert unary_counting_witness(MOD3.complement()) == UnaryCounter("a", 3, 1, True)
+    for automaton in (get_task("mod:3").dfa, get_task("S:5").dfa, get_task("A:5").dfa):
+        plain, complement = (classify(x).verdict("diag-neg") for x in (automaton, automaton.complement()))
+        assert plain.status == complement.status == "impossible"
+        assert plain.theorem.condition == complement.theorem.condition
+    verdict = classify(MOD3.complement()).verdict("diag-neg")
+    assert verdict.theorem.condition is None and "the complement of the language is (a^3)*" in verdict.theorem.statement
 
 
 def s5_word_problem(generators=((0, 1, 2, 3, 4), (0, 1)), names=("c", "t")) -> DFA:
@@ -195,7 +208,60 @@ def test_verdicts_are_consistent(automaton: DFA):
         if v.theorem is not None:
             assert v.source == "theorem" and v.theorem.reference
             assert (v.theorem.condition is not None) == (not result.all_groups_solvable and v.architecture != "diag-01"
-                                                          and unary_counting_witness(automaton) is None)
+                                                          and unary_counting_witness(minimize(automaton)) is None)
+
+
+def verdict_claims(automaton: DFA) -> list[tuple]:
+    """What each verdict claims, without its prose: status, source, condition and construction size."""
+    return [(v.architecture, v.status, v.source, v.theorem and v.theorem.condition,
+             v.construction and (v.construction.layers, v.construction.state_size, v.construction.n_h))
+            for v in classify(automaton).verdicts]
+
+
+@st.composite
+def relabelled(draw, automaton: DFA) -> DFA:
+    """The same automaton with its letters renamed and reordered and its states renumbered."""
+    symbols = draw(st.permutations(range(automaton.n_symbols)))
+    states = np.array(draw(st.permutations(range(automaton.n_states))))
+    names = tuple(f"x{j}" for j in draw(st.permutations(range(automaton.n_symbols))))
+    new_of = np.argsort(states)  # state q of the original is new_of[q]
+    delta = new_of[automaton.delta[states][:, symbols]]
+    return DFA(names, delta, int(new_of[automaton.start]), frozenset(int(new_of[q]) for q in automaton.accepting))
+
+
+@settings(max_examples=150, deadline=None)
+@given(dfas(max_states=6, max_symbols=3), st.data())
+def test_verdicts_are_invariant_under_complement_and_relabelling(automaton: DFA, data: st.DataObject):
+    # A model for L gives one for its complement (negate the readout) and for L with its letters renamed.
+    claims = verdict_claims(automaton)
+    assert verdict_claims(automaton.complement()) == claims
+    assert verdict_claims(data.draw(relabelled(automaton))) == claims
+
+
+WORSE = ("constructible", "open", "impossible")
+
+
+@settings(max_examples=60, deadline=None)
+@given(dfas(min_states=2, max_states=6, max_symbols=3), st.data())
+def test_a_labellings_verdict_is_the_worst_of_its_label_languages(automaton: DFA, data: st.DataObject):
+    labels = np.array(data.draw(st.lists(st.integers(0, 3), min_size=automaton.n_states, max_size=automaton.n_states)))
+    reachable = automaton.reachable()
+    trimmed, labels = automaton.restrict(reachable), labels[reachable]
+    classes = equivalence_classes(trimmed, labels)
+    representative = np.unique(classes, return_index=True)[1]
+    minimal = DFA(trimmed.alphabet, classes[trimmed.delta[representative]], int(classes[trimmed.start]), frozenset())
+    minimal_labels = labels[representative]
+    per_value = [classify(minimal.with_accepting(np.flatnonzero(minimal_labels == v).tolist()))
+                 for v in np.unique(minimal_labels).tolist()]
+    labelling = classify_labelling(minimal, minimal_labels)
+    for architecture in ARCHITECTURES:
+        worst = max((result.verdict(architecture).status for result in per_value), key=WORSE.index)
+        assert labelling.verdict(architecture).status == worst
+
+
+def test_classify_labelling_refuses_a_labelled_dfa_that_is_not_minimal():
+    with pytest.raises(ValueError, match="minimal as a labelled automaton"):
+        classify_labelling(PARITY, np.array([0, 0]))
 
 
 @pytest.mark.parametrize("name, factors", [("parity", [("Z_2",)]), ("mod:3", [("Z_3",)]), ("Z2xZ2", [("Z_2", "Z_2")]),
