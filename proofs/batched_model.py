@@ -1,7 +1,7 @@
 """``RationalModel.step`` for many (configuration, symbol) pairs at once, in exact integer arithmetic.
 
-Applies to the nonlinear RNNs (Elman ReLU/tanh, LSTM, GRU) whose weights are all dyadic rationals.
-Every array of values is a pair (ints, e) meaning ints / 2^e exactly, ints an int64 array whose
+Applies to the nonlinear RNNs (Elman ReLU/tanh, LSTM, GRU) and to DeltaProduct whose weights are all
+dyadic rationals. Every array of values is a pair (ints, e) meaning ints / 2^e exactly, ints an int64 array whose
 entries are all below ``LIMIT`` = 2^53 in magnitude (checked after every operation; an operation whose
 a-priori bound exceeds it raises ``Unbatchable`` and the caller falls back to ``RationalModel.step``).
 Matrix products are float64 matrix products of such integers: every product and every partial sum,
@@ -23,14 +23,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from proofs.exact_model import SIGMOID_ONE, SIGMOID_ZERO, TANH_SATURATION, RationalModel, _scaled
+from proofs.exact_model import SIGMOID_ONE, SIGMOID_ZERO, TANH_SATURATION, RationalModel
 
 LIMIT = 1 << 53
 # True: the products are numpy int64 matrix products (no reliance on the BLAS; about 3x slower per
 # product); False: float64 BLAS products, exact by the same < 2^53 bound for any classical
 # (sum-of-products, any order, FMA or not) dgemm, which numpy's OpenBLAS is.
 INTEGER_MATMUL = False
-ARCHS = ("elman", "lstm", "gru")
+ARCHS = ("elman", "lstm", "gru", "deltaproduct")
 
 
 class Unbatchable(Exception):
@@ -85,15 +85,91 @@ class Vec:
     def split(self, k: int) -> list["Vec"]:
         return [Vec(part, self.e) for part in np.split(self.ints, k, axis=-1)]
 
+    def neg(self) -> "Vec":
+        return Vec(-self.ints, self.e)
+
+    def clamp(self, lo: Fraction, hi: Fraction) -> "Vec":
+        """min(max(x, lo), hi) exactly, on a grid fine enough for lo and hi (both dyadic)."""
+        e = max(self.e, _exponent(lo), _exponent(hi))
+        ints = _ldexp_int(self.ints, e - self.e)
+        return Vec(np.clip(ints, int(lo * (1 << e)), int(hi * (1 << e))), e)
+
+
+def _fractions(ints: np.ndarray, e: int) -> tuple[Fraction, ...]:
+    """The exact values ints / 2^e of one row, as ``RationalModel`` holds them."""
+    return tuple(Fraction(int(x), 1 << e) for x in ints.tolist())
+
+
+def _exponent(value: Fraction) -> int:
+    d = value.denominator
+    if d & (d - 1):
+        raise Unbatchable(f"{value} is not a dyadic rational")
+    return d.bit_length() - 1
+
 
 def _fixed(values: np.ndarray) -> Vec:
-    scaled = _scaled(values)
-    if scaled is None:
-        raise Unbatchable("a weight is not a dyadic rational")
-    ints, e = scaled
-    if ints.size and max(abs(int(x)) for x in ints.ravel().tolist()) >= LIMIT:
+    """A weight array given by its float64 values (each exactly its rational value) on the coarsest integer
+    grid that holds it: a nonzero value M 2^(k - 53), M a 53-bit integer with t trailing zero bits, needs
+    the grid 2^-(53 - k - t)."""
+    values = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise Unbatchable("a weight is not finite")
+    fraction, k = np.frexp(values)
+    mantissa = np.ldexp(fraction, 53).astype(np.int64)
+    nonzero = mantissa != 0
+    t = np.frexp((mantissa & -mantissa).astype(np.float64))[1] - 1
+    e = int(np.maximum(53 - k - t, 0)[nonzero].max(initial=0))
+    if e > 1000:
+        raise Unbatchable("a weight needs a grid finer than 2^-1000")
+    ints = np.ldexp(values, e)
+    if ints.size and np.abs(ints).max() >= LIMIT:
         raise Unbatchable("a weight needs 53 or more bits on its grid")
     return Vec(ints.astype(np.int64), e)
+
+
+_HASH = np.random.default_rng(0).integers(1, 1 << 62, size=4096, dtype=np.int64) | 1
+
+
+def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(first, inverse): the first row of each distinct value and each row's distinct index, when at most
+    half the rows are distinct (None otherwise, or when the rows are too wide to hash). Rows are grouped
+    by a wrapping int64 hash and every row is then compared with its group's first row, so a collision
+    only costs the grouping (None), never a wrong answer."""
+    if rows.ndim != 2 or rows.shape[1] > len(_HASH) or len(rows) < 2:
+        return None
+    with np.errstate(over="ignore"):
+        hashes = rows @ _HASH[:rows.shape[1]]
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if 2 * len(first) > len(rows) or not np.array_equal(rows[first][inverse], rows):
+        return None
+    return first, inverse
+
+
+def _partial_affine(w: "Matrix", x: np.ndarray, columns: np.ndarray, bias: np.ndarray | None, sp: int, sb: int):
+    """Over the given columns of ``w`` (and the bias, if given), per row of ``x``: the sum of the terms,
+    the sum of their magnitudes, and their least 2-adic valuation (inf if all are 0), on the grid 2^-g."""
+    if INTEGER_MATMUL:
+        wi = w.ints[:, columns]
+        out = ((x @ wi.T) << sp).astype(np.float64)  # no overflow: every partial sum < 2^53; exact as float64
+        mag = ((np.abs(x) @ np.abs(wi).T) << sp).astype(np.float64)
+    else:
+        xf, scale_p = x.astype(np.float64), float(1 << sp)
+        out = (xf @ w.f[:, columns].T) * scale_p  # exact: every partial sum is an integer < 2^53
+        mag = (np.abs(xf) @ w.abs_f[:, columns].T) * scale_p
+    low = np.full(out.shape, np.inf)
+    if bias is not None:
+        bf, scale_b = bias.astype(np.float64), float(1 << sb)
+        out, mag = out + bf * scale_b, mag + np.abs(bf) * scale_b
+        low = np.minimum(low, np.where(bias != 0, _v2(bias) + sb, np.inf))
+    nonzero = x != 0
+    valuation = _v2(x)
+    for c in np.unique(valuation[nonzero]).tolist():
+        xc = (nonzero & (valuation == c)).astype(np.float64)
+        for a, wc in w.classes:
+            hit = (xc @ wc[:, columns].T) > 0
+            low = np.where(hit, np.minimum(low, a + c + sp), low)
+    return out, mag, low
 
 
 class Matrix:
@@ -122,18 +198,23 @@ class BatchedModel:
                              for i in range(len(exact.model.blocks))]
         self.m: dict[str, Matrix] = {}
         self.b: dict[str, Vec] = {}
-        for name, w in exact.weights.items():
+        for name, w in exact.arrays.items():
             if w.ndim == 2:
                 self.m[name] = Matrix(w)
             else:
                 self.b[name] = _fixed(w)
         self.embedding = self.m["embedding.weight"]
+        self.transition_ids: list[dict[tuple, int]] = [{} for _ in exact.model.blocks]
+        self.transition_values: list[list[tuple]] = [[] for _ in exact.model.blocks]
 
     # -- the ledger's quantities, per pair ------------------------------------------------------
     def _affine(self, name: str, x: Vec, bias: Vec | None) -> Vec:
+        """``weight @ x + bias`` per row, recording the ledger's quantities. A row's sum, magnitude and
+        least valuation are sums (and a minimum) over its columns, so they are computed per group of
+        columns on the group's distinct rows only and combined: the columns that depend on the symbol
+        alone (with a fixed bias), and the others (with a per-row bias)."""
         w = self.m[name]
-        rows = w.ints.shape[0]
-        batch = x.ints.shape[0]
+        rows, batch = w.ints.shape[0], x.ints.shape[0]
         if bias is None:
             bias = Vec(np.zeros(rows, dtype=np.int64), 0)
         g = max(w.e + x.e, bias.e)
@@ -142,38 +223,113 @@ class BatchedModel:
         max_b = int(np.abs(bias.ints).max()) if bias.ints.size else 0
         if ((w.max_row * max_x) << sp) + (max_b << sb) >= LIMIT:
             raise Unbatchable("a linear map's sum of |terms| reaches 2^53 on its integer grid")
-        if INTEGER_MATMUL:
-            out = ((x.ints @ w.ints.T) << sp) + (bias.ints << sb)  # no overflow: every partial sum < 2^53
-            mag = ((np.abs(x.ints) @ np.abs(w.ints).T) << sp) + (np.abs(bias.ints) << sb)
-            out, mag = out.astype(np.float64), mag.astype(np.float64)  # integers < 2^53: exact
-        else:
-            xf = x.ints.astype(np.float64)
-            scale_p, scale_b = float(1 << sp), float(1 << sb)
-            bf = bias.ints.astype(np.float64)
-            out = (xf @ w.f.T) * scale_p + bf * scale_b  # exact: every partial sum is an integer < 2^53
-            mag = (np.abs(xf) @ w.abs_f.T) * scale_p + np.abs(bf) * scale_b
-        # least valuation among the nonzero terms w_ij x_j (and the bias) of each row, on the grid
-        low = np.full((batch, rows), np.inf)
-        if bias.ints.size:
-            vb = np.where(bias.ints != 0, _v2(bias.ints) + sb, np.inf)
-            low = np.minimum(low, np.broadcast_to(vb, low.shape))
-        xnz = x.ints != 0
-        vx = _v2(x.ints)
-        for c in np.unique(vx[xnz]).tolist():
-            xc = (xnz & (vx == c)).astype(np.float64)
-            for a, wa in w.classes:
-                hit = (xc @ wa.T) > 0
-                low = np.where(hit, np.minimum(low, a + c + sp), low)
-        positive = mag > 0
-        if positive.any():
-            bits = np.where(positive, np.frexp(mag)[1] - np.where(positive, low, 0), 0).astype(np.int64)
-            self.bits = np.maximum(self.bits, bits.max(axis=1))
+        out = mag = low = None
+        for index, x_part, columns, b_part in self._column_groups(x.ints, bias.ints):
+            o, m, v = (part[index] for part in _partial_affine(w, x_part, columns, b_part, sp, sb))
+            if out is None:
+                out, mag, low = o, m, v
+            else:
+                out += o  # exact: integers whose total is below 2^53 (checked above)
+                mag += m
+                np.minimum(low, v, out=low)
+        if out.size:
+            # a row of zero magnitude has only zero terms (low = inf): its bits are 0
+            bits = np.maximum((np.frexp(mag)[1] - low).max(axis=1), 0).astype(np.int64)
+            self.bits = np.maximum(self.bits, bits)
             self.max_mag = max(self.max_mag, Fraction(int(mag.max()), 1 << g))
         ints, e = _normalise(out.astype(np.int64), g)
         return Vec(ints, e)
 
-    def _sat_check(self, v: Vec, bad: np.ndarray) -> None:
-        self.bad |= bad.any(axis=1)
+    def _column_groups(self, x: np.ndarray, bias: np.ndarray):
+        """(row -> group row, the group's distinct rows, its column mask, its bias or None) for the columns
+        determined by the symbol (rows: one per symbol) and for the rest (rows: the distinct ones)."""
+        slot, first_of = self.symbol_rows
+        by_symbol = np.all(x == x[first_of[slot]], axis=0)
+        fixed_bias = bias.ndim == 1
+        groups = [(slot, x[first_of][:, by_symbol], by_symbol, bias if fixed_bias else None)]
+        rest = ~by_symbol
+        if rest.any() or not fixed_bias:
+            part = np.concatenate([x[:, rest], bias], axis=1) if not fixed_bias else x[:, rest]
+            distinct = _distinct_rows(part)
+            index, chosen = (np.arange(len(x)), slice(None)) if distinct is None else (distinct[1], distinct[0])
+            groups.append((index, x[chosen][:, rest], rest, None if fixed_bias else bias[chosen]))
+        return groups
+
+    def _matrix_affine(self, w: Vec, x: Vec) -> Vec:
+        """Per row b, ``w[b] @ x[b]`` for a matrix that depends on the row (w (B, r, c), x (B, c)),
+        recording the bits and magnitude ``Ledger.affine`` records for it (no bias): the terms are
+        formed explicitly, so their least valuation is read off directly."""
+        if w.ints.size == 0 or x.ints.size == 0:
+            return Vec(np.zeros(w.ints.shape[:2], dtype=np.int64), 0)
+        if int(np.abs(w.ints).max()) * int(np.abs(x.ints).max()) * w.ints.shape[2] >= LIMIT:
+            raise Unbatchable("a state-dependent product reaches 2^53 on its integer grid")
+        terms = w.ints * x.ints[:, None, :]
+        out, mag = terms.sum(axis=2), np.abs(terms).sum(axis=2)
+        low = np.where(terms != 0, _v2(terms), 1 << 30).min(axis=2)
+        positive = mag > 0
+        if positive.any():
+            bits = np.where(positive, np.frexp(mag.astype(np.float64))[1] - low, 0)
+            self.bits = np.maximum(self.bits, bits.max(axis=1))
+        self.max_mag = max(self.max_mag, Fraction(int(mag.max()), 1 << (w.e + x.e)))
+        return Vec(*_normalise(out, w.e + x.e))
+
+    def _transitions(self, layer: int, parts: list[Vec], make) -> None:
+        """Record, per row, which transition value the layer used: ``parts`` (each (B, n)) determine it and
+        ``make`` turns one row of each into the tuple ``RationalModel.record`` stores. Values are numbered
+        once per model (``self.transition_values[layer]``), so each is built and checked once."""
+        joined = np.concatenate([p.ints.reshape(len(p.ints), -1) for p in parts], axis=1)
+        _, first, inverse = np.unique(joined, axis=0, return_index=True, return_inverse=True)
+        grids = tuple(p.e for p in parts)
+        known, values = self.transition_ids[layer], self.transition_values[layer]
+        numbers = []
+        for b in first.tolist():
+            key = (grids, joined[b].tobytes())
+            if key not in known:
+                known[key] = len(values)
+                values.append(make(*(p.ints.reshape(len(p.ints), -1)[b] for p in parts)))
+            numbers.append(known[key])
+        self.used.append((layer, np.asarray(numbers, dtype=np.int64)[inverse.ravel()], values))
+
+    def _deltaproduct(self, i: int, state: Vec, stream: Vec) -> tuple[Vec, Vec]:
+        """``exact_model._deltaproduct_step`` on every row: S <- S + k beta (v - S^T k) per factor."""
+        pre = f"blocks.{i}.recurrence."
+        cfg = self.exact.layer_config(i)
+        d_k, d_v, batch = cfg.d_state, cfg.d_value or cfg.d_state, len(stream.ints)
+        s = Vec(state.ints.reshape(batch, d_k, d_v), state.e)
+        q = self._affine(pre + "to_q.weight", stream, self.b[pre + "to_q.bias"])
+        keys = self._affine(pre + "to_k.weight", stream, self.b[pre + "to_k.bias"])
+        values = self._affine(pre + "to_v.weight", stream, self.b[pre + "to_v.bias"])
+        lo, hi = (Fraction(g) for g in cfg.gate_range)
+        betas = self._affine(pre + "to_beta.weight", stream, self.b[pre + "to_beta.bias"]).clamp(lo, hi)
+        parts = [keys, betas]
+        if pre + "to_alpha.weight" in self.m:  # a scalar decay: S <- clamp(alpha_0, 0, 1) S first
+            alpha = self._affine(pre + "to_alpha.weight", stream, self.b[pre + "to_alpha.bias"])
+            alpha = alpha.clamp(Fraction(0), Fraction(1))
+            s = s.mul(Vec(alpha.ints[:, :1, None], alpha.e))
+            parts.append(Vec(alpha.ints[:, :1], alpha.e))
+
+        def transition(k: np.ndarray, beta: np.ndarray, *decay: np.ndarray) -> tuple:
+            return ("householder", tuple(_fractions(row, keys.e) for row in k.reshape(cfg.n_h, d_k)),
+                    _fractions(beta, betas.e), _fractions(decay[0], parts[-1].e) if decay else ())
+
+        self._transitions(i, parts, transition)
+        for h in range(cfg.n_h):
+            k = Vec(keys.ints[:, h * d_k:(h + 1) * d_k], keys.e)
+            v = Vec(values.ints[:, h * d_v:(h + 1) * d_v], values.e)
+            predicted = self._matrix_affine(Vec(s.ints.transpose(0, 2, 1), s.e), k)
+            beta = Vec(np.repeat(betas.ints[:, h:h + 1], d_v, axis=1), betas.e)
+            correction = self._diagonal_affine(beta, v.add(predicted.neg()))
+            s = s.add(Vec(k.ints[:, :, None], k.e).mul(Vec(correction.ints[:, None, :], correction.e)))
+        y = self._matrix_affine(Vec(s.ints.transpose(0, 2, 1), s.e), q)
+        return Vec(s.ints.reshape(batch, d_k * d_v), s.e), y
+
+    def _diagonal_affine(self, diagonal: Vec, x: Vec) -> Vec:
+        """``Ledger.affine(diag(d), x, None)`` per row: the same terms as the full matrix (its zeros add
+        nothing to a row's sum, magnitude or least valuation)."""
+        n = diagonal.ints.shape[1]
+        full = np.zeros((len(diagonal.ints), n, n), dtype=np.int64)
+        full[:, np.arange(n), np.arange(n)] = diagonal.ints
+        return self._matrix_affine(Vec(full, diagonal.e), x)
 
     def _tanh(self, v: Vec) -> Vec:
         t = min(int(TANH_SATURATION * (1 << v.e)), 1 << 62)
@@ -197,11 +353,15 @@ class BatchedModel:
     # -- the step -------------------------------------------------------------------------------
     def step(self, states: list[Vec], symbols: np.ndarray):
         """One exact step for every row: ``states[layer]`` is (B, n_layer), ``symbols`` (B,). Returns
-        (new states, logits, bits per row, the largest magnitude of the batch, bad rows)."""
+        (new states, logits, bits per row, the largest magnitude of the batch, bad rows); ``self.used``
+        then lists, per linear layer, (layer, each row's transition number, the layer's transition values)."""
         batch = len(symbols)
         self.bits = np.zeros(batch, dtype=np.int64)
         self.max_mag = Fraction(0)
         self.bad = np.zeros(batch, dtype=bool)
+        self.used: list[tuple[int, np.ndarray, list[tuple]]] = []
+        _, first_of, index = np.unique(symbols, return_index=True, return_inverse=True)
+        self.symbol_rows = (index.ravel(), first_of)  # row -> its symbol's slot, slot -> its first row
         stream = Vec(self.embedding.ints[symbols], self.embedding.e)
         arch = self.exact.model.config.arch
         new_states = []
@@ -212,6 +372,8 @@ class BatchedModel:
                 h = self._affine(pre + "recurrent.weight", state, drive)
                 new = self._relu(h) if self.nonlinearity[i] == "relu" else self._tanh(h)
                 y = new
+            elif arch == "deltaproduct":
+                new, y = self._deltaproduct(i, state, stream)
             elif arch == "lstm":
                 n = state.ints.shape[1] // 2
                 h, c = Vec(state.ints[:, :n], state.e), Vec(state.ints[:, n:], state.e)
@@ -274,7 +436,7 @@ def fractions_to_floats(values) -> np.ndarray:
 
 # -- the loops certify and verify run over a frontier of pairs ------------------------------------
 
-CHUNK_ROWS = 8192  # (configuration, symbol) rows evaluated per batch
+CHUNK_ROWS = 1024  # (configuration, symbol) rows evaluated per batch (arrays of a batch stay in cache)
 
 
 class Frontier:
@@ -293,7 +455,8 @@ class Frontier:
 
     def evaluate(self, first: int, last: int, n_symbols: int):
         """Batched steps of configurations first..last-1 under every symbol, row (p - first) * S + a.
-        Returns (per-row next-configuration float rows per layer, logits Vec, bits, max magnitude, bad)."""
+        Returns (per-row next-configuration float rows per layer, logits Vec, bits, max magnitude, bad); the
+        transitions the rows used are then in ``self.batched.used``."""
         count = last - first
         n_layers = len(self.rows[first])
         states = [from_floats(np.repeat(np.stack([self.rows[p][l] for p in range(first, last)]), n_symbols, axis=0))

@@ -763,6 +763,15 @@ def layer_safe_length(growth: Fraction, increment: Fraction, budget: Fraction) -
     return min(MAX_LENGTH, math.floor(budget / (increment + budget * g)))
 
 
+def require_length(length: int, requested: int) -> None:
+    """A certificate whose proved length is below ``requested`` (at least 1) proves too little: raise,
+    naming the length (a length of 0 proves nothing)."""
+    if length < max(requested, 1):
+        raise BoundedCertificateError(f"the checked quantities prove the float32 model right only up to length "
+                                      f"{length}, below the requested length {max(requested, 1)}: no bounded "
+                                      f"certificate")
+
+
 def safe_length(exploration: Exploration, budgets: tuple[Fraction, ...]) -> tuple[int, ...]:
     return tuple(layer_safe_length(a, k, b) for a, k, b in zip(exploration.growth, exploration.increment, budgets))
 
@@ -804,7 +813,8 @@ class BoundedCertificate:
 
 
 def _check(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, orders: list[int], roots: tuple[GateRoot, ...],
-           gate_error: Fraction | None, budgets: tuple[Fraction, ...], max_configurations: int) -> BoundedCertificate:
+           gate_error: Fraction | None, budgets: tuple[Fraction, ...], max_configurations: int,
+           requested: int = 1) -> BoundedCertificate:
     worst = max(analysis.errors.values(), default=Fraction(0))
     if gate_error is not None and worst > gate_error:
         root = next(r for r in roots if analysis.errors[r.parameter, r.row, r.column] > gate_error)
@@ -815,13 +825,17 @@ def _check(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, orders: list[i
     if not exploration.within_budget:
         raise BoundedCertificateError(f"(iii) {exploration.where}: with state errors within the budgets "
                                       f"{[str(b) for b in budgets]} the float32 readout is not proved right")
+    lengths = safe_length(exploration, budgets)
+    require_length(min(lengths), requested)
     return BoundedCertificate(tuple(orders), roots, gate_error if gate_error is not None else worst,
-                              analysis.largest_modulus, budgets, exploration, safe_length(exploration, budgets))
+                              analysis.largest_modulus, budgets, exploration, lengths)
 
 
 def certify_bounded(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders: list[int],
-                    max_configurations: int = 20_000) -> BoundedCertificate:
-    """Find the gates and the budgets, and certify. Layers whose error provably stays 0 (increment 0)
+                    max_configurations: int = 20_000, requested: int = 1) -> BoundedCertificate:
+    """Find the gates and the budgets, and certify that the float32 model is right up to a length of at
+    least ``requested`` (the largest budget gives the longest length, so a shorter one ends the search
+    with an error naming it). Layers whose error provably stays 0 (increment 0)
     get budget 0; the others share the largest budget 2^-k, k = 1..40, that keeps the readout right
     (feasibility is monotone in the budget, and an infeasible budget is rejected at its first unproved
     decision, so the scan from k = 1 up costs about one exploration). One ``DriftAnalysis`` serves every
@@ -839,7 +853,7 @@ def certify_bounded(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders:
     for k in range(1, 41):
         budgets = tuple(Fraction(0) if e else Fraction(1, 2 ** k) for e in exact)
         try:
-            return _check(analysis, dfa, labels, orders, roots, None, budgets, max_configurations)
+            return _check(analysis, dfa, labels, orders, roots, None, budgets, max_configurations, requested)
         except BoundedCertificateError as err:
             if not str(err).startswith("(iii)"):
                 raise

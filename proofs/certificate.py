@@ -226,8 +226,6 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
             raise CertificateError(f"configuration {i} has layer widths {[len(layer) for layer in config]}, the "
                                    f"model's states have {widths}")
     classes = _claimed_classes(model, document)
-    ledger = Ledger()
-    ledger.fix(exact.weights)
     if configs[document["start"]] != exact.initial() or states[document["start"]] != dfa.start:
         raise CertificateError("(a) the start configuration is not the model's initial state with the DFA's start state")
     if batched:
@@ -235,8 +233,8 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
             return _verify_batched(exact, document, dfa, labels, configs, states, classes)
         except bm.Unbatchable:
             exact = RationalModel(model)
-            ledger = Ledger()
-            ledger.fix(exact.weights)
+    ledger = Ledger()
+    ledger.fix(exact.weights)
     margin = None
     for i, (config, q) in enumerate(zip(configs, states)):
         for a, j in enumerate(document["successors"][i]):
@@ -270,22 +268,22 @@ def _check_labels_batchable(exact: RationalModel, dfa: DFA, labels: np.ndarray) 
         raise bm.Unbatchable("labels outside the logits: left to the one-step path")
 
 
-def _batch_spectra(exact: RationalModel, classes: list[str], used: list) -> list[tuple[np.ndarray, list[str | None]]]:
-    """(d) for a batched step: per linear layer, each row's transition id and, per transition, its violation
-    (None if it checks); new transitions are recorded in ``exact`` for the spectral section, as its step does."""
+def _batch_spectra(exact: RationalModel, classes: list[str], used: list,
+                   errors: dict[int, list[str | None]]) -> list[tuple[np.ndarray, list[str | None]]]:
+    """(d) for a batched step: per linear layer, each row's transition number and, per transition, its
+    violation (None if it checks), kept in ``errors`` across batches; new transitions are recorded in
+    ``exact`` for the spectral section, as its step does."""
     checked = []
     for layer, ids, values in used:
-        errors: list[str | None] = []
-        for transition in values:
-            error = None
-            if transition not in exact.transitions[layer]:
-                exact.record(layer, transition)
-                try:
-                    check_transition(layer, classes[layer], transition)
-                except SpectralViolation as err:
-                    error = str(err)
-            errors.append(error)
-        checked.append((ids, errors))
+        known = errors.setdefault(layer, [])
+        for transition in values[len(known):]:
+            exact.record(layer, transition)
+            try:
+                check_transition(layer, classes[layer], transition)
+                known.append(None)
+            except SpectralViolation as err:
+                known.append(str(err))
+        checked.append((ids, known))
     exact.take_fresh()
     return checked
 
@@ -306,7 +304,7 @@ def _certify_batched(exact: RationalModel, dfa: DFA, labels: np.ndarray, max_con
     _check_labels_batchable(exact, dfa, labels)
     frontier = bm.Frontier(_batched(exact))
     ledger = Ledger()
-    ledger.fix(exact.weights)
+    spectral_errors: dict[int, list[str | None]] = {}
     initial = exact.initial()
     frontier.add([bm.fractions_to_floats(layer) for layer in initial])
     index = {(frontier.key(frontier.rows[0]), dfa.start): 0}
@@ -320,8 +318,8 @@ def _certify_batched(exact: RationalModel, dfa: DFA, labels: np.ndarray, max_con
     first = 0
     while first < len(pair_states):
         last = min(len(pair_states), first + per_chunk)
-        nxt, logits, bits, magnitude, bad, used = frontier.evaluate(first, last, n_symbols)
-        spectral = _batch_spectra(exact, classes, used)
+        nxt, logits, bits, magnitude, bad = frontier.evaluate(first, last, n_symbols)
+        spectral = _batch_spectra(exact, classes, frontier.batched.used, spectral_errors)
         qs = np.repeat(np.asarray(pair_states[first:last]), n_symbols)
         targets = delta[qs, np.tile(np.arange(n_symbols), last - first)]
         row_margins = bm.margins(logits, np.asarray(labels)[targets])
@@ -382,15 +380,15 @@ def _verify_batched(exact: RationalModel, document: dict[str, Any], dfa: DFA, la
         frontier.add(layers)
         keys.append(frontier.key(layers))
     ledger = Ledger()
-    ledger.fix(exact.weights)
+    spectral_errors: dict[int, list[str | None]] = {}
     margin = None
     delta = np.asarray(dfa.delta)
     per_chunk = max(1, bm.CHUNK_ROWS // max(1, n_symbols))
     successors = document["successors"]
     for first in range(0, len(configs), per_chunk):
         last = min(len(configs), first + per_chunk)
-        nxt, logits, bits, magnitude, bad, used = frontier.evaluate(first, last, n_symbols)
-        spectral = _batch_spectra(exact, classes, used)
+        nxt, logits, bits, magnitude, bad = frontier.evaluate(first, last, n_symbols)
+        spectral = _batch_spectra(exact, classes, frontier.batched.used, spectral_errors)
         listed = [states[j] for i in range(first, last) for j in successors[i]]
         row_margins = bm.margins(logits, labels[np.asarray(listed, dtype=np.int64)])
         for i in range(first, last):

@@ -40,7 +40,7 @@ from automata.fileformat import dfa_from_json, dfa_to_json
 from models.stack import RecurrentModel
 from proofs.bounded import (ASSUMPTIONS, FORMAT, PAIRED_ROWS, VERSION, BoundedCertificateError, DriftAnalysis, GateRoot,
                             _decision_holds, _ideal_margin, _sign, _sqrt_up, _up, _upper, field_order,
-                            find_gate_roots, layer_safe_length)
+                            find_gate_roots, layer_safe_length, require_length)
 
 KIND = "bounded-disk"
 MAX_NODES = 20_000
@@ -204,7 +204,7 @@ def _orders(model: RecurrentModel) -> list[int]:
 
 
 def _check(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders: list[int], roots: tuple[GateRoot, ...],
-           gate_error: Fraction | None, lam: Fraction, budgets: tuple[Fraction, ...]) -> DiskCertificate:
+           gate_error: Fraction | None, lam: Fraction, budgets: tuple[Fraction, ...], requested: int = 1) -> DiskCertificate:
     try:
         analysis = DriftAnalysis(model, roots, orders, paired_rows=True)
     except BoundedCertificateError as err:
@@ -219,20 +219,24 @@ def _check(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders: list[int
         raise DiskCertificateError(f"the reset gate {lam} is not in (0, 1)")
     exploration = explore_disks(analysis, dfa, labels, lam, budgets)
     lengths = tuple(layer_safe_length(a, k, b) for a, k, b in zip(exploration.growth, exploration.excess, budgets))
+    try:
+        require_length(min(lengths), requested)
+    except BoundedCertificateError as err:
+        raise DiskCertificateError(str(err)) from None
     return DiskCertificate(tuple(orders), roots, gate_error if gate_error is not None else worst,
                            analysis.largest_modulus, lam, budgets, exploration, lengths)
 
 
-def certify_disk(model: RecurrentModel, dfa: DFA, labels: np.ndarray) -> DiskCertificate:
+def certify_disk(model: RecurrentModel, dfa: DFA, labels: np.ndarray, requested: int = 1) -> DiskCertificate:
     """Find the gates and the largest budget 2^-k (k = 1..40, the same for every layer) whose exploration
-    checks, and certify."""
+    checks, and certify that the float32 model is right up to a length of at least ``requested``."""
     orders = _orders(model)
     lam = Fraction(model.config.meta["reset_gate"])
     roots = find_gate_roots(model, orders)
     for k in range(1, 41):
         budgets = (Fraction(1, 2 ** k),) * len(model.blocks)
         try:
-            return _check(model, dfa, labels, orders, roots, None, lam, budgets)
+            return _check(model, dfa, labels, orders, roots, None, lam, budgets, requested)
         except DiskCertificateError as err:
             if not str(err).startswith("(iii)"):
                 raise

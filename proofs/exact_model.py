@@ -18,7 +18,7 @@ import numpy as np
 
 from automata.errors import LsrlInputError
 from models.stack import RecurrentModel
-from proofs.rational import MANTISSA_BITS, fits, key, to_rational
+from proofs.rational import MANTISSA_BITS, key, significant_bits_of, to_rational
 
 Config = tuple[tuple[Fraction, ...], ...]
 
@@ -254,7 +254,8 @@ class RationalModel:
             raise NotCertifiable(f"no exact rational step for architecture {config.arch!r} yet")
         self.model = model
         self.step_fn = STEPS[config.arch]
-        self.weights = {name: to_rational(t) for name, t in model.state_dict().items()}
+        self.arrays = {name: t.detach().double().cpu().numpy() for name, t in model.state_dict().items()}
+        self.weights = {name: to_rational(a) for name, a in self.arrays.items()}
         self.transitions: list[set[tuple]] = [set() for _ in model.blocks]
         self.fresh: list[tuple[int, tuple]] = []  # recorded since the last ``take_fresh``
 
@@ -302,4 +303,5 @@ class RationalModel:
         return tuple(states), logits
 
     def weights_fit(self, dtype: str) -> bool:
-        return all(fits(w.ravel().tolist(), dtype) for w in self.weights.values())
+        """Every weight is exactly a ``dtype`` number (read from their float64 values, which are exact)."""
+        return all(significant_bits_of(a).max(initial=0) <= MANTISSA_BITS[dtype] for a in self.arrays.values())

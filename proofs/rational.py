@@ -15,12 +15,13 @@ MANTISSA_BITS = {"float64": 53, "float32": 24, "bfloat16": 8}
 
 
 def to_rational(tensor: torch.Tensor | np.ndarray) -> np.ndarray:
-    """The exact rational value of every entry, as an object array of ``Fraction``."""
+    """The exact rational value of every entry, as an object array of ``Fraction`` (each distinct value
+    converted once: compiled weights take few)."""
     values = tensor.detach().double().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor, float)
-    flat = [Fraction(v) for v in values.ravel().tolist()]
-    out = np.empty(len(flat), dtype=object)
-    out[:] = flat
-    return out.reshape(values.shape)
+    distinct, index = np.unique(values.ravel(), return_inverse=True)
+    fractions = np.empty(len(distinct), dtype=object)
+    fractions[:] = [Fraction(v) for v in distinct.tolist()]
+    return fractions[index.ravel()].reshape(values.shape)
 
 
 def zeros(n: int) -> np.ndarray:
@@ -52,10 +53,18 @@ def significant_bits(value: Fraction) -> int | None:
     return m.bit_length()
 
 
+def significant_bits_of(values: np.ndarray) -> np.ndarray:
+    """``significant_bits`` of every entry of a float64 array (each is a dyadic rational), vectorised:
+    a nonzero value is M 2^k with M a 53-bit integer, and needs 53 minus M's trailing zero bits."""
+    mantissa = np.ldexp(np.frexp(np.asarray(values, dtype=np.float64))[0], 53).astype(np.int64)
+    lowest = mantissa & -mantissa
+    return np.where(mantissa != 0, 53 - (np.frexp(lowest.astype(np.float64))[1] - 1), 0)
+
+
 def fits(values: Iterable[Fraction], dtype: str) -> bool:
     """Every value is exactly representable in ``dtype`` (range ignored: magnitudes here are small)."""
     bits = MANTISSA_BITS[dtype]
-    return all((b := significant_bits(v)) is not None and b <= bits for v in values)
+    return all((b := significant_bits(v)) is not None and b <= bits for v in set(values))
 
 
 def fmt(value: Fraction) -> str:

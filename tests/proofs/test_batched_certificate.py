@@ -1,5 +1,5 @@
 """The batched exact path (proofs.batched_model) gives the one-step path's certificates, summaries and
-errors exactly, on the nonlinear RNN constructions with dyadic weights."""
+errors exactly, on the nonlinear RNN and DeltaProduct constructions with dyadic weights."""
 import json
 import re
 
@@ -10,6 +10,7 @@ from hypothesis import given, settings
 
 from automata.strategies import dfas
 from automata.tasks import get_task
+from lsrl.constructions.select import compile_automaton
 from lsrl.constructions.transformation_units import smallest
 from proofs import batched_model as bm
 from proofs.certificate import CertificateError, certify, verify
@@ -55,10 +56,43 @@ def test_batched_certificate_on_drawn_dfas(dfa):
         assert verify(model, document, batched=False) == verify(model, document)
 
 
-@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("task", ["S:4", "tomita:3", "dyck:1:2", "Q8"])
+def test_batched_deltaproduct_certificate_is_the_same_json(task):
+    # one Householder layer for groups, cascades of several layers otherwise
+    t = get_task(task)
+    compiled = compile_automaton(t.dfa, "deltaproduct", t.labels)
+    one, many = (json.dumps(certify(compiled.model, compiled.dfa, compiled.labels, batched=b)
+                            .to_json(compiled.dfa, compiled.labels)) for b in (False, True))
+    assert one == many
+    document = json.loads(many)
+    assert verify(compiled.model, document, batched=False) == verify(compiled.model, document)
+
+
+@settings(max_examples=6, deadline=None)
+@given(dfas(max_states=4, max_symbols=3, minimal=True))
+def test_batched_deltaproduct_certificate_on_drawn_dfas(dfa):
+    compiled = compile_automaton(dfa, "deltaproduct")
+    one, many = _both(certify, compiled.model, compiled.dfa, compiled.labels)
+    if isinstance(one, tuple):
+        assert one == many
+    else:
+        assert json.dumps(one.to_json(compiled.dfa, compiled.labels)) == json.dumps(many.to_json(compiled.dfa, compiled.labels))
+
+
+def test_a_householder_factor_out_of_range_fails_the_same_way():
+    # (d): a beta pushed past 2/|k|^2 makes one token's factor expand; both paths name the same pair
+    t = get_task("S:3")
+    compiled = compile_automaton(t.dfa, "deltaproduct", t.labels)
+    with torch.no_grad():
+        compiled.model.blocks[0].recurrence.to_k.weight.mul_(2.0)
+    one, many = _both(certify, compiled.model, compiled.dfa, compiled.labels)
+    assert one == many and one[0] == "CertificateError" and one[1].startswith("(d) after DFA state"), one
+
+
+@pytest.mark.parametrize("cls", [*CLASSES, "deltaproduct"])
 def test_batched_step_is_the_exact_step_with_the_same_ledger_bits(cls):
     t = get_task("A:4")
-    model = smallest(t.dfa, t.labels, cls).model
+    model = (compile_automaton(t.dfa, cls, t.labels) if cls == "deltaproduct" else smallest(t.dfa, t.labels, cls)).model
     configs = certify(model, t.dfa, t.labels, batched=False).configurations
     exact = RationalModel(model)
     frontier = bm.Frontier(bm.BatchedModel(exact))

@@ -16,11 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file, save_file
 
+from automata import permutations as perms
+from automata.dfa import DFA
+from automata.fileformat import dfa_to_json
 from automata.tasks import get_task
 from lsrl.cli import main
 from lsrl.constructions.rotation import root_of_unity
 from lsrl.constructions.select import compile_automaton
-from proofs.bounded import BoundedCertificateError, certify_bounded, verify_bounded
+from proofs.bounded import BoundedCertificateError, certify_bounded, require_length, verify_bounded
 from proofs.certificate import first_layer_spectrum
 from proofs.cyclotomic import Cyclotomic, cos_enclosure
 
@@ -80,6 +83,39 @@ def test_overclaimed_length_fails() -> None:
     document["correct_up_to_length"] *= 2
     with pytest.raises(BoundedCertificateError, match=r"\(iii\) the certificate claims"):
         verify_bounded(compiled.model, document)
+
+
+def test_a_length_below_the_requested_one_is_a_failure_naming_it() -> None:
+    compiled, document = _certified("mod:3")
+    proved = document["correct_up_to_length"]
+    with pytest.raises(BoundedCertificateError, match=rf"only up to length {proved}, below the requested length {proved + 1}"):
+        certify_bounded(compiled.model, compiled.dfa, compiled.labels, [3], requested=proved + 1)
+    with pytest.raises(BoundedCertificateError, match=r"only up to length 0, below the requested length 1"):
+        require_length(0, 0)  # a length of 0 proves nothing, whatever was asked
+
+
+def z3_times_s3() -> DFA:
+    """The word problem of Z_3 x S_3 (acceptance: the identity), on Z_3's generator and S_3's two."""
+    generators = [perms.from_cycles(6, (0, 1, 2)), perms.from_cycles(6, (3, 4)), perms.from_cycles(6, (3, 4, 5))]
+    elements = perms.generate_group(generators)
+    group = perms.PermutationGroup("Z3xS3", tuple(elements), tuple(str(i) for i in range(len(elements))))
+    return group.cayley_dfa()
+
+
+@pytest.mark.slow
+def test_a_certificate_of_length_zero_is_never_written_and_never_holds(tmp_path: Path, capsys) -> None:
+    # The cascade's error grows too fast for the bounded analysis: it proves length 0, which is no certificate.
+    dfa = z3_times_s3()
+    compiled = compile_automaton(dfa, "rotation")
+    meta = compiled.model.config.meta
+    with pytest.raises(BoundedCertificateError, match=r"only up to length 0"):
+        certify_bounded(compiled.model, compiled.dfa, compiled.labels, meta.get("moduli") or meta["primes"])
+    source = tmp_path / "z3s3.json"
+    source.write_text(json.dumps(dfa_to_json(dfa)))
+    assert main(["compile", str(source), "--arch", "rotation", "-o", str(tmp_path / "out")]) == 0
+    assert not (tmp_path / "out" / "certificate.json").exists()
+    assert main(["verify", str(tmp_path / "out")]) == 2
+    assert "holds" not in capsys.readouterr().out
 
 
 @settings(max_examples=5, deadline=None)
