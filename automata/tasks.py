@@ -614,15 +614,29 @@ def known_tasks() -> str:
     return "\n".join(lines)
 
 
-def get_task(name: str) -> Task:
-    """The task called ``name`` (e.g. ``"mod:3"``, ``"S:5"``, ``"dyck:2:4"``); ``UnknownTask`` for
-    an unknown family or bad parameters. Tasks are built once and cached."""
+LIBRARY = ("parity", "mod:3", "mod:4", "mod:5", "cycle:5", "modarith:3", "modarith:5", "Z:4", "Z:6", "Z2xZ2",
+           "dihedral:3", "dihedral:4", "Q8", "A:4", "A:5", "S:3", "S:4", "S:5", "flipflop", "even-pairs",
+           *(f"tomita:{n}" for n in range(1, 8)), "dyck:1:2", "dyck:2:2", "dyck:2:3", "ab-star", "contains:aba",
+           "ends-with:ab", "no-aa")
+"""The task library as instances: every family's example and the small instances the certificate tests
+cover (``lsrl suite library`` runs them all)."""
+
+
+def parse_task_name(name: str) -> tuple[str, tuple[int | str, ...]]:
+    """The family and parameter values of the task called ``name``, checked without building the task;
+    ``UnknownTask`` for an unknown family or bad parameters."""
     text = ALIASES.get(name.strip(), name.strip())
     family_name, *raw = text.split(":")
     family = TASKS.get(family_name)
     if family is None:
         raise UnknownTask(f"unknown task {name!r:.60}; the known tasks are:\n{known_tasks()}")
-    return _build(family.name, family.parse(raw, name))
+    return family.name, family.parse(raw, name)
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name`` (e.g. ``"mod:3"``, ``"S:5"``, ``"dyck:2:4"``); ``UnknownTask`` for
+    an unknown family or bad parameters. Tasks are built once and cached."""
+    return _build(*parse_task_name(name))
 
 
 @functools.lru_cache(maxsize=64)

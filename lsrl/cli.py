@@ -162,10 +162,11 @@ def _add_tasks(sub: argparse._SubParsersAction) -> None:
 def commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Every subcommand's registration (imported here, so that Ctrl-C during start-up is handled)."""
     from lsrl.program_commands import add_subcommands as add_program_subcommands
+    from lsrl.suite_commands import add_subcommands as add_suite_subcommands
     from lsrl.train_commands import add_subcommands as add_train_subcommands
 
     return [_add_classify, _add_trace, _add_verify, _add_tasks, _add_archs, add_program_subcommands,
-            add_train_subcommands]
+            add_train_subcommands, add_suite_subcommands]
 
 
 def build_parser() -> argparse.ArgumentParser:

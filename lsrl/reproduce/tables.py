@@ -17,7 +17,7 @@ class Table:
     def to_markdown(self) -> str:
         lines = [f"### {self.title}", "", "| " + " | ".join(self.columns) + " |",
                  "|" + "|".join(" --- " for _ in self.columns) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        lines += ["| " + " | ".join(cell.replace("|", r"\|") for cell in row) + " |" for row in self.rows]
         return "\n".join(lines + ([" ", self.note] if self.note else []) + [""])
 
     def to_latex(self) -> str:
