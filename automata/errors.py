@@ -41,9 +41,11 @@ class FileFormatError(LsrlInputError):
 class RegexSyntaxError(LsrlInputError):
     """An invalid regular expression: the message shows the position with a caret line."""
 
-    def __init__(self, message: str, regex: str, position: int):
-        caret = " " * position + "^"
-        super().__init__(f"invalid regex at column {position + 1}: {message}\n  {regex}\n  {caret}")
+    def __init__(self, message: str, regex: str, position: int, width: int = 100):
+        start = max(0, min(position - width // 2, len(regex) - width))  # a window around the column
+        shown = ("..." if start else "") + regex[start:start + width] + ("..." if start + width < len(regex) else "")
+        caret = " " * (position - start + (3 if start else 0)) + "^"
+        super().__init__(f"invalid regex at column {position + 1}: {message}\n  {shown}\n  {caret}")
         self.regex = regex
         self.position = position
 

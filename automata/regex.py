@@ -25,6 +25,9 @@ from automata.tasks import MAX_STATES
 MAX_DEPTH = 200
 """Deepest AST accepted; deeper patterns would exhaust Python's recursion limit when compiled."""
 
+MAX_LENGTH = 10_000
+"""Longest pattern accepted: the Thompson NFA's closures take about 2 s at this length, quadratically more beyond."""
+
 MAX_RANGE = 256
 """Widest class range allowed when the alphabet is taken from the pattern."""
 
@@ -250,6 +253,8 @@ def _children(node: RegexNode) -> tuple[RegexNode, ...]:
 
 def parse_regex(pattern: str) -> RegexNode:
     """The AST of ``pattern``; an invalid pattern raises ``RegexSyntaxError`` at the offending character."""
+    if len(pattern) > MAX_LENGTH:
+        raise InputLimitError(f"a regex of {len(pattern)} characters (limit {MAX_LENGTH})")
     try:
         node = _parser().parse(pattern)
     except _Invalid as error:
@@ -397,8 +402,9 @@ def regex_to_dfa(pattern: str, alphabet: Sequence[str] | None = None) -> DFA:
     """The minimal DFA of the pattern's language over ``alphabet`` (see ``regex_to_nfa``). A subset
     construction of more than ``MAX_STATES`` states (``(a|b)*a(a|b)(a|b)...`` doubles with each
     factor) is an ``InputLimitError``, raised before the table grows."""
+    nfa = regex_to_nfa(pattern, alphabet)
     try:
-        return minimize(determinize(regex_to_nfa(pattern, alphabet), max_states=MAX_STATES))
+        return minimize(determinize(nfa, max_states=MAX_STATES))
     except InputLimitError:
         raise InputLimitError(f"regex {pattern!r:.60}: its DFA has more than {MAX_STATES} states "
                               "before minimisation, the most lsrl builds") from None

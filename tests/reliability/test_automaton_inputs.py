@@ -133,6 +133,15 @@ def test_regex_whose_dfa_explodes_is_refused_before_it_is_built(lsrl):
     assert_refused(lsrl("classify", "--regex", pattern), f"more than {MAX_STATES} states before minimisation")
 
 
+def test_regex_errors_stay_short(lsrl):
+    """A 100,000-character pattern is refused by its length; a long invalid one shows a window around the
+    column instead of the whole pattern and a caret line as long."""
+    assert_refused(lsrl("classify", "--regex", "a" * 100_000), "a regex of 100000 characters (limit 10000)")
+    done = lsrl("classify", "--regex", "(" * 5000)
+    assert_refused(done, "invalid regex at column 5000: missing ')'")
+    assert max(len(line) for line in done.err.splitlines()) < 200
+
+
 # -- task names ---------------------------------------------------------------------------------
 
 TASKS = {
