@@ -30,6 +30,16 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "hawk": ("models.rglru", "RGLRURecurrence"),
 }
 
+# The parts of the literature block (``models.layer_parts``, ``models.config.LayerConfig``) and, per module family,
+# those its module has; pre-normalisation (``norm``) belongs to the stack's block and every family has it.
+BLOCK_PARTS = ("heads", "norm", "conv", "out_norm", "out_gate", "q_norm")
+_NONLINEAR_PARTS = ("norm", "out_norm", "out_gate")
+FAMILY_PARTS: dict[str, tuple[str, ...]] = {
+    "dense-lrnn": _NONLINEAR_PARTS, "elman": _NONLINEAR_PARTS, "lstm": _NONLINEAR_PARTS, "gru": _NONLINEAR_PARTS,
+    "lti": _NONLINEAR_PARTS, "diag": BLOCK_PARTS[:-1], "mamba": BLOCK_PARTS[:-1],
+    "rotation": ("norm", "conv", "out_norm", "out_gate"), "deltaproduct": BLOCK_PARTS, "hawk": ("norm", "out_norm"),
+}
+
 PATHS = ("program", "automaton", "train")
 
 SARROF = "Sarrof, Veitsman, Hahn 2024 (arXiv:2405.17394)"
@@ -84,13 +94,20 @@ class Architecture:
     def has(self, path: str) -> bool:
         return {"program": self.program, "automaton": self.automaton is not None, "train": self.trains}[path]
 
+    @property
+    def block(self) -> tuple[tuple[str, Any], ...]:
+        """The ``LayerConfig`` parts of the reference layer that trained models of this class use by default
+        (docs/architectures.md gives each source)."""
+        return REFERENCE_BLOCKS.get(self.name, ())
+
     def paths(self) -> tuple[str, ...]:
         return tuple(p for p in PATHS if self.has(p))
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "aliases": list(self.aliases), "transition": self.transition, "state": self.state,
                 "classifier": self.classifier, "universal": self.universal, "paths": list(self.paths()), "family": self.family,
-                "gate_range": self.gate_range and list(self.gate_range), "n_h": self.n_h, "reference": self.reference}
+                "gate_range": self.gate_range and list(self.gate_range), "n_h": self.n_h, "reference": self.reference,
+                "block": dict(self.block)}
 
 
 ARCHITECTURES: tuple[Architecture, ...] = (
@@ -105,20 +122,20 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  "diagonal, input-dependent, complex gates of modulus <= 1 (rotations)",
                  "d_state / 2 complex channels", "diag-complex", "rotation",
                  "Orvieto et al. 2023 (LRU, input-independent); Merrill, Petty, Sabharwal 2024 (arXiv:2404.08819)",
-                 automaton="rotation", upgrade="deltaproduct", gains="complex eigenvalues"),
+                 program=True, automaton="rotation", upgrade="deltaproduct", gains="complex eigenvalues"),
     Architecture("deltaproduct", (), "n_h generalized Householder factors I - beta k k^T per token, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", SIEMS, gate_range=(0.0, 2.0),
-                 automaton="deltaproduct", universal=True, gains="non-diagonal (Householder) transitions"),
+                 program=True, automaton="deltaproduct", universal=True, gains="non-diagonal (Householder) transitions"),
     Architecture("deltanet", (), "one generalized Householder factor I - beta k k^T per token, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", f"{DELTANET}; {GRAZZI}",
-                 gate_range=(0.0, 2.0), n_h=1, automaton="deltaproduct", universal=True, upgrade="deltaproduct",
+                 gate_range=(0.0, 2.0), n_h=1, program=True, automaton="deltaproduct", universal=True, upgrade="deltaproduct",
                  gains="beta in [0, 2] (negative eigenvalues)"),
     Architecture("deltanet-01", (), "one Householder factor I - beta k k^T per token, beta in [0, 1]",
                  "d_state x d_value matrix", None, "deltaproduct", DELTANET, gate_range=(0.0, 1.0), n_h=1,
-                 upgrade="deltanet"),
+                 program=True, upgrade="deltanet"),
     Architecture("gated-deltaproduct", (), "a scalar decay in [0, 1] times n_h Householder factors, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", f"{SIEMS}; Yang et al. 2025 (Gated DeltaNet)",
-                 layer=(("gated", True),), gate_range=(0.0, 2.0), universal=True),
+                 layer=(("gated", True),), gate_range=(0.0, 2.0), program=True, universal=True),
     Architecture("dense-lrnn", (), "dense, input-dependent transition matrix", "d_state real vector", "dense-lrnn",
                  "dense-lrnn", "folklore; Merrill, Petty, Sabharwal 2024 (arXiv:2404.08819)", program=True,
                  automaton="dense-lrnn", universal=True, gains="dense transition matrices"),
@@ -139,6 +156,16 @@ ARCHITECTURES: tuple[Architecture, ...] = (
     Architecture("gru", (), "nonlinear: GRU cell (torch.nn.GRU layout)", "d_state real vector", "nonlinear-rnn",
                  "gru", "Cho et al. 2014", program=True, automaton="gru", universal=True),
 )
+
+_MAMBA2 = (("norm", True), ("conv", 4), ("out_norm", True), ("out_gate", True))  # fla/layers/mamba2.py
+_DELTANET = (("heads", 4), ("norm", True), ("conv", 4), ("out_norm", True), ("q_norm", True))  # fla/layers/delta_net.py
+_GATED_DELTAPRODUCT = (("heads", 6), ("norm", True), ("conv", 4), ("out_norm", True), ("out_gate", True),
+                       ("q_norm", True))  # fla/layers/gated_deltaproduct.py
+REFERENCE_BLOCKS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "diag-01": _MAMBA2, "diag-neg": _MAMBA2, "deltanet": _DELTANET, "deltanet-01": _DELTANET,
+    "deltaproduct": _GATED_DELTAPRODUCT, "gated-deltaproduct": _GATED_DELTAPRODUCT,
+    "rotation": (("norm", True),), "hawk": (("norm", True),),  # Orvieto et al. 2023; De et al. 2024
+}  # the nonlinear RNNs, dense-lrnn and lti train as the bare cells (Deletang et al. 2023)
 
 _BY_NAME: dict[str, Architecture] = {name: arch for arch in ARCHITECTURES for name in arch.names}
 

@@ -17,7 +17,7 @@ from lsrl.compiler.backends import Backend, Context, Hidden, write_row
 from lsrl.compiler.fuse import Atom, Row, is_atom
 from lsrl.compiler.schedule import Kind, block_of, schedule
 from lsrl.graph import Input, Node
-from models.config import ModelConfig
+from models.config import LayerConfig, ModelConfig
 from models.stack import RecurrentModel
 
 
@@ -37,7 +37,7 @@ class BlockPlan:
     """The atoms one block computes: its recurrence's (with their state widths) and its MLP's units."""
 
     recurrence: tuple[Node, ...]
-    d_state: int
+    layer: LayerConfig
     mlp: tuple[Node, ...]
     hidden: tuple[tuple[Node, Hidden], ...]
 
@@ -68,8 +68,8 @@ def plan(ctx: Context, backend: Backend) -> Plan:
     for k in range(depth):
         rec = tuple(n for n in atoms if phases[n] == 2 * k + 1)
         mlp = tuple(n for n in atoms if phases[n] == 2 * k + 2)
-        blocks.append(BlockPlan(rec, sum(backend.channels(n, ctx) for n in rec), mlp,
-                                tuple((n, h) for n in mlp for h in backend.hidden(n, ctx))))
+        hidden = tuple((n, h) for n in mlp for h in backend.hidden(n, ctx))
+        blocks.append(BlockPlan(rec, backend.layer(rec, ctx, len(hidden)), mlp, hidden))
     readout = tuple(row for _, node in program.outputs for row in ctx.forms[node])
     return Plan(ctx, backend, Layout(starts, width), tuple(blocks), readout, phases)
 
@@ -78,7 +78,7 @@ def build_model(p: Plan, meta: Mapping[str, object] | None = None) -> RecurrentM
     """The model of the plan with exact weights (float64; cast with ``.to(dtype)``)."""
     program, layout = p.ctx.program, p.layout
     d_input = sum(i.dim for i in program.inputs)
-    layers = tuple(p.backend.layer(b.d_state, len(b.hidden)) for b in p.blocks)
+    layers = tuple(b.layer for b in p.blocks)
     config = ModelConfig(p.backend.arch, 0, len(p.readout), layout.width, layers, exact=True, dtype="float64",
                          meta=dict(meta or {}), d_input=d_input)
     with warnings.catch_warnings():  # layers without a recurrence hold zero-size weights

@@ -98,7 +98,7 @@ class CompiledProgram:
     def size(self) -> dict[str, int]:
         config = self.model.config
         return {"layers": len(config.layers), "d_model": config.d_model,
-                "state": sum(layer.d_state for layer in config.layers),
+                "state": sum(block.recurrence.state_size for block in self.model.blocks),
                 "mlp_hidden": sum(layer.mlp_hidden for layer in config.layers),
                 "parameters": sum(p.numel() for p in self.model.parameters())}
 

@@ -7,7 +7,8 @@ interval all in {0, 1}), which makes ``c * t`` exact with ReLUs. The lattice is 
 comparisons exact: ``step(x) = relu(x + 1) - relu(x)`` is 0 or 1 on integers, and sums of ReLUs of
 one variable (``step``, ``eq``) are evaluated exactly at the lattice points next to their breakpoints.
 Recurrent states are iterated in interval arithmetic up to ``max_length`` steps, or to a fixed point
-with widening to infinity when the length is unbounded.
+with widening to infinity when the length is unbounded; delta states reading finitely many values are
+enumerated exactly (``lsrl.compiler.reachable``).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import numpy as np
 from lsrl.graph import (Affine, AutomatonState, CheckedProgram, Concat, DeltaState, DiagonalState, Input, LtiState,
                         Multiply, Node, Relu, Slice)
 from lsrl.compiler.fuse import Atom, Form, Row, is_atom
+from lsrl.compiler.reachable import Reachable, reachable
 
 INF = math.inf
 Bound = Fraction | float  # a float only for +-inf
@@ -158,6 +160,7 @@ class Ranges:
         self._rows: dict[int, tuple[Row, Interval]] = {}
         self._nodes: dict[Node, tuple[Interval, ...]] = {}
         self.one_hot: set[Node] = set()  # nodes whose value is always a unit vector
+        self.reachable: dict[Node, Reachable] = {}  # delta states with a finite reachable set
 
     def node(self, node: Node) -> tuple[Interval, ...]:
         """The ranges of a node's components: from its fused form, met with those through the graph's
@@ -307,7 +310,11 @@ def _atom(node: Node, r: Ranges, inputs: InputRanges, max_length: int | None) ->
     if isinstance(node, AutomatonState):
         return [BOOLEAN] * node.dim
     assert isinstance(node, DeltaState), node
-    return [UNBOUNDED] * node.dim
+    found = reachable(node, forms, r, max_length)
+    if found is None or not found.states:
+        return [UNBOUNDED] * node.dim
+    r.reachable[node] = found
+    return [reduce(Interval.join, (Interval.point(s[i]) for s in found.states)) for i in range(node.dim)]
 
 
 def _is_one_hot(node: Node, forms: Mapping[Node, Form]) -> bool:

@@ -19,10 +19,12 @@ from functools import reduce
 
 import numpy as np
 
+from lsrl.compiler.backends.deltaproduct import DeltaProductBackend, Head
 from lsrl.compiler.backends.hawk import HawkBackend
 from lsrl.compiler.backends.lstm import ThresholdBackend
 from lsrl.compiler.backends.lti import lti_input_rows
 from lsrl.compiler.backends.mamba import MambaBackend, eigenbasis, inverse
+from lsrl.compiler.backends.rotation import RotationBackend
 from lsrl.compiler.fuse import Atom, Row
 from lsrl.compiler.lower import Plan
 from lsrl.compiler.ranges import INF, Bound, Interval
@@ -247,6 +249,10 @@ class _Analysis:
     def recurrent(self, node: Node) -> list[Value]:
         """The values of a recurrent atom over all steps."""
         backend = self.plan.backend
+        if isinstance(backend, DeltaProductBackend):
+            return self.heads(node)
+        if isinstance(backend, RotationBackend):
+            return self.rotation(node)
         if isinstance(node, AutomatonState):
             rows = [self.row(r, node) for r in self.plan.ctx.forms[node.x]]
             bad = next((r for r in rows if r.error), None)
@@ -263,6 +269,70 @@ class _Analysis:
                                                      "values, and no error bound is derived for them")
             return [Value(v.interval, INF, v.cause or cause) for v in values]
         return values
+
+    def heads(self, node: Node) -> list[Value]:
+        """A DeltaProduct atom (``backends.deltaproduct``): exact when every row its heads read is exact and, over
+        intervals holding each head's state, every product and sum of every factor's update and of ``S^T q`` is
+        a float; otherwise no bound is derived."""
+        columns: dict[int, list[tuple[Value, Value]]] = {i: [] for i in range(node.dim)}
+        for head in self.plan.backend.heads(node, self.plan.ctx):
+            read = [self.row(r, node) for f in head.factors for r in (*f.key, *f.value, f.rate)]
+            query = [self.row(r, node) for r in head.query]
+            bad = next((v for v in (*read, *query) if v.error), None)
+            cause = bad.cause if bad else self.householder(node, head)
+            for c, targets in enumerate(head.outputs):
+                products = [s[c].times(q.interval) for s, q in zip(head.state, query)]
+                reason = None if cause else why_inexact(products, self.fmt)
+                cause = cause or (Cause(node, self.describe(node), f"its readout S^T q {reason}") if reason else None)
+                out = Value(reduce(Interval.plus, products), INF if cause else Fraction(0), cause)
+                for i, coef in targets:
+                    columns[i].append((self.weight(coef, node), out))
+        return [Value(self.ranges.atoms[node, i], *sum_of_products(columns[i], self.fmt, node, self.describe(node)))
+                for i in range(node.dim)]
+
+    def rotation(self, node: Node) -> list[Value]:
+        """Complex channels (``backends.rotation``) as pairs of real ones, ``Re h' = u Re h - w Im h + re`` and
+        ``Im h' = w Re h + u Im h + im``, read by the output map."""
+        channels = self.plan.backend.channels(node, self.plan.ctx)
+        coefs, drives, init = [], [], []
+        for j, channel in enumerate(channels):
+            u, w = (self.row(r, node) for r in channel.gate)
+            minus_w = Value(w.interval.scaled(Fraction(-1)), w.error, w.cause)
+            coefs += [[(2 * j, u), (2 * j + 1, minus_w)], [(2 * j + 1, u), (2 * j, w)]]
+            drives += list(channel.drive)
+            init += list(channel.init)
+        bound, cause = self.channels(node, [b for c in channels for b in c.box], coefs, drives, init)
+        terms: dict[int, list[tuple[Value, Value]]] = {i: [] for i in range(node.dim)}
+        for channel in channels:
+            re, im = (Value(b, bound, cause) for b in channel.box)
+            for i, c_re, c_im in channel.outputs:
+                terms[i] += [(self.weight(c_re, node), re), (self.weight(c_im, node), im)]
+        return [Value(self.ranges.atoms[node, i], *sum_of_products(terms[i], self.fmt, node, self.describe(node)))
+                for i in range(node.dim)]
+
+    def householder(self, node: Node, head: Head) -> Cause | None:
+        """Where a head's factors ``S + beta k (v - S^T k)^T`` first round, from intervals holding its state;
+        None when every product and partial sum is a float."""
+        box = [list(row) for row in head.state]
+        for j, factor in enumerate(head.factors):
+            key = [self.ranges.row(r) for r in factor.key]
+            rate = self.ranges.row(factor.rate)
+            new = [list(row) for row in box]
+            for c, value in enumerate(factor.value):
+                products = [box[r][c].times(key[r]) for r in range(len(key))]
+                predicted = reduce(Interval.plus, products)
+                residual = self.ranges.row(value).plus(predicted.scaled(Fraction(-1)))
+                scaled = residual.times(rate)
+                checks = [products, [self.ranges.row(value), predicted.scaled(Fraction(-1))], [scaled]]
+                for r in range(len(key)):
+                    update = scaled.times(key[r])
+                    checks += [[update], [box[r][c], update]]
+                    new[r][c] = box[r][c].plus(update)
+                reason = next((why for why in (why_inexact(terms, self.fmt) for terms in checks) if why), None)
+                if reason:
+                    return Cause(node, self.describe(node), f"its Householder factor {j} {reason}")
+            box = new
+        return None
 
     def state(self, node: LtiState | DiagonalState) -> list[Value]:
         """``s_t = A s_{t-1} + B x_t`` or ``a_t * s_{t-1} + b_t``, in the basis the backend runs it in."""

@@ -1,11 +1,11 @@
 """Backends: how one layer of an architecture realises the atoms scheduled into it. The lowering
 (``lsrl.compiler.lower``) is shared; a backend says which atoms its recurrence computes and which its
-MLP computes (``kind``), the ReLU units of the MLP atoms (``hidden``), the state width of the
-recurrent atoms (``channels``), the layer's configuration (``layer``), and writes the recurrence's
+MLP computes (``kind``), the ReLU units of the MLP atoms (``hidden``), the configuration of a layer
+holding given recurrent atoms (``layer``), and writes the recurrence's
 weights (``write``). Anything it cannot realise exactly raises ``NotExpressible`` from ``kind``."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
@@ -60,9 +60,7 @@ class Backend(Protocol):
 
     def hidden(self, node: Node, ctx: Context) -> list[Hidden]: ...
 
-    def channels(self, node: Node, ctx: Context) -> int: ...
-
-    def layer(self, d_state: int, mlp_hidden: int) -> LayerConfig: ...
+    def layer(self, nodes: Sequence[Node], ctx: Context, mlp_hidden: int) -> LayerConfig: ...
 
     def write(self, module: nn.Module, nodes: list[Node], layout: Layout, ctx: Context) -> None: ...
 
@@ -112,12 +110,16 @@ def write_row(weight: torch.Tensor, bias: torch.Tensor | None, index: int, row: 
 
 def backend(name: str) -> Backend:
     """The backend of an architecture class with a program path (any name or alias of ``models.registry``)."""
-    from lsrl.compiler.backends import dense, gru, hawk, lstm, lti, mamba
+    from lsrl.compiler.backends import deltaproduct, dense, gru, hawk, lstm, lti, mamba, rotation
 
+    arch = registry.require(name, "program")
+    if arch.family == "deltaproduct":
+        return deltaproduct.DeltaProductBackend(arch)
     table = {"lti": lti.LtiBackend, "diag-01": lambda: mamba.MambaBackend(negative=False),
              "diag-neg": lambda: mamba.MambaBackend(negative=True), "dense-lrnn": dense.DenseBackend,
-             "hawk": hawk.HawkBackend, "lstm": lstm.LstmBackend, "gru": gru.GruBackend}
-    return table[registry.require(name, "program").name]()
+             "rotation": rotation.RotationBackend, "hawk": hawk.HawkBackend, "lstm": lstm.LstmBackend,
+             "gru": gru.GruBackend}
+    return table[arch.name]()
 
 
 BACKENDS = tuple(arch.name for arch in registry.with_path("program"))

@@ -12,6 +12,7 @@ to zero, with a_t < 1 the state decays and sqrt(1 - a_t^2) is irrational. What H
 - ReLUs in the MLP. Everything else is refused."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 import torch
@@ -95,8 +96,8 @@ class HawkBackend:
     def channels(self, node: Node, ctx: Context) -> int:
         return 2 * node.dim if isinstance(node, Multiply) else len(_lti_channels(node))
 
-    def layer(self, d_state: int, mlp_hidden: int) -> LayerConfig:
-        return LayerConfig(d_state=d_state, mlp_hidden=mlp_hidden)
+    def layer(self, nodes: Sequence[Node], ctx: Context, mlp_hidden: int) -> LayerConfig:
+        return LayerConfig(d_state=sum(self.channels(n, ctx) for n in nodes), mlp_hidden=mlp_hidden)
 
     def write(self, module: RGLRURecurrence, nodes: list[Node], layout: Layout, ctx: Context) -> None:
         with torch.no_grad():

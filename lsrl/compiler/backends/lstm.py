@@ -12,6 +12,7 @@ values are Boolean or bounded counts of Boolean signals, as *units* in {0, 1}:
 ReLUs and Boolean-gated products (LSRL's f_ifelse) go to the MLP; everything else is refused."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -155,9 +156,9 @@ class ThresholdBackend:
     def channels(self, node: Node, ctx: Context) -> int:
         return len(threshold_units(self, node, ctx).units)
 
-    def layer(self, d_state: int, mlp_hidden: int) -> LayerConfig:
+    def layer(self, nodes: Sequence[Node], ctx: Context, mlp_hidden: int) -> LayerConfig:
         """At least one unit: ``models.gated_rnn`` cannot build an empty cell (an unused unit stays 0)."""
-        return LayerConfig(d_state=max(d_state, 1), mlp_hidden=mlp_hidden)
+        return LayerConfig(d_state=max(sum(self.channels(n, ctx) for n in nodes), 1), mlp_hidden=mlp_hidden)
 
     def write(self, module: torch.nn.Module, nodes: list[Node], layout: Layout, ctx: Context) -> None:
         with torch.no_grad():

@@ -3,6 +3,7 @@ A layer's recurrence holds its LTI states block-diagonally; ReLUs and Boolean-ga
 form of f_ifelse) go to the MLP; input-dependent transitions are not expressible."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 
 import torch
 
@@ -43,8 +44,8 @@ class LtiBackend:
     def channels(self, node: Node, ctx: Context) -> int:
         return node.dim
 
-    def layer(self, d_state: int, mlp_hidden: int) -> LayerConfig:
-        return LayerConfig(d_state=d_state, mlp_hidden=mlp_hidden)
+    def layer(self, nodes: Sequence[Node], ctx: Context, mlp_hidden: int) -> LayerConfig:
+        return LayerConfig(d_state=sum(self.channels(n, ctx) for n in nodes), mlp_hidden=mlp_hidden)
 
     def write(self, module: LtiRecurrence, nodes: list[Node], layout: Layout, ctx: Context) -> None:
         with torch.no_grad():

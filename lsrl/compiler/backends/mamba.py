@@ -7,6 +7,7 @@ Grazzi et al. 2025); an LTI state runs in the eigenbasis of A, which needs A dia
 rationals with eigenvalues in the gate range. ReLUs go to the MLP."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 import sympy
@@ -83,8 +84,9 @@ class MambaBackend:
     def channels(self, node: Node, ctx: Context) -> int:
         return node.dim
 
-    def layer(self, d_state: int, mlp_hidden: int) -> LayerConfig:
-        return LayerConfig(d_state=d_state, mlp_hidden=mlp_hidden, gate_range=(float(self.lo), float(self.hi)))
+    def layer(self, nodes: Sequence[Node], ctx: Context, mlp_hidden: int) -> LayerConfig:
+        return LayerConfig(d_state=sum(self.channels(n, ctx) for n in nodes), mlp_hidden=mlp_hidden,
+                           gate_range=(float(self.lo), float(self.hi)))
 
     def write(self, module: MambaRecurrence, nodes: list[Node], layout: Layout, ctx: Context) -> None:
         with torch.no_grad():
