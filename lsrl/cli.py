@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 from automata.errors import LsrlInputError
+from lsrl import threads
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -73,8 +74,11 @@ def _trace(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from lsrl.artifacts import verify_directory
+    from lsrl.progress import Progress
 
-    summary = verify_directory(args.directory, args.source)
+    with Progress("lsrl verify") as progress:
+        progress.phase(f"checking {args.directory} against its certificate")
+        summary = verify_directory(args.directory, args.source)
     if summary.get("kind") == "bounded":
         print(f"{args.directory}: bounded certificate holds: the float32 model is right at every position up to "
               f"length {summary['correct_up_to_length']}; the exact-root model at every length "
@@ -174,10 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in commands():
         add(sub)
+    for name in threads.COMMANDS:
+        threads.add_argument(sub.choices[name])
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    threads.limit(threads.requested(sys.argv[1:] if argv is None else argv))  # before numpy and torch load
     try:
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt:

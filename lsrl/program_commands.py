@@ -17,6 +17,7 @@ import numpy as np
 from automata.bounded_input import InputLimitError, parse_rational
 from automata.errors import LsrlInputError
 from lsrl.constructions.errors import InvalidOption
+from lsrl.progress import Progress
 
 from lsrl.compiler.errors import InvalidTarget
 from lsrl.compiler.ranges import Interval, Lattice
@@ -72,8 +73,10 @@ def _compile(args: argparse.Namespace) -> int:
     from models.checkpoint import save
 
     dtype = args.dtype or "float64"
-    compiled = compile_program(check_file(args.source, _params(args)), args.arch, _ranges(args), args.max_length, dtype,
-                               args.approximate)
+    with Progress("lsrl compile") as progress:
+        progress.phase(f"compiling {args.source} for {args.arch}")
+        compiled = compile_program(check_file(args.source, _params(args)), args.arch, _ranges(args), args.max_length,
+                                   dtype, args.approximate)
     extra = {"source": args.source, "arch": args.arch,
              "program_hash": compiled.model.config.meta["program_hash"], "size": compiled.size(),
              "exact_in_dtype": compiled.exact, "error_bounds": _error_bounds(compiled)}
@@ -106,8 +109,10 @@ def _compile_automaton(args: argparse.Namespace) -> int:
         raise InvalidOption("--approximate is for programs; a compiled automaton carries a certificate instead")
     if args.dtype not in (None, "float32"):
         raise InvalidOption("compiled automata are saved in float32; their certificate lists every dtype they are exact in")
-    language = resolve_language(args.source, args.regex, args.complete_with_sink, args.symbols)
-    report = compile_language(language, args.arch, args.output, n_h=args.nh)
+    with Progress("lsrl compile") as progress:
+        language = resolve_language(args.source, args.regex, args.complete_with_sink, args.symbols)
+        progress.phase(f"classifying, constructing and certifying {language.name} for {args.arch}")
+        report = compile_language(language, args.arch, args.output, n_h=args.nh)
     size = ", ".join(f"{k} {v}" for k, v in report.size.items())
     print(f"{language.name} -> {report.directory} ({args.arch}, {report.construction}: {size})")
     if report.certificate is not None:
