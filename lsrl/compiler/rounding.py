@@ -20,6 +20,7 @@ from functools import reduce
 import numpy as np
 
 from lsrl.compiler.backends.deltaproduct import DeltaProductBackend, Head
+from lsrl.compiler.backends.elman import ElmanBackend
 from lsrl.compiler.backends.hawk import HawkBackend
 from lsrl.compiler.backends.lstm import ThresholdBackend
 from lsrl.compiler.backends.lti import lti_input_rows
@@ -253,6 +254,8 @@ class _Analysis:
             return self.heads(node)
         if isinstance(backend, RotationBackend):
             return self.rotation(node)
+        if isinstance(backend, ElmanBackend):
+            return self.relu_units(node)
         if isinstance(node, AutomatonState):
             rows = [self.row(r, node) for r in self.plan.ctx.forms[node.x]]
             bad = next((r for r in rows if r.error), None)
@@ -289,6 +292,17 @@ class _Analysis:
                     columns[i].append((self.weight(coef, node), out))
         return [Value(self.ranges.atoms[node, i], *sum_of_products(columns[i], self.fmt, node, self.describe(node)))
                 for i in range(node.dim)]
+
+    def relu_units(self, node: Node) -> list[Value]:
+        """ReLU Elman units (``backends.elman``) ``h_j = relu(row_j + sum coef h_q)``: channels whose update is
+        followed by a ReLU (exact on exact values, 1-Lipschitz), read as signed sums of units."""
+        found = self.plan.backend.units(node, self.plan.ctx)
+        coefs = [[(q, self.weight(c, node)) for q, c in unit.reads.items()] for unit in found.units]
+        bound, cause = self.channels(node, [u.interval for u in found.units], coefs, [u.row for u in found.units],
+                                     [u.init for u in found.units])
+        return [Value(self.ranges.atoms[node, i], *sum_of_products(
+            [(self.weight(c, node), Value(found.units[j].interval, bound, cause)) for j, c in terms.items()],
+            self.fmt, node, self.describe(node))) for i, terms in enumerate(found.outputs)]
 
     def rotation(self, node: Node) -> list[Value]:
         """Complex channels (``backends.rotation``) as pairs of real ones, ``Re h' = u Re h - w Im h + re`` and

@@ -110,7 +110,7 @@ def write_row(weight: torch.Tensor, bias: torch.Tensor | None, index: int, row: 
 
 def backend(name: str) -> Backend:
     """The backend of an architecture class with a program path (any name or alias of ``models.registry``)."""
-    from lsrl.compiler.backends import deltaproduct, dense, gru, hawk, lstm, lti, mamba, rotation
+    from lsrl.compiler.backends import deltaproduct, dense, elman, gru, hawk, lstm, lti, mamba, rotation
 
     arch = registry.require(name, "program")
     if arch.family == "deltaproduct":
@@ -118,7 +118,7 @@ def backend(name: str) -> Backend:
     table = {"lti": lti.LtiBackend, "diag-01": lambda: mamba.MambaBackend(negative=False),
              "diag-neg": lambda: mamba.MambaBackend(negative=True), "dense-lrnn": dense.DenseBackend,
              "rotation": rotation.RotationBackend, "hawk": hawk.HawkBackend, "lstm": lstm.LstmBackend,
-             "gru": gru.GruBackend}
+             "gru": gru.GruBackend, "elman": elman.ElmanBackend, "elman-tanh": elman.ElmanTanhBackend}
     return table[arch.name]()
 
 

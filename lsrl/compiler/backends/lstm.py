@@ -75,7 +75,10 @@ def _lti_units(backend: object, node: LtiState, ctx: Context) -> Units:
         else:
             raise refuse(backend, node, ctx, (
                 f"component {i} ranges over {interval}: gates saturate, so a state is exact only when it is "
-                "proven Boolean, or counts a Boolean signal within a bounded range (give --max-length)"))
+                "proven Boolean, or counts a Boolean signal within a bounded range (give --max-length); a real "
+                "value enters and leaves a cell through tanh, which is exact in floats only at saturation "
+                "(-1, 0, 1), so no exact threshold construction holds it (LSRL's conversion approximates; the "
+                "elman class holds real states exactly)"))
     units = []
     for i, (kind, first) in enumerate(plan):
         if kind == "bool":
