@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ def _check_integer(name: str, value: object, low: int, high: int) -> None:
         raise TrainOptionError(f"{name} = {value!r:.40}: must be an integer from {low} to {high}")
 
 
+MAX_ACTIVATIONS = 2**32
+"""Most d_model-wide activations of one forward pass (strings x length x d_model x layers): 16 GiB in float32."""
 MAX_REAL = 1e30
 """Largest lr, weight_decay or clip: AdamW's step size lr / (1 - beta1^t) must still be a float32."""
 
@@ -56,6 +58,15 @@ def _check_real(name: str, value: object, positive: bool) -> None:
             or (positive and value == 0):
         raise TrainOptionError(f"{name} = {value!r:.40}: must be a finite number {'> 0' if positive else '>= 0'} "
                                f"and at most {MAX_REAL:g}")
+
+
+def _curriculum(value: object) -> Curriculum:
+    """``value`` as a Curriculum (a record's dict of its fields is one); anything else is an input error."""
+    if isinstance(value, dict) and set(value) <= {f.name for f in fields(Curriculum)}:
+        return Curriculum(**value)
+    if not isinstance(value, Curriculum):
+        raise TrainOptionError(f"curriculum = {value!r:.40}: must be a Curriculum or a dict of its fields")
+    return value
 
 
 def _check_options(config: TrainConfig) -> None:
@@ -68,6 +79,12 @@ def _check_options(config: TrainConfig) -> None:
         raise TrainOptionError(f"eval_lengths = {config.eval_lengths!r:.40}: give at least one length")
     for length in config.eval_lengths:
         _check_integer("eval_lengths", length, 1, MAX_LENGTH)
+    width = config.d_model * config.layers
+    for what, strings, length in (("batch x train length", config.batch, _curriculum(config.curriculum).max_length),
+                                  ("eval strings x eval length", min(config.eval_n, 256), max(config.eval_lengths))):
+        if strings * length * width > MAX_ACTIVATIONS:
+            raise TrainOptionError(f"{what} x d_model x layers = {strings} x {length} x {config.d_model} x "
+                                   f"{config.layers} activations, more than the {MAX_ACTIVATIONS} one pass may hold")
     gate = config.gate_range
     if gate is not None and (len(gate) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in gate)
                              or gate[0] > gate[1]):

@@ -52,6 +52,9 @@ TRAIN_ATTACKS = {
     "--device foo": ["device 'foo'", "not a device name"],
     "--device meta": ["device 'meta'", "cpu or cuda"],
     "--arch no-such-class": ["no-such-class"],
+    "--eval-lengths 1000000": ["eval strings x eval length x d_model x layers = 256 x 1000000 x 32 x 1",
+                               "more than the 4294967296"],
+    "--batch 65536 --train-length 100000": ["batch x train length x d_model x layers = 65536 x 100000"],
 }
 
 
@@ -97,6 +100,12 @@ def test_learning_rate_beyond_float32_is_refused():
     """lr 1e300 is finite as a Python float, but AdamW's step size overflows float32 inside torch."""
     with pytest.raises(LsrlInputError, match="lr = 1e[+]?300: .* at most 1e[+]?30"):
         TrainConfig(**{**TINY, "lr": 1e300})
+
+
+@pytest.mark.parametrize("curriculum", [3, {"max_length": 8, "oops": 1}, {"max_length": "8"}])
+def test_curriculum_of_a_record_is_checked(curriculum):
+    with pytest.raises(LsrlInputError, match="curriculum"):
+        TrainConfig(**{**TINY, "curriculum": curriculum})
 
 
 def test_tiny_run_still_trains():
