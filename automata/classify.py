@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import sympy
 
 from automata.dfa import DFA
 from automata.finite_groups import FiniteGroup
@@ -260,6 +259,8 @@ def _summary(subgroup: MaximalSubgroup, monoid: TransitionMonoid) -> GroupSummar
 def _abelian_rank(group: FiniteGroup) -> int:
     """The least number of generators of an abelian group: its largest p-rank, where the p-rank r
     satisfies p^r = #{x : x^p = 1}."""
+    import sympy  # here, not at the top: loading it costs every command that imports the classifier
+
     rank = 0
     for p in sympy.factorint(group.order):
         count, r = int(np.count_nonzero(np.isin(group.element_orders, (1, p)))), 0

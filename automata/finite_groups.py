@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-import sympy
 
 from automata.monoid import TransformationIndex
 
@@ -259,6 +258,8 @@ class FiniteGroup:
     def is_p_group(self, p: int | None = None) -> bool:
         """Whether the order is a power of ``p`` (of some prime if ``p`` is None); the trivial
         group is a p-group for every p."""
+        import sympy  # here, not at the top: loading it costs every command that imports the classifier
+
         primes = sympy.factorint(self.order)
         if p is None:
             return len(primes) <= 1
@@ -293,6 +294,8 @@ class FiniteGroup:
         """Composition factors from the top of a composition series down: refine each abelian
         step of the derived series into Z_p's (prime factors of its order, ascending) and split a
         perfect term by a maximal normal subgroup (its quotient is then non-abelian simple)."""
+        import sympy
+
         factors: list[str] = []
         group = self
         while group.order > 1:

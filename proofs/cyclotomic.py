@@ -14,7 +14,6 @@ import functools
 from fractions import Fraction
 from math import factorial
 
-import sympy
 
 START_BITS = 64
 
@@ -22,6 +21,8 @@ START_BITS = 64
 @functools.lru_cache(maxsize=None)
 def _modulus(n: int) -> tuple[int, ...]:
     """Coefficients of the n-th cyclotomic polynomial, constant term first (monic)."""
+    import sympy  # here, not at the top: most commands never need it
+
     x = sympy.Symbol("x")
     return tuple(int(c) for c in reversed(sympy.Poly(sympy.cyclotomic_poly(n, x), x).all_coeffs()))
 

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import sympy
 
 from automata.classify import ARCHITECTURES as CLASSIFIER_CLASSES
 from automata.errors import LsrlInputError
@@ -124,10 +123,12 @@ def functional_spectrum(entries: tuple[Fraction, ...], n: int) -> dict[str, Any]
     return {"cycle_lengths": sorted(cycles), "zero_eigenvalues": n - len(on_cycle)}
 
 
-def _roots_in_disk(poly: sympy.Poly) -> bool:
+def _roots_in_disk(poly: Any) -> bool:
     """True if every complex root of the squarefree rational polynomial is proved to lie in the closed
     unit disk: its isolating rectangles (real intervals) with rational corners are refined until every
     corner has modulus <= 1; False when that fails down to ``ISOLATION_EPS`` (outside, or undecided)."""
+    import sympy  # here, not at the top: loading it costs a verify that does not need it half a second
+
     eps = Fraction(1, 2 ** 8)
     while eps >= ISOLATION_EPS:
         real, complex_ = poly.intervals(all=True, eps=sympy.Rational(eps.numerator, eps.denominator))
@@ -145,6 +146,8 @@ def general_spectrum(entries: tuple[Fraction, ...], n: int) -> dict[str, Any]:
     if n > MAX_SYMPY_DIMENSION:
         raise LsrlInputError(f"a {n} x {n} transition matrix that is not a 0/1 map matrix: its spectrum is "
                              f"checked symbolically only up to {MAX_SYMPY_DIMENSION} x {MAX_SYMPY_DIMENSION}")
+    import sympy
+
     x = sympy.Symbol("x")
     matrix = sympy.Matrix(n, n, [sympy.Rational(v.numerator, v.denominator) for v in entries])
     _, factors = sympy.factor_list(matrix.charpoly(x).as_expr(), x)
