@@ -1,0 +1,239 @@
+"""Times and peak memory of the exact pipeline (classify, compile, certify, verify) on the task library and a
+seeded corpus of random minimal DFAs; one thread, CPU. Writes bench/results/exact_pipeline.json.
+
+    python bench/exact_pipeline.py                      # 300 random DFAs + the task library
+    python bench/exact_pipeline.py --dfas 30 --no-tasks # a quick look
+
+The corpus mixes three shapes, each minimised, 3-100 states (log-uniform): star-free (every letter maps a
+state to itself or a later one: a partially ordered automaton, R-trivial monoid), group (letters are powers
+of an n-cycle, with a reflection half the time: Z_n or D_n) and mixed (a rotation and a reset letter).
+A cell that runs past ``--timeout`` seconds is recorded as "timed out" (the alarm interrupts Python code).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import signal
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lsrl import threads  # noqa: E402
+
+threads.limit(1)  # before numpy and torch load
+
+import numpy as np  # noqa: E402
+
+from automata.classify import classify  # noqa: E402
+from automata.dfa import DFA  # noqa: E402
+from automata.errors import LsrlInputError  # noqa: E402
+from automata.generate import default_alphabet  # noqa: E402
+from automata.minimize import minimize  # noqa: E402
+from automata.tasks import get_task  # noqa: E402
+from bench.environment import environment  # noqa: E402
+
+RANDOM_CLASSES = ("diag-01", "diag-neg", "rotation", "deltaproduct", "elman")
+TASK_CLASSES = ("diag-01", "diag-neg", "rotation", "deltaproduct", "dense-lrnn", "elman", "lstm", "gru")
+TASKS = ("parity", "mod:3", "cycle:5", "modarith:5", "Z:6", "Z2xZ2", "dihedral:4", "Q8", "A:5", "S:5", "flipflop",
+         "even-pairs", *(f"tomita:{i}" for i in range(1, 8)), "dyck:2:3", "ab-star", "contains:aba", "ends-with:ab",
+         "no-aa")
+SHAPES = ("star-free", "group", "mixed")
+
+
+class CellTimeout(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise CellTimeout
+
+
+def _star_free(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    stay = rng.random((n, k)) < 0.5
+    later = np.array([[rng.integers(q, n) for _ in range(k)] for q in range(n)])
+    return np.where(stay, np.arange(n)[:, None], later)
+
+
+def _group(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    shifts = [(np.arange(n) + int(rng.integers(1, n))) % n for _ in range(k)]
+    if rng.random() < 0.5:
+        shifts[-1] = (-np.arange(n)) % n  # a reflection: the dihedral group
+    return np.stack(shifts, axis=1)
+
+
+def _mixed(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    columns = [(np.arange(n) + 1) % n, np.zeros(n, dtype=np.int64)]  # rotate, reset
+    columns += [(np.arange(n) + int(rng.integers(0, n))) % n for _ in range(k - 2)]
+    return np.stack(columns, axis=1)
+
+
+BUILDERS: dict[str, Callable[[int, int, np.random.Generator], np.ndarray]] = {
+    "star-free": _star_free, "group": _group, "mixed": _mixed}
+
+
+def corpus(count: int, seed: int) -> Iterator[tuple[str, DFA]]:
+    """``count`` minimal DFAs of 3-100 states, the shapes in turn; a draw that minimises below 3 states is
+    drawn again."""
+    rng = np.random.default_rng(seed)
+    made = 0
+    while made < count:
+        shape = SHAPES[made % len(SHAPES)]
+        n = int(round(math.exp(rng.uniform(math.log(3), math.log(100)))))
+        k = int(rng.integers(2, 4))
+        table = BUILDERS[shape](n, k, rng).astype(np.int32)
+        accepting = frozenset(np.flatnonzero(rng.random(n) < 0.5).tolist())
+        dfa = minimize(DFA(default_alphabet(k), table, 0, accepting))
+        if 3 <= dfa.n_states <= 100:
+            made += 1
+            yield shape, dfa
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def _certify(compiled: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The certificate document lsrl compile writes (exact, interval or bounded), or why there is none."""
+    from lsrl.artifacts import bounded_certificate
+    from proofs.certificate import CertificateError, certify
+    from proofs.exact_model import NotCertifiable
+
+    construction = {"name": compiled.construction, **compiled.size()}
+    try:
+        return certify(compiled.model, compiled.dfa, compiled.labels).to_json(compiled.dfa, compiled.labels,
+                                                                              construction), None
+    except (CertificateError, NotCertifiable) as err:
+        bounded = bounded_certificate(compiled)
+        return (bounded, None) if bounded is not None else (None, str(err)[:200])
+
+
+def _verify(model: Any, document: dict[str, Any]) -> None:
+    from proofs.bounded import KIND as BOUNDED, verify_bounded
+    from proofs.certificate import verify
+
+    verify_bounded(model, document) if document.get("kind") == BOUNDED else verify(model, document)
+
+
+def run_cell(dfa: DFA, labels: np.ndarray | None, arch: str) -> dict[str, Any]:
+    """Compile, certify and verify one (automaton, class) cell; times in seconds."""
+    from lsrl.constructions.errors import NotExpressible, NotImplementedConstruction
+    from lsrl.constructions.select import compile_automaton
+
+    record: dict[str, Any] = {"arch": arch}
+    try:
+        compiled, record["compile_s"] = _timed(lambda: compile_automaton(dfa, arch, labels))
+    except NotExpressible:
+        return {**record, "outcome": "refused (impossible)"}
+    except NotImplementedConstruction:
+        return {**record, "outcome": "no construction"}
+    record["size"] = compiled.size()
+    (document, reason), record["certify_s"] = _timed(lambda: _certify(compiled))
+    if document is None:
+        return {**record, "outcome": "not certified", "reason": reason}
+    _, record["verify_s"] = _timed(lambda: _verify(compiled.model, document))
+    record["certificate"] = document.get("kind")
+    if "correct_up_to_length" in document:
+        record["correct_up_to_length"] = document["correct_up_to_length"]
+    return {**record, "outcome": "certified"}
+
+
+def run_language(name: str, shape: str, dfa: DFA, labels: np.ndarray | None, classes: tuple[str, ...],
+                 timeout: float) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "shape": shape, "states": dfa.n_states, "symbols": dfa.n_symbols}
+    try:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        result, entry["classify_s"] = _timed(lambda: classify(dfa, max_elements=20_000))
+        entry.update(monoid=result.monoid_size, aperiodic=result.aperiodic)
+    except CellTimeout:
+        entry["classify"] = "timed out"
+    except LsrlInputError as err:
+        entry["classify"] = f"error: {str(err)[:120]}"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    cells = []
+    for arch in classes:
+        start = time.perf_counter()
+        try:
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+            cell = run_cell(dfa, labels, arch)
+        except CellTimeout:
+            cell = {"arch": arch, "outcome": "timed out"}
+        except (LsrlInputError, MemoryError) as err:
+            cell = {"arch": arch, "outcome": "error", "reason": f"{type(err).__name__}: {str(err)[:160]}"}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        cell["total_s"] = round(time.perf_counter() - start, 4)
+        cell["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        cells.append(cell)
+    entry["cells"] = cells
+    return entry
+
+
+def _quantiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    return {"n": len(values), "median": round(statistics.median(ordered), 4),
+            "p90": round(ordered[int(0.9 * (len(ordered) - 1))], 4), "max": round(ordered[-1], 4)}
+
+
+def summarise(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per class: outcome counts and total seconds per cell; the issue's acceptance figures for the
+    star-free DFAs of at most 12 states and monoids of at most 200 elements on diag-01."""
+    by_class: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        for cell in entry["cells"]:
+            row = by_class.setdefault(cell["arch"], {"outcomes": {}, "times": []})
+            row["outcomes"][cell["outcome"]] = row["outcomes"].get(cell["outcome"], 0) + 1
+            row["times"].append(cell["total_s"])
+    small = [c for e in entries if e["shape"] == "star-free" and e["states"] <= 12 and e.get("monoid", 10 ** 9) <= 200
+             for c in e["cells"] if c["arch"] == "diag-01"]
+    return {"per_class": {arch: {"outcomes": row["outcomes"], "total_s": _quantiles(row["times"])}
+                          for arch, row in by_class.items()},
+            "all_cells_total_s": _quantiles([c["total_s"] for e in entries for c in e["cells"]]),
+            "star_free_small_on_diag01": {"cells": len(small),
+                                          "certified": sum(c["outcome"] == "certified" for c in small),
+                                          "total_s": _quantiles([c["total_s"] for c in small])},
+            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dfas", type=int, default=300, help="random DFAs in the corpus")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per cell")
+    parser.add_argument("--no-tasks", action="store_true", help="skip the task library")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "exact_pipeline.json"))
+    args = parser.parse_args()
+    signal.signal(signal.SIGALRM, _alarm)
+    started = time.perf_counter()
+    entries = []
+    for name in () if args.no_tasks else TASKS:
+        task = get_task(name)
+        entries.append(run_language(name, "task", task.dfa, task.labels, TASK_CLASSES, args.timeout))
+        print(f"{name}: {[(c['arch'], c['outcome'], c['total_s']) for c in entries[-1]['cells']]}", flush=True)
+    for i, (shape, dfa) in enumerate(corpus(args.dfas, args.seed)):
+        entries.append(run_language(f"random-{i}", shape, dfa, None, RANDOM_CLASSES, args.timeout))
+        print(f"random-{i} ({shape}, {dfa.n_states} states, monoid {entries[-1].get('monoid')}): "
+              f"{[(c['arch'], c['outcome'], c['total_s']) for c in entries[-1]['cells']]}", flush=True)
+    result = {"benchmark": "exact_pipeline", "environment": environment(), "threads": 1,
+              "corpus": {"dfas": args.dfas, "seed": args.seed, "shapes": list(SHAPES), "states": [3, 100]},
+              "timeout_s": args.timeout, "wall_s": round(time.perf_counter() - started, 1),
+              "summary": summarise(entries), "entries": entries}
+    out = Path(args.out)
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result["summary"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
