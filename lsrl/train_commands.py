@@ -40,7 +40,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(task=args.task, arch=args.arch, layers=args.layers, n_h=args.nh, gate_range=gate,
                        d_model=args.d_model, d_state=args.d_state, steps=args.steps, batch=args.batch, lr=args.lr,
                        curriculum=Curriculum.up_to(args.train_length), seed=args.seed,
-                       eval_lengths=_numbers(args.eval_lengths, "--eval-lengths", int))
+                       eval_lengths=_numbers(args.eval_lengths, "--eval-lengths", int), block=args.block,
+                       heads=args.heads, init=args.init)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -130,7 +131,12 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--d-model", type=int, default=32)
-    p.add_argument("--d-state", type=int, default=16)
+    p.add_argument("--d-state", type=int, default=16, help="state width per head")
+    p.add_argument("--block", choices=("reference", "plain"), default="reference",
+                   help="the class's reference layer (docs/architectures.md) or the bare recurrence")
+    p.add_argument("--heads", type=int, default=0, help="heads (default: the block's)")
+    p.add_argument("--init", metavar="DIR", help="continue from the compiled or trained model of the class in DIR "
+                   "(its shape replaces the size options)")
     p.add_argument("--train-length", type=int, default=40, help="longest training string (curriculum ceiling)")
     p.add_argument("--eval-lengths", default="40,256,500")
     p.add_argument("--device", default="cpu")

@@ -14,7 +14,7 @@ from models.unroll import unroll
 class DenseRecurrence(Recurrence):
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
-        refuse_parts(layer, "dense-lrnn", "heads", "conv", "q_norm")
+        refuse_parts(layer, "dense-lrnn")
         n = layer.d_state
         self.d_state = n
         self.to_a = nn.Linear(d_model, n * n)

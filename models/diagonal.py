@@ -42,7 +42,7 @@ class DiagonalRecurrence(Recurrence):
 
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
-        refuse_parts(layer, "diag", "q_norm")
+        refuse_parts(layer, "diag")
         n = layer.heads * layer.d_state
         self.d_state = n
         self.exact = exact

@@ -15,7 +15,7 @@ from models.unroll import unroll
 class ElmanRecurrence(Recurrence):
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
-        refuse_parts(layer, "elman", "heads", "conv", "q_norm")
+        refuse_parts(layer, "elman")
         if layer.nonlinearity not in ("relu", "tanh"):
             raise ValueError(f"elman nonlinearity must be relu or tanh, got {layer.nonlinearity!r}")
         n = layer.d_state

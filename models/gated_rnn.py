@@ -42,7 +42,7 @@ class _GatedRecurrence(Recurrence):
 
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
-        refuse_parts(layer, type(self).__name__.removesuffix("Recurrence").lower(), "heads", "conv", "q_norm")
+        refuse_parts(layer, type(self).__name__.removesuffix("Recurrence").lower())
         n = layer.d_state
         self.d_state = n
         self.weight_ih = nn.Parameter(torch.empty(self.gates_per_unit * n, d_model))

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.config import LayerConfig
+from models.registry import BLOCK_PARTS, FAMILY_PARTS
 
 NORM_EPS = 1e-5  # fla's norm_eps default
 
@@ -34,10 +35,11 @@ def convolved(conv: ShortConvolution | None, x: torch.Tensor) -> torch.Tensor:
 _PLAIN = LayerConfig(d_state=0)
 
 
-def refuse_parts(layer: LayerConfig, family: str, *parts: str) -> None:
-    """ValueError naming the first of ``parts`` that ``layer`` switches on although ``family``'s module has none."""
-    for part in parts:
-        if getattr(layer, part) != getattr(_PLAIN, part):
+def refuse_parts(layer: LayerConfig, family: str) -> None:
+    """ValueError naming the first part ``layer`` switches on that ``family``'s module does not have
+    (``models.registry.FAMILY_PARTS``)."""
+    for part in BLOCK_PARTS:
+        if part not in FAMILY_PARTS[family] and getattr(layer, part) != getattr(_PLAIN, part):
             raise ValueError(f"{family} has no {part} part (got {part} = {getattr(layer, part)!r}); "
                              "docs/architectures.md lists each class's parts")
 

@@ -14,7 +14,7 @@ from models.unroll import unroll
 class LtiRecurrence(Recurrence):
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
-        refuse_parts(layer, "lti", "heads", "conv", "q_norm")
+        refuse_parts(layer, "lti")
         n = layer.d_state
         self.d_state = n
         self.transition = nn.Parameter(0.9 * torch.eye(n))  # stable, long memory at initialisation

@@ -157,12 +157,12 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  "gru", "Cho et al. 2014", program=True, automaton="gru", universal=True),
 )
 
-_MAMBA2 = (("norm", True), ("conv", 4), ("out_norm", True), ("out_gate", True))  # fla/layers/mamba2.py
+_HGRN = (("norm", True), ("out_norm", True), ("out_gate", True))  # fla/layers/hgrn.py
 _DELTANET = (("heads", 4), ("norm", True), ("conv", 4), ("out_norm", True), ("q_norm", True))  # fla/layers/delta_net.py
 _GATED_DELTAPRODUCT = (("heads", 6), ("norm", True), ("conv", 4), ("out_norm", True), ("out_gate", True),
                        ("q_norm", True))  # fla/layers/gated_deltaproduct.py
 REFERENCE_BLOCKS: dict[str, tuple[tuple[str, Any], ...]] = {
-    "diag-01": _MAMBA2, "diag-neg": _MAMBA2, "deltanet": _DELTANET, "deltanet-01": _DELTANET,
+    "diag-01": _HGRN, "diag-neg": _HGRN, "deltanet": _DELTANET, "deltanet-01": _DELTANET,
     "deltaproduct": _GATED_DELTAPRODUCT, "gated-deltaproduct": _GATED_DELTAPRODUCT,
     "rotation": (("norm", True),), "hawk": (("norm", True),),  # Orvieto et al. 2023; De et al. 2024
 }  # the nonlinear RNNs, dense-lrnn and lti train as the bare cells (Deletang et al. 2023)

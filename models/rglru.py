@@ -31,7 +31,7 @@ class RGLRURecurrence(Recurrence):
 
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
-        refuse_parts(layer, "hawk", "heads", "conv", "out_gate", "q_norm")
+        refuse_parts(layer, "hawk")
         n = layer.d_state
         self.d_state = n
         self.to_u = nn.Linear(d_model, n)

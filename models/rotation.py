@@ -26,7 +26,7 @@ class RotationRecurrence(Recurrence):
 
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
-        refuse_parts(layer, "rotation", "heads", "q_norm")
+        refuse_parts(layer, "rotation")
         if layer.d_state % 2:
             raise ValueError(f"rotation d_state counts real coordinates of complex channels and must be even, "
                              f"got {layer.d_state}")

@@ -24,6 +24,7 @@ from automata.errors import LsrlInputError
 from automata.tasks import Task, get_task
 from lsrl.training.curriculum import MAX_LENGTH, Curriculum
 from lsrl.training.evaluate import LengthMetrics, evaluate
+from lsrl.training.warm_start import initial_model
 from models import registry
 from models.config import LayerConfig, ModelConfig
 from models.stack import RecurrentModel
@@ -39,7 +40,9 @@ class TrainingDiverged(LsrlInputError):
 # Inclusive ranges of the integer options; the upper bounds refuse sizes no run can mean before any allocation.
 INTEGER_OPTIONS: dict[str, tuple[int, int]] = {
     "layers": (1, 256), "n_h": (1, 64), "d_model": (1, 16384), "d_state": (1, 16384), "mlp_hidden": (0, 65536),
-    "steps": (1, 10**9), "batch": (1, 65536), "warmup": (0, 10**9), "eval_n": (1, 65536), "seed": (0, 2**32 - 1)}
+    "steps": (1, 10**9), "batch": (1, 65536), "warmup": (0, 10**9), "eval_n": (1, 65536), "seed": (0, 2**32 - 1),
+    "heads": (0, 64)}
+BLOCKS = ("reference", "plain")  # the class's reference layer (models.registry.REFERENCE_BLOCKS) or the bare recurrence
 
 
 def _check_integer(name: str, value: object, low: int, high: int) -> None:
@@ -114,7 +117,10 @@ class ClassOption(LsrlInputError):
 class TrainConfig:
     """Everything a run depends on. ``arch`` is any name of ``models.registry`` (kept canonical);
     ``gate_range`` narrows the class's range (diagonal gates, or the Householder beta of the delta classes);
-    ``eval_lengths`` are evaluated after training."""
+    ``eval_lengths`` are evaluated after training. ``block`` "reference" trains the block of the class's reference
+    layer (docs/architectures.md), "plain" the bare recurrence; ``heads`` > 0 overrides the block's head count.
+    ``init`` names a saved model directory of the class (compiled or trained) to continue from: its model's
+    shape then replaces layers, n_h, gate_range, d_model, d_state, mlp_hidden, block and heads."""
 
     task: str
     arch: str
@@ -134,11 +140,19 @@ class TrainConfig:
     eval_lengths: tuple[int, ...] = (40, 256, 500)
     eval_n: int = 256
     seed: int = 0
+    block: str = "reference"
+    heads: int = 0
+    init: str | None = None
 
     def __post_init__(self) -> None:
         _check_options(self)
         arch = registry.require(self.arch, "train")
         object.__setattr__(self, "arch", arch.name)
+        if self.block not in BLOCKS:
+            raise TrainOptionError(f"block = {self.block!r:.40}: must be one of {', '.join(BLOCKS)}")
+        if self.heads > 1 and "heads" not in registry.FAMILY_PARTS[arch.family]:
+            raise ClassOption(f"{arch.name} has no heads; heads apply to "
+                              + ", ".join(a.name for a in registry.ARCHITECTURES if "heads" in registry.FAMILY_PARTS[a.family]))
         if self.gate_range is not None:
             object.__setattr__(self, "gate_range", _narrowed(arch, tuple(float(v) for v in self.gate_range)))
         if arch.n_h is not None and self.n_h != arch.n_h:
@@ -202,10 +216,13 @@ def model_config(config: TrainConfig, task: Task) -> ModelConfig:
     """The trainable (``exact=False``) model of ``config``'s class, sized for ``task``."""
     arch = registry.get(config.arch)
     gate = config.resolved_gate_range
+    block = dict(arch.block) if config.block == "reference" else {}
+    if config.heads:
+        block["heads"] = config.heads
     layer = LayerConfig(d_state=config.d_state, mlp_hidden=config.mlp_hidden, n_h=config.n_h,
-                        **({"gate_range": gate} if gate is not None else {}), **dict(arch.layer))
+                        **({"gate_range": gate} if gate is not None else {}), **dict(arch.layer), **block)
     return ModelConfig(arch.family, task.dfa.n_symbols, max(task.n_labels, 2), config.d_model, (layer,) * config.layers,
-                       meta={"task": task.name, "arch_id": config.arch})
+                       meta={"task": task.name, "arch_id": config.arch}, norm=layer.norm)
 
 
 def build_model(config: TrainConfig, task: Task) -> RecurrentModel:
@@ -238,7 +255,7 @@ def train(config: TrainConfig, device: str | torch.device = "cpu", progress: boo
     show a rich progress bar with the running loss."""
     device = resolve_device(device)
     task = get_task(config.task)
-    model = build_model(config, task).to(device)
+    model = (initial_model(config.init, config.arch, task) if config.init else build_model(config, task)).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     rng = np.random.default_rng(config.seed)
     losses: list[float] = []
