@@ -38,11 +38,13 @@ def check_gate_range(gate_range: tuple[float, float], widest: tuple[float, float
 
 class DiagonalRecurrence(Recurrence):
     """``layer.heads`` heads of ``layer.d_state`` channels each (heads only group the output norm: every channel
-    is its own recurrence); the short convolution, if any, acts on the input branch b_t, as Mamba2's on x_t."""
+    is its own recurrence); the short convolution, if any, acts on the input branch b_t (as Mamba2's on its x_t)."""
+
+    family = "diag"
 
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
-        refuse_parts(layer, "diag")
+        refuse_parts(layer, self.family)
         n = layer.heads * layer.d_state
         self.d_state = n
         self.exact = exact

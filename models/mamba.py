@@ -22,6 +22,8 @@ class MambaRecurrence(DiagonalRecurrence):
     """The diagonal recurrence (same gates, state and output) with Mamba's selective input
     ``b_t = g_t * u_t``, where ``u_t`` is the parent's ``to_b`` and ``g_t`` comes from ``to_g``."""
 
+    family = "mamba"
+
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__(d_model, layer, exact)
         self.to_g = nn.Linear(d_model, self.d_state)
