@@ -3,6 +3,8 @@ norm, pre-norm) against a step-by-step reference written from the equations; the
 compiled models are instances of their trained counterparts' classes."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -226,3 +228,19 @@ def test_compiled_models_are_instances_of_their_trained_counterparts_classes(tas
     trained_class = type(trained.blocks[0].recurrence)
     assert all(type(block.recurrence) is trained_class for block in compiled.blocks)
     assert all(block.norm is None and block.recurrence.out_norm is None for block in compiled.blocks)
+
+
+def test_the_docs_table_of_reference_blocks_is_the_registry() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "architectures.md").read_text()
+    table = doc.split("| class | reference layer |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    word = {"yes": True, "no": False, "—": False, "(built in)": False}
+    seen = set()
+    for row in table:
+        names, _, heads, norm, conv, out_norm, out_gate, q_norm = (c.strip() for c in row.strip("|").split("|"))
+        documented = {"heads": int(heads), "norm": word[norm], "conv": int(conv) if conv.isdigit() else 0,
+                      "out_norm": word[out_norm], "out_gate": word[out_gate], "q_norm": word[q_norm]}
+        for name in names.split(", "):
+            block = {"heads": 1, "norm": False, "conv": 0, "out_norm": False, "out_gate": False, "q_norm": False}
+            assert documented == block | dict(registry.get(name).block), name
+            seen.add(name)
+    assert seen == {a.name for a in registry.with_path("train")}
