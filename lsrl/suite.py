@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from hashlib import sha1
@@ -185,14 +185,16 @@ def _verdict(classification: dict[str, Any] | str, arch: str) -> dict[str, Any]:
     return {"class": cls, "status": v["status"], "source": v["source"], "theorem": v["theorem"]}
 
 
-def run_cell(cell: Cell) -> dict[str, Any]:
-    """Classify, compile and certify one cell; every failure is part of the record, never raised."""
+def run_cell(cell: Cell, note: Callable[[dict[str, Any]], None] = lambda facts: None) -> dict[str, Any]:
+    """Classify, compile and certify one cell; every failure is part of the record, never raised. ``note``
+    gets the classifier's findings before compilation starts (kept if the cell is then stopped)."""
     start = time.perf_counter()
     record: dict[str, Any] = {"automaton": cell.automaton.name, "arch": cell.arch}
     try:
         language, classification, classify_s = _classified(cell.automaton)
         record.update(_language_facts(classification), classify_s=classify_s,
                       verdict=_verdict(classification, cell.arch))
+        note(dict(record))
         record.update(_compiled(language, cell))
     except MemoryError:
         record.update(outcome="error", reason="out of memory (the worker's limit: --max-memory)")
@@ -285,11 +287,14 @@ def finished(record: dict[str, Any] | None, timeout: float) -> bool:
     return record is not None and (record["outcome"] != "timed out" or record.get("timeout_s", 0) >= timeout)
 
 
-def _failed(cell: Cell, failure: str, seconds: float, timeout: float) -> dict[str, Any]:
-    record = {"automaton": cell.automaton.name, "arch": cell.arch, "wall_s": seconds}
+def _failed(cell: Cell, failure: str, seconds: float, timeout: float, found: dict[str, Any] | None) -> dict[str, Any]:
+    """The record of a cell stopped by its deadline or by its worker's death, with what it ``found`` before."""
+    record = {**(found or {}), "automaton": cell.automaton.name, "arch": cell.arch, "wall_s": seconds}
+    phase = "compiling and certifying" if found else "classifying"
     if failure == "timed out":
-        return {**record, "outcome": "timed out", "timeout_s": timeout, "reason": f"no result within {timeout:g} s"}
-    return {**record, "outcome": "error", "reason": failure}
+        return {**record, "outcome": "timed out", "timeout_s": timeout,
+                "reason": f"no result within {timeout:g} s (stopped while {phase})"}
+    return {**record, "outcome": "error", "reason": f"{failure} while {phase}"}
 
 
 # -- running -----------------------------------------------------------------------------------------------
@@ -320,7 +325,8 @@ def run_suite(paths: Sequence[str], archs: Sequence[str], out: str | os.PathLike
                         PRELOAD)
     try:
         for outcome in pool.run(todo, timeout, affinity=lambda c: c.automaton, tick=shown.tick):
-            record = outcome.result or _failed(outcome.job, outcome.failure or "no result", outcome.seconds, timeout)
+            record = outcome.result or _failed(outcome.job, outcome.failure or "no result", outcome.seconds, timeout,
+                                               outcome.note)
             log.append(record)
             previous[outcome.job.key] = record
             shown.advance(record)

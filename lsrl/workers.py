@@ -17,12 +17,14 @@ J = TypeVar("J")
 
 @dataclass(frozen=True)
 class Outcome(Generic[J]):
-    """What became of a job: its result, or ``failure`` ("timed out", or how the worker died)."""
+    """What became of a job: its result, or ``failure`` ("timed out", or how the worker died) with the last
+    ``note`` the job sent on its way (what it had found before it was stopped)."""
 
     job: J
     result: Any = None
     failure: str | None = None
     seconds: float = 0.0
+    note: Any = None
 
 
 def _die_with_owner(lifeline: Connection) -> None:
@@ -38,8 +40,10 @@ def _die_with_owner(lifeline: Connection) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _serve(conn: Connection, lifeline: Connection, run: Callable[[Any], Any], setup: Callable[[], None]) -> None:
-    """A worker's loop: run each job received and send back its result, until None or the owner is gone."""
+def _serve(conn: Connection, lifeline: Connection, run: Callable[[Any, Callable[[Any], None]], Any],
+           setup: Callable[[], None]) -> None:
+    """A worker's loop: run each job received (``run(job, note)``, where ``note(x)`` sends a partial finding)
+    and send back its result, until None or the owner is gone."""
     _die_with_owner(lifeline)
     setup()
     while True:
@@ -49,7 +53,7 @@ def _serve(conn: Connection, lifeline: Connection, run: Callable[[Any], Any], se
             return
         if job is None:
             return
-        conn.send(run(job))
+        conn.send(("done", run(job, lambda note: conn.send(("note", note)))))
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -66,13 +70,15 @@ class _Worker(Generic[J]):
     job: J | None = None
     started: float = 0.0
     last: J | None = None
+    note: Any = None
 
 
 class DeadlinePool(Generic[J]):
-    """``jobs`` worker processes running ``run(job)`` (a module-level function), each set up by ``setup()``
-    first; ``preload`` names modules the forkserver imports once for all workers."""
+    """``jobs`` worker processes running ``run(job, note)`` (a module-level function; ``note(x)`` records a
+    partial finding), each set up by ``setup()`` first; ``preload`` names modules the forkserver imports once
+    for all workers."""
 
-    def __init__(self, run: Callable[[J], Any], setup: Callable[[], None], jobs: int,
+    def __init__(self, run: Callable[[J, Callable[[Any], None]], Any], setup: Callable[[], None], jobs: int,
                  preload: Sequence[str] = ()) -> None:
         self._context = _context()
         if self._context.get_start_method() == "forkserver" and preload:
@@ -131,27 +137,28 @@ class DeadlinePool(Generic[J]):
                 self._workers.append(idle)
             key = None if idle.last is None else affinity(idle.last)
             index = next((i for i, job in enumerate(pending) if key is not None and affinity(job) == key), 0)
-            idle.job, idle.started = pending.pop(index), time.monotonic()
+            idle.job, idle.started, idle.note = pending.pop(index), time.monotonic(), None
             idle.conn.send(idle.job)
 
     def _check(self, worker: _Worker[J], ready: set, timeout: float) -> Outcome[J] | None:
         """The outcome of ``worker``'s job if it has one now (a result, a death or the deadline passed)."""
         job, seconds = worker.job, time.monotonic() - worker.started
-        if worker.conn in ready:
-            try:
-                outcome = Outcome(job, worker.conn.recv(), None, seconds)
-            except (EOFError, OSError):
-                outcome = None
-            if outcome is not None:
-                worker.job, worker.last = None, job
-                return outcome
+        try:
+            while worker.conn in ready and worker.conn.poll():
+                kind, value = worker.conn.recv()
+                if kind == "done":
+                    worker.job, worker.last = None, job
+                    return Outcome(job, value, None, seconds, worker.note)
+                worker.note = value
+        except (EOFError, OSError):
+            pass
         if worker.process.sentinel in ready or not worker.process.is_alive():
             code = worker.process.exitcode
             self._replace(worker)
-            return Outcome(job, None, f"the worker process died (exit code {code})", seconds)
+            return Outcome(job, None, f"the worker process died (exit code {code})", seconds, worker.note)
         if seconds >= timeout:
             self._replace(worker)
-            return Outcome(job, None, "timed out", seconds)
+            return Outcome(job, None, "timed out", seconds, worker.note)
         return None
 
     def _replace(self, worker: _Worker[J]) -> None:
