@@ -84,6 +84,9 @@ class IntervalModel:
         self.pairs = [self._pairs(i) if f"blocks.{i}.mlp.up.weight" in self.rational else None
                       for i in range(len(config.layers))]
         self.recurrence = RECURRENCES[config.arch]
+        self.embedded = [Intervals.point(row.tolist()) for row in self.rational["embedding.weight"]]
+        self.memo: dict[tuple, object] = {}
+        self.virtual: dict[int, Weight] = {}
 
     def _pairs(self, layer: int) -> ClippedPairs:
         w = self.rational
@@ -100,20 +103,32 @@ class IntervalModel:
     def step(self, box: Box, symbol: int, rounding: Rounding) -> Step:
         """Every state the model (exact, or evaluated in ``rounding``'s float format) can reach from a state
         in ``box`` by reading ``symbol``, with the logits and gates on the way."""
-        stream = Intervals.point(self.rational["embedding.weight"][symbol].tolist())
+        stream = self.embedded[symbol]
         states, transitions = [], []
         for i, state in enumerate(box):
-            prefix = f"blocks.{i}."
-            new, recorded = self.recurrence(self, i, state, stream, rounding)
+            key = (i, rounding, _key(state), _key(stream))
+            if key not in self.memo:
+                self.memo[key] = self._layer(i, state, stream, rounding)
+            new, recorded, stream = self.memo[key]
             states.append(new)
             transitions.append(recorded)
-            out = affine(self.weight(prefix + "recurrence.out.weight"), cast(new, rounding),
-                         self.weight(prefix + "recurrence.out.bias"), rounding).value()
-            stream = _add(stream, out, rounding)
-            if self.pairs[i] is not None:
-                stream = _add(stream, self._mlp(i, stream, rounding).value(), rounding)
-        logits = affine(self.weight("readout.weight"), stream, self.weight("readout.bias"), rounding).value()
-        return Step(tuple(states), logits, tuple(transitions))
+        key = (len(box), rounding, _key(stream))
+        if key not in self.memo:
+            self.memo[key] = affine(self.weight("readout.weight"), stream, self.weight("readout.bias"), rounding).value()
+        return Step(tuple(states), self.memo[key], tuple(transitions))
+
+    def _layer(self, i: int, state: Intervals, stream: Intervals, rounding: Rounding) -> tuple[Intervals, tuple, Intervals]:
+        """Layer i's next state box, its recorded gates, and the stream it passes on. A pure function of its
+        arguments: ``step`` keeps each result (``memo``), so configurations that share a layer's state and
+        input (a cascade's lower levels, and ``check`` after ``explore``) compute it once."""
+        prefix = f"blocks.{i}."
+        new, recorded = self.recurrence(self, i, state, stream, rounding)
+        out = affine(self.weight(prefix + "recurrence.out.weight"), cast(new, rounding),
+                     self.weight(prefix + "recurrence.out.bias"), rounding).value()
+        stream = _add(stream, out, rounding)
+        if self.pairs[i] is not None:
+            stream = _add(stream, self._mlp(i, stream, rounding).value(), rounding)
+        return new, recorded, stream
 
     def _mlp(self, layer: int, stream: Intervals, rounding: Rounding) -> Rounded:
         """down relu(up x + b) + b', the clipped pairs evaluated as clamps (module docstring)."""
@@ -140,10 +155,16 @@ class IntervalModel:
             lo.append(units.lo[k])
             hi.append(units.hi[k])
             columns.append(k)
-        virtual = Weight.of(self.rational[prefix + "down.weight"][:, columns])
+        if layer not in self.virtual:  # the columns are the same at every call: the pairs' first rows, then singles
+            self.virtual[layer] = Weight.of(self.rational[prefix + "down.weight"][:, columns])
+        virtual = self.virtual[layer]
         exact = affine(virtual, Intervals(np.asarray(lo, dtype=object), np.asarray(hi, dtype=object)), down_bias,
                        Rounding.exact()).exact
         return Rounded(exact, error)
+
+
+def _key(x: Intervals) -> tuple:
+    return tuple(x.lo.tolist()), tuple(x.hi.tolist())
 
 
 def _add(x: Intervals, y: Intervals, rounding: Rounding) -> Intervals:
