@@ -193,6 +193,8 @@ class BatchedModel:
     def __init__(self, exact: RationalModel):
         if exact.model.config.arch not in ARCHS:
             raise Unbatchable(f"no batched step for {exact.model.config.arch!r}")
+        if any(name.endswith("to_alpha.weight") for name in exact.arrays):
+            raise Unbatchable("a gated DeltaProduct layer (scalar decay): left to the one-step path")
         self.exact = exact
         self.nonlinearity = [exact.layer_config(i).nonlinearity if exact.model.config.arch == "elman" else None
                              for i in range(len(exact.model.blocks))]
@@ -301,18 +303,12 @@ class BatchedModel:
         values = self._affine(pre + "to_v.weight", stream, self.b[pre + "to_v.bias"])
         lo, hi = (Fraction(g) for g in cfg.gate_range)
         betas = self._affine(pre + "to_beta.weight", stream, self.b[pre + "to_beta.bias"]).clamp(lo, hi)
-        parts = [keys, betas]
-        if pre + "to_alpha.weight" in self.m:  # a scalar decay: S <- clamp(alpha_0, 0, 1) S first
-            alpha = self._affine(pre + "to_alpha.weight", stream, self.b[pre + "to_alpha.bias"])
-            alpha = alpha.clamp(Fraction(0), Fraction(1))
-            s = s.mul(Vec(alpha.ints[:, :1, None], alpha.e))
-            parts.append(Vec(alpha.ints[:, :1], alpha.e))
 
-        def transition(k: np.ndarray, beta: np.ndarray, *decay: np.ndarray) -> tuple:
+        def transition(k: np.ndarray, beta: np.ndarray) -> tuple:
             return ("householder", tuple(_fractions(row, keys.e) for row in k.reshape(cfg.n_h, d_k)),
-                    _fractions(beta, betas.e), _fractions(decay[0], parts[-1].e) if decay else ())
+                    _fractions(beta, betas.e), ())
 
-        self._transitions(i, parts, transition)
+        self._transitions(i, [keys, betas], transition)
         for h in range(cfg.n_h):
             k = Vec(keys.ints[:, h * d_k:(h + 1) * d_k], keys.e)
             v = Vec(values.ints[:, h * d_v:(h + 1) * d_v], values.e)
