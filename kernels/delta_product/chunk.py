@@ -204,7 +204,7 @@ def _state_kernel(
     tl.store(ht_ptr + state, S, mask=mkv)
 
 
-STATE_CONFIG = (64, 4, 2)
+STATE_CONFIG = (32, 4, 2)
 """(BV, num_warps, num_stages) of the sequential kernel on a GPU (bench/kernels_delta_product.py sweeps it)."""
 PREPARE_WARPS = 4
 """num_warps of the chunk-parallel kernel on a GPU."""

@@ -69,7 +69,7 @@ def test_gradients_through_chunked_forward(device):
     grads = torch.autograd.grad((o * do).sum() + (ht * dht).sum(), list(leaves.values()))
     wide = {name: (t.detach().cpu().double().requires_grad_() if t is not None else None) for name, t in x.items()}
     ref_o, ref_ht = naive_delta_product(wide["q"], wide["k"], wide["v"], wide["g"], wide["beta"], 2, None, wide["h0"])
-    ref_grads = torch.autograd.grad((ref_o * do.double()).sum() + (ref_ht * dht.double()).sum(),
+    ref_grads = torch.autograd.grad((ref_o * do.cpu().double()).sum() + (ref_ht * dht.cpu().double()).sum(),
                                     [wide[name] for name in leaves])
     for name, got, want in zip(leaves, grads, ref_grads):
         assert rel_err(got, want) < 1e-5, name
