@@ -9,10 +9,12 @@ W = T diag(exp G) K and U = T V, and with the state S at the chunk's start
     U' = U - W S,   o = diag(exp G) Q S + tril(Q K^T * exp(G_i - G_j)) U',
     S <- exp(G_C) S + (diag(exp(G_C - G)) K)^T U'.
 
-One kernel builds A, solves for (I + A)^{-1} by forward substitution in float32, and writes W, U and
-the masked Q K^T of every chunk in parallel; a second walks the chunks of one (head, value block)
-in order with four tensor-core products per chunk. The backward pass is the fused-recurrent one,
-fed with the residuals w = v - S^T k that the second kernel also writes when gradients are needed.
+One kernel (all chunks in parallel) builds A, inverts I + A by 16x16 diagonal blocks merged with
+tensor-core products (the structure of fla's solve_tril), and writes W, U, the chunk tokens' masked
+Q K^T and output scales; a second walks the chunks of one (head, value block) in order: U' = U - W S,
+the tokens' outputs, and the state update, with the decay on U's rows as in fla's chunk_delta_h.
+The backward pass is the fused-recurrent one, fed with the residuals w = v - S^T k that the second
+kernel also writes when gradients are needed.
 """
 from __future__ import annotations
 
