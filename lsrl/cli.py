@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from types import FrameType
 
 from automata.errors import LsrlInputError
 from lsrl import threads
@@ -183,13 +187,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt_outside_imports(name: str) -> Callable[[int, FrameType | None], None]:
+    """A SIGINT handler: KeyboardInterrupt as usual (so that ``finally`` blocks clean up), except while a
+    module is being imported, where the interrupt could surface inside a C++ extension's callback and
+    abort the process (torch's import: "terminate called ... KeyboardInterrupt"); an import writes
+    nothing of the user's, so there the process leaves at once with the same one line and code 130."""
+    def handle(signum: int, frame: FrameType | None) -> None:
+        while frame is not None:
+            if frame.f_code.co_filename.startswith("<frozen importlib"):
+                print(f"{name}: interrupted", file=sys.stderr, flush=True)
+                os._exit(EXIT_INTERRUPTED)
+            frame = frame.f_back
+        raise KeyboardInterrupt
+    return handle
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     threads.limit(threads.requested(sys.argv[1:] if argv is None else argv))  # before numpy and torch load
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _interrupt_outside_imports("lsrl")) if in_main_thread else None
+    try:
+        return _run(argv, in_main_thread)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _run(argv: Sequence[str] | None, in_main_thread: bool) -> int:
     try:
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt:
         print("lsrl: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if in_main_thread:
+        signal.signal(signal.SIGINT, _interrupt_outside_imports(f"lsrl {args.command}"))
     try:
         return args.handler(args)
     except LsrlInputError as err:

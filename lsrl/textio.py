@@ -13,6 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from automata.bounded_input import parse_rational
+from automata.errors import LsrlInputError
 from lsrl.errors import InputValueError
 from lsrl.graph import CheckedProgram, Input
 
@@ -60,7 +61,10 @@ def encode_numbers(inputs: tuple[Input, ...], text: str) -> dict[str, np.ndarray
             raise InputValueError(f"step {t} ({step!r}) has {len(fields)} values; the inputs "
                                   f"({', '.join(f'{i.name}: {i.dim}' for i in inputs)}) take {width}")
         for j, field in enumerate(fields):
-            table[t, j] = parse_rational(field, f"step {t}, value {j + 1}")
+            try:
+                table[t, j] = parse_rational(field, f"step {t}, value {j + 1}")
+            except LsrlInputError as err:
+                raise InputValueError(str(err)) from None
     bounds = np.cumsum([0, *(i.dim for i in inputs)])
     return {i.name: table[:, bounds[k]:bounds[k + 1]] for k, i in enumerate(inputs)}
 

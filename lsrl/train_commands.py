@@ -75,7 +75,9 @@ def _extract(args: argparse.Namespace) -> int:
     if tolerances is not None and not all(math.isfinite(t) and t > 0 for t in tolerances):
         raise BadArgument(f"--tolerance {args.tolerance!r:.60}: every tolerance must be a finite number > 0")
     config = read_config(args.directory)
-    name = args.task or config.get("run", {}).get("train", {}).get("task") or config["model"]["meta"].get("task")
+    source = config.get("source") if isinstance(config.get("source"), str) else ""
+    name = (args.task or config.get("run", {}).get("train", {}).get("task") or config["model"]["meta"].get("task")
+            or (source.removeprefix("task:") if source.startswith("task:") else None))
     if name is None:
         raise BadArgument(f"{args.directory}: no task recorded; pass --task")
     task = get_task(name)

@@ -40,7 +40,7 @@ def test_empty_text_is_an_empty_sequence() -> None:
 @pytest.mark.parametrize("decls, text, words", [
     ('input x : symbols("a", "b")', "abz", "symbol 'z' at position 2"),
     ("input a : 2", "1,2 3", "step 1 ('3') has 1 values"),
-    ("input a : 1", "1/0", "not a number"),
+    ("input a : 1", "1/0", "divides by zero"),
     ("input a : 1", "one", "not a number"),
     ('input a : 1\ninput x : symbols("a")', "1,a", "several inputs"),
 ])
