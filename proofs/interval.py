@@ -205,8 +205,16 @@ def _error(rounding: Rounding, active: int, rounds: int, magnitude: int, scale_b
     k = active - 1 + (1 if rounds else 0)
     if rounding.mantissa is None or k <= 0:
         return 0
-    bound = rounding.gamma(k) * Fraction(magnitude, 2 ** scale_bits) + 2 * rounds * rounding.eta
-    return to_grid_ceil(bound)
+    m = rounding.mantissa
+    if 2 * k > 1 << m:
+        rounding.gamma(k)  # raises: k u > 1/2
+    # gamma(k) * magnitude / 2^scale_bits + 2 rounds eta, in integers over 2^shift (every term is dyadic)
+    # and rounded up onto the grid: the same value as to_grid_ceil of the Fraction sum
+    eta = rounding.eta
+    shift = max(2 * m + scale_bits, eta.denominator.bit_length() - 1)
+    total = ((k << m) + 2 * k * k) * magnitude << (shift - 2 * m - scale_bits)
+    total += 2 * rounds * eta.numerator << (shift - eta.denominator.bit_length() + 1)
+    return -((-total << GRID_BITS) >> shift)
 
 
 def _product_exact(a: int, b: int, mantissa: int, scale_bits: int) -> bool:
@@ -214,7 +222,7 @@ def _product_exact(a: int, b: int, mantissa: int, scale_bits: int) -> bool:
     p = a * b
     if p == 0:
         return True
-    return _odd_bits(p) <= mantissa and abs(Fraction(p, 2 ** scale_bits)) >= Fraction(1, 2 ** 126)
+    return _odd_bits(p) <= mantissa and abs(p) << 126 >= 1 << scale_bits  # |p| / 2^scale_bits >= 2^-126
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,18 +249,24 @@ def affine(weight: Weight, x: Intervals, bias: Weight | None, rounding: Rounding
         return Rounded(exact, np.zeros(rows, dtype=object))
     zero, point = x.is_zero(), x.is_point()
     magnitude = weight.absolute.dot(x.magnitude()) if weight.scaled.shape[1] else np.zeros(rows, dtype=object)
+    used = weight.nonzero & ~zero  # the non-zero terms of each row
+    # a term rounds unless its weight is +-1 or it is a point product that is a float of the format
+    maybe_exact = used & ~weight.unit & point
+    exact_product = np.zeros(used.shape, dtype=bool)
+    for i, j in zip(*np.nonzero(maybe_exact)):
+        exact_product[i, j] = _product_exact(weight.scaled[i, j], x.lo[j], rounding.mantissa, 2 * GRID_BITS)
+    rounds = (used & ~weight.unit & ~exact_product).sum(axis=1).tolist()
+    all_points = ~(used & ~point).any(axis=1)
+    active = (used.sum(axis=1) + (b != 0)).tolist()
+    # rows of exact point terms: their products W_ij x_j (a row's other entries are 0, which add nothing)
+    candidates = [i for i in range(rows) if not rounds[i] and all_points[i]]
+    products = dict(zip(candidates, (weight.scaled[candidates] * x.lo).tolist())) if candidates else {}
     errors = []
     for i in range(rows):
-        cols = np.flatnonzero(weight.nonzero[i] & ~zero)
-        active = len(cols) + (1 if b[i] != 0 else 0)
-        rounds = sum(1 for j in cols if not weight.unit[i, j]
-                     and not (point[j] and _product_exact(weight.scaled[i, j], x.lo[j], rounding.mantissa, 2 * GRID_BITS)))
-        if not rounds and all(point[j] for j in cols):
-            terms = [weight.scaled[i, j] * x.lo[j] for j in cols] + [b[i] << GRID_BITS]
-            if _point_sum_exact(terms, rounding, 2 * GRID_BITS):
-                errors.append(0)
-                continue
-        errors.append(_error(rounding, active, rounds, magnitude[i] + (abs(b[i]) << GRID_BITS), 2 * GRID_BITS))
+        if i in products and _point_sum_exact(products[i] + [b[i] << GRID_BITS], rounding, 2 * GRID_BITS):
+            errors.append(0)
+        else:
+            errors.append(_error(rounding, active[i], rounds[i], magnitude[i] + (abs(b[i]) << GRID_BITS), 2 * GRID_BITS))
     return Rounded(exact, np.asarray(errors, dtype=object))
 
 
