@@ -27,7 +27,9 @@ refused by a theorem, no construction implemented, an error (its message), or ti
 REGEX_SUFFIXES = (".regex", ".regexes")
 SYMBOLS_SUFFIX = ".syms"
 LIBRARY = "library"
-PRELOAD = ("torch", "lsrl.artifacts", "automata.classify")
+PRELOAD = ("torch", "torch._dynamo", "sympy", "lsrl.artifacts", "automata.classify", "models.gated_rnn")
+"""Imported once by the server that forks the workers: what the first classify (sympy) and the first nonlinear
+model (kernels, torch._dynamo) would otherwise import in each new worker, 1-3 s each."""
 PROGRESS_SECONDS = 5.0
 
 
