@@ -32,6 +32,8 @@ def resolve_language(spec: str | None = None, regex: str | None = None, complete
     ``regex`` a pattern."""
     if (spec is None) == (regex is None):
         raise LsrlInputError("give exactly one of a task name, a DFA .json file, an AT&T file or --regex R")
+    if spec is not None and symbols is None and SYMBOLS_FLAG in spec and not _is_file(spec):
+        spec, _, symbols = spec.partition(SYMBOLS_FLAG)
     if symbols is not None and (spec is None or not spec.endswith(ATT_SUFFIXES)):
         raise LsrlInputError(f"--symbols {symbols}: a symbol table is for an AT&T file (a name ending in "
                              f"{', '.join(ATT_SUFFIXES)})")
@@ -39,8 +41,6 @@ def resolve_language(spec: str | None = None, regex: str | None = None, complete
         from automata.regex import regex_to_dfa
 
         return Language(f"regex:{regex}", regex_to_dfa(regex))
-    if symbols is None and SYMBOLS_FLAG in spec and not _is_file(spec):
-        spec, _, symbols = spec.partition(SYMBOLS_FLAG)
     if spec.endswith(ATT_SUFFIXES):
         from automata.att_format import load_att
 

@@ -186,3 +186,17 @@ def test_cli_refuses_bad_att_input_with_one_line_and_exit_2(capsys, tmp_path, ar
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and message.format(dir=tmp_path) in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_recorded_source_names_the_symbol_table_and_only_att_files_take_one(tmp_path):
+    from automata.errors import LsrlInputError
+    from lsrl.sources import resolve_language
+
+    (tmp_path / "l.att").write_text("0 1 x\n1\n")
+    (tmp_path / "l.syms").write_text("<eps> 0\nx 1\ny 2\n")
+    language = resolve_language(str(tmp_path / "l.att"), symbols=str(tmp_path / "l.syms"))
+    again = resolve_language(language.name)
+    assert language.name == f"{tmp_path / 'l.att'} --symbols {tmp_path / 'l.syms'}" and again.name == language.name
+    assert again.dfa == language.dfa and again.dfa.alphabet == ("x", "y")
+    with pytest.raises(LsrlInputError, match="a symbol table is for an AT&T file"):
+        resolve_language(f"{tmp_path / 'l.json'} --symbols {tmp_path / 'l.syms'}")
