@@ -8,15 +8,21 @@ import torch.nn.functional as F
 
 from bench.timing import Measurement, median_ms
 from kernels.delta_product import gated_delta_product, naive_delta_product
-from kernels.delta_product.chunk import PREPARE_WARPS, STATE_CONFIG, chunk_forward, prepare_chunks
+from kernels.delta_product.chunk import (
+    BACKWARD, BACKWARDS, PREPARE_WARPS, STATE_CONFIG, chunk_backward, chunk_delta_product, chunk_forward,
+    prepare_chunks,
+)
 
 B, T, H, K = 4, 4096, 16, 128
 DEVICE = "cuda"
 CASES = [(n, gated) for n in (1, 2, 3) for gated in (True, False)]
-SWEPT = (2, True)
-"""The case whose kernel configurations are swept (each configuration compiles anew)."""
-STATE_CONFIGS = [(64, 4, 2), (32, 4, 2), (64, 8, 3)]
-PREPARE_WARPS_SWEEP = [4, 8]
+SWEPT = (2, False)
+"""The case whose backward kernels are timed alone, per num_warps (each configuration compiles anew)."""
+BACKWARD_WARPS_SWEEP = [4, 8]
+OTHER_BACKWARD = next(b for b in BACKWARDS if b != BACKWARD)
+"""The backward pass of the chunked forward that is not the default, timed beside it."""
+GRAD_SHAPE = (1, 512, 4)
+"""(B, T, H) of the gradient accuracy rows (the float64 reference's autograd keeps every step's state)."""
 GATED_BWD_REFUSED = ("fla 0.6.0 refuses its gated backward with Triton >= 3.4.0 and < 3.7.1 on Hopper "
                      "(wrong results, fla issue #640); the device has Triton 3.6")
 
@@ -33,7 +39,7 @@ def _inputs(n, gated, dtype=torch.bfloat16):
 def _flops(n, mode):
     """Recurrent-form FLOPs: per token and head, n factors of 4KV (S^T k and the rank-1 update) plus 2KV output."""
     fwd = B * T * H * (4 * n + 2) * K * K
-    return fwd if mode == "fwd" else 3 * fwd
+    return {"fwd": 1, "bwd": 2, "fwd+bwd": 3}[mode] * fwd
 
 
 def _row(impl, mode, n, gated, ms, note="", dtype="bfloat16"):
@@ -48,7 +54,7 @@ def _rel_err(x, ref):
 
 def _timed(impl, mode, n, gated, fn, leaves, log, dtype="bfloat16"):
     try:
-        if mode == "fwd":
+        if mode != "fwd+bwd":
             with torch.no_grad():
                 ms = median_ms(fn)
         else:
@@ -68,16 +74,46 @@ def _timed(impl, mode, n, gated, fn, leaves, log, dtype="bfloat16"):
 
 
 def _sweep(n, gated, log) -> Iterator[Measurement]:
-    """The two kernels' configurations on one case, and the chunk-parallel kernel alone."""
+    """The prepare kernel alone, and the chunked backward's kernels alone per num_warps of its chunk-parallel ones."""
     q, k, v, g, beta = _inputs(n, gated)
-    for warps in PREPARE_WARPS_SWEEP:
-        yield _timed(f"ours prepare kernel alone (num_warps {warps})", "fwd", n, gated,
-                     lambda: prepare_chunks(q, k, v, g, beta, n, K ** -0.5, warps=warps), [], log)
-    for config in STATE_CONFIGS:
-        for warps in PREPARE_WARPS_SWEEP:
-            yield _timed(f"ours chunk state {config} prepare warps {warps}", "fwd", n, gated,
-                         lambda: chunk_forward(q, k, v, g, beta, None, n, K ** -0.5, state_config=config,
-                                               prepare_warps=warps), [], log)
+    yield _timed(f"ours prepare kernel alone (num_warps {PREPARE_WARPS})", "fwd", n, gated,
+                 lambda: prepare_chunks(q, k, v, g, beta, n, K ** -0.5), [], log)
+    _, _, saved = chunk_forward(q, k, v, g, beta, None, n, K ** -0.5, save="chunk")
+    do = torch.randn(B, T, H, K, device=DEVICE, dtype=q.dtype)
+    for warps in BACKWARD_WARPS_SWEEP:
+        yield _timed(f"ours chunked backward kernels alone (num_warps {warps})", "bwd", n, gated,
+                     lambda: chunk_backward(q, k, v, beta, saved, do, None, n, K ** -0.5, warps=warps), [], log)
+
+
+def _grad_accuracy(n, gated, fla_fn, log) -> Iterator[Measurement]:
+    """Relative errors of every gradient of ours and fla against float64 autograd, at GRAD_SHAPE."""
+    batch, length, heads = GRAD_SHAPE
+    gen = torch.Generator(device=DEVICE).manual_seed(n)
+    x = {"q": torch.randn(batch, length, heads, K, device=DEVICE, generator=gen),
+         "k": F.normalize(torch.randn(batch, length * n, heads, K, device=DEVICE, generator=gen), dim=-1),
+         "v": torch.randn(batch, length * n, heads, K, device=DEVICE, generator=gen),
+         "g": F.logsigmoid(2 + torch.randn(batch, length, heads, device=DEVICE, generator=gen)) if gated else None,
+         "beta": 2 * torch.rand(batch, length * n, heads, device=DEVICE, generator=gen)}
+    do = torch.randn(batch, length, heads, K, device=DEVICE, generator=gen).to(torch.bfloat16)
+
+    def grads(fn, dtype):
+        leaves = {name: t.detach().to(dtype if name != "g" else t.dtype).requires_grad_()
+                  for name, t in x.items() if t is not None}
+        o = fn(*(leaves.get(name) for name in ("q", "k", "v", "g", "beta")), n)[0]
+        return dict(zip(leaves, torch.autograd.grad((o * do.to(o.dtype)).sum(), list(leaves.values()))))
+
+    want = grads(naive_delta_product, torch.float64)
+    impls = {"ours": gated_delta_product,
+             f"ours, {OTHER_BACKWARD} backward": lambda *a: chunk_delta_product(*a, K ** -0.5, None,
+                                                                               backward=OTHER_BACKWARD)}
+    if fla_fn is not None and not gated:
+        impls["fla"] = fla_fn
+    for impl, fn in impls.items():
+        got = grads(fn, torch.bfloat16)
+        note = ", ".join(f"d{name} {_rel_err(got[name], want[name]):.2e}" for name in want)
+        log(f"delta_product n={n} gated={gated} {impl} gradients vs float64 at {GRAD_SHAPE}: {note}")
+        yield _row(f"{impl} gradients vs float64 rel. error (B, T, H = {GRAD_SHAPE})", "fwd+bwd", n, gated, None,
+                   note)
 
 
 def _accuracy(n, gated, fla_fn, log) -> Iterator[Measurement]:
@@ -105,14 +141,17 @@ def run(log) -> Iterator[Measurement]:
         from fla.ops.gated_delta_product import chunk_gated_delta_product
     except ImportError:
         chunk_gated_delta_product = None
-    log(f"delta_product defaults: state {STATE_CONFIG}, prepare warps {PREPARE_WARPS}")
+    log(f"delta_product defaults: state {STATE_CONFIG}, prepare warps {PREPARE_WARPS}, backward {BACKWARD}")
     for n, gated in CASES:
         q, k, v, g, beta = _inputs(n, gated)
-        impls = {"ours": lambda: gated_delta_product(q, k, v, g, beta, n)}
+        impls = {"ours": lambda: gated_delta_product(q, k, v, g, beta, n),
+                 f"ours, {OTHER_BACKWARD} backward": lambda: chunk_delta_product(q, k, v, g, beta, n, K ** -0.5, None,
+                                                                                 backward=OTHER_BACKWARD)}
         if chunk_gated_delta_product is not None:
             impls["fla chunk_gated_delta_product"] = lambda: chunk_gated_delta_product(q, k, v, g, beta, n)
         for impl, fn in impls.items():
-            yield _timed(impl, "fwd", n, gated, fn, [], log)
+            if impl != f"ours, {OTHER_BACKWARD} backward":
+                yield _timed(impl, "fwd", n, gated, fn, [], log)
         yield from _accuracy(n, gated, chunk_gated_delta_product, log)
         if n != 2:
             continue
@@ -122,4 +161,5 @@ def run(log) -> Iterator[Measurement]:
                 yield _row(impl, "fwd+bwd", n, gated, None, "not run: " + GATED_BWD_REFUSED)
                 continue
             yield _timed(impl, "fwd+bwd", n, gated, fn, leaves, log)
+        yield from _grad_accuracy(n, gated, chunk_gated_delta_product, log)
     yield from _sweep(*SWEPT, log)
