@@ -135,3 +135,13 @@ def test_collect_reads_directories_and_symbol_tables(tmp_path):
     assert names[:2] == [f"{tmp_path / 'a.att'} --symbols {tmp_path / 'a.syms'}", "regex:ab"]
     assert "task:S:5" in names and "task:A:4" in names and len(names) == len(set(names))
     assert os.path.exists(tmp_path / "a.syms")
+
+
+@pytest.mark.slow
+def test_kept_models_verify(tmp_path):
+    from lsrl.artifacts import verify_directory
+
+    result = run_suite(["parity", "mod:4"], ["diag-neg"], tmp_path / "out", jobs=2, keep_models=True, progress=False)
+    assert [r["outcome"] for r in result.records] == ["certified", "certified"]
+    for record in result.records:
+        assert verify_directory(record["model"])["kind"] == record["certificate"]
