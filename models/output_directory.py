@@ -122,10 +122,21 @@ def write_directory(directory: str | os.PathLike, write: Callable[[Path], None])
             _write_marker(tmp, [])  # first, so that a killed writer's temporary is recognisably ours
             write(tmp)
             _write_marker(tmp, sorted(p.name for p in tmp.iterdir() if p.name != MARKER))
+            _default_permissions(tmp)
             _swap_in(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # the new files on failure, the old ones after a swap
     return target
+
+
+def _default_permissions(directory: Path) -> None:
+    """The permissions a plain ``mkdir`` and ``open`` would give under the user's umask (temporary
+    directories and files are created private, 0700/0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(directory, 0o777 & ~mask)
+    for path in directory.rglob("*"):
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
 
 
 def _write_marker(directory: Path, files: list[str]) -> None:

@@ -231,3 +231,17 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, delay):
         return
     assert process.returncode == 130, err
     assert len(err.strip().splitlines()) == 1 and err.strip().endswith("interrupted") and "Traceback" not in err + out
+
+
+def test_outputs_get_the_umask_permissions_not_the_temporaries_private_ones(tmp_path):
+    from automata.fileformat import write_atomic
+
+    mask = os.umask(0o022)
+    try:
+        out = checkpoint.save(_model(0), tmp_path / "m")
+        write_atomic(tmp_path / "table.md", "| a |\n")
+    finally:
+        os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o755
+    assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {0o644}
+    assert (tmp_path / "table.md").stat().st_mode & 0o777 == 0o644
