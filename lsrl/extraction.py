@@ -67,9 +67,9 @@ def final_states(model: RecurrentModel, words: np.ndarray, chunk: int = 4096) ->
     states, predicted = [], []
     for i in range(0, len(words), chunk):
         streams = model.streams(torch.as_tensor(words[i:i + chunk], device=device))
-        parts = [block.recurrence.states(stream)[:, -1] for block, stream in zip(model.blocks, streams)]
+        parts = [block.states(stream)[:, -1] for block, stream in zip(model.blocks, streams)]
         states.append(torch.cat([p.reshape(p.shape[0], -1).double() for p in parts], dim=-1).cpu().numpy())
-        predicted.append(model.readout(streams[-1][:, -1]).argmax(-1).cpu().numpy())
+        predicted.append(model.logits(streams[-1][:, -1]).argmax(-1).cpu().numpy())
     return np.concatenate(states), np.concatenate(predicted)
 
 

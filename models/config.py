@@ -29,6 +29,7 @@ class LayerConfig:
     out_norm: bool = False  # RMSNorm of each head's output before the output projection
     out_gate: bool = False  # output times SiLU(W_g x), after out_norm (fla's FusedRMSNormGated)
     q_norm: bool = False  # deltaproduct: L2-normalised queries, read with scale d_k^-1/2 (fla's kernels)
+    tied_input: bool = False  # diag: the input is silu(W_b x + c_b) * (1 - a_t), HGRN's (trained path only)
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,13 @@ from torch import nn
 from kernels.delta_product import gated_delta_product
 from models.config import LayerConfig
 from models.diagonal import check_gate_range
-from models.layer_parts import Recurrence, convolved, short_convolution
+from models.layer_parts import Recurrence, convolved, refuse_parts, short_convolution
 
 
 class DeltaProductRecurrence(Recurrence):
     def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
         super().__init__()
+        refuse_parts(layer, "deltaproduct")
         if layer.n_h < 1 or layer.heads < 1:
             raise ValueError(f"deltaproduct needs n_h >= 1 and heads >= 1, got n_h = {layer.n_h}, heads = {layer.heads}")
         self.d_key = layer.d_state

@@ -11,6 +11,7 @@ that every gate value reached lies in [lo, hi] (the clamp only guarantees it, it
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from kernels.scan import diagonal_scan, naive_diagonal_scan
@@ -49,6 +50,7 @@ class DiagonalRecurrence(Recurrence):
         self.d_state = n
         self.exact = exact
         self.lo, self.hi = check_gate_range(layer.gate_range, (-1.0, 1.0))
+        self.tied_input = layer.tied_input
         self.to_a = nn.Linear(d_model, n)
         self.to_b = nn.Linear(d_model, n)
         self.out = nn.Linear(n, d_model)
@@ -75,8 +77,10 @@ class DiagonalRecurrence(Recurrence):
         return convolved(self.conv, self.to_b(x))
 
     def inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """b_t for every position, (B, T, d_state)."""
-        return self.branch(x)
+        """b_t for every position, (B, T, d_state): the branch, or with ``tied_input`` HGRN's
+        ``silu(branch) * (1 - a_t)``, which keeps a channel whose gate nears 1 from accumulating without bound."""
+        b = self.branch(x)
+        return F.silu(b) * (1 - self.gates(x)) if self.tied_input else b
 
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states h_1..h_T, (B, T, d_state)."""

@@ -32,12 +32,13 @@ FAMILIES: dict[str, tuple[str, str]] = {
 
 # The parts of the literature block (``models.layer_parts``, ``models.config.LayerConfig``) and, per module family,
 # those its module has; pre-normalisation (``norm``) belongs to the stack's block and every family has it.
-BLOCK_PARTS = ("heads", "norm", "conv", "out_norm", "out_gate", "q_norm")
+BLOCK_PARTS = ("heads", "norm", "conv", "out_norm", "out_gate", "q_norm", "tied_input")
 _NONLINEAR_PARTS = ("norm", "out_norm", "out_gate")
 FAMILY_PARTS: dict[str, tuple[str, ...]] = {
     "dense-lrnn": _NONLINEAR_PARTS, "elman": _NONLINEAR_PARTS, "lstm": _NONLINEAR_PARTS, "gru": _NONLINEAR_PARTS,
-    "lti": _NONLINEAR_PARTS, "diag": BLOCK_PARTS[:-1], "mamba": BLOCK_PARTS[:-1],
-    "rotation": ("norm", "conv", "out_norm", "out_gate"), "deltaproduct": BLOCK_PARTS, "hawk": ("norm", "out_norm"),
+    "lti": _NONLINEAR_PARTS, "diag": ("heads", "norm", "conv", "out_norm", "out_gate", "tied_input"),
+    "mamba": ("heads", "norm", "conv", "out_norm", "out_gate"), "rotation": ("norm", "conv", "out_norm", "out_gate"),
+    "deltaproduct": ("heads", "norm", "conv", "out_norm", "out_gate", "q_norm"), "hawk": ("norm", "out_norm"),
 }
 
 PATHS = ("program", "automaton", "train")
@@ -157,7 +158,7 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  "gru", "Cho et al. 2014", program=True, automaton="gru", universal=True),
 )
 
-_HGRN = (("norm", True), ("out_norm", True), ("out_gate", True))  # fla/layers/hgrn.py
+_HGRN = (("norm", True), ("out_norm", True), ("out_gate", True), ("tied_input", True))  # fla/layers/hgrn.py
 _DELTANET = (("heads", 4), ("norm", True), ("conv", 4), ("out_norm", True), ("q_norm", True))  # fla/layers/delta_net.py
 _GATED_DELTAPRODUCT = (("heads", 6), ("norm", True), ("conv", 4), ("out_norm", True), ("out_gate", True),
                        ("q_norm", True))  # fla/layers/gated_deltaproduct.py

@@ -38,10 +38,23 @@ class Block(nn.Module):
         self.mlp = MLP(config.d_model, layer.mlp_hidden) if layer.mlp_hidden else None
         self.norm = rms_norm(config, layer.norm)
         self.mlp_norm = rms_norm(config, layer.norm and self.mlp is not None)
+        self.window = layer.conv
 
     def mixer_input(self, x: torch.Tensor) -> torch.Tensor:
         """What the recurrence reads from the stream ``x``: ``x`` itself, or its RMS norm."""
         return x if self.norm is None else self.norm(x)
+
+    def states(self, x: torch.Tensor) -> torch.Tensor:
+        """What the block carries from step to step when it reads the stream ``x``: the recurrence's states and,
+        with a short convolution, the last ``conv - 1`` inputs it read (which fix the convolution's window),
+        (B, T, state_size + (conv - 1) * d_model)."""
+        read = self.mixer_input(x)
+        states = self.recurrence.states(read)
+        if self.window < 2:
+            return states
+        padded = torch.nn.functional.pad(read, (0, 0, self.window - 2, 0))
+        recent = [padded[:, k: k + x.shape[1]] for k in range(self.window - 1)]
+        return torch.cat([states, *recent], dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.recurrence(self.mixer_input(x))
@@ -73,9 +86,12 @@ class RecurrentModel(nn.Module):
             out.append(x)
         return out
 
+    def logits(self, stream: torch.Tensor) -> torch.Tensor:
+        """The readout of the last residual stream (after the final norm, if any)."""
+        return self.readout(stream if self.norm is None else self.norm(stream))
+
     def forward(self, symbols: torch.Tensor) -> torch.Tensor:
-        x = self.streams(symbols)[-1]
-        return self.readout(x if self.norm is None else self.norm(x))
+        return self.logits(self.streams(symbols)[-1])
 
     @torch.no_grad()
     def predict(self, symbols: torch.Tensor) -> torch.Tensor:

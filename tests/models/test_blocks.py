@@ -71,6 +71,8 @@ def squash(pre: torch.Tensor, lo: float, hi: float, exact: bool) -> torch.Tensor
 def diagonal_reference(rec: DiagonalRecurrence, x: torch.Tensor) -> torch.Tensor:
     a = squash(x @ rec.to_a.weight.T + rec.to_a.bias, rec.lo, rec.hi, rec.exact)
     b = conv_reference(x @ rec.to_b.weight.T + rec.to_b.bias, rec.conv)
+    if rec.tied_input:
+        b = F.silu(b) * (1 - a)
     if isinstance(rec, MambaRecurrence):
         g = x @ rec.to_g.weight.T + rec.to_g.bias
         b = b * (g if rec.exact else F.softplus(g))
@@ -128,10 +130,12 @@ shapes = st.tuples(st.integers(1, 2), st.integers(1, 6), st.integers(1, 4))  # b
 
 @settings(max_examples=40, deadline=None)
 @given(shapes, parts, st.integers(1, 3), st.integers(1, 3), st.booleans(), st.booleans(), st.booleans(),
-       st.integers(0, 2**16))
-def test_diagonal_and_mamba_blocks_match_the_step_by_step_reference(shape, on, heads, d_state, neg, exact, mamba, seed):
+       st.booleans(), st.integers(0, 2**16))
+def test_diagonal_and_mamba_blocks_match_the_step_by_step_reference(shape, on, heads, d_state, neg, exact, mamba, tied,
+                                                                    seed):
     batch, length, d_model = shape
-    layer = LayerConfig(d_state=d_state, heads=heads, gate_range=(-1.0, 1.0) if neg else (0.0, 1.0), **on)
+    layer = LayerConfig(d_state=d_state, heads=heads, gate_range=(-1.0, 1.0) if neg else (0.0, 1.0),
+                        tied_input=tied and not mamba, **on)
     rec = randomised((MambaRecurrence if mamba else DiagonalRecurrence)(d_model, layer, exact=exact), seed)
     x = torch.randn(batch, length, d_model, dtype=torch.float64)
     torch.testing.assert_close(rec(x), diagonal_reference(rec, x), **TOL)
@@ -198,7 +202,7 @@ def test_plain_defaults_add_no_parameter_and_absent_parts_are_refused(family: st
     config = ModelConfig(family, 2, 2, 3, (layer,))
     names = RecurrentModel(config).state_dict()
     assert not [n for n in names if any(part in n for part in ("norm", "conv.", "_conv", "out_gate"))]
-    for part, value in (("heads", 2), ("conv", 4), ("out_gate", True), ("q_norm", True)):
+    for part, value in (("heads", 2), ("conv", 4), ("out_gate", True), ("q_norm", True), ("tied_input", True)):
         if part not in registry.FAMILY_PARTS[family]:
             with pytest.raises(ValueError, match=f"{family} has no {part} part"):
                 registry.recurrence_class(family)(3, LayerConfig(d_state=2, **{part: value}))
@@ -236,11 +240,26 @@ def test_the_docs_table_of_reference_blocks_is_the_registry() -> None:
     word = {"yes": True, "no": False, "—": False, "(built in)": False}
     seen = set()
     for row in table:
-        names, _, heads, norm, conv, out_norm, out_gate, q_norm = (c.strip() for c in row.strip("|").split("|"))
-        documented = {"heads": int(heads), "norm": word[norm], "conv": int(conv) if conv.isdigit() else 0,
-                      "out_norm": word[out_norm], "out_gate": word[out_gate], "q_norm": word[q_norm]}
+        names, _, *cells = (c.strip() for c in row.strip("|").split("|"))
+        documented = {part: int(cell) if cell.isdigit() else word[cell] for part, cell in zip(registry.BLOCK_PARTS, cells)}
         for name in names.split(", "):
-            block = {"heads": 1, "norm": False, "conv": 0, "out_norm": False, "out_gate": False, "q_norm": False}
+            block = {part: getattr(LayerConfig(d_state=1), part) for part in registry.BLOCK_PARTS}
             assert documented == block | dict(registry.get(name).block), name
             seen.add(name)
     assert seen == {a.name for a in registry.with_path("train")}
+
+
+@settings(max_examples=20, deadline=None)
+@given(shapes, st.sampled_from((0, 2, 3, 4)), st.booleans(), st.integers(0, 2**16))
+def test_block_states_carry_the_recurrence_and_the_convolution_window(shape, conv, norm, seed):
+    """The state after t: the recurrence's, then the inputs read at t - conv + 2 .. t (zeros before the start)."""
+    batch, length, d_model = shape
+    config = ModelConfig("diag", 2, 2, d_model, (LayerConfig(d_state=2, conv=conv, norm=norm),))
+    block = randomised(Block(config, config.layers[0]), seed)
+    x = torch.randn(batch, length, d_model, dtype=torch.float64)
+    read = rms_reference(x, block.norm.weight) if norm else x
+    states = block.states(x)
+    torch.testing.assert_close(states[..., :2], block.recurrence.states(read), **TOL)
+    for t in range(length):
+        window = [read[:, s] if s >= 0 else torch.zeros_like(read[:, 0]) for s in range(t - conv + 2, t + 1)]
+        torch.testing.assert_close(states[:, t, 2:], torch.cat([torch.zeros(batch, 0, dtype=x.dtype), *window], -1))
