@@ -7,7 +7,7 @@ from typing import Any
 
 from automata.errors import LsrlInputError
 
-from models.registry import FAMILIES
+from models.registry import BLOCK_PARTS, FAMILIES
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class LayerConfig:
     out_norm: bool = False  # RMSNorm of each head's output before the output projection
     out_gate: bool = False  # output times SiLU(W_g x), after out_norm (fla's FusedRMSNormGated)
     q_norm: bool = False  # deltaproduct: L2-normalised queries, read with scale d_k^-1/2 (fla's kernels)
-    tied_input: bool = False  # diag: the input is silu(W_b x + c_b) * (1 - a_t), HGRN's (trained path only)
+    tied_input: bool = False  # diag: the input is silu(W_b x + c_b) * (1 - a_t), HGRN's
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,12 @@ class ModelConfig:
         object.__setattr__(self, "layers", tuple(
             layer if isinstance(layer, LayerConfig) else LayerConfig(**{**layer, "gate_range": tuple(layer.get("gate_range", (0.0, 1.0)))})
             for layer in self.layers))
+        if self.exact:
+            parts = [p for p in BLOCK_PARTS if p != "heads"]
+            on = ["norm"] * self.norm + [p for layer in self.layers for p in parts if getattr(layer, p)]
+            if on:
+                raise ConfigError(f"an exact (compiled) model has no {on[0]} part: its certificate reads the plain "
+                                  "block (docs/architectures.md)")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -36,7 +36,8 @@ class DeltaProductRecurrence(Recurrence):
         super().__init__()
         refuse_parts(layer, "deltaproduct")
         if layer.n_h < 1 or layer.heads < 1:
-            raise ValueError(f"deltaproduct needs n_h >= 1 and heads >= 1, got n_h = {layer.n_h}, heads = {layer.heads}")
+            raise ValueError(f"deltaproduct needs n_h >= 1 and heads >= 1, got n_h = {layer.n_h}, "
+                             f"heads = {layer.heads}")
         self.d_key = layer.d_state
         self.d_value = layer.d_value or layer.d_state
         self.n_h = layer.n_h

@@ -53,6 +53,7 @@ class Recurrence(nn.Module):
     out: nn.Linear
 
     def add_output_parts(self, layer: LayerConfig, width: int, d_model: int) -> None:
+        """Register ``out_norm`` and ``out_gate`` (None when off) for features of ``width`` in ``layer.heads`` heads."""
         if layer.heads < 1 or width % layer.heads:
             raise ValueError(f"{layer.heads} heads do not divide the output width {width}")
         self.heads = layer.heads

@@ -151,8 +151,8 @@ class TrainConfig:
         if self.block not in BLOCKS:
             raise TrainOptionError(f"block = {self.block!r:.40}: must be one of {', '.join(BLOCKS)}")
         if self.heads > 1 and "heads" not in registry.FAMILY_PARTS[arch.family]:
-            raise ClassOption(f"{arch.name} has no heads; heads apply to "
-                              + ", ".join(a.name for a in registry.ARCHITECTURES if "heads" in registry.FAMILY_PARTS[a.family]))
+            with_heads = (a.name for a in registry.ARCHITECTURES if "heads" in registry.FAMILY_PARTS[a.family])
+            raise ClassOption(f"{arch.name} has no heads; heads apply to {', '.join(with_heads)}")
         if self.gate_range is not None:
             object.__setattr__(self, "gate_range", _narrowed(arch, tuple(float(v) for v in self.gate_range)))
         if arch.n_h is not None and self.n_h != arch.n_h:

@@ -51,7 +51,8 @@ def initial_model(directory: str | Path, arch_name: str, task: Task) -> Recurren
     arch = registry.get(arch_name)
     saved = saved_class(directory)
     if saved.name != arch.name:
-        raise InitMismatch(f"{directory} holds a {saved.name} model, not {arch.name}: train it with --arch {saved.name}")
+        raise InitMismatch(f"{directory} holds a {saved.name} model, not {arch.name}: "
+                           f"train it with --arch {saved.name}")
     model = load(directory)
     config = model.config
     check_family(config, arch, directory)

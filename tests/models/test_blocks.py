@@ -86,7 +86,8 @@ def diagonal_reference(rec: DiagonalRecurrence, x: torch.Tensor) -> torch.Tensor
 def rotation_reference(rec: RotationRecurrence, x: torch.Tensor) -> torch.Tensor:
     c = rec.channels
     pre = x @ rec.to_a.weight.T + rec.to_a.bias
-    a = torch.complex(pre[..., :c], pre[..., c:]) if rec.exact else torch.polar(torch.sigmoid(pre[..., :c]), pre[..., c:])
+    u, w = pre[..., :c], pre[..., c:]
+    a = torch.complex(u, w) if rec.exact else torch.polar(torch.sigmoid(u), w)
     b_pair = conv_reference(x @ rec.to_b.weight.T + rec.to_b.bias, rec.conv)
     b = torch.complex(b_pair[..., :c], b_pair[..., c:])
     h, states = torch.complex(rec.h0[:c], rec.h0[c:]).expand(x.shape[0], -1), []
@@ -124,7 +125,8 @@ def deltaproduct_reference(rec: DeltaProductRecurrence, x: torch.Tensor) -> torc
     return output_reference(rec, out, x)
 
 
-parts = st.fixed_dictionaries({"conv": st.sampled_from((0, 2, 4)), "out_norm": st.booleans(), "out_gate": st.booleans()})
+parts = st.fixed_dictionaries({"conv": st.sampled_from((0, 2, 4)), "out_norm": st.booleans(),
+                               "out_gate": st.booleans()})
 shapes = st.tuples(st.integers(1, 2), st.integers(1, 6), st.integers(1, 4))  # batch, length, d_model
 
 
@@ -216,7 +218,8 @@ def test_a_config_saved_before_the_block_parts_loads_as_the_plain_block() -> Non
     assert config.layers[0] == LayerConfig(d_state=2, gate_range=(0.0, 2.0)) and not config.norm
     assert sorted(RecurrentModel(config).state_dict()) == sorted(
         ["embedding.weight", "readout.weight", "readout.bias", "blocks.0.recurrence.s0"]
-        + [f"blocks.0.recurrence.{p}.{w}" for p in ("to_q", "to_k", "to_v", "to_beta", "out") for w in ("weight", "bias")])
+        + [f"blocks.0.recurrence.{p}.{w}" for p in ("to_q", "to_k", "to_v", "to_beta", "out")
+           for w in ("weight", "bias")])
 
 
 REPRESENTATIVE = [("parity", "diag-neg"), ("no-aa", "diag-01"), ("S:3", "deltaproduct"), ("mod:5", "rotation"),
@@ -241,7 +244,8 @@ def test_the_docs_table_of_reference_blocks_is_the_registry() -> None:
     seen = set()
     for row in table:
         names, _, *cells = (c.strip() for c in row.strip("|").split("|"))
-        documented = {part: int(cell) if cell.isdigit() else word[cell] for part, cell in zip(registry.BLOCK_PARTS, cells)}
+        documented = {part: int(cell) if cell.isdigit() else word[cell]
+                      for part, cell in zip(registry.BLOCK_PARTS, cells)}
         for name in names.split(", "):
             block = {part: getattr(LayerConfig(d_state=1), part) for part in registry.BLOCK_PARTS}
             assert documented == block | dict(registry.get(name).block), name
@@ -263,3 +267,19 @@ def test_block_states_carry_the_recurrence_and_the_convolution_window(shape, con
     for t in range(length):
         window = [read[:, s] if s >= 0 else torch.zeros_like(read[:, 0]) for s in range(t - conv + 2, t + 1)]
         torch.testing.assert_close(states[:, t, 2:], torch.cat([torch.zeros(batch, 0, dtype=x.dtype), *window], -1))
+
+
+@pytest.mark.parametrize("part", [p for p in registry.BLOCK_PARTS if p != "heads"])
+def test_an_exact_model_with_a_block_part_is_refused(part: str, tmp_path) -> None:
+    """Certificates read the plain block, so a compiled config.json that switches a part on does not load."""
+    from lsrl.cli import main
+    from models.config import ConfigError
+
+    value = 4 if part == "conv" else True
+    with pytest.raises(ConfigError, match=f"no {part} part"):
+        ModelConfig("diag", 2, 2, 3, (LayerConfig(d_state=2, **{part: value}),), exact=True)
+    assert main(["compile", "task:parity", "--arch", "diag-neg", "-o", str(tmp_path / "p")]) == 0
+    path = tmp_path / "p" / "config.json"
+    path.write_text(path.read_text().replace(f'"{part}": {"0" if part == "conv" else "false"}',
+                                             f'"{part}": {"4" if part == "conv" else "true"}', 1))
+    assert main(["verify", str(tmp_path / "p")]) == 2
