@@ -18,6 +18,7 @@ from models.output_directory import write_directory
 from models.stack import RecurrentModel
 
 WEIGHTS = "model.safetensors"
+SMALL_MODEL = 1 << 22  # size_scale below which a model is built directly to learn its tensor shapes
 CONFIG = "config.json"
 
 
@@ -59,8 +60,12 @@ def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Re
     """The model saved in ``directory``, on ``device``: the config is validated and the weights file's
     header is checked against the shapes the config implies before any tensor is read."""
     config = ModelConfig.from_json(read_config(directory)["model"], f"{Path(directory) / CONFIG}: field 'model'")
-    with torch.device("meta"):
-        expected = {name: (tuple(t.shape), t.dtype) for name, t in RecurrentModel(config).state_dict().items()}
+    # A small model is built at once (cheap); a large one first on the meta device, which allocates nothing
+    # but costs seconds (its initialisers load torch._dynamo), so that a hostile config cannot allocate.
+    small = config.size_scale() <= SMALL_MODEL
+    with torch.device("cpu" if small else "meta"):
+        shaped = RecurrentModel(config)
+    expected = {name: (tuple(t.shape), t.dtype) for name, t in shaped.state_dict().items()}
     path = Path(directory) / WEIGHTS
     _check_header(path, expected)
     try:
@@ -70,7 +75,7 @@ def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Re
     bad = [name for name, t in state.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
     if bad:
         raise CheckpointError(f"{path}: tensor {bad[0]!r} holds NaN or infinite values")
-    model = RecurrentModel(config)
+    model = shaped if small else RecurrentModel(config)
     model.load_state_dict(state)
     return model.to(device)
 

@@ -78,10 +78,15 @@ class ModelConfig:
             raise ConfigError(f"{source}: field 'layers' must be a list of 1 to {MAX_LAYERS} layer objects")
         layers = tuple(_layer_from_json(layer, f"{source}: layers[{i}]") for i, layer in enumerate(fields["layers"]))
         config = cls(**{**fields, "layers": layers})
-        widest = max(max(layer.d_state, layer.d_value, layer.mlp_hidden) * max(layer.n_h, 1) for layer in layers)
-        if config.d_model * widest * len(layers) + config.n_symbols * config.d_model > MAX_PARAMETERS:
+        if config.size_scale() > MAX_PARAMETERS:
             raise ConfigError(f"{source}: the model would have more than {MAX_PARAMETERS:,} parameters")
         return config
+
+    def size_scale(self) -> int:
+        """The order of magnitude of the parameter count (the widest map of each layer times d_model, plus
+        the embedding): what a saved config is checked against before anything is allocated."""
+        widest = max(max(layer.d_state, layer.d_value, layer.mlp_hidden) * max(layer.n_h, 1) for layer in self.layers)
+        return self.d_model * widest * len(self.layers) + max(self.n_symbols, self.d_input) * self.d_model
 
 
 DTYPES = ("float16", "bfloat16", "float32", "float64")

@@ -187,3 +187,10 @@ def test_a_certificate_nested_100k_deep_is_one_error(lsrl, copy):
 @pytest.mark.parametrize("command", ["verify", "inspect"])
 def test_a_path_that_is_not_a_model_directory_is_one_error(lsrl, command, target):
     assert_refused(lsrl(command, target), "not an lsrl model directory")
+
+
+def test_a_large_config_is_checked_against_the_weights_without_allocating(lsrl, copy):
+    directory = copy("exact")
+    _edit_json(directory / "config.json", lambda d: (d["model"].update(d_model=2**20),
+                                                     d["model"]["layers"][0].update(d_state=64)) and None)
+    assert_refused(lsrl("verify", directory), "model.safetensors", "config.json implies")
