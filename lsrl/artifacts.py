@@ -46,7 +46,8 @@ def compile_language(language: Language, arch: str, directory: str | os.PathLike
     the directory atomically."""
     compiled = compile_automaton(language.dfa, arch, language.labels, n_h)
     certificate, reason = _certificate(compiled, max_configurations)
-    bounded_document = bounded_certificate(compiled) if certificate is None else None
+    bounded_document, bounded_failure = _bounded_attempt(compiled) if certificate is None else (None, None)
+    reason = f"{reason}; {bounded_failure}" if bounded_failure else reason
     bounded = bounded_statement(compiled, bounded_document) if certificate is None else None
     extra = {"source": language.name, "arch": registry.get(arch).name, "construction": compiled.construction,
              "reference": compiled.reference, "size": compiled.size(),
@@ -64,19 +65,24 @@ def bounded_certificate(compiled: CompiledAutomaton) -> dict[str, Any] | None:
     (``proofs.bounded``) when its channel values are roots of unity, kind "bounded-disk"
     (``proofs.disk_certificate``) for cascades with reset traces (``exact_values`` False); None for other
     models and when the certificate does not close."""
+    return _bounded_attempt(compiled)[0]
+
+
+def _bounded_attempt(compiled: CompiledAutomaton) -> tuple[dict[str, Any] | None, str | None]:
+    """``bounded_certificate`` and, when a model that drifts gets none, why not."""
     meta = compiled.model.config.meta
     if not isinstance(meta.get("safe_length"), int):
-        return None
+        return None, None
     try:
         if meta.get("exact_values") is False:
             cert = certify_disk(compiled.model, compiled.dfa, compiled.labels)
         else:
             orders = [int(m) for m in meta.get("moduli") or meta.get("primes") or ()]
             cert = certify_bounded(compiled.model, compiled.dfa, compiled.labels, orders)
-    except (BoundedCertificateError, DiskCertificateError):
-        return None
+    except (BoundedCertificateError, DiskCertificateError) as err:
+        return None, f"no bounded certificate either: {err}"
     construction = {"name": compiled.construction, "reference": compiled.reference, **compiled.size()}
-    return cert.to_json(compiled.dfa, compiled.labels, construction)
+    return cert.to_json(compiled.dfa, compiled.labels, construction), None
 
 
 def bounded_statement(compiled: CompiledAutomaton, document: dict[str, Any] | None = None) -> dict[str, Any] | None:
