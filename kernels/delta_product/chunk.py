@@ -13,8 +13,10 @@ One kernel (all chunks in parallel) builds A, inverts I + A by 16x16 diagonal bl
 tensor-core products (the structure of fla's solve_tril), and writes W, U, the chunk tokens' masked
 Q K^T and output scales; a second walks the chunks of one (head, value block) in order: U' = U - W S,
 the tokens' outputs, and the state update, with the decay on U's rows as in fla's chunk_delta_h.
-The backward pass is the fused-recurrent one, fed with the residuals w = v - S^T k that the second
-kernel also writes when gradients are needed.
+The chunked backward (backward="chunk") runs the same structure in reverse from the forward's stored T, chunk
+states and U': a reverse pass over the chunks for dU' and each chunk's dS, then two chunk-parallel kernels for
+dq, dk, dW and, back through W, U and T, dk, dv, dbeta; dg follows from homogeneity. backward="recurrent" is the
+fused-recurrent one, fed with the residuals w = v - S^T k that the second kernel writes.
 """
 from __future__ import annotations
 
@@ -383,15 +385,16 @@ PREPARE_WARPS = 4
 BACKWARDS = ("chunk", "recurrent")
 """Backward passes of the chunked forward: chunked (WY/UT in reverse) or fused-recurrent (two token sweeps)."""
 BACKWARD = "recurrent"
-"""The default backward pass."""
+"""The default backward pass: the fused-recurrent one until the chunked one is measured on a GPU (docs/kernels.md)."""
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """What the chunk-parallel kernel writes for the sequential one, per (batch*head, chunk)."""
+    """What the chunk-parallel kernel writes for the sequential one, per (batch*head, chunk); the backward keeps
+    all but U (None there)."""
 
     w: torch.Tensor
-    u: torch.Tensor
+    u: torch.Tensor | None
     aqk: torch.Tensor
     qs: torch.Tensor
     akk: torch.Tensor | None
