@@ -134,6 +134,9 @@ def verify_directory(directory: str | os.PathLike, source: str | None = None) ->
     path = directory / CERTIFICATE
     if not path.exists():
         reason = config.get("not_certified") if isinstance(config.get("not_certified"), str) else None
+        if "program_hash" in config:
+            reason = ("a compiled program: its exactness was proved at compile time by the range analysis "
+                      "(config.json: exact_in_dtype, error_bounds); lsrl verify re-checks automaton certificates")
         raise LsrlInputError(f"{directory}: no {CERTIFICATE} to verify ({reason or 'no certificate was written'})")
     document = load_json(path, "certificate")
     check_number_strings(document, str(path))

@@ -64,7 +64,7 @@ def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Re
     # but costs seconds (its initialisers load torch._dynamo), so that a hostile config cannot allocate.
     small = config.size_scale() <= SMALL_MODEL
     with torch.device("cpu" if small else "meta"):
-        shaped = RecurrentModel(config)
+        shaped = RecurrentModel(config).to(getattr(torch, config.dtype))
     expected = {name: (tuple(t.shape), t.dtype) for name, t in shaped.state_dict().items()}
     path = Path(directory) / WEIGHTS
     _check_header(path, expected)
@@ -75,7 +75,7 @@ def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Re
     bad = [name for name, t in state.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
     if bad:
         raise CheckpointError(f"{path}: tensor {bad[0]!r} holds NaN or infinite values")
-    model = shaped if small else RecurrentModel(config)
+    model = shaped if small else RecurrentModel(config).to(getattr(torch, config.dtype))
     model.load_state_dict(state)
     return model.to(device)
 

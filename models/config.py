@@ -85,7 +85,8 @@ class ModelConfig:
     def size_scale(self) -> int:
         """The order of magnitude of the parameter count (the widest map of each layer times d_model, plus
         the embedding): what a saved config is checked against before anything is allocated."""
-        widest = max(max(layer.d_state, layer.d_value, layer.mlp_hidden) * max(layer.n_h, 1) for layer in self.layers)
+        widest = max(max(layer.d_state, layer.d_value, layer.mlp_hidden) * max(layer.n_h, 1) * max(layer.heads, 1)
+                     for layer in self.layers)
         return self.d_model * widest * len(self.layers) + max(self.n_symbols, self.d_input) * self.d_model
 
 

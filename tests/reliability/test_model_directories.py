@@ -194,3 +194,12 @@ def test_a_large_config_is_checked_against_the_weights_without_allocating(lsrl, 
     _edit_json(directory / "config.json", lambda d: (d["model"].update(d_model=2**20),
                                                      d["model"]["layers"][0].update(d_state=64)) and None)
     assert_refused(lsrl("verify", directory), "model.safetensors", "config.json implies")
+
+
+def test_a_float64_program_directory_loads_and_verify_says_what_it_checks(lsrl, tmp_path):
+    from tests.reliability.conftest import ROOT
+
+    out = tmp_path / "prog"
+    assert lsrl("compile", ROOT / "examples" / "parity.lsrl", "--arch", "mamba-neg", "-o", out).code == 0
+    assert lsrl("inspect", out).code == 0
+    assert_refused(lsrl("verify", out), "compiled program", "compile time")
