@@ -3,6 +3,7 @@ one ``lsrl CMD: error: ...`` line with exit code 2 and no traceback."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import pytest
 from lsrl.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
+PROGRESS = re.compile(r"lsrl \w+: .* \(\d+ s\)")  # lsrl.progress's log line for work longer than 2 s
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def assert_refused(outcome: Outcome, *words: str) -> None:
     """Exit 2, one error line naming each of ``words``, no traceback. Indented lines after it are the
     same message's context (the source line and a caret under the column, a list of known names)."""
     assert outcome.code == 2, outcome
-    lines = [line for line in outcome.err.splitlines() if line.strip()]
+    lines = [line for line in outcome.err.splitlines() if line.strip() and not PROGRESS.fullmatch(line)]
     assert lines and lines[0].startswith("lsrl ") and " error: " in lines[0], outcome.err
     assert all(line.startswith("  ") for line in lines[1:]), outcome.err
     assert "Traceback" not in outcome.err + outcome.out
