@@ -96,11 +96,13 @@ class CompiledProgram:
                                           f"declared range {interval} (--input-range) the model was compiled for")
 
     def size(self) -> dict[str, int]:
+        """Layers, stream width, numbers carried per step, MLP units, parameters (stored entries) and nonzero ones."""
         config = self.model.config
         return {"layers": len(config.layers), "d_model": config.d_model,
                 "state": sum(block.recurrence.state_size for block in self.model.blocks),
                 "mlp_hidden": sum(layer.mlp_hidden for layer in config.layers),
-                "parameters": sum(p.numel() for p in self.model.parameters())}
+                "parameters": sum(p.numel() for p in self.model.parameters()),
+                "nonzero": sum(int(p.count_nonzero()) for p in self.model.parameters())}
 
 
 def _inside(v: Fraction, interval: Interval) -> bool:

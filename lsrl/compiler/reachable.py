@@ -125,3 +125,36 @@ def reachable(node: DeltaState, forms: Mapping[Node, Form], ranges: AtomRanges, 
         if len(seen) > MAX_STATES:
             return None
     return Reachable(frozenset(seen), found)
+
+
+Affine = tuple[list[list[Fraction]], list[list[Fraction]]]
+
+
+def affine_step(node: DeltaState, step: Step) -> Affine:
+    """(M, D) with one step's factors taking S to ``M S + D`` (M key_dim x key_dim, D key_dim x value_dim)."""
+    n = range(node.key_dim)
+    m = [[Fraction(int(r == q)) for q in n] for r in n]
+    d = [[Fraction(0)] * node.value_dim for _ in n]
+    for k, v, beta in zip(step.keys, step.values, step.rates):
+        house = [[Fraction(int(r == q)) - beta * k[r] * k[q] for q in n] for r in n]
+        m = [[sum((house[r][s] * m[s][q] for s in n), Fraction(0)) for q in n] for r in n]
+        d = [[sum((house[r][s] * d[s][c] for s in n), Fraction(0)) + beta * k[r] * v[c] for c in range(node.value_dim)]
+             for r in n]
+    return m, d
+
+
+def selected_by_bit(node: DeltaState, forms: Mapping[Node, Form], ranges: AtomRanges
+                    ) -> tuple[Row, Affine, Affine] | None:
+    """(b, step at b = 0, step at b = 1) when the keys, values and rates read one atom b proven Boolean: the
+    state's transition is then affine in b, ``S -> M0 S + D0 + b ((M1 - M0) S + D1 - D0)``; else None."""
+    rows = (*forms[node.k], *forms[node.v], *forms[node.beta])
+    atoms = {a for row in rows for a in row.terms}
+    if len(atoms) != 1:
+        return None
+    atom = next(iter(atoms))
+    if not ranges.atoms[atom].is_boolean():
+        return None
+    found = steps(node, forms, ranges)
+    if found is None or len(found) != 2:
+        return None
+    return Row({atom: Fraction(1)}), affine_step(node, found[0]), affine_step(node, found[1])

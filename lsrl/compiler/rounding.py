@@ -20,6 +20,7 @@ from functools import reduce
 import numpy as np
 
 from lsrl.compiler.backends.deltaproduct import DeltaProductBackend, Head
+from lsrl.compiler.backends.dense import initial_state, input_rows, transition_rows
 from lsrl.compiler.backends.elman import ElmanBackend
 from lsrl.compiler.backends.hawk import HawkBackend
 from lsrl.compiler.backends.lstm import ThresholdBackend
@@ -29,7 +30,7 @@ from lsrl.compiler.backends.rotation import RotationBackend
 from lsrl.compiler.fuse import Atom, Row
 from lsrl.compiler.lower import Plan
 from lsrl.compiler.ranges import INF, Bound, Interval
-from lsrl.graph import AutomatonState, DiagonalState, Input, LtiState, Multiply, Node
+from lsrl.graph import AutomatonState, DeltaState, DiagonalState, Input, LtiState, Multiply, Node
 
 SIGNIFICAND_BITS = {"float32": 24, "float64": 53}
 EXPONENTS = {"float32": (-126, 127), "float64": (-1022, 1023)}  # least normal and greatest exponent
@@ -261,6 +262,8 @@ class _Analysis:
             bad = next((r for r in rows if r.error), None)
             return [Value(self.ranges.atoms[node, i], *((INF, bad.cause) if bad else (Fraction(0), None)))
                     for i in range(node.dim)]
+        if isinstance(node, DeltaState):
+            return self.dense_delta(node)
         if isinstance(node, Multiply):
             forms = self.plan.ctx.forms
             return [Value(self.ranges.atoms[node, i], *sum_of_products(
@@ -292,6 +295,14 @@ class _Analysis:
                     columns[i].append((self.weight(coef, node), out))
         return [Value(self.ranges.atoms[node, i], *sum_of_products(columns[i], self.fmt, node, self.describe(node)))
                 for i in range(node.dim)]
+
+    def dense_delta(self, node: DeltaState) -> list[Value]:
+        """A delta state run by ``backends.dense`` as ``h = A(x) h + b(x)``, A and b affine in its Boolean signal."""
+        atoms = [self.ranges.atoms[node, i] for i in range(node.dim)]
+        rows = transition_rows(node, self.plan.ctx)
+        coefs = [[(q, self.row(rows[i, q], node)) for q in range(node.dim) if (i, q) in rows] for i in range(node.dim)]
+        bound, cause = self.channels(node, atoms, coefs, input_rows(node, self.plan.ctx), initial_state(node))
+        return [Value(atom, bound, cause) for atom in atoms]
 
     def relu_units(self, node: Node) -> list[Value]:
         """ReLU Elman units (``backends.elman``) ``h_j = relu(row_j + sum coef h_q)``: channels whose update is

@@ -33,15 +33,23 @@ INPUT_RANGES = {
     "token_map": {"token": Interval(F(0), F(9), Lattice.of(F(1), F(0)))},
     "universal_continuous": {"token": [Interval(F(0), F(63, 64), ON_GRID)] * 2 + [Interval(F(-4), F(4), ON_GRID)]},
 }
-# example -> backend -> None (compiles) or the source line:column of the construct refused.
+# example -> backend -> None (compiles) or where the construct refused is: line:column in the example, or
+# path:line:column (a library macro). The full table over every class is docs/compiled-sizes.md.
 SUPPORT = {
-    "automaton": {"lti": "14:19", "mamba": "14:19", "mamba-neg": "14:19", "dense-lrnn": None},
-    "counter": {"lti": None, "mamba": None, "mamba-neg": None, "dense-lrnn": None},
-    "ifelse": {"lti": None, "mamba": None, "mamba-neg": None, "dense-lrnn": None},
-    "mod_counter": {"lti": "20:13", "mamba": "20:13", "mamba-neg": "20:13", "dense-lrnn": "20:13"},
-    "parity": {"lti": "7:12", "mamba": "7:12", "mamba-neg": None, "dense-lrnn": None},
-    "token_map": {"lti": "44:42", "mamba": "29:11", "mamba-neg": "29:11", "dense-lrnn": "44:42"},
-    "universal_continuous": {"lti": None, "mamba": None, "mamba-neg": None, "dense-lrnn": None},
+    "automaton": {"lti": "14:19", "mamba": "14:19", "mamba-neg": "14:19", "dense-lrnn": None, "rotation": "14:19",
+                  "deltaproduct": "15:19", "elman": "14:19"},
+    "counter": {"lti": None, "mamba": None, "mamba-neg": None, "dense-lrnn": None, "rotation": None, "deltaproduct": None,
+                "elman": None},
+    "ifelse": {"lti": None, "mamba": None, "mamba-neg": None, "dense-lrnn": None, "rotation": None, "deltaproduct": None,
+               "elman": None},
+    "mod_counter": {"lti": "20:13", "mamba": "20:13", "mamba-neg": "20:13", "dense-lrnn": None, "rotation": "20:13",
+                    "deltaproduct": None, "elman": "20:13"},
+    "parity": {"lti": "7:12", "mamba": "7:12", "mamba-neg": None, "dense-lrnn": None, "rotation": None,
+               "deltaproduct": None, "elman": None},
+    "token_map": {"lti": "44:42", "mamba": "29:11", "mamba-neg": "29:11", "dense-lrnn": "44:42",
+                  "rotation": "lsrl/stdlib/counters.lsrl:24:21", "deltaproduct": None, "elman": "44:42"},
+    "universal_continuous": {"lti": None, "mamba": None, "mamba-neg": None, "dense-lrnn": None, "rotation": None,
+                             "deltaproduct": None, "elman": None},
 }
 CASES = [(e, b) for e, table in SUPPORT.items() for b, refused in table.items() if refused is None]
 
@@ -61,9 +69,11 @@ def test_refusals_name_the_construct(example: str, arch: str) -> None:
     program = check_file(EXAMPLES / f"{example}.lsrl")
     with pytest.raises(NotExpressible) as err:
         compile_program(program, arch, INPUT_RANGES.get(example), max_length=MAX_LENGTH)
-    line, col = SUPPORT[example][arch].split(":")
+    *path, line, col = SUPPORT[example][arch].split(":")
+    where = path[0] if path else f"examples/{example}.lsrl"
     assert (err.value.location.line, err.value.location.col) == (int(line), int(col))
-    assert f"{example}.lsrl:{line}:{col}: {arch} cannot express" in str(err.value)
+    assert err.value.location.file.endswith(where)
+    assert f"{where}:{line}:{col}: {arch} cannot express" in str(err.value)
     assert "^" in str(err.value)  # the source line with a caret
 
 
@@ -96,3 +106,32 @@ def test_compiled_model_equals_interpreter(example: str, arch: str, dtype: str, 
     for name, values in want.items():
         np.testing.assert_array_equal(got[name], np.asarray(values, dtype=np.float64).reshape(got[name].shape),
                                       err_msg=f"{example} on {arch}: output {name}")
+
+
+DOC_ROWS = {"automaton": "automaton", "counter": "counter", "ifelse": "ifelse", "mod_counter": "mod_counter",
+            "mod_counter K=4": "mod_counter K=4", "parity": "parity", "token_map": "token_map",
+            "universal_continuous": "universal_continuous", "lsrl-paper counter": "more_ones_or_zeros SCALE=1024",
+            "lsrl-paper continuous, ReLU": "continuous relu SCALE=1024",
+            "lsrl-paper continuous, gated": "continuous gated SCALE=1024",
+            "lsrl-paper token map, gated": "token_map gated SCALE=1024",
+            "lsrl-paper token map, ReLU": "token_map relu SCALE=1024", "lsrl-paper conditionals": "conditionals SCALE=1024"}
+
+
+@pytest.mark.slow
+def test_the_docs_table_of_every_example_on_every_class_is_what_compiles() -> None:
+    """docs/compiled-sizes.md: a number where the example compiles with that many parameters, a letter where not,
+    for every class with a program backend."""
+    from bench.compiled_sizes import CONFIGS, measure
+    from models import registry
+
+    text = (EXAMPLES.parent / "docs" / "compiled-sizes.md").read_text().split("## Every example on every class")[1]
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    archs = [cell.strip(" `") for cell in lines[0].strip("|").split("|")[1:]]
+    assert archs == [a.name for a in registry.with_path("program")]
+    configs = {c.name: c for c in CONFIGS}
+    for line in lines[1:]:
+        label, *cells = (cell.strip() for cell in line.strip("|").split("|"))
+        for arch, cell in zip(archs, cells):
+            row = measure(configs[DOC_ROWS[label]], arch, "float64")
+            assert (f"{row['parameters']:,}" if "parameters" in row else "refused") == \
+                (cell if cell[0].isdigit() else "refused"), (label, arch, row)

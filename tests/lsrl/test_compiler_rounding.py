@@ -70,7 +70,8 @@ def _contract(draw: st.DrawFn) -> tuple[Interval, int, list[F]]:
 
 @settings(max_examples=80, deadline=None)
 @given(text=_program(), contract=_contract(), dtype=st.sampled_from(["float32", "float64"]),
-       approximate=st.booleans(), arch=st.sampled_from(["lti", "dense-lrnn", "mamba"]))
+       approximate=st.booleans(),
+       arch=st.sampled_from(["lti", "dense-lrnn", "mamba", "rotation", "deltaproduct", "elman", "elman-tanh"]))
 def test_models_compiled_as_exact_equal_the_interpreter_in_their_dtype(
         text: str, contract: tuple[Interval, int, list[F]], dtype: str, approximate: bool, arch: str) -> None:
     program = check(parse_text(text))

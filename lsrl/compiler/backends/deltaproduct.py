@@ -169,7 +169,7 @@ class DeltaProductBackend:
         that is zero reset to its input (k = e_r, beta = 1), and every other row's input added by two
         reflections. One head per row of s (read with q = e_r)."""
         n = node.dim
-        a = [[int(v) for v in row] for row in node.a]
+        a = node.a
         if any(v not in (0, 1) for row in a for v in row) or any(sum(row) > 1 for row in a) or \
                 any(sum(col) > 1 for col in zip(*a)):
             raise refuse(self, node, ctx, "its matrix A is neither diagonalisable over the rationals with eigenvalues "

@@ -24,7 +24,7 @@ from lsrl.compiler.backends import (Context, Hidden, Layout, boolean_product_uni
 from lsrl.compiler.backends.lti import lti_input_rows
 from lsrl.compiler.fuse import Row, combine
 from lsrl.compiler.ranges import Interval
-from lsrl.compiler.reachable import steps
+from lsrl.compiler.reachable import selected_by_bit
 from lsrl.compiler.schedule import Kind
 from lsrl.graph import DeltaState, DiagonalState, LtiState, Multiply, Node, Relu
 from models.config import LayerConfig
@@ -149,16 +149,12 @@ class RotationBackend:
         return out
 
     def _delta(self, node: DeltaState, ctx: Context) -> list[Channel]:
-        rows = (*ctx.forms[node.k], *ctx.forms[node.v], *ctx.forms[node.beta])
-        atoms = {a for row in rows for a in row.terms}
-        found = steps(node, ctx.forms, ctx.ranges)
-        if len(atoms) != 1 or not ctx.ranges.atoms[next(iter(atoms))].is_boolean() or found is None \
-                or len(found) != 2:
+        selected = selected_by_bit(node, ctx.forms, ctx.ranges)
+        if selected is None:
             raise refuse(self, node, ctx, "its keys, values and rates do not read a single Boolean signal; a "
                                           "diagonal recurrence realises a Householder state only as the choice "
                                           "between two commuting transitions")
-        bit = Row({next(iter(atoms)): Fraction(1)})
-        (m0, d0), (m1, d1) = (_affine(node, step) for step in found)
+        bit, (m0, d0), (m1, d1) = selected
         identity = [[Fraction(int(r == q)) for q in range(node.key_dim)] for r in range(node.key_dim)]
         if m0 != identity:
             raise refuse(self, node, ctx, "it is not the identity when its signal is 0, so its two transitions "
@@ -201,16 +197,3 @@ class RotationBackend:
                         module.out.weight[layout.index((node, i)), j] += float(re)
                         module.out.weight[layout.index((node, i)), half + j] += float(im)
                     j += 1
-
-
-def _affine(node: DeltaState, step) -> tuple[list[list[Fraction]], list[list[Fraction]]]:
-    """(M, D) with one step's factors taking S to ``M S + D``."""
-    n = range(node.key_dim)
-    m = [[Fraction(int(r == q)) for q in n] for r in n]
-    d = [[Fraction(0)] * node.value_dim for _ in n]
-    for k, v, beta in zip(step.keys, step.values, step.rates):
-        house = [[Fraction(int(r == q)) - beta * k[r] * k[q] for q in n] for r in n]
-        m = [[sum((house[r][s] * m[s][q] for s in n), Fraction(0)) for q in n] for r in n]
-        d = [[sum((house[r][s] * d[s][c] for s in n), Fraction(0)) + beta * k[r] * v[c] for c in range(node.value_dim)]
-             for r in n]
-    return m, d
