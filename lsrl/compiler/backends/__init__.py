@@ -99,6 +99,28 @@ def boolean_product_units(backend: Backend, node: Multiply, ctx: Context) -> lis
     return units
 
 
+class ReluMlpBackend:
+    """``kind`` and ``hidden`` of the backends whose position-wise MLP holds ReLUs and Boolean products
+    (elman, rotation, the threshold cells); ``recurrent_units(node, ctx)`` checks (or refuses) a state atom."""
+
+    name = arch = ""
+
+    def recurrent_units(self, node: Node, ctx: Context) -> object:
+        raise NotImplementedError
+
+    def kind(self, node: Node, ctx: Context) -> Kind:
+        if isinstance(node, Relu):
+            return "mlp"
+        if isinstance(node, Multiply):
+            boolean_product_units(self, node, ctx)
+            return "mlp"
+        self.recurrent_units(node, ctx)
+        return "recurrence"
+
+    def hidden(self, node: Node, ctx: Context) -> list[Hidden]:
+        return relu_units(node, ctx) if isinstance(node, Relu) else boolean_product_units(self, node, ctx)
+
+
 def write_row(weight: torch.Tensor, bias: torch.Tensor | None, index: int, row: Row, layout: Layout,
               scale: Fraction = Fraction(1)) -> None:
     """Add ``scale * row`` into output ``index`` of a linear map reading the stream."""

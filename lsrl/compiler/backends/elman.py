@@ -19,15 +19,14 @@ from fractions import Fraction
 
 import torch
 
-from lsrl.compiler.backends import (Context, Hidden, Layout, boolean_product_units, refuse, relu_units, unsupported,
+from lsrl.compiler.backends import (Context, Layout, ReluMlpBackend, refuse, unsupported,
                                     write_row)
 from lsrl.compiler.backends.gru import TANH
 from lsrl.compiler.backends.lstm import ThresholdBackend, Units
 from lsrl.compiler.backends.lti import lti_input_rows
 from lsrl.compiler.fuse import Row, combine
 from lsrl.compiler.ranges import Interval
-from lsrl.compiler.schedule import Kind
-from lsrl.graph import DiagonalState, LtiState, Multiply, Node, Relu
+from lsrl.graph import DiagonalState, LtiState, Node
 from models.config import LayerConfig
 from models.elman import ElmanRecurrence
 
@@ -111,7 +110,7 @@ def _diagonal_units(backend: object, node: DiagonalState, ctx: Context) -> ReluU
     return ReluUnits(units, outputs)
 
 
-class ElmanBackend:
+class ElmanBackend(ReluMlpBackend):
     """ReLU Elman layers: LTI and two-valued-gate diagonal states as signed ReLU units, ReLUs and
     Boolean-gated products in the MLP."""
 
@@ -125,17 +124,8 @@ class ElmanBackend:
             return _diagonal_units(self, node, ctx)
         raise unsupported(self, node, ctx)
 
-    def kind(self, node: Node, ctx: Context) -> Kind:
-        if isinstance(node, Relu):
-            return "mlp"
-        if isinstance(node, Multiply):
-            boolean_product_units(self, node, ctx)
-            return "mlp"
-        self.units(node, ctx)
-        return "recurrence"
-
-    def hidden(self, node: Node, ctx: Context) -> list[Hidden]:
-        return relu_units(node, ctx) if isinstance(node, Relu) else boolean_product_units(self, node, ctx)
+    def recurrent_units(self, node: Node, ctx: Context) -> object:
+        return self.units(node, ctx)
 
     def layer(self, nodes: Sequence[Node], ctx: Context, mlp_hidden: int) -> LayerConfig:
         width = sum(len(self.units(n, ctx).units) for n in nodes)

@@ -18,11 +18,9 @@ from fractions import Fraction
 
 import torch
 
-from lsrl.compiler.backends import (Context, Hidden, Layout, boolean_product_units, refuse, relu_units,
-                                    unsupported, write_row)
+from lsrl.compiler.backends import (Context, Layout, ReluMlpBackend, refuse, unsupported, write_row)
 from lsrl.compiler.fuse import Row, combine
-from lsrl.compiler.schedule import Kind
-from lsrl.graph import AutomatonState, DiagonalState, LtiState, Multiply, Node, Relu
+from lsrl.graph import AutomatonState, DiagonalState, LtiState, Node
 from models.config import LayerConfig
 from models.gated_rnn import LSTMRecurrence
 
@@ -139,22 +137,13 @@ def threshold_units(backend: object, node: Node, ctx: Context) -> Units:
     raise unsupported(backend, node, ctx)
 
 
-class ThresholdBackend:
+class ThresholdBackend(ReluMlpBackend):
     """Kinds, MLP units and widths shared by the LSTM and GRU backends; ``write_units`` is per cell."""
 
     name = arch = ""
 
-    def kind(self, node: Node, ctx: Context) -> Kind:
-        if isinstance(node, Relu):
-            return "mlp"
-        if isinstance(node, Multiply):
-            boolean_product_units(self, node, ctx)
-            return "mlp"
-        threshold_units(self, node, ctx)
-        return "recurrence"
-
-    def hidden(self, node: Node, ctx: Context) -> list[Hidden]:
-        return relu_units(node, ctx) if isinstance(node, Relu) else boolean_product_units(self, node, ctx)
+    def recurrent_units(self, node: Node, ctx: Context) -> object:
+        return threshold_units(self, node, ctx)
 
     def channels(self, node: Node, ctx: Context) -> int:
         return len(threshold_units(self, node, ctx).units)

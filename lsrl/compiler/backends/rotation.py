@@ -19,14 +19,13 @@ from functools import reduce
 import sympy
 import torch
 
-from lsrl.compiler.backends import (Context, Hidden, Layout, boolean_product_units, refuse, relu_units, unsupported,
+from lsrl.compiler.backends import (Context, Layout, ReluMlpBackend, refuse, unsupported,
                                     write_row)
 from lsrl.compiler.backends.lti import lti_input_rows
 from lsrl.compiler.fuse import Row, combine
 from lsrl.compiler.ranges import Interval
 from lsrl.compiler.reachable import selected_by_bit
-from lsrl.compiler.schedule import Kind
-from lsrl.graph import DeltaState, DiagonalState, LtiState, Multiply, Node, Relu
+from lsrl.graph import DeltaState, DiagonalState, LtiState, Node
 from models.config import LayerConfig
 from models.rotation import RotationRecurrence
 
@@ -83,21 +82,12 @@ def _modulus_squared(v: Gaussian) -> Fraction:
     return v[0] ** 2 + v[1] ** 2
 
 
-class RotationBackend:
+class RotationBackend(ReluMlpBackend):
     name = "rotation"
     arch = "rotation"
 
-    def kind(self, node: Node, ctx: Context) -> Kind:
-        if isinstance(node, Relu):
-            return "mlp"
-        if isinstance(node, Multiply):
-            boolean_product_units(self, node, ctx)
-            return "mlp"
-        self.channels(node, ctx)
-        return "recurrence"
-
-    def hidden(self, node: Node, ctx: Context) -> list[Hidden]:
-        return relu_units(node, ctx) if isinstance(node, Relu) else boolean_product_units(self, node, ctx)
+    def recurrent_units(self, node: Node, ctx: Context) -> object:
+        return self.channels(node, ctx)
 
     def channels(self, node: Node, ctx: Context) -> list[Channel]:
         """The channels realising a recurrent atom; ``NotExpressible`` says why there are none."""
