@@ -24,12 +24,6 @@ def to_rational(tensor: torch.Tensor | np.ndarray) -> np.ndarray:
     return fractions[index.ravel()].reshape(values.shape)
 
 
-def zeros(n: int) -> np.ndarray:
-    out = np.empty(n, dtype=object)
-    out[:] = [Fraction(0)] * n
-    return out
-
-
 def key(vector: np.ndarray) -> tuple[Fraction, ...]:
     return tuple(vector.tolist())
 
@@ -65,11 +59,3 @@ def fits(values: Iterable[Fraction], dtype: str) -> bool:
     """Every value is exactly representable in ``dtype`` (range ignored: magnitudes here are small)."""
     bits = MANTISSA_BITS[dtype]
     return all((b := significant_bits(v)) is not None and b <= bits for v in set(values))
-
-
-def fmt(value: Fraction) -> str:
-    return str(value)
-
-
-def parse(text: str) -> Fraction:
-    return Fraction(text)

@@ -174,14 +174,6 @@ def _forward(q, k, v, g, beta, h0, num_householder, scale, blocks, store_w=True)
     return o, ht, (w if store_w else None)
 
 
-def forward_with_blocks(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g: torch.Tensor | None, beta: torch.Tensor,
-    num_householder: int, blocks: tuple[int, int, int],
-) -> torch.Tensor:
-    """Inference-only forward with explicit (BK, BV, num_warps), for benchmarks that sweep block sizes."""
-    return _forward(q, k, v, g, beta, None, num_householder, q.shape[-1] ** -0.5, blocks, store_w=False)[0]
-
-
 class _DeltaProduct(torch.autograd.Function):
     """Autograd wrapper over the three sweeps; saves only w = v - S^T k besides the inputs."""
 

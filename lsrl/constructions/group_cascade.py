@@ -224,13 +224,6 @@ def cascade_automaton(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compile
     return _build(dfa, labels, n_labels, cascade, real, arch)
 
 
-def _scores(level: Level, value: int, real: bool) -> list[float]:
-    """Functional on the level's code coordinates that is 1 at ``value`` (and below 1 - gap elsewhere)."""
-    if real:
-        return [(-1.0) ** value]
-    return list(root_of_unity(value, level.prime))
-
-
 def _build(dfa: DFA, labels: np.ndarray, n_labels: int, cascade: Cascade, real: bool, arch: str) -> CompiledAutomaton:
     levels, k = cascade.levels, dfa.n_symbols
     width = 1 if real else 2

@@ -181,12 +181,6 @@ def cell_record(cell: Cell, results: Sequence[dict[str, Any]]) -> dict[str, Any]
     return record
 
 
-def run_cell(cell: Cell, device: str | torch.device = "cpu", progress: bool = False) -> dict[str, Any]:
-    """The record of one cell: verdict, compilation, the best seed's metrics and its extraction."""
-    return cell_record(cell, [_train_unit(cell, unit, device, progress)
-                              for unit in units([cell])])
-
-
 def device_for(world: World) -> str:
     """This rank's device: GPU ``local_rank`` modulo the GPUs present (several ranks may share one
     GPU: small models are bound by kernel launches, so ranks sharing a GPU each keep their speed)."""

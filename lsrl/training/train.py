@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -318,8 +318,3 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if self.enabled:
             self.bar.__exit__(*exc)
-
-
-def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:
-    """``config`` with some fields replaced (a convenience for grids)."""
-    return replace(config, **changes)
