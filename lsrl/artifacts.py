@@ -22,7 +22,7 @@ from lsrl.sources import Language, resolve_language
 from models import checkpoint, registry
 from proofs.bounded import BoundedCertificateError, certify_bounded
 from proofs.certificate import CertificateError, certify, first_layer_spectrum, save_certificate
-from proofs.certificate_kinds import check_claims, kind_of
+from proofs.certificate_kinds import check_claims, kind_of, proven_classes
 from proofs.disk_certificate import DiskCertificateError, certify_disk
 from proofs.exact_model import NotCertifiable
 
@@ -150,7 +150,21 @@ def verify_directory(directory: str | os.PathLike, source: str | None = None) ->
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as err:
         raise CertificateError(f"{path}: malformed {kind.name} certificate ({type(err).__name__}: {err})") from None
     check_claims(kind, document, summary, str(path))
+    _check_class(config, proven_classes(document), directory)
     return {**summary, "kind": kind.name, "source": config["source"] if source is None else source}
+
+
+def _check_class(config: dict[str, Any], proven: list[str], directory: Path) -> None:
+    """The class config.json names is the one whose transitions the certificate proves (a model of
+    diag-neg relabelled diag-01 would claim parity for a class that provably cannot)."""
+    name = config.get("arch")
+    if not isinstance(name, str):
+        raise LsrlInputError(f"{directory / checkpoint.CONFIG}: field 'arch' must name an architecture class")
+    arch = registry.get(name)
+    wrong = sorted({c for c in proven if c != arch.classifier})
+    if arch.classifier is not None and wrong:
+        raise CertificateError(f"{directory / checkpoint.CONFIG}: field 'arch' says {name} (transitions in "
+                               f"{arch.classifier}), but the certificate's layers are of class {', '.join(wrong)}")
 
 
 def _rederived_language(directory: Path, config: dict[str, Any], source: str | None) -> tuple[DFA, np.ndarray]:

@@ -58,10 +58,12 @@ KINDS: dict[str, CertificateKind] = {kind.name: kind for kind in (
     )),
     CertificateKind(bounded.KIND, False, bounded.verify_bounded, (
         Claim(("assumptions",), constant=list(bounded.ASSUMPTIONS)),
+        Claim(("spectral", "class"), constant="diag-complex"),
         Claim(("ideal", "margin_lower_bound"), "margin", rational=True),
     )),
     CertificateKind(disk_certificate.KIND, False, disk_certificate.verify_disk, (
         Claim(("assumptions",), constant=[*bounded.ASSUMPTIONS, bounded.PAIRED_ROWS]),
+        Claim(("spectral", "class"), constant="diag-complex"),
         Claim(("disks", "margin_lower_bound"), "margin", rational=True),
     )),
 )}
@@ -92,6 +94,13 @@ def check_claims(kind: CertificateKind, document: dict[str, Any], summary: dict[
         if not same:
             raise certificate.CertificateError(f"{source}: field {'.'.join(claim.path)!r} states {stated!r}; "
                                                f"re-derived from the weights: {expected!r}")
+
+
+def proven_classes(document: dict[str, Any]) -> list[str]:
+    """The transition classes a checked certificate proves its layers stay in (its spectral section:
+    recomputed from the weights for exact and interval kinds, fixed by the kind for bounded ones)."""
+    spectral = document["spectral"]
+    return [str(layer["class"]) for layer in spectral["layers"]] if "layers" in spectral else [str(spectral["class"])]
 
 
 def _lookup(document: dict[str, Any], path: tuple[str, ...]) -> Any:

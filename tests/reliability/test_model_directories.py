@@ -89,6 +89,20 @@ def test_a_changed_source_in_config_json_fails_verify(lsrl, copy, source):
     assert outcome.code == 2 and "Traceback" not in outcome.err and outcome.err.startswith("lsrl verify: error: ")
 
 
+@pytest.mark.parametrize("kind, arch", [("exact", "diag-01"), ("exact", "mamba"), ("bounded", "diag-neg"),
+                                        ("interval", "deltaproduct"), ("exact", "no-such-class")])
+def test_a_changed_class_in_config_json_fails_verify(lsrl, copy, kind, arch):
+    directory = copy(kind)
+    _edit_json(directory / "config.json", lambda d: d.update(arch=arch))
+    assert_refused(lsrl("verify", directory), "arch" if arch != "no-such-class" else "no-such-class")
+
+
+def test_a_changed_spectral_class_in_a_bounded_certificate_fails_verify(lsrl, copy):
+    directory = copy("bounded")
+    _edit_json(directory / "certificate.json", lambda d: d["spectral"].update({"class": "diag-neg"}))
+    assert_refused(lsrl("verify", directory), "spectral.class")
+
+
 def test_verify_source_flag_rederives_from_another_spelling(lsrl, compiled):
     assert lsrl("verify", compiled["exact"], "--source", "parity").code == 0
     assert_refused(lsrl("verify", compiled["exact"], "--source", "task:mod:4"))
