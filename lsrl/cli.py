@@ -233,5 +233,17 @@ def _run(argv: Sequence[str] | None, in_main_thread: bool) -> int:
         return 0
 
 
+def entry() -> None:
+    """The ``lsrl`` console script: ``main``, then exit with its code; a Ctrl-C that arrives once the work
+    is done (while the interpreter shuts down) is ignored instead of killing the process by SIGINT."""
+    try:
+        code = main()
+    except KeyboardInterrupt:  # in the instant between main's own handling and its return
+        print("lsrl: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
