@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -57,16 +58,31 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _check_depth(value: Any, source: str, limit: int) -> None:
+def _walk(value: Any) -> Iterator[tuple[Any, int]]:
+    """Every value inside a JSON document with its nesting depth (1 at the top), without recursion."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
-            raise InputLimitError(f"{source}: JSON nested deeper than {limit} levels")
+        yield item, depth
         if isinstance(item, dict):
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
+
+
+def _check_depth(value: Any, source: str, limit: int) -> None:
+    if any(depth > limit for _, depth in _walk(value)):
+        raise InputLimitError(f"{source}: JSON nested deeper than {limit} levels")
+
+
+def _exponent_too_large(match: re.Match[str]) -> bool:
+    """Whether a decimal matched by ``_DECIMAL`` has an exponent beyond the bound (its digits are
+    counted before ``int``, which refuses more than 4300 of them)."""
+    exponent = match["exp"]
+    if exponent is None:
+        return False
+    digits = exponent.lstrip("+-").lstrip("0")
+    return len(digits) > len(str(MAX_DECIMAL_EXPONENT)) or int(digits or "0") > MAX_DECIMAL_EXPONENT
 
 
 def parse_json(text: str, source: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -107,7 +123,7 @@ def parse_rational(text: object, where: str) -> Fraction:
         match = _DECIMAL.fullmatch(part)
         if match is None:
             raise LsrlInputError(f"{where}: {text!r} is not a number (write e.g. 2, -1/3 or 0.25)")
-        if match["exp"] is not None and abs(int(match["exp"])) > MAX_DECIMAL_EXPONENT:
+        if _exponent_too_large(match):
             raise InputLimitError(f"{where}: {text!r} has an exponent beyond 10^±{MAX_DECIMAL_EXPONENT}")
     try:
         return Fraction(text.strip())
@@ -120,15 +136,10 @@ def parse_rational(text: object, where: str) -> Fraction:
 def check_number_strings(document: Any, source: str) -> None:
     """Refuse any string in ``document`` written as a decimal number whose exponent exceeds the bound,
     before a checker turns it into a ``Fraction`` (which for ``"1e999999999"`` would not finish)."""
-    stack = [document]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str) and "e" in item.lower():
+    for item, _ in _walk(document):
+        if isinstance(item, str) and "e" in item.lower():
             for part in item.split("/"):
                 match = _DECIMAL.fullmatch(part)
-                if match and match["exp"] is not None and abs(int(match["exp"])) > MAX_DECIMAL_EXPONENT:
-                    raise InputLimitError(f"{source}: {item!r} has an exponent beyond 10^±{MAX_DECIMAL_EXPONENT}")
+                if match and _exponent_too_large(match):
+                    shown = item if len(item) <= 60 else item[:57] + "..."
+                    raise InputLimitError(f"{source}: {shown!r} has an exponent beyond 10^±{MAX_DECIMAL_EXPONENT}")

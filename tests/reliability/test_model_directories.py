@@ -175,6 +175,7 @@ CERTIFICATES = {
     "nan value": (lambda d: d["configurations"][0]["layers"][0].__setitem__(0, "nan"), "certificate"),
     "huge exponent": (lambda d: d["configurations"][0]["layers"][0].__setitem__(0, "1e999999999"), "exponent"),
     "huge margin": (lambda d: d.update(readout_margin="1e999999999"), "exponent"),
+    "exponent of 5000 digits": (lambda d: d.update(readout_margin="1e" + "9" * 5000), "exponent"),
     "deep nesting": (lambda d: d.update(configurations=json.loads("[" * 500 + "]" * 500)), "nested"),
     "successor type": (lambda d: d["successors"][0].__setitem__(0, "x"), "successor"),
     "layer not a list": (lambda d: d["configurations"][0].update(layers=5), "certificate"),
