@@ -130,6 +130,13 @@ def load_dfa(path: str | os.PathLike, complete_with_sink: bool = False) -> DFA:
     return dfa_from_json(data, str(path), complete_with_sink)
 
 
+def umask() -> int:
+    """The process's file-creation mask (read by setting it and restoring it at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``."""
     path = Path(path)
@@ -137,9 +144,7 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's file is private (0600); a plain open's is not
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's file is private (0600); a plain open's is not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from automata.errors import LsrlInputError
+from automata.fileformat import umask
 
 MARKER = ".lsrl-output.json"
 MARKER_FORMAT = "lsrl-output"
@@ -71,18 +73,13 @@ def claim_incremental(directory: str | os.PathLike) -> Path:
         if not (target.is_dir() and _is_incremental(target)):
             target = check_target(directory)
             target.mkdir(exist_ok=True)
-            tmp = target / f"{MARKER}.tmp"
-            tmp.write_text(json.dumps({"format": MARKER_FORMAT, "incremental": True, "files": []}) + "\n")
-            os.replace(tmp, target / MARKER)
+            _write_marker(target, [], incremental=True)
     return target
 
 
 def _is_incremental(directory: Path) -> bool:
-    try:
-        document = json.loads((directory / MARKER).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(document, dict) and document.get("format") == MARKER_FORMAT and document.get("incremental") is True
+    marker = _read_marker(directory)
+    return marker is not None and marker.get("incremental") is True
 
 
 def foreign_entries(directory: Path) -> list[str]:
@@ -97,16 +94,28 @@ def foreign_entries(directory: Path) -> list[str]:
 
 
 def _marker_files(directory: Path) -> set[str] | None:
+    """The files the marker of ``directory`` lists; None when it has no valid marker."""
+    marker = _read_marker(directory)
+    files = None if marker is None else marker.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return set(files)
+
+
+def _read_marker(directory: Path) -> dict[str, Any] | None:
     try:
         document = json.loads((directory / MARKER).read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(document, dict) or document.get("format") != MARKER_FORMAT:
-        return None
-    files = document.get("files")
-    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        return None
-    return set(files)
+    return document if isinstance(document, dict) and document.get("format") == MARKER_FORMAT else None
+
+
+def _write_marker(directory: Path, files: list[str], incremental: bool = False) -> None:
+    """The marker, written beside the files and renamed into place (a reader never sees half of it)."""
+    tmp = directory / f"{MARKER}.tmp"
+    tmp.write_text(json.dumps({"format": MARKER_FORMAT, "files": files, **({"incremental": True} if incremental
+                                                                           else {})}) + "\n")
+    os.replace(tmp, directory / MARKER)
 
 
 def write_directory(directory: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -132,15 +141,10 @@ def write_directory(directory: str | os.PathLike, write: Callable[[Path], None])
 def _default_permissions(directory: Path) -> None:
     """The permissions a plain ``mkdir`` and ``open`` would give under the user's umask (temporary
     directories and files are created private, 0700/0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
+    mask = umask()
     os.chmod(directory, 0o777 & ~mask)
     for path in directory.rglob("*"):
         os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
-
-
-def _write_marker(directory: Path, files: list[str]) -> None:
-    (directory / MARKER).write_text(json.dumps({"format": MARKER_FORMAT, "files": files}) + "\n")
 
 
 def _temporary_prefix(target: Path) -> str:
@@ -184,11 +188,7 @@ _AT_FDCWD = -100
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths with Linux's renameat2; False where the system has no such call."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
+    renameat2 = _renameat2()
     if renameat2 is None:
         return False
     if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
@@ -197,6 +197,15 @@ def _exchange(a: Path, b: Path) -> bool:
     if errno in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: the filesystem cannot exchange
         return False
     raise OSError(errno, os.strerror(errno), str(b))
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    """The C library's renameat2, looked up once among the process's own symbols (None elsewhere)."""
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager
