@@ -134,6 +134,10 @@ def verify_directory(directory: str | os.PathLike, source: str | None = None) ->
     path = directory / CERTIFICATE
     if not path.exists():
         reason = config.get("not_certified") if isinstance(config.get("not_certified"), str) else None
+        bounded = config.get("bounded_statement")
+        if reason and isinstance(bounded, dict) and type(bounded.get("correct_up_to_length")) is int:
+            reason += (f"; config.json records a bound instead: predictions correct up to length "
+                       f"{bounded['correct_up_to_length']} (proved by the construction, not re-checked here)")
         if "program_hash" in config:
             reason = ("a compiled program: its exactness was proved at compile time by the range analysis "
                       "(config.json: exact_in_dtype, error_bounds); lsrl verify re-checks automaton certificates")
@@ -174,10 +178,11 @@ def _rederived_language(directory: Path, config: dict[str, Any], source: str | N
         raise LsrlInputError(f"{directory / checkpoint.CONFIG}: field 'source' must name the task, regex or DFA file "
                              "the model was compiled from")
     regex = spec.removeprefix("regex:") if spec.startswith("regex:") else None
-    if regex is None and not spec.startswith("task:") and spec.endswith(".json") and not Path(spec).is_file():
-        raise LsrlInputError(f"{directory}: the source {spec!r} recorded in config.json cannot be read here, so the "
-                             "DFA cannot be re-derived; pass --source PATH")
-    language = resolve_language(None if regex is not None else spec, regex)
+    try:
+        language = resolve_language(None if regex is not None else spec, regex)
+    except LsrlInputError as err:
+        hint = "" if source is not None else "; pass --source SPEC if it lives elsewhere"
+        raise LsrlInputError(f"{directory}: the DFA cannot be re-derived from the source {spec!r}{hint}: {err}") from None
     labels, _ = resolve_labels(language.dfa, language.labels)
     dfa, labels = minimal_labelled(language.dfa, labels)
     stored = load_json(directory / DFA_FILE, "DFA file")

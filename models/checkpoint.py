@@ -31,7 +31,7 @@ def save(model: RecurrentModel, directory: str | os.PathLike, extra: dict[str, A
     """Write the model (and any ``extra`` config fields and text ``files``) to ``directory``,
     replacing it only once everything is written."""
     tensors = {name: t.detach().contiguous().cpu() for name, t in model.state_dict().items()}
-    bad = [name for name, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    bad = _non_finite(tensors)
     if bad:
         raise CheckpointError(f"refusing to save a model with non-finite weights ({', '.join(bad[:5])})")
     config = {"model": model.config.to_json(), **(extra or {})}
@@ -72,12 +72,17 @@ def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Re
         state = load_file(path)
     except (OSError, SafetensorError) as err:
         raise CheckpointError(f"{path}: unreadable safetensors file ({err})") from None
-    bad = [name for name, t in state.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    bad = _non_finite(state)
     if bad:
         raise CheckpointError(f"{path}: tensor {bad[0]!r} holds NaN or infinite values")
     model = shaped if small else RecurrentModel(config).to(getattr(torch, config.dtype))
     model.load_state_dict(state)
     return model.to(device)
+
+
+def _non_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """The names of the floating-point tensors holding a NaN or an infinity."""
+    return [name for name, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
 
 
 _SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from automata.errors import LsrlInputError
@@ -70,7 +71,7 @@ class ModelConfig:
         """Parse a saved config, checking every field's type and bounds before anything is allocated;
         a malformed one raises ``ConfigError`` naming the field."""
         fields = _checked_fields(cls, data, source, required=("arch", "n_symbols", "n_labels", "d_model", "layers"))
-        if not isinstance(fields["arch"], str) or fields["arch"] not in FAMILIES:
+        if fields["arch"] not in FAMILIES:
             raise ConfigError(f"{source}: field 'arch': unknown architecture {fields['arch']!r}")
         if fields.get("dtype", "float32") not in DTYPES:
             raise ConfigError(f"{source}: field 'dtype' must be one of {', '.join(DTYPES)}")
@@ -113,8 +114,6 @@ def _json_kind(annotation: str) -> type:
 def _checked_fields(cls: type, data: Any, source: str, required: tuple[str, ...]) -> dict[str, Any]:
     """The fields of dataclass ``cls`` in ``data``, each of its annotated JSON type; integers (widths,
     counts) in 0..MAX_WIDTH."""
-    from dataclasses import fields as dataclass_fields
-
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a JSON object, got {type(data).__name__}")
     known = {f.name: _json_kind(str(f.type)) for f in dataclass_fields(cls)}
