@@ -19,8 +19,7 @@ from fractions import Fraction
 
 import torch
 
-from lsrl.compiler.backends import (Context, Layout, ReluMlpBackend, refuse, unsupported,
-                                    write_row)
+from lsrl.compiler.backends import Context, Layout, ReluMlpBackend, refuse, unsupported, write_row
 from lsrl.compiler.backends.gru import TANH
 from lsrl.compiler.backends.lstm import ThresholdBackend, Units
 from lsrl.compiler.backends.lti import lti_input_rows

@@ -19,8 +19,7 @@ from functools import reduce
 import sympy
 import torch
 
-from lsrl.compiler.backends import (Context, Layout, ReluMlpBackend, refuse, unsupported,
-                                    write_row)
+from lsrl.compiler.backends import Context, Layout, ReluMlpBackend, refuse, unsupported, write_row
 from lsrl.compiler.backends.lti import lti_input_rows
 from lsrl.compiler.fuse import Row, combine
 from lsrl.compiler.ranges import Interval
