@@ -464,8 +464,8 @@ def _nonlinear_rnn(facts: _Facts) -> Verdict:
                    construction)
 
 
-RULES = {"diag-01": _diag_01, "diag-neg": _diag_neg, "diag-complex": _diag_complex,
-         "deltaproduct": _deltaproduct, "dense-lrnn": _dense_lrnn, "nonlinear-rnn": _nonlinear_rnn}
+RULES = dict(zip(ARCHITECTURES, (_diag_01, _diag_neg, _diag_complex, _deltaproduct, _dense_lrnn, _nonlinear_rnn),
+                 strict=True))  # in the order of ARCHITECTURES, the one list of the classifier's classes
 
 
 def _classification(minimal: DFA, labels: np.ndarray | None, max_elements: int,

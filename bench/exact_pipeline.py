@@ -39,8 +39,11 @@ from automata.minimize import minimize  # noqa: E402
 from automata.tasks import get_task  # noqa: E402
 from bench.environment import environment  # noqa: E402
 
-RANDOM_CLASSES = ("diag-01", "diag-neg", "rotation", "deltaproduct", "elman")
-TASK_CLASSES = ("diag-01", "diag-neg", "rotation", "deltaproduct", "dense-lrnn", "elman", "lstm", "gru")
+from models import registry  # noqa: E402
+
+# Every class with automaton constructions of its own; random DFAs: the first of them per classifier class.
+TASK_CLASSES = tuple(a.name for a in registry.ARCHITECTURES if a.automaton == a.name)
+RANDOM_CLASSES = tuple({registry.get(name).classifier: name for name in reversed(TASK_CLASSES)}.values())[::-1]
 TASKS = ("parity", "mod:3", "cycle:5", "modarith:5", "Z:6", "Z2xZ2", "dihedral:4", "Q8", "A:5", "S:5", "flipflop",
          "even-pairs", *(f"tomita:{i}" for i in range(1, 8)), "dyck:2:3", "ab-star", "contains:aba", "ends-with:ab",
          "no-aa")

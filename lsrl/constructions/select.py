@@ -31,11 +31,14 @@ from models import registry
 
 Construction = Callable[[DFA, np.ndarray], CompiledAutomaton]
 
+# The nonlinear RNN classes with constructions of their own: each compiles with transformation units.
+_TRANSFORMATION_UNITS = tuple(a.name for a in registry.ARCHITECTURES
+                              if a.classifier == "nonlinear-rnn" and a.automaton == a.name)
 # Per architecture, its constructions from the smallest to the most general; the first that applies wins.
 CONSTRUCTIONS: dict[str, tuple[Construction, ...]] = {
     "dense-lrnn": (onehot.dense_lrnn,),
     **{cls: (lambda dfa, labels, cls=cls: transformation_units.smallest(dfa, labels, cls),)
-       for cls in ("elman", "elman-tanh", "lstm", "gru")},
+       for cls in _TRANSFORMATION_UNITS},
     "diag-01": (lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=False),
                 lambda dfa, labels: cascade.diagonal_cascade(dfa, labels, "diag-01")),
     "diag-neg": (lambda dfa, labels: diagonal.diagonal(dfa, labels, negative=True),
