@@ -107,6 +107,7 @@ def _reproduce(args: argparse.Namespace) -> int:
                            quick=args.quick, device=args.device, progress=not args.quiet, plots=not args.no_plots,
                            seeds=args.seeds, tasks=tuple(args.tasks.split(",")) if args.tasks else None,
                            archs=tuple(args.archs.split(",")) if args.archs else None,
+                           protocol=args.protocol, scale=args.scale,
                            budget={key: getattr(args, key) for key in BUDGET_FIELDS
                                    if getattr(args, key) is not None})
     for path in result.files:
@@ -165,6 +166,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="override every cell's optimiser steps (default: the budget's)")
     p.add_argument("--batch", type=int, help="override every cell's batch size")
     p.add_argument("--warmup", type=int, help="override every cell's learning-rate warm-up steps")
+    p.add_argument("--protocol", choices=("ours", "paper"), default="ours",
+                   help="paper: the papers' block, data, loss, optimiser, schedule and precision (docs/reproduce.md)")
+    p.add_argument("--scale", type=float, help="multiply every cell's steps and warm-up by this fraction of the budget")
     p.add_argument("--from-records", metavar="NAME.json",
                    help="re-render the tables and plots of a saved run instead of training (NAME is then ignored)")
     p.set_defaults(handler=_reproduce)

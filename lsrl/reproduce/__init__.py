@@ -1,6 +1,7 @@
 """``lsrl reproduce NAME``: rerun a published experiment (or the atlas) and write its tables
 (Markdown and LaTeX), plots and raw records into an output directory. One module per experiment,
-each with ``cells(quick)``, ``tables(records)`` and ``plots(records, out)``; ``grid`` runs and shards."""
+each with ``cells(quick, protocol)``, ``tables(records)`` and ``plots(records, out)``; ``grid`` runs and shards;
+``protocol`` holds the papers' own training protocols (``--protocol paper``)."""
 from __future__ import annotations
 
 import json
@@ -46,19 +47,24 @@ def experiment(name: str) -> ModuleType:
 def reproduce(name: str, out: str | Path, quick: bool = False, device: str | None = None,
               progress: bool = False, plots: bool = True, seeds: int | None = None,
               tasks: tuple[str, ...] | None = None, budget: dict[str, int] | None = None,
-              archs: tuple[str, ...] | None = None) -> Reproduction:
+              archs: tuple[str, ...] | None = None, protocol: str = "ours",
+              scale: float | None = None) -> Reproduction:
     """Run experiment ``name`` (sharded under ``torchrun``); rank 0 writes ``NAME.json``, a .md and
     a .tex file per table and the plots into ``out``; every rank writes each finished unit of the
     grid to ``out/units/`` as it completes. ``seeds`` keeps only the first that many seeds per cell,
     ``tasks`` only the cells of those tasks, ``archs`` only those of these architecture classes (names or
     aliases of ``models.registry``), and ``budget`` overrides training fields of every cell
-    (``steps``, ``batch``, ``warmup``: e.g. a paper's budget instead of ours)."""
+    (``steps``, ``batch``, ``warmup``: e.g. a paper's budget instead of ours). ``protocol`` "paper" runs the
+    papers' own protocol (``lsrl.reproduce.protocol``); ``scale`` multiplies every cell's steps and warm-up
+    (a shorter run with the same schedule shape)."""
     from dataclasses import replace
 
+    from lsrl.reproduce import protocol as protocols
     from lsrl.reproduce.grid import World, run_grid
 
     module = experiment(name)
-    cells = module.cells(quick)
+    protocols.check(name, protocol, module)
+    cells = module.cells(quick, protocol) if protocol != "ours" else module.cells(quick)
     if seeds is not None and seeds < 1:
         raise UnknownExperiment(f"--seeds {seeds}: every cell needs at least one seed")
     if seeds is not None:
@@ -76,6 +82,8 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
             raise UnknownExperiment(f"--{key} {value}: not a valid training budget")
     if budget:
         cells = tuple(replace(cell, train=replace(cell.train, **budget)) for cell in cells)
+    if scale is not None:
+        cells = scaled(cells, scale)
     if device is not None:
         from lsrl.training.train import resolve_device
 
@@ -87,6 +95,16 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
     if World.from_env().rank != 0:
         return Reproduction(name, records, ())
     return render(name, records, out, quick, plots)
+
+
+def scaled(cells: tuple[Cell, ...], scale: float) -> tuple[Cell, ...]:
+    """``cells`` with their steps and warm-up multiplied by ``scale`` (at least one step)."""
+    from dataclasses import replace
+
+    if not 0 < scale <= 1:
+        raise UnknownExperiment(f"--scale {scale}: a fraction of the budget, in (0, 1]")
+    return tuple(replace(cell, train=replace(cell.train, steps=max(1, round(cell.train.steps * scale)),
+                                             warmup=round(cell.train.warmup * scale))) for cell in cells)
 
 
 def cells_of_classes(name: str, cells: tuple[Cell, ...], archs: tuple[str, ...]) -> tuple[Cell, ...]:

@@ -30,13 +30,24 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Cell:
     """One grid entry: a task and a class, trained with ``train`` over ``seeds`` (the best seed is
-    kept, as Deletang et al. 2023 report the best of their runs), optionally compiled and extracted."""
+    kept, as Deletang et al. 2023 report the best of their runs), optionally compiled and extracted.
+    ``protocol`` is "ours" or "paper" (``lsrl.reproduce.protocol``); ``factor`` names the one setting an
+    ablation cell moves away from the paper's protocol ("" for none)."""
 
     label: str
     train: TrainConfig
     seeds: tuple[int, ...] = (0,)
     compile: bool = False
     extract: bool = False
+    protocol: str = "ours"
+    factor: str = ""
+
+    def score(self, metrics: Sequence[dict[str, Any]]) -> tuple[float, ...]:
+        """What ranks the seeds: the papers' score (mean scaled accuracy over the evaluated lengths, best of 3
+        as Grazzi et al. report) in their protocol; ours: token accuracy at the longest, then the first length."""
+        if self.protocol == "paper":
+            return (float(np.mean([m["scaled"] for m in metrics])), metrics[0]["final"])
+        return (metrics[-1]["token"], metrics[0]["token"])
 
     @property
     def task(self) -> str:
@@ -149,10 +160,10 @@ def balanced_shard(items: Sequence[T], costs: Sequence[float], rank: int, size: 
 def _train_unit(cell: Cell, unit: Unit, device: str | torch.device, progress: bool) -> dict[str, Any]:
     """Train ``unit``'s seeds; keep the best run's metrics (and, for an extracting cell, its automaton)."""
     runs = [train(replace(cell.train, seed=seed), device=device, progress=progress) for seed in unit.seeds]
-    best = max(runs, key=lambda r: (r.metrics[-1].token, r.metrics[0].token))
+    best = max(runs, key=lambda r: cell.score([m.to_json() for m in r.metrics]))
     result: dict[str, Any] = {
         "best_seed": best.config.seed, "metrics": [m.to_json() for m in best.metrics],
-        "seeds": [{"seed": r.config.seed, "final_token": r.metrics[-1].token,
+        "seeds": [{"seed": r.config.seed, "final_token": r.metrics[-1].token, "wall_time_s": r.wall_time,
                    "metrics": [m.to_json() for m in r.metrics]} for r in runs],
         "wall_time_s": float(np.sum([r.wall_time for r in runs])), "device": best.device}
     if cell.extract:
@@ -166,7 +177,7 @@ def _train_unit(cell: Cell, unit: Unit, device: str | torch.device, progress: bo
 def cell_record(cell: Cell, results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The record of one cell from its units' results: verdict, compilation, the best seed's metrics."""
     seeds = [s for r in results for s in r["seeds"]]
-    best = max(seeds, key=lambda s: (s["final_token"], s["metrics"][0]["token"]))
+    best = max(seeds, key=lambda s: cell.score(s["metrics"]))
     owner = next(r for r in results if best in r["seeds"])
     record: dict[str, Any] = {
         "label": cell.label, "task": cell.task, "arch": cell.train.arch, "class": cell.train.arch,
@@ -176,6 +187,10 @@ def cell_record(cell: Cell, results: Sequence[dict[str, Any]]) -> dict[str, Any]
         "best_seed": best["seed"], "metrics": best["metrics"],
         "seeds": [{"seed": s["seed"], "final_token": s["final_token"]} for s in seeds],
         "wall_time_s": float(sum(r["wall_time_s"] for r in results)), "device": owner["device"]}
+    if cell.protocol != "ours":
+        record.update(protocol=cell.protocol, factor=cell.factor, config=cell.train.to_json(),
+                      seeds=[{"seed": s["seed"], "score": cell.score(s["metrics"])[0], "wall_time_s": s.get("wall_time_s"),
+                              "metrics": s["metrics"]} for s in seeds])
     if "extraction" in owner:
         record["extraction"] = owner["extraction"]
     return record

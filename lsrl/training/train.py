@@ -6,6 +6,9 @@ State-Tracking in Linear RNNs Through Negative Eigenvalues": train up to 40, eva
 cross-entropy loss on the label after every prefix, batch lengths from a ``Curriculum``, AdamW with a
 linear warm-up and cosine decay, gradient clipping. A run is a pure function of its ``TrainConfig``:
 the seed fixes the initial weights (drawn inside a forked torch RNG) and every batch (numpy).
+The papers' protocol (``lsrl.reproduce.protocol``) switches four things: per-string uniform lengths
+(``lengths``), the loss on the answer only (``loss="final"``), bfloat16 autocast (``precision``) and the
+learning-rate floor of their schedule (``lr_floor``).
 """
 from __future__ import annotations
 
@@ -42,7 +45,9 @@ INTEGER_OPTIONS: dict[str, tuple[int, int]] = {
     "layers": (1, 256), "n_h": (1, 64), "d_model": (1, 16384), "d_state": (1, 16384), "mlp_hidden": (0, 65536),
     "steps": (1, 10**9), "batch": (1, 65536), "warmup": (0, 10**9), "eval_n": (1, 65536), "seed": (0, 2**32 - 1),
     "heads": (0, 64)}
-BLOCKS = ("reference", "plain")  # the class's reference layer (models.registry.REFERENCE_BLOCKS) or the bare recurrence
+BLOCKS = ("reference", "plain")
+LOSSES = ("every", "final")  # the label after every prefix, or only the answer (Task.final_position) of each string
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}  # autocast dtype of the forward pass (weights stay float32)  # the class's reference layer (models.registry.REFERENCE_BLOCKS) or the bare recurrence
 
 
 def _check_integer(name: str, value: object, low: int, high: int) -> None:
@@ -76,14 +81,17 @@ def _check_options(config: TrainConfig) -> None:
     """Every option in its domain, before any weight or batch is allocated."""
     for name, (low, high) in INTEGER_OPTIONS.items():
         _check_integer(name, getattr(config, name), low, high)
-    for name, positive in (("lr", True), ("weight_decay", False), ("clip", True)):
+    for name, positive in (("lr", True), ("weight_decay", False), ("clip", False), ("lr_floor", False)):
         _check_real(name, getattr(config, name), positive)
+    if config.lr_floor > 1:
+        raise TrainOptionError(f"lr_floor = {config.lr_floor!r}: the final learning rate is a fraction of lr, at most 1")
+    _check_choices(config)
     if not isinstance(config.eval_lengths, (tuple, list)) or not config.eval_lengths:
         raise TrainOptionError(f"eval_lengths = {config.eval_lengths!r:.40}: give at least one length")
     for length in config.eval_lengths:
         _check_integer("eval_lengths", length, 1, MAX_LENGTH)
     width = config.d_model * config.layers
-    for what, strings, length in (("batch x train length", config.batch, _curriculum(config.curriculum).max_length),
+    for what, strings, length in (("batch x train length", config.batch, config.train_length),
                                   ("eval strings x eval length", min(config.eval_n, 256), max(config.eval_lengths))):
         if strings * length * width > MAX_ACTIVATIONS:
             raise TrainOptionError(f"{what} x d_model x layers = {strings} x {length} x {config.d_model} x "
@@ -92,6 +100,24 @@ def _check_options(config: TrainConfig) -> None:
     if gate is not None and (len(gate) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in gate)
                              or gate[0] > gate[1]):
         raise TrainOptionError(f"gate_range = {gate!r:.40}: must be two finite numbers LO <= HI")
+
+
+def _check_choices(config: TrainConfig) -> None:
+    """``loss``, ``precision``, ``lengths`` and ``parts`` in their domains."""
+    for name, allowed in (("loss", LOSSES), ("precision", tuple(PRECISIONS))):
+        if getattr(config, name) not in allowed:
+            raise TrainOptionError(f"{name} = {getattr(config, name)!r:.40}: must be one of {', '.join(allowed)}")
+    if config.lengths is not None:
+        if not isinstance(config.lengths, (tuple, list)) or len(config.lengths) != 2:
+            raise TrainOptionError(f"lengths = {config.lengths!r:.40}: give two lengths LO <= HI")
+        for length in config.lengths:
+            _check_integer("lengths", length, 1, MAX_LENGTH)
+        if config.lengths[0] > config.lengths[1]:
+            raise TrainOptionError(f"lengths = {tuple(config.lengths)}: LO exceeds HI")
+    parts = dict(config.parts) if isinstance(config.parts, (tuple, list, dict)) else None
+    if parts is None or not set(parts) <= set(registry.BLOCK_PARTS):
+        raise TrainOptionError(f"parts = {config.parts!r:.60}: must be (name, value) pairs of block parts "
+                               f"({', '.join(registry.BLOCK_PARTS)})")
 
 
 def resolve_device(name: str | torch.device) -> torch.device:
@@ -120,7 +146,12 @@ class TrainConfig:
     ``eval_lengths`` are evaluated after training. ``block`` "reference" trains the block of the class's reference
     layer (docs/architectures.md), "plain" the bare recurrence; ``heads`` > 0 overrides the block's head count.
     ``init`` names a saved model directory of the class (compiled or trained) to continue from: its model's
-    shape then replaces layers, n_h, gate_range, d_model, d_state, mlp_hidden, block and heads."""
+    shape then replaces layers, n_h, gate_range, d_model, d_state, mlp_hidden, block and heads.
+    ``parts`` overrides single parts of the block ((name, value) pairs of ``LayerConfig``, e.g. (("conv", 0),)).
+    ``lengths`` = (LO, HI) draws every training string's length uniformly from LO..HI (the papers' data)
+    instead of the ``curriculum``; ``loss`` "final" puts the loss on each string's answer only
+    (``Task.final_position``); ``precision`` "bfloat16" trains and evaluates under bfloat16 autocast;
+    ``clip`` 0 is no gradient clipping; the cosine decay ends at ``lr_floor`` x ``lr``."""
 
     task: str
     arch: str
@@ -143,8 +174,19 @@ class TrainConfig:
     block: str = "reference"
     heads: int = 0
     init: str | None = None
+    parts: tuple[tuple[str, Any], ...] = ()
+    lengths: tuple[int, int] | None = None
+    loss: str = "every"
+    precision: str = "float32"
+    lr_floor: float = 0.1
 
     def __post_init__(self) -> None:
+        if isinstance(self.curriculum, dict):
+            object.__setattr__(self, "curriculum", _curriculum(self.curriculum))
+        for name in ("parts", "lengths"):  # a JSON record gives lists
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(tuple(v) if isinstance(v, list) else v for v in value))
         _check_options(self)
         arch = registry.require(self.arch, "train")
         object.__setattr__(self, "arch", arch.name)
@@ -158,8 +200,6 @@ class TrainConfig:
         if arch.n_h is not None and self.n_h != arch.n_h:
             raise ClassOption(f"{arch.name} has n_h = {arch.n_h}, not {self.n_h}; more factors per token "
                                       "is deltaproduct")
-        if isinstance(self.curriculum, dict):
-            object.__setattr__(self, "curriculum", Curriculum(**self.curriculum))
         object.__setattr__(self, "eval_lengths", tuple(int(v) for v in self.eval_lengths))
 
     @property
@@ -168,7 +208,7 @@ class TrainConfig:
 
     @property
     def train_length(self) -> int:
-        return self.curriculum.max_length
+        return self.lengths[1] if self.lengths is not None else _curriculum(self.curriculum).max_length
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -216,7 +256,7 @@ def model_config(config: TrainConfig, task: Task) -> ModelConfig:
     """The trainable (``exact=False``) model of ``config``'s class, sized for ``task``."""
     arch = registry.get(config.arch)
     gate = config.resolved_gate_range
-    block = dict(arch.block) if config.block == "reference" else {}
+    block = {**(dict(arch.block) if config.block == "reference" else {}), **dict(config.parts)}
     if config.heads:
         block["heads"] = config.heads
     layer = LayerConfig(d_state=config.d_state, mlp_hidden=config.mlp_hidden, n_h=config.n_h,
@@ -233,20 +273,46 @@ def build_model(config: TrainConfig, task: Task) -> RecurrentModel:
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
-    """Linear warm-up over ``warmup`` steps, then cosine decay to a tenth of ``lr``."""
+    """Linear warm-up over ``warmup`` steps, then cosine decay to ``lr_floor`` x ``lr``."""
     if step < config.warmup:
         return config.lr * (step + 1) / config.warmup
     progress = (step - config.warmup) / max(1, config.steps - config.warmup)
-    return config.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+    floor = config.lr_floor
+    return config.lr * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 def batch(task: Task, config: TrainConfig, step: int, rng: np.random.Generator,
-          device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symbols and labels of one training batch, (B, T) each."""
-    length = config.curriculum.length(step, config.steps, rng)
+          device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Symbols and labels of one training batch, (B, T) each, and the (B, T) mask of the positions that
+    carry the loss. With ``lengths``, strings are drawn at the longest length and string b ends at its own
+    uniform length (a causal model's output at a position reads only the prefix, so a prefix is a shorter
+    string; every sampler draws prefix-closed strings)."""
+    if config.lengths is None:
+        length = config.curriculum.length(step, config.steps, rng)
+        ends = np.full(config.batch, length)
+    else:
+        length = config.lengths[1]
+        ends = rng.integers(config.lengths[0], length + 1, size=config.batch)
     symbols = task.sample(config.batch, length, rng)
     labels = task.label_sequence(symbols)
-    return torch.as_tensor(symbols, device=device), torch.as_tensor(labels, device=device)
+    return (torch.as_tensor(symbols, device=device), torch.as_tensor(labels, device=device),
+            torch.as_tensor(loss_mask(task, config.loss, ends, length), device=device))
+
+
+def loss_mask(task: Task, loss: str, ends: np.ndarray, length: int) -> np.ndarray:
+    """(B, length) booleans: the positions of string b (ending at ``ends[b]``) that carry the loss, every
+    one before its end (``loss`` "every") or only its answer, ``task.final_position(ends[b])`` ("final")."""
+    positions = np.arange(length)[None, :]
+    if loss == "every":
+        return positions < ends[:, None]
+    finals = np.array([task.final_position(int(end)) for end in ends])
+    return positions == finals[:, None]
+
+
+def autocast(config: TrainConfig, device: torch.device):
+    """The forward passes' precision: bfloat16 autocast (as the papers train and evaluate) or none."""
+    dtype = PRECISIONS[config.precision]
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
 def train(config: TrainConfig, device: str | torch.device = "cpu", progress: bool = False,
@@ -265,11 +331,14 @@ def train(config: TrainConfig, device: str | torch.device = "cpu", progress: boo
         for step in range(config.steps):
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, step)
-            symbols, labels = batch(task, config, step, rng, device)
-            loss = F.cross_entropy(model(symbols).flatten(0, 1), labels.flatten())
+            symbols, labels, mask = batch(task, config, step, rng, device)
+            with autocast(config, device):
+                logits = model(symbols)
+            loss = F.cross_entropy(logits[mask].float(), labels[mask])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+            if config.clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
             value = float(loss.detach())
             if not math.isfinite(value):
@@ -281,7 +350,8 @@ def train(config: TrainConfig, device: str | torch.device = "cpu", progress: boo
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         raise TrainingDiverged(f"training diverged: the weights after step {config.steps} are not finite "
                                f"(lr {config.lr:g}); nothing was saved")
-    metrics = evaluate(model, task, config.eval_lengths, config.eval_n, config.seed)
+    with autocast(config, device):
+        metrics = evaluate(model, task, config.eval_lengths, config.eval_n, config.seed)
     return TrainResult(config, model, tuple(losses), metrics, time.perf_counter() - started, _describe(device))
 
 
