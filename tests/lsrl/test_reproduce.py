@@ -193,3 +193,51 @@ def test_reproduce_keeps_the_chosen_tasks_and_applies_the_budget(tmp_path) -> No
     result = reproduce("negative-eigenvalues", tmp_path, quick=True, plots=False, seeds=1, tasks=("parity",),
                        budget={"steps": 3, "batch": 4, "warmup": 0})
     assert {r["task"] for r in result.records} == {"parity"} and {r["steps"] for r in result.records} == {3}
+
+
+def test_paper_protocol_quick_runs_from_the_cli_and_re_renders_byte_identical(tmp_path, capsys) -> None:
+    """The CI smoke test of ``--protocol paper --quick``: Table 3's parity cells and one ablation cell in Grazzi et
+    al.'s protocol; the records keep every seed and the configuration; the tables re-render byte for byte."""
+    from lsrl.cli import main
+    from lsrl.reproduce import render_saved
+
+    torch.set_num_threads(1)
+    out = tmp_path / "paper"
+    assert main(["reproduce", "negative-eigenvalues", "--protocol", "paper", "--quick", "--quiet", "--no-plots",
+                 "--out", str(out)]) == 0
+    records = json.loads((out / "negative-eigenvalues.json").read_text())["records"]
+    assert {r["protocol"] for r in records} == {"paper"} and [r["factor"] for r in records].count("") == 4
+    assert all(r["config"]["loss"] == "final" and r["config"]["precision"] == "bfloat16" for r in records)
+    assert all(len(s["metrics"]) == len(r["metrics"]) for r in records for s in r["seeds"])
+    again = render_saved(out / "negative-eigenvalues.json", tmp_path / "again", plots=False)
+    for path in again.files:
+        assert path.read_bytes() == (out / path.name).read_bytes()
+    assert "negative-eigenvalues-ablation.md" in {p.name for p in again.files}
+
+
+def test_a_protocol_the_experiment_lacks_exits_2(tmp_path, capsys) -> None:
+    from lsrl.cli import main
+
+    assert main(["reproduce", "atlas", "--protocol", "paper", "--out", str(tmp_path / "o")]) == 2
+    assert "atlas has only our protocol" in capsys.readouterr().err
+    assert main(["reproduce", "atlas", "--scale", "2", "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_paper_blocks_follow_the_official_code() -> None:
+    """DeltaNet with a width-4 convolution and 4 heads of key dim 32; Mamba (d_conv 1) without one; Siems et al.'s
+    DeltaProduct without convolution or output gate; answer-only loss for Grazzi et al., every position for Siems."""
+    from automata.tasks import get_task
+    from lsrl.reproduce import protocol
+    from lsrl.training.train import model_config
+
+    task = get_task("modarith:5")
+    (delta, _) = model_config(protocol.grazzi("modarith:5", "deltanet"), task).layers
+    assert (delta.conv, delta.heads, delta.d_state, delta.gate_range) == (4, 4, 32, (0.0, 2.0))
+    (mamba, _) = model_config(protocol.grazzi("modarith:5", "diag-neg"), task).layers
+    assert (mamba.conv, mamba.out_gate, mamba.norm, mamba.d_state) == (0, True, True, 256)
+    (product,) = model_config(protocol.siems("S:5", 4), get_task("S:5")).layers
+    assert (product.conv, product.out_gate, product.heads, product.n_h) == (0, False, 8, 4)
+    assert protocol.grazzi("parity", "deltanet").loss == "final" and protocol.siems("S:3", 1).loss == "every"
+    with pytest.raises(protocol.UnknownProtocol):
+        protocol.grazzi("S:5", "deltanet")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from automata.tasks import get_task
 from lsrl.training.curriculum import Curriculum
 from lsrl.training.evaluate import bucket, evaluate, scaled_accuracy
-from lsrl.training.train import TrainConfig, build_model, model_config, save_run, train
+from lsrl.training.train import TrainConfig, TrainOptionError, build_model, model_config, save_run, train
 from models.checkpoint import load, read_config
 from models import registry
 from models.registry import UnknownArchitecture
@@ -134,3 +134,36 @@ def test_modular_arithmetic_is_scored_at_the_last_operand(length: int) -> None:
     assert metrics.final == 0.0 and metrics.scaled == 0.0
     assert metrics.chance == pytest.approx(1 / 5)
     assert task.final_position(length) % 2 == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(["parity", "modarith:5", "S:3"]), st.integers(1, 30), st.integers(0, 29), st.integers(0, 2**16))
+def test_uniform_lengths_put_the_loss_on_each_strings_answer(task_name: str, high: int, span: int, seed: int) -> None:
+    """With per-string lengths, string b carries the loss at Task.final_position(its length) only ("final") or at
+    every position before its end ("every"), and its symbols are the task's own prefix-closed strings."""
+    from automata.tasks import get_task
+    from lsrl.training.train import batch
+
+    low = max(1, high - span)
+    task = get_task(task_name)
+    for loss in ("final", "every"):
+        config = TrainConfig(task=task_name, arch="deltanet", lengths=(low, high), loss=loss, batch=8)
+        symbols, labels, mask = batch(task, config, 0, np.random.default_rng(seed), torch.device("cpu"))
+        assert symbols.shape == labels.shape == mask.shape == (8, high)
+        counts = mask.sum(1)
+        if loss == "final":
+            assert (counts == 1).all()
+            ends = [next(n for n in range(low, high + 1) if task.final_position(n) == int(mask[b].nonzero()))
+                    for b in range(8)]
+            assert all(low <= end <= high for end in ends)
+        else:
+            assert ((low <= counts) & (counts <= high)).all() and all(mask[b, : int(counts[b])].all() for b in range(8))
+
+
+def test_protocol_options_are_checked() -> None:
+    for bad in ({"loss": "answer"}, {"precision": "fp8"}, {"lengths": (5, 3)}, {"parts": (("wings", 2),)},
+                {"lr_floor": 2.0}, {"clip": -1.0}):
+        with pytest.raises(TrainOptionError):
+            TrainConfig(task="parity", arch="deltanet", **bad)
+    config = TrainConfig(task="parity", arch="deltanet", lengths=(3, 40), parts=(("conv", 0),), loss="final")
+    assert TrainConfig.from_json(json.loads(json.dumps(config.to_json()))) == config and config.train_length == 40
