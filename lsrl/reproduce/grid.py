@@ -164,6 +164,7 @@ def _train_unit(cell: Cell, unit: Unit, device: str | torch.device, progress: bo
     result: dict[str, Any] = {
         "best_seed": best.config.seed, "metrics": [m.to_json() for m in best.metrics],
         "seeds": [{"seed": r.config.seed, "final_token": r.metrics[-1].token, "wall_time_s": r.wall_time,
+                   "step_s": r.step_time,
                    "metrics": [m.to_json() for m in r.metrics]} for r in runs],
         "wall_time_s": float(np.sum([r.wall_time for r in runs])), "device": best.device}
     if cell.extract:
@@ -190,7 +191,7 @@ def cell_record(cell: Cell, results: Sequence[dict[str, Any]]) -> dict[str, Any]
     if cell.protocol != "ours":
         record.update(protocol=cell.protocol, factor=cell.factor, config=cell.train.to_json(),
                       seeds=[{"seed": s["seed"], "score": cell.score(s["metrics"])[0], "wall_time_s": s.get("wall_time_s"),
-                              "metrics": s["metrics"]} for s in seeds])
+                              "step_s": s.get("step_s"), "metrics": s["metrics"]} for s in seeds])
     if "extraction" in owner:
         record["extraction"] = owner["extraction"]
     return record

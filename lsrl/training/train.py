@@ -55,6 +55,8 @@ def _check_integer(name: str, value: object, low: int, high: int) -> None:
         raise TrainOptionError(f"{name} = {value!r:.40}: must be an integer from {low} to {high}")
 
 
+WARM_STEPS = 10
+"""Steps before the timing of a run's steps starts (the first ones compile kernels)."""
 MAX_ACTIVATIONS = 2**32
 """Most d_model-wide activations of one forward pass (strings x length x d_model x layers): 16 GiB in float32."""
 MAX_REAL = 1e30
@@ -236,7 +238,8 @@ def _narrowed(arch: registry.Architecture, gate: tuple[float, ...]) -> tuple[flo
 
 @dataclass(frozen=True, eq=False)
 class TrainResult:
-    """A trained model, its loss every ``log_every`` steps, its metrics per length, and the cost."""
+    """A trained model, its loss every ``log_every`` steps, its metrics per length, and the cost: the whole wall
+    time and the seconds per optimiser step after the first ``WARM_STEPS`` (kernel compilation excluded)."""
 
     config: TrainConfig
     model: RecurrentModel
@@ -244,11 +247,12 @@ class TrainResult:
     metrics: tuple[LengthMetrics, ...]
     wall_time: float
     device: str
+    step_time: float = math.nan
 
     def record(self) -> dict[str, Any]:
         """The JSON record of the run saved beside the weights."""
         return {"train": self.config.to_json(), "metrics": [m.to_json() for m in self.metrics],
-                "losses": list(self.losses), "wall_time_s": self.wall_time, "device": self.device,
+                "losses": list(self.losses), "wall_time_s": self.wall_time, "step_s": self.step_time, "device": self.device,
                 "torch": torch.__version__, "python": platform.python_version()}
 
 
@@ -325,7 +329,7 @@ def train(config: TrainConfig, device: str | torch.device = "cpu", progress: boo
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     rng = np.random.default_rng(config.seed)
     losses: list[float] = []
-    started = time.perf_counter()
+    started = warm = time.perf_counter()
     with _progress(progress, f"{config.task} {config.arch}", config.steps) as advance:
         model.train()
         for step in range(config.steps):
@@ -347,12 +351,17 @@ def train(config: TrainConfig, device: str | torch.device = "cpu", progress: boo
             if step % log_every == 0 or step == config.steps - 1:
                 losses.append(value)
             advance(value)
+            if step + 1 == min(WARM_STEPS, config.steps - 1):
+                warm = time.perf_counter()
     if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         raise TrainingDiverged(f"training diverged: the weights after step {config.steps} are not finite "
                                f"(lr {config.lr:g}); nothing was saved")
+    trained = time.perf_counter()
     with autocast(config, device):
         metrics = evaluate(model, task, config.eval_lengths, config.eval_n, config.seed)
-    return TrainResult(config, model, tuple(losses), metrics, time.perf_counter() - started, _describe(device))
+    timed = config.steps - min(WARM_STEPS, config.steps - 1)
+    return TrainResult(config, model, tuple(losses), metrics, time.perf_counter() - started, _describe(device),
+                       (trained - warm) / timed)
 
 
 def save_run(result: TrainResult, directory: str | Path) -> Path:

@@ -1,0 +1,51 @@
+"""Size the paper-protocol grids from the throughput phase: the largest --scale (fraction of the papers' steps) at
+which every rank's share of the grid, dealt as ``grid.balanced_shard`` deals it, fits SECONDS of wall time.
+Usage: python3 size.py NAME RECORDS.json TP_SCALE SECONDS RANKS [reproduce options as key=value: seeds=2 tasks=S:4,S:5]"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+
+from lsrl.reproduce import experiment
+from lsrl.reproduce.grid import balanced_shard, cost, units
+
+
+def per_step(records: list[dict]) -> dict[tuple[str, str, str, int, int], tuple[float, float]]:
+    """(seconds per optimiser step, seconds outside the steps: build, compile, evaluation) of each cell of the
+    throughput phase, its slowest seed."""
+    return {(r["task"], r["label"], r["factor"], r["n_h"], r["layers"]):
+            max((s["step_s"], s["wall_time_s"] - s["step_s"] * r["steps"]) for s in r["seeds"]) for r in records}
+
+
+def rank_seconds(name: str, times: dict, scale: float, ranks: int, seeds: int, tasks: tuple[str, ...] | None) -> float:
+    cells = [replace(c, seeds=c.seeds[:seeds]) for c in experiment(name).cells(False, "paper")
+             if tasks is None or c.task in tasks]
+    work = units(cells)
+    costs = [cost(cells[u.index], u) for u in work]
+    loads = []
+    for rank in range(ranks):
+        loads.append(sum(len(u.seeds) * _seconds(times[(c.task, c.label, c.factor, c.train.n_h, c.train.layers)],
+                                                  max(1, round(c.train.steps * scale)))
+                         for _, u in balanced_shard(work, costs, rank, ranks) for c in [cells[u.index]]))
+    return max(loads)
+
+
+def _seconds(time: tuple[float, float], steps: int) -> float:
+    return time[1] + time[0] * steps
+
+
+def main() -> None:
+    name, records, _, seconds, ranks, *options = sys.argv[1:]
+    opts = dict(o.split("=", 1) for o in options)
+    times = per_step(json.load(open(records))["records"])
+    seeds, tasks = int(opts.get("seeds", 3)), tuple(opts["tasks"].split(",")) if "tasks" in opts else None
+    low, high = 1e-4, 1.0
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (mid, high) if rank_seconds(name, times, mid, int(ranks), seeds, tasks) <= float(seconds) else (low, mid)
+    print(f"{low:.4f}")
+
+
+if __name__ == "__main__":
+    main()
