@@ -162,6 +162,22 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_verify)
 
 
+def _export(args: argparse.Namespace) -> int:
+    from lsrl.export import export
+
+    print(f"{args.directory} -> {export(args.directory, args.to, args.out)} ({args.to})")
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write a compiled model as flash-linear-attention's layer stack (--to fla) or "
+                       "a transformers folder of fla's model class (--to hf) (docs/architectures.md)")
+    p.add_argument("directory", help="a compiled model directory (lsrl compile)")
+    p.add_argument("--to", choices=("fla", "hf"), required=True)
+    p.add_argument("-o", "--out", required=True, help="a new or empty directory, or a previous lsrl output")
+    p.set_defaults(handler=_export)
+
+
 def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tasks", help="list the named tasks and their parameters")
     p.set_defaults(handler=_tasks)
@@ -173,7 +189,7 @@ def commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     from lsrl.suite_commands import add_subcommands as add_suite_subcommands
     from lsrl.train_commands import add_subcommands as add_train_subcommands
 
-    return [_add_classify, _add_trace, _add_verify, _add_tasks, _add_archs, add_program_subcommands,
+    return [_add_classify, _add_trace, _add_verify, _add_tasks, _add_archs, _add_export, add_program_subcommands,
             add_train_subcommands, add_suite_subcommands]
 
 

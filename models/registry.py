@@ -69,7 +69,8 @@ class Architecture:
     (``models.config.LayerConfig``); ``automaton`` names the constructions it compiles automata with (those of
     a class it equals, with ``n_h`` fixed), ``program`` whether an lsrl program backend exists; ``universal``
     that its classifier class recognises every regular language (no theorem excludes one); ``upgrade`` is the
-    next class up, which ``gains`` (what it adds) names in refusals."""
+    next class up, which ``gains`` (what it adds) names in refusals; ``fla`` the flash-linear-attention 0.6.0
+    layer that ``lsrl export`` writes its models as (``lsrl.export``)."""
 
     name: str
     aliases: tuple[str, ...]
@@ -87,6 +88,7 @@ class Architecture:
     universal: bool = False
     upgrade: str | None = None
     gains: str = ""
+    fla: str | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -108,14 +110,14 @@ class Architecture:
         return {"name": self.name, "aliases": list(self.aliases), "transition": self.transition, "state": self.state,
                 "classifier": self.classifier, "universal": self.universal, "paths": list(self.paths()), "family": self.family,
                 "gate_range": self.gate_range and list(self.gate_range), "n_h": self.n_h, "reference": self.reference,
-                "block": dict(self.block)}
+                "block": dict(self.block), "fla": self.fla}
 
 
 ARCHITECTURES: tuple[Architecture, ...] = (
     Architecture("diag-01", ("mamba", "mamba2", "gla", "mlstm", "hgrn", "diag"),
                  "diagonal, input-dependent, gates in [0, 1]", "d_state real channels", "diag-01", "diag",
                  f"Gu, Dao 2023 (Mamba); Yang et al. 2024 (GLA); {SARROF}", gate_range=(0.0, 1.0), program=True,
-                 automaton="diag-01", upgrade="diag-neg", gains="input-dependent (selective) gates"),
+                 automaton="diag-01", upgrade="diag-neg", gains="input-dependent (selective) gates", fla="HGRNAttention"),
     Architecture("diag-neg", ("mamba-neg",), "diagonal, input-dependent, gates in [-1, 1]", "d_state real channels",
                  "diag-neg", "diag", GRAZZI, gate_range=(-1.0, 1.0), program=True, automaton="diag-neg",
                  upgrade="rotation", gains="negative eigenvalues"),
@@ -126,17 +128,18 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  program=True, automaton="rotation", upgrade="deltaproduct", gains="complex eigenvalues"),
     Architecture("deltaproduct", (), "n_h generalized Householder factors I - beta k k^T per token, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", SIEMS, gate_range=(0.0, 2.0),
-                 program=True, automaton="deltaproduct", universal=True, gains="non-diagonal (Householder) transitions"),
+                 program=True, automaton="deltaproduct", universal=True, gains="non-diagonal (Householder) transitions",
+                 fla="GatedDeltaProduct"),
     Architecture("deltanet", (), "one generalized Householder factor I - beta k k^T per token, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", f"{DELTANET}; {GRAZZI}",
                  gate_range=(0.0, 2.0), n_h=1, program=True, automaton="deltaproduct", universal=True, upgrade="deltaproduct",
-                 gains="beta in [0, 2] (negative eigenvalues)"),
+                 gains="beta in [0, 2] (negative eigenvalues)", fla="DeltaNet"),
     Architecture("deltanet-01", (), "one Householder factor I - beta k k^T per token, beta in [0, 1]",
                  "d_state x d_value matrix", None, "deltaproduct", DELTANET, gate_range=(0.0, 1.0), n_h=1,
-                 program=True, upgrade="deltanet"),
+                 program=True, upgrade="deltanet", fla="DeltaNet"),
     Architecture("gated-deltaproduct", (), "a scalar decay in [0, 1] times n_h Householder factors, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", f"{SIEMS}; Yang et al. 2025 (Gated DeltaNet)",
-                 layer=(("gated", True),), gate_range=(0.0, 2.0), program=True, universal=True),
+                 layer=(("gated", True),), gate_range=(0.0, 2.0), program=True, universal=True, fla="GatedDeltaProduct"),
     Architecture("dense-lrnn", (), "dense, input-dependent transition matrix", "d_state real vector", "dense-lrnn",
                  "dense-lrnn", "folklore; Merrill, Petty, Sabharwal 2024 (arXiv:2404.08819)", program=True,
                  automaton="dense-lrnn", universal=True, gains="dense transition matrices"),

@@ -1,0 +1,97 @@
+"""How far fla's own kernels keep exported compiled models exact: per (task, class, dtype, mode), the first position
+where the label fla's layers give differs from the automaton's, on a random string of up to --length symbols.
+
+    python3 bench/fla_export.py MODELS_DIR [--length 1000000] [--out bench/results/fla_export.json]
+
+MODELS_DIR holds compiled model directories (lsrl compile); each is exported to fla (lsrl.export) in a scratch
+folder and run with fla's chunk and fused_recurrent layers in float32 and bfloat16 (CUDA). Writes JSON after
+every model, so a run cut short keeps what it measured.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from automata.tasks import get_task  # noqa: E402
+from bench.environment import environment  # noqa: E402
+from lsrl.export import export, load_fla  # noqa: E402
+from models.checkpoint import read_config  # noqa: E402
+
+MODES = ("chunk", "fused_recurrent")
+DTYPES = ("float32", "bfloat16")
+
+
+def automaton_labels(source: str, symbols: np.ndarray) -> np.ndarray:
+    """The task's label after every prefix of ``symbols``."""
+    task = get_task(source.removeprefix("task:"))
+    delta, state = task.dfa.delta, task.dfa.start
+    states = np.empty(len(symbols), dtype=np.int64)
+    for t, s in enumerate(symbols.tolist()):
+        state = delta[state, s]
+        states[t] = state
+    return np.asarray(task.labels)[states]
+
+
+def first_disagreement(model: torch.nn.Module, symbols: np.ndarray, labels: np.ndarray) -> int | None:
+    """The first position (0-based) where the model's argmax differs from ``labels``, None if none does."""
+    x = torch.as_tensor(symbols, device="cuda")[None]
+    predicted = model(x).argmax(-1)[0].cpu().numpy()
+    wrong = np.flatnonzero(predicted != labels)
+    return int(wrong[0]) if wrong.size else None
+
+
+def measure(directory: Path, scratch: Path, length: int, seed: int) -> list[dict[str, Any]]:
+    document = read_config(directory)
+    out = export(directory, "fla", scratch / directory.name)
+    stack = json.loads((out / "config.json").read_text())
+    n_symbols = stack["n_symbols"]
+    symbols = np.random.default_rng(seed).integers(n_symbols, size=length)
+    labels = automaton_labels(document["source"], symbols)
+    rows = []
+    for dtype in DTYPES:
+        for mode in MODES:
+            row = {"task": document["source"], "class": document["arch"], "construction": document.get("construction"),
+                   "layer": stack["layers"][0]["cls"], "layers": len(stack["layers"]), "dtype": dtype, "mode": mode,
+                   "length": length, "deviations": sorted({d for layer in stack["layers"] for d in layer["deviations"]})}
+            start = time.perf_counter()
+            try:
+                model = load_fla(out, mode).to("cuda", getattr(torch, dtype)).eval()
+                row["first_disagreement"] = first_disagreement(model, symbols, labels)
+            except Exception as err:  # noqa: BLE001 - a kernel that refuses a dtype is a result, recorded
+                row["error"] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+            row["seconds"] = round(time.perf_counter() - start, 2)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", type=Path)
+    parser.add_argument("--length", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/fla_export.json"))
+    args = parser.parse_args()
+    import fla
+
+    results: dict[str, Any] = {"environment": {**environment(), "fla": fla.__version__}, "length": args.length,
+                               "seed": args.seed, "rows": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        for directory in sorted(p for p in args.models.iterdir() if (p / "config.json").is_file()):
+            results["rows"].extend(measure(directory, Path(scratch), args.length, args.seed))
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,460 @@
+"""Export a compiled model to flash-linear-attention 0.6.0: its layer stack (``to="fla"``) or a folder that
+transformers loads with fla's model classes (``to="hf"``); docs/architectures.md cites fla's code for each mapping.
+
+fla's layers have no biases, squash gates through sigmoids, pass values (and GatedDeltaProduct's keys) through
+SiLU, L2-normalise keys and queries, start from a zero state and normalise every head's output. The export uses
+identities that hold in floating point where they exist: the stream gains a constant channel that carries every
+bias (inputs are one-hot tokens); gate logits of +-SATURATE round sigmoids to exactly 0 and 1; values are
+scaled so that SiLU is the identity on them (the output norm removes any scale); initial states enter
+through fla's cache protocol; each head's output norm is undone by the constant norm its outputs have. Where
+no identity holds, the export is faithful and ``deviations`` names what differs; the GPU benchmark measures
+what survives (bench/fla_export.py).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from automata.errors import LsrlInputError
+from models import registry
+from models.checkpoint import load, read_config
+from models.output_directory import write_directory
+from models.stack import MLP, RecurrentModel
+
+FLA_VERSION = "0.6.0"
+TARGETS = ("fla", "hf")
+SATURATE = 128.0  # sigmoid(+-128) and exp(logsigmoid(+-128)) round to exactly 1 and 0 in float32 and bfloat16
+SILU_IDENTITY = 32.0  # silu(x) == x in float32 and bfloat16 for x >= 32 (sigmoid(32) rounds to 1)
+MIN_HEAD_DIM = 16  # fla's chunk kernels tile head dimensions by 16: narrower heads are padded with zeros
+CALIBRATION = (64, 64)  # random strings (count, length) on which the exported layers' value sets are read
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+class ExportRefused(LsrlInputError):
+    """A model that cannot be exported to the target: the message says why."""
+
+
+@dataclass(frozen=True)
+class FlaLayer:
+    """One recurrence as an fla layer: ``cls`` in ``fla.layers``, its constructor ``kwargs``, its state dict,
+    the initial recurrent state in fla's layout and what differs from the compiled recurrence."""
+
+    cls: str
+    kwargs: dict[str, Any]
+    tensors: dict[str, torch.Tensor]
+    initial_state: torch.Tensor
+    deviations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FlaStack:
+    """The exported model: embedding (with the constant channel last), one fla layer and optional ReLU MLP per
+    block, and the linear readout, all over a stream of width ``d_model`` (the compiled width + 1)."""
+
+    arch: str
+    embedding: torch.Tensor
+    layers: tuple[FlaLayer, ...]
+    mlps: tuple[dict[str, torch.Tensor] | None, ...]
+    readout: dict[str, torch.Tensor]
+
+    @property
+    def d_model(self) -> int:
+        return self.embedding.shape[1]
+
+
+def _augment(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``[W | b]``: the linear map with its bias read from the constant channel."""
+    return torch.cat([weight, (torch.zeros(weight.shape[0]) if bias is None else bias)[:, None]], dim=1)
+
+
+def _padded(d: int) -> int:
+    return max(MIN_HEAD_DIM, d)
+
+
+def _pad_heads(weight: torch.Tensor, groups: int, width: int, to: int) -> torch.Tensor:
+    """Rows ordered (group, width) padded with zero rows to (group, ``to``)."""
+    rows = weight.reshape(groups, width, *weight.shape[1:])
+    out = rows.new_zeros(groups, to, *weight.shape[1:])
+    out[:, :width] = rows
+    return out.reshape(groups * to, *weight.shape[1:])
+
+
+def _values(t: torch.Tensor) -> list[float]:
+    return sorted({round(float(v), 9) for v in t.flatten()})
+
+
+def _scale_for_silu(v: torch.Tensor) -> float:
+    """A power of two that lifts the smallest positive entry of ``v`` to SILU_IDENTITY or above."""
+    positive = v[v > 0]
+    smallest = float(positive.min()) if positive.numel() else 1.0
+    return 2.0 ** max(0, math.ceil(math.log2(SILU_IDENTITY / smallest)))
+
+
+def _head_norm(o: torch.Tensor, deviations: list[str], what: str) -> list[float]:
+    """Per head, the one L2 norm its nonzero outputs o (B, T, H, d) have, which undoes fla's output RMSNorm
+    exactly; where a head's norms differ the median is used and a deviation recorded."""
+    norms = o.double().norm(dim=-1).flatten(0, 1)
+    out = []
+    for h in range(o.shape[2]):
+        values = _values(norms[:, h][norms[:, h] > 0]) or [1.0]
+        if len(values) > 1:
+            deviations.append(f"{what} head {h}: output norms take {len(values)} values "
+                              f"({values[0]:g}..{values[-1]:g}); fla's output RMSNorm rescales them")
+        out.append(float(np.median(values)))
+    return out
+
+
+def _gate_logits(weight: torch.Tensor, targets: torch.Tensor, scale: torch.Tensor, deviations: list[str],
+                 what: str, exact_values: tuple[float, ...]) -> torch.Tensor:
+    """Logit rows ``SATURATE (scale * pre - 1)`` for pre-activations ``weight @ x``: with sigmoid(.) * 2 (or
+    exp(logsigmoid)) they give exactly the ``exact_values``; other target values are recorded as deviations."""
+    off = sorted(set(_values(targets)) - set(exact_values))
+    if off:
+        deviations.append(f"{what}: values {off[:4]} are not among {list(exact_values)}, which sigmoids hold exactly")
+    logits = SATURATE * scale[:, None] * weight
+    logits[:, -1] -= SATURATE
+    return logits
+
+
+def _delta(rec: Any, x: torch.Tensor, index: int) -> FlaLayer:
+    """A deltaproduct recurrence as fla's DeltaNet (one ungated factor) or GatedDeltaProduct."""
+    deviations: list[str] = []
+    q, k, v, beta, log_alpha = rec.factors(x)
+    heads, n_h, dk, dv = rec.heads, rec.n_h, rec.d_key, rec.d_value
+    DK, DV = _padded(dk), _padded(dv)
+    delta_net = n_h == 1 and rec.to_alpha is None
+    key_norm2 = (k.double() ** 2).sum(-1)  # (B, T, n_h, H)
+    kappa = torch.ones(n_h * heads, dtype=torch.float64)
+    for j in range(n_h):
+        for h in range(heads):
+            norms = _values(key_norm2[:, :, j, h][beta[:, :, j, h] != 0])
+            if len(norms) > 1:
+                deviations.append(f"factor {j} head {h}: key norms^2 take {len(norms)} values {norms[:4]}: "
+                                  "fla's normalised keys need one beta scale")
+            kappa[j * heads + h] = norms[-1] if norms else 1.0
+    if (v < 0).any():
+        deviations.append("negative values: fla's SiLU on v maps them to about 0")
+    if bool((k < 0).any()) and not delta_net:
+        deviations.append("keys with negative entries: GatedDeltaProduct's SiLU on k maps them to about 0")
+    if ((key_norm2 != 1) & (v != 0).any(-1)).any():
+        deviations.append("a value written with a key of norm != 1: fla's normalised key needs v / |k|")
+    lam = _scale_for_silu(v)
+    # one power of two lifts every nonzero |entry| of q and k to >= 32: SiLU (GatedDeltaProduct) is then the
+    # identity on positive entries, and the l2norm's eps (1e-6 on the sum of squares) rounds away
+    key_scale = _scale_for_silu(torch.cat([q.flatten(), k.flatten()]).abs())
+    w = rec.to_q.weight.detach(), rec.to_k.weight.detach(), rec.to_v.weight.detach(), rec.to_beta.weight.detach()
+    b = rec.to_q.bias.detach(), rec.to_k.bias.detach(), rec.to_v.bias.detach(), rec.to_beta.bias.detach()
+    q_proj = _pad_heads(_augment(w[0], b[0]), heads, dk, DK) * key_scale
+    k_proj = _pad_heads(_augment(w[1], b[1]), n_h * heads, dk, DK) * key_scale
+    v_proj = _pad_heads(_augment(w[2], b[2]), n_h * heads, dv, DV) * lam
+    beta_target = (beta.double() * key_norm2).flatten(2)
+    # fla's beta is 2 sigmoid(z) with allow_neg_eigval, else sigmoid(z): targets |k|^2 beta in {0, 1, 2} / {0, 1/2, 1}
+    neg = rec.hi > 1
+    b_proj = _gate_logits(_augment(w[3], b[3]).double(), beta_target, kappa if neg else 2 * kappa, deviations,
+                          "beta * |k|^2", (0.0, 1.0, 2.0) if neg else (0.0, 0.5, 1.0))
+    o = rec.features(x).unflatten(-1, (heads, dv))
+    norms = _head_norm(o, deviations, f"layer {index}")
+    out = rec.out.weight.detach().reshape(-1, heads, dv) * torch.tensor(norms)[None, :, None] / math.sqrt(DV)
+    o_proj = torch.zeros(rec.out.weight.shape[0] + 1, heads, DV)
+    o_proj[:-1, :, :dv] = out
+    s0 = rec.initial_state(1).detach().double() * lam
+    state = torch.zeros(1, heads, DK, DV, dtype=torch.float64)
+    state[:, :, :dk, :dv] = s0
+    tensors = {"q_proj.weight": q_proj, "k_proj.weight": k_proj, "v_proj.weight": v_proj,
+               "b_proj.weight": b_proj.float(), "o_proj.weight": o_proj.reshape(o_proj.shape[0], -1),
+               "o_norm.weight": torch.ones(DV)}
+    d_model = x.shape[-1] + 1
+    if delta_net:
+        kwargs = {"hidden_size": d_model, "expand_k": heads * DK / d_model, "expand_v": heads * DV / d_model,
+                  "num_heads": heads, "use_beta": True, "use_gate": False, "use_short_conv": False,
+                  "allow_neg_eigval": rec.hi > 1, "qk_activation": "identity", "qk_norm": "l2"}
+        return FlaLayer("DeltaNet", kwargs, _float(tensors), state.float(), tuple(deviations))
+    kwargs = {"hidden_size": d_model, "head_dim": DK, "expand_v": DV / DK, "num_heads": heads,
+              "use_output_gate": False, "use_short_conv": False, "use_forget_gate": rec.to_alpha is not None,
+              "allow_neg_eigval": rec.hi > 1, "num_householder": n_h}
+    if rec.hi <= 1:
+        deviations.append("GatedDeltaProduct is exported with allow_neg_eigval off (beta in [0, 1])")
+    if rec.to_alpha is not None:
+        alpha = log_alpha.exp()
+        twos = torch.full((heads,), 2.0, dtype=torch.float64)
+        # decay = exp(-exp(A_log) softplus(a)); A_log = 0, dt_bias = 0: a = -SATURATE holds 1, +SATURATE holds 0
+        tensors["a_proj.weight"] = -_gate_logits(_augment(rec.to_alpha.weight.detach(), rec.to_alpha.bias.detach())
+                                                 .double(), alpha, twos, deviations, "decay", (0.0, 1.0)).float()
+        tensors["A_log"] = torch.zeros(heads)
+        tensors["dt_bias"] = torch.zeros(heads)
+    return FlaLayer("GatedDeltaProduct", kwargs, _float(tensors), state.float(), tuple(deviations))
+
+
+def _hgrn(rec: Any, x: torch.Tensor, index: int) -> FlaLayer:
+    """A diagonal [0, 1] recurrence as fla's HGRNAttention: gate exp(logsigmoid(f)), input silu(i) (1 - gate),
+    output RMSNorm(h) * silu(g) over all channels."""
+    deviations: list[str] = []
+    a, b = rec.gates(x).double(), rec.inputs(x).double()
+    n = rec.d_state
+    d_model = x.shape[-1] + 1
+    width = n
+    while int(d_model * (width / d_model)) != width:  # fla's input_dim = int(hidden_size * expand_ratio)
+        width += 1
+    if ((a == 1) & (b != 0)).any():
+        deviations.append("a channel with gate 1 and input != 0: HGRN ties the input to 1 - gate")
+    if (b < 0).any():
+        deviations.append("negative inputs: fla's SiLU on i maps them to about 0")
+    lam = _scale_for_silu(b[a == 0]) if (a == 0).any() else 1.0
+    ones = torch.ones(n, dtype=torch.float64)
+    f = _gate_logits(_augment(rec.to_a.weight.detach(), rec.to_a.bias.detach()).double(), a, 2 * ones, deviations,
+                     "gate", (0.0, 1.0))
+    i = _augment(rec.to_b.weight.detach(), rec.to_b.bias.detach()).double() * lam
+    h = rec.states(x).unsqueeze(2)
+    norm = _head_norm(h, deviations, f"layer {index}")[0]
+    g = torch.zeros(width, d_model)
+    g[:, -1] = SILU_IDENTITY  # silu(32) = 32: a constant output gate
+    o_proj = torch.zeros(d_model, width)
+    o_proj[:-1, :n] = rec.out.weight.detach() * norm / (math.sqrt(width) * SILU_IDENTITY)
+    pad = torch.zeros(width - n, d_model, dtype=torch.float64)
+    tensors = {"i_proj.weight": torch.cat([i, pad]), "f_proj.weight": torch.cat([f, pad]), "g_proj.weight": g,
+               "g_norm.weight": torch.ones(width), "o_proj.weight": o_proj}
+    state = torch.zeros(1, width)
+    state[0, :n] = rec.h0.detach() * lam
+    kwargs = {"hidden_size": d_model, "expand_ratio": width / d_model, "use_short_conv": False}
+    return FlaLayer("HGRNAttention", kwargs, _float(tensors), state, tuple(deviations))
+
+
+def _float(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {name: t.float().contiguous() for name, t in tensors.items()}
+
+
+def _calibration_inputs(model: RecurrentModel) -> torch.Tensor:
+    count, length = CALIBRATION
+    return torch.randint(model.config.n_symbols, (count, length), generator=torch.Generator().manual_seed(0))
+
+
+def _layer_for(arch: registry.Architecture, model: RecurrentModel) -> str:
+    """The fla layer that holds the class's recurrence, or ``ExportRefused`` naming why none does."""
+    family = model.config.arch
+    if arch.fla is None:
+        holders = ", ".join(f"{a.name} ({a.fla})" for a in registry.ARCHITECTURES if a.fla)
+        raise ExportRefused(f"flash-linear-attention {FLA_VERSION} has no layer for {arch.name} ({arch.transition}); "
+                            f"classes it has one for: {holders}")
+    if family not in ("deltaproduct", "diag") or model.config.d_input:
+        raise ExportRefused(f"the model's module family {family!r} has no {arch.fla} counterpart (export takes "
+                            "compiled deltaproduct and diagonal stacks over symbols)")
+    return arch.fla
+
+
+def to_fla(model: RecurrentModel, arch: registry.Architecture) -> FlaStack:
+    """The fla layer stack equal to ``model`` (an exact compiled model of class ``arch``) where fla's layers allow."""
+    _layer_for(arch, model)
+    model = model.double().eval()
+    with torch.no_grad():
+        streams = model.streams(_calibration_inputs(model))
+        convert = _delta if model.config.arch == "deltaproduct" else _hgrn
+        layers = tuple(convert(block.recurrence, streams[i], i) for i, block in enumerate(model.blocks))
+        # every out bias moves into the embedding: block i's stream then carries tail[i] more, which its input
+        # maps subtract, and its MLP (reading after the block's own bias) tail[i + 1]
+        tail = torch.stack([block.recurrence.out.bias.detach() for block in model.blocks]).flip(0).cumsum(0).flip(0)
+        later = [*tail[1:], torch.zeros_like(tail[0])]
+        embedding = torch.cat([model.embedding.weight.detach() + tail[0], torch.ones(model.config.n_symbols, 1)], 1)
+        layers = tuple(_compensate(layer, shift) for layer, shift in zip(layers, tail))
+        mlps = tuple(None if block.mlp is None else _mlp(block.mlp, extra) for block, extra in zip(model.blocks, later))
+    readout = {"weight": model.readout.weight.detach().float(), "bias": model.readout.bias.detach().float()}
+    readout["weight"] = torch.cat([readout["weight"], torch.zeros(readout["weight"].shape[0], 1)], 1)
+    return FlaStack(arch.name, embedding.float(), layers, mlps, readout)
+
+
+_INPUT_MAPS = ("q_proj.weight", "k_proj.weight", "v_proj.weight", "b_proj.weight", "a_proj.weight", "i_proj.weight",
+               "f_proj.weight")
+
+
+def _compensate(layer: FlaLayer, extra: torch.Tensor) -> FlaLayer:
+    """The layer reading a stream that carries ``extra`` (d_model - 1) more than the compiled one: each input map's
+    constant-channel column subtracts what ``extra`` adds."""
+    tensors = dict(layer.tensors)
+    for name in _INPUT_MAPS:
+        if name in tensors:
+            w = tensors[name].double()
+            w[:, -1] -= w[:, :-1] @ extra.double()
+            tensors[name] = w.float()
+    return FlaLayer(layer.cls, layer.kwargs, tensors, layer.initial_state, layer.deviations)
+
+
+def _mlp(mlp: MLP, extra: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The block's MLP (kept as it is, fla's stack has none of its own) reading a stream that carries ``extra``
+    more; the constant channel is not read."""
+    up_w = mlp.up.weight.detach().double()
+    return {"up.weight": torch.cat([up_w, torch.zeros(up_w.shape[0], 1, dtype=torch.float64)], 1).float(),
+            "up.bias": (mlp.up.bias.detach().double() - up_w @ extra.double()).float(),
+            "down.weight": torch.cat([mlp.down.weight.detach(), torch.zeros(1, mlp.down.weight.shape[1])]).float(),
+            "down.bias": torch.cat([mlp.down.bias.detach(), torch.zeros(1)]).float()}
+
+
+def _stack_document(stack: FlaStack, source: dict[str, Any]) -> dict[str, Any]:
+    return {"format": "lsrl-fla-stack", "fla_version": FLA_VERSION, "arch": stack.arch, "source": source,
+            "d_model": stack.d_model, "n_symbols": stack.embedding.shape[0], "n_labels": stack.readout["weight"].shape[0],
+            "layers": [{"cls": layer.cls, "kwargs": layer.kwargs, "mlp": mlp is not None,
+                        "deviations": list(layer.deviations)} for layer, mlp in zip(stack.layers, stack.mlps)],
+            "saturate": SATURATE, "calibration": {"strings": CALIBRATION[0], "length": CALIBRATION[1], "seed": 0}}
+
+
+def _stack_tensors(stack: FlaStack) -> dict[str, torch.Tensor]:
+    tensors = {"embedding.weight": stack.embedding, **{f"readout.{k}": v for k, v in stack.readout.items()}}
+    for i, (layer, mlp) in enumerate(zip(stack.layers, stack.mlps)):
+        tensors.update({f"layers.{i}.mixer.{k}": v for k, v in layer.tensors.items()})
+        tensors[f"layers.{i}.initial_state"] = layer.initial_state
+        tensors.update({f"layers.{i}.mlp.{k}": v for k, v in (mlp or {}).items()})
+    return {k: v.contiguous() for k, v in tensors.items()}
+
+
+_HF_MODEL_TYPES = {"DeltaNet": ("delta_net", "DeltaNetForCausalLM"),
+                   "GatedDeltaProduct": ("gated_deltaproduct", "GatedDeltaProductForCausalLM"),
+                   "HGRNAttention": ("hgrn", "HGRNForCausalLM")}
+_HF_MLP_WIDTH = 16  # fla's blocks always have a SwiGLU MLP; the export zeroes it (down(silu(0) * 0) = 0)
+
+
+def _hf_document(stack: FlaStack) -> dict[str, Any]:
+    """transformers' config.json of fla's causal LM holding the stack: vocabulary max(symbols, labels), so that
+    lm_head's first n_labels logits are the readout's."""
+    if any(mlp is not None for mlp in stack.mlps):
+        raise ExportRefused("--to hf: fla's models put a SwiGLU MLP in every block and a compiled ReLU MLP has no "
+                            "exact SwiGLU form; export this model --to fla (fla's layers with lsrl's MLPs)")
+    first = stack.layers[0]
+    model_type, model_class = _HF_MODEL_TYPES[first.cls]
+    kwargs = {k: v for k, v in first.kwargs.items() if k != "use_output_gate"}
+    if first.cls == "GatedDeltaProduct":
+        kwargs["use_output_gate"] = False
+    if first.cls == "HGRNAttention":
+        kwargs["use_lower_bound"] = False
+    if any(layer.kwargs != first.kwargs for layer in stack.layers):
+        raise ExportRefused("--to hf: fla's config gives every layer the same shape; this model's layers differ")
+    vocab = max(stack.embedding.shape[0], stack.readout["weight"].shape[0])
+    return {"model_type": model_type, "architectures": [model_class], **kwargs, "attn_mode": "chunk",
+            "num_hidden_layers": len(stack.layers), "vocab_size": vocab, "intermediate_size": _HF_MLP_WIDTH,
+            "hidden_act": "swish", "fuse_norm": False, "fuse_swiglu": False, "fuse_cross_entropy": False,
+            "tie_word_embeddings": False, "norm_eps": 1e-6}
+
+
+def _hf_tensors(stack: FlaStack, vocab: int) -> dict[str, torch.Tensor]:
+    """fla's causal LM weights: the stack's, unit pre-norms, zero MLPs; lm_head's rows past the labels read
+    -SATURATE from the constant channel, so the argmax is always a label."""
+    d = stack.d_model
+    embedding = torch.zeros(vocab, d)
+    embedding[: stack.embedding.shape[0]] = stack.embedding
+    head = torch.zeros(vocab, d)
+    labels = stack.readout["weight"].shape[0]
+    head[:labels] = stack.readout["weight"]
+    head[:labels, -1] += stack.readout["bias"]
+    head[labels:, -1] = -SATURATE
+    tensors = {"model.embeddings.weight": embedding, "model.norm.weight": torch.ones(d), "lm_head.weight": head}
+    for i, layer in enumerate(stack.layers):
+        prefix = f"model.layers.{i}"
+        tensors.update({f"{prefix}.attn.{k}": v for k, v in layer.tensors.items()})
+        tensors.update({f"{prefix}.attn_norm.weight": torch.ones(d), f"{prefix}.mlp_norm.weight": torch.ones(d),
+                        f"{prefix}.mlp.gate_proj.weight": torch.zeros(_HF_MLP_WIDTH, d),
+                        f"{prefix}.mlp.up_proj.weight": torch.zeros(_HF_MLP_WIDTH, d),
+                        f"{prefix}.mlp.down_proj.weight": torch.zeros(d, _HF_MLP_WIDTH)})
+    return {k: v.contiguous() for k, v in tensors.items()}
+
+
+HF_DEVIATIONS = ("fla's blocks RMS-normalise the stream before each layer (attn_norm) and the last stream (norm): "
+                 "exact scalings only where the stream's RMS is the same at every position",
+                 "fla's models start from a zero state: initial states are in initial_state.safetensors, to pass "
+                 "through a cache")
+
+
+def export(directory: str | Path, to: str, out: str | Path) -> Path:
+    """Write the compiled model in ``directory`` to ``out`` as fla's layer stack (``to="fla"``) or as a folder of
+    fla's transformers model (``to="hf"``); ``ExportRefused`` where fla has no layer for the class."""
+    from safetensors.torch import save_file
+
+    if to not in TARGETS:
+        raise ExportRefused(f"unknown export target {to!r}; targets: {', '.join(TARGETS)}")
+    document = read_config(directory)
+    arch = registry.get(str(document.get("arch", document["model"]["arch"])))
+    stack = to_fla(load(directory), arch)
+    source = {"directory": str(directory), "source": document.get("source"), "construction": document.get("construction")}
+    if to == "fla":
+        config, tensors = _stack_document(stack, source), _stack_tensors(stack)
+        files = {}
+    else:
+        config = _hf_document(stack)
+        tensors = _hf_tensors(stack, config["vocab_size"])
+        config["lsrl_export"] = {**_stack_document(stack, source), "hf_deviations": list(HF_DEVIATIONS)}
+        files = {"initial_state.safetensors": {f"layers.{i}": layer.initial_state for i, layer in enumerate(stack.layers)}}
+
+    def write(tmp: Path) -> None:
+        save_file(tensors, tmp / WEIGHTS)
+        for name, extra in files.items():
+            save_file(extra, tmp / name)
+        (tmp / CONFIG).write_text(json.dumps(config, indent=1) + "\n")
+
+    return write_directory(out, write)
+
+
+class _InitialStates:
+    """fla's cache protocol as its layers read it (``fla/layers/utils.py:319-330``: ``len``, ``[layer_idx]``,
+    ``update``) holding only each layer's initial recurrent state, expanded to the batch."""
+
+    def __init__(self, states: list[torch.Tensor], batch: int):
+        self.states = [{"recurrent_state": s.expand(batch, *s.shape[1:]).contiguous(), "conv_state": None}
+                       for s in states]
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.states[index]
+
+    def update(self, **kwargs: Any) -> None:
+        return None
+
+
+class FlaModel(torch.nn.Module):
+    """An exported stack run with fla's own layers (``mode``: "chunk" or "fused_recurrent", which fla's layers use
+    for sequences longer than 64): symbols (B, T) -> logits (B, T, n_labels)."""
+
+    def __init__(self, document: dict[str, Any], tensors: dict[str, torch.Tensor], mode: str):
+        import fla.layers
+
+        super().__init__()
+        self.embedding = torch.nn.Embedding.from_pretrained(tensors["embedding.weight"])
+        self.mixers = torch.nn.ModuleList(getattr(fla.layers, layer["cls"])(mode=mode, layer_idx=i, **layer["kwargs"])
+                                          for i, layer in enumerate(document["layers"]))
+        self.mlps = torch.nn.ModuleList(MLP(document["d_model"], tensors[f"layers.{i}.mlp.up.weight"].shape[0])
+                                        if layer["mlp"] else torch.nn.Identity()
+                                        for i, layer in enumerate(document["layers"]))
+        self.readout = torch.nn.Linear(document["d_model"], document["n_labels"])
+        for i, (mixer, mlp) in enumerate(zip(self.mixers, self.mlps)):
+            mixer.load_state_dict({k.split(".mixer.", 1)[1]: v for k, v in tensors.items()
+                                   if k.startswith(f"layers.{i}.mixer.")})
+            if isinstance(mlp, MLP):
+                mlp.load_state_dict({k.split(".mlp.", 1)[1]: v for k, v in tensors.items()
+                                     if k.startswith(f"layers.{i}.mlp.")})
+        self.readout.load_state_dict({"weight": tensors["readout.weight"], "bias": tensors["readout.bias"]})
+        self.states = [tensors[f"layers.{i}.initial_state"] for i in range(len(document["layers"]))]
+
+    @torch.no_grad()
+    def forward(self, symbols: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(symbols).to(self.readout.weight.dtype)
+        cache = _InitialStates([s.to(x.device) for s in self.states], symbols.shape[0])
+        for mixer, mlp in zip(self.mixers, self.mlps):
+            x = x + mixer(x, past_key_values=cache)[0]
+            x = x + mlp(x) if isinstance(mlp, MLP) else x
+        return self.readout(x)
+
+
+def load_fla(directory: str | Path, mode: str = "chunk") -> FlaModel:
+    """The stack ``export(..., to="fla")`` wrote to ``directory``, built from fla's layers (fla must be installed)."""
+    from safetensors.torch import load_file
+
+    from automata.bounded_input import load_json
+
+    document = load_json(Path(directory) / CONFIG, "fla export config")
+    if not isinstance(document, dict) or document.get("format") != "lsrl-fla-stack":
+        raise ExportRefused(f"{directory}: not an lsrl fla export (config.json has no format 'lsrl-fla-stack')")
+    return FlaModel(document, load_file(Path(directory) / WEIGHTS), mode)
