@@ -70,23 +70,38 @@ def _headline(records: list[dict]) -> list[str]:
                      f"{share:.2f} | {'yes' if share >= 0.8 else 'no'} |")
     for mode, need, n in (("fwd", 1.0, 1), ("fwd", 1.0, 2), ("fwd", 1.0, 3), ("fwd+bwd", 0.9, 2)):
         for gated in (True, False):
-            ours = [r for r in find(op="delta_product", impl="ours", mode=mode, dtype="bfloat16")
-                    if r["shape"]["n_h"] == n and r["shape"]["gated"] == gated and r["ms"]]
             fla = [r for r in find(op="delta_product", impl="fla chunk_gated_delta_product", mode=mode)
                    if r["shape"]["n_h"] == n and r["shape"]["gated"] == gated]
-            if ours and fla:
-                ratio = fla[0]["ms"] / ours[0]["ms"] if fla[0]["ms"] else None
-                lines.append(f"| DeltaProduct {mode} n_h={n} gated={gated}: fla time / ours >= {need} | ours "
-                             f"{ours[0]['ms']:.2f} ms, fla {_fmt(fla[0]['ms'], 2)} ms | {_fmt(ratio, 2)} | "
-                             f"{'—' if ratio is None else ('yes' if ratio >= need else 'no')} |")
-    ours = find(op="rnn_lstm", impl="ours", mode="fwd")
-    for impl in ("cudnn", "cudnn tf32"):
-        peer = find(op="rnn_lstm", impl=impl, mode="fwd")
-        if ours and peer and ours[0]["ms"]:
-            ratio = peer[0]["ms"] / ours[0]["ms"]
-            lines.append(f"| LSTM fwd B=16 T=1024 H=256: {impl} time / ours >= 1 | ours {ours[0]['ms']:.2f} ms, "
-                         f"{impl} {peer[0]['ms']:.2f} ms | {ratio:.2f} | {'yes' if ratio >= 1 else 'no'} |")
+            ours_rows = [r for r in rows if r["op"] == "delta_product" and r["impl"].startswith("ours")
+                         and "rel. error" not in r["impl"] and "alone" not in r["impl"] and r["mode"] == mode
+                         and r["dtype"] == "bfloat16" and r["shape"]["n_h"] == n and r["shape"]["gated"] == gated
+                         and r["ms"]]
+            for ours in ours_rows:
+                ratio = fla[0]["ms"] / ours["ms"] if fla and fla[0]["ms"] else None
+                lines.append(f"| DeltaProduct {mode} n_h={n} gated={gated}: fla time / ours >= {need} | "
+                             f"{ours['impl']} {ours['ms']:.2f} ms, fla {_fmt(fla[0]['ms'] if fla else None, 2)} ms | "
+                             f"{_fmt(ratio, 2)} | {'—' if ratio is None else ('yes' if ratio >= need else 'no')} |")
+    for cell in ("lstm", "gru", "elman"):
+        for hidden in (256, 512):
+            for mode in ("fwd", "fwd+bwd"):
+                lines += _rnn_target(find, cell, hidden, mode)
     return lines
+
+
+def _rnn_target(find, cell: str, hidden: int, mode: str) -> list[str]:
+    """cuDNN (the faster of fp32 and tf32) time / ours in the faster of our tf32 and bf16 modes; ieee beside."""
+    def best(impls):
+        rows = [r for impl in impls for r in find(op=f"rnn_{cell}", impl=impl, mode=mode)
+                if r["shape"]["H"] == hidden and r["ms"]]
+        return min(rows, key=lambda r: r["ms"]) if rows else None
+    fast, exact, peer = best(("ours tf32", "ours bf16")), best(("ours",)), best(("cudnn", "cudnn tf32"))
+    if not (fast and peer):
+        return []
+    ratio = peer["ms"] / fast["ms"]
+    exact_note = f"; ieee {exact['ms']:.2f} ms, ratio {peer['ms'] / exact['ms']:.2f}" if exact else ""
+    return [f"| {cell} {mode} B=16 T=1024 H={hidden}: cuDNN time / ours (tf32 or bf16) >= 1 | "
+            f"{fast['impl']} {fast['ms']:.2f} ms, {peer['impl']} {peer['ms']:.2f} ms{exact_note} | {ratio:.2f} | "
+            f"{'yes' if ratio >= 1 else 'no'} |"]
 
 
 def render(records: list[dict]) -> str:

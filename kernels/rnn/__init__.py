@@ -7,13 +7,19 @@ from kernels.backend import Backend, resolve
 from kernels.errors import ShapeError
 from kernels.rnn.naive import GATES, naive_rnn
 
-MAX_HIDDEN = 256
+MAX_HIDDEN = 512
 
 
-def _check(cell: str, xp: torch.Tensor, w_hh: torch.Tensor, b_hh, h0, c0) -> None:
+PRECISIONS = ("ieee", "tf32", "bf16")
+"""Products h W_hh^T in the Triton kernels: "ieee" fp32 (exact), "tf32" or "bf16" tensor-core inputs."""
+
+
+def _check(cell: str, xp: torch.Tensor, w_hh: torch.Tensor, b_hh, h0, c0, precision: str) -> None:
     """Raise ShapeError unless the arguments fit torch.nn's layout for this cell."""
     if cell not in GATES:
         raise ShapeError("cell", f"expected one of {tuple(GATES)}, got {cell!r}")
+    if precision not in PRECISIONS:
+        raise ShapeError("precision", f"expected one of {PRECISIONS}, got {precision!r}")
     if xp.dim() != 3:
         raise ShapeError("xp", f"expected (B, T, G*H), got {tuple(xp.shape)}")
     hidden = w_hh.shape[-1]
@@ -39,22 +45,27 @@ def rnn_recurrence(
     h0: torch.Tensor | None = None,
     c0: torch.Tensor | None = None,
     backend: Backend = "auto",
+    precision: str = "ieee",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """The recurrent part of an Elman/LSTM/GRU layer over projected inputs xp = x W_ih^T + b_ih.
 
     xp is (B, T, G*H) with G = 1, 4, 3 gates in torch.nn's order; w_hh (G*H, H); hidden up to
-    256; float32 arithmetic. Returns (h (B, T, H), h_T, c_T for "lstm" else None); differentiable.
+    512; float32 arithmetic. Returns (h (B, T, H), h_T, c_T for "lstm" else None); differentiable.
+    ``precision`` sets the Triton kernels' products (PRECISIONS); the reference is always exact.
     """
-    _check(cell, xp, w_hh, b_hh, h0, c0)
+    _check(cell, xp, w_hh, b_hh, h0, c0, precision)
     if resolve(backend, xp, w_hh) == "torch":
         return naive_rnn(cell, xp, w_hh, b_hh, h0, c0)
-    from kernels.rnn.fused import fused_rnn
+    from kernels.rnn.fused import fits, fused_rnn
+
+    if not fits(cell, w_hh.shape[1], precision, xp.device):
+        raise ShapeError("w_hh", f"hidden size {w_hh.shape[1]} needs more programs than this GPU has SMs")
 
     batch, hidden = xp.shape[0], w_hh.shape[1]
     zeros = xp.new_zeros(batch, hidden, dtype=torch.float32)
     bias = b_hh if b_hh is not None else xp.new_zeros(w_hh.shape[0], dtype=torch.float32)
     h, h_last, c_last = fused_rnn(cell, xp, w_hh, bias, h0 if h0 is not None else zeros,
-                                  c0 if c0 is not None else zeros)
+                                  c0 if c0 is not None else zeros, precision)
     return h, h_last, (c_last if cell == "lstm" else None)
 
 
@@ -68,12 +79,13 @@ def rnn_layer(
     h0: torch.Tensor | None = None,
     c0: torch.Tensor | None = None,
     backend: Backend = "auto",
+    precision: str = "ieee",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """One batch-first layer with torch.nn.RNN/LSTM/GRU's weights: one matmul for all inputs, then the recurrence."""
     xp = x @ w_ih.T
     if b_ih is not None:
         xp = xp + b_ih
-    return rnn_recurrence(cell, xp, w_hh, b_hh, h0, c0, backend)
+    return rnn_recurrence(cell, xp, w_hh, b_hh, h0, c0, backend, precision)
 
 
-__all__ = ["GATES", "MAX_HIDDEN", "naive_rnn", "rnn_layer", "rnn_recurrence"]
+__all__ = ["GATES", "MAX_HIDDEN", "PRECISIONS", "naive_rnn", "rnn_layer", "rnn_recurrence"]

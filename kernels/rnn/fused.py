@@ -1,11 +1,14 @@
-"""Triton kernels of the Elman, LSTM and GRU recurrences fused over time, with autograd.
+"""Triton kernels of the Elman, LSTM and GRU recurrences fused over time: a persistent grid with a
+grid-wide barrier per step, the recurrent weight split across programs and kept in registers.
 
-A persistent grid: program (p, n) owns hidden units [p*HB, (p+1)*HB) of batch rows
-[n*BB, (n+1)*BB) and keeps its slice of W_hh in registers for all T steps (the layout of
-persistent RNN kernels, Diamos et al. 2016). Each step it reads the whole previous hidden
-state from global memory (L2), computes its gates, writes its units, and waits at a flag
-barrier for the other programs of its batch rows. The backward pass is the same sweep in
-reverse over W_hh's columns; weight gradients are one matmul outside the kernel.
+Forward: program p owns HB hidden units (all G gates of them: one tensor-core product per step
+against its (H x GP*HB) slice of W_hh^T); each step it reads the whole h_{t-1} (B x H, from L2),
+writes its units of h_t, counts itself in at a sequence-numbered counter (release) and waits until
+every program has (acquire), so the counter never resets. Backward: the same in reverse time;
+program p owns 16 units, computes their gate gradients, and after the barrier reads all gate
+gradients of the step for dh_{t-1} = dgates_t W_hh[:, units] (W_hh's columns in registers).
+dW_hh, db_hh and the input projection's gradients are single GEMMs over all steps outside.
+Precision of the products: "ieee" (fp32, the exact mode), "tf32" or "bf16" (fp32 accumulation).
 """
 from __future__ import annotations
 
@@ -17,8 +20,12 @@ from kernels.backend import launchable
 from kernels.rnn.naive import GATES
 
 _CELLS = {"elman": 0, "lstm": 1, "gru": 2}
-DOT_PRECISION = "ieee"
-"""Precision of the recurrent matrix products: "tf32x3" (three tensor-core products, float32 accuracy) or "ieee"."""
+PRECISIONS = ("ieee", "tf32", "bf16")
+"""Products h W_hh^T: "ieee" fp32 (exact constructions stay exact), "tf32" or "bf16" tensor cores."""
+SLICE_BYTES = 64 * 1024
+"""Largest slice of W_hh^T one forward program keeps on chip (Triton places it in shared memory)."""
+BACKWARD_UNITS = 16
+"""Hidden units per program in the backward pass (the product's N: at least 16 for tl.dot)."""
 
 
 @triton.jit
@@ -32,187 +39,239 @@ def _tanh(x):
 
 
 @triton.jit
-def _wait_for_peers(flag_ptr, row_block, p, step, P: tl.constexpr, PP: tl.constexpr):
-    """Publish that program p finished ``step`` and spin until all P programs of these rows have."""
+def _operand(x, DOT: tl.constexpr):
+    """x as a product operand: bfloat16 in the bf16 mode, else unchanged float32."""
+    if DOT == "bf16":
+        return x.to(tl.bfloat16)
+    else:
+        return x
+
+
+@triton.jit
+def _mm(a, b, DOT: tl.constexpr):
+    """a @ b with fp32 accumulation: bf16 operands, or fp32 ones at input precision DOT."""
+    if DOT == "bf16":
+        return tl.dot(a.to(tl.bfloat16), b)
+    else:
+        return tl.dot(a, b, input_precision=DOT)
+
+
+@triton.jit
+def _arrive(sync_ptr):
+    """Count this program in (after all its threads' stores: CTA barrier, then a gpu-scope release)."""
     tl.debug_barrier()
-    tl.atomic_xchg(flag_ptr + row_block * P + p, step + 1, sem="release", scope="gpu")
-    peers = tl.arange(0, PP)
-    seen = tl.atomic_add(flag_ptr + row_block * P + peers, 0, mask=peers < P, sem="acquire", scope="gpu")
-    done = tl.min(tl.where(peers < P, seen, step + 1), axis=0)
-    while done < step + 1:
-        seen = tl.atomic_add(flag_ptr + row_block * P + peers, 0, mask=peers < P, sem="acquire", scope="gpu")
-        done = tl.min(tl.where(peers < P, seen, step + 1), axis=0)
-    tl.debug_barrier()
+    tl.atomic_add(sync_ptr, 1, sem="release", scope="gpu")
+
+
+@triton.jit
+def _wait(sync_ptr, target):
+    """Spin with acquire loads until the counter reaches target (every program arrived that often)."""
+    seen = tl.inline_asm_elementwise("ld.global.acquire.gpu.b32 $0, [$1];", "=r,l", [sync_ptr],
+                                     dtype=tl.int32, is_pure=False, pack=1)
+    while seen < target:
+        seen = tl.inline_asm_elementwise("ld.global.acquire.gpu.b32 $0, [$1];", "=r,l", [sync_ptr],
+                                         dtype=tl.int32, is_pure=False, pack=1)
 
 
 @triton.jit
 def _forward_kernel(
-    xp_ptr, w_ptr, bias_ptr, h0_ptr, c0_ptr, h_ptr, c_ptr, act_ptr, flag_ptr,
+    xp_ptr, w_ptr, bias_ptr, h0_ptr, c0_ptr, h_ptr, c_ptr, act_ptr, cT_ptr, sync_ptr,
     B, T,
-    H: tl.constexpr, G: tl.constexpr, CELL: tl.constexpr,
-    HP: tl.constexpr, HB: tl.constexpr, BB: tl.constexpr, P: tl.constexpr, PP: tl.constexpr,
-    DOT: tl.constexpr,
+    H: tl.constexpr, G: tl.constexpr, GP: tl.constexpr, CELL: tl.constexpr,
+    HP: tl.constexpr, HB: tl.constexpr, BB: tl.constexpr, P: tl.constexpr,
+    DOT: tl.constexpr, SAVE: tl.constexpr,
 ):
-    """One step per iteration: gates = xp_t + h_{t-1} W_hh^T + b_hh for this program's units."""
+    """gates_t = xp_t + h_{t-1} W_hh^T + b_hh for this program's HB units, all gates in one product."""
     p = tl.program_id(0)
     n = tl.program_id(1)
+    N: tl.constexpr = HB * GP
     rb = n * BB + tl.arange(0, BB)
+    rk = tl.arange(0, HP)
+    rn = tl.arange(0, N)
     ru = p * HB + tl.arange(0, HB)
-    rj = tl.arange(0, HP)
-    mb, mu, mj = rb < B, ru < H, rj < H
+    mb, mk, mu = rb < B, rk < H, ru < H
+    m_bk = mb[:, None] & mk[None, :]
     m_bu = mb[:, None] & mu[None, :]
-    m_bj = mb[:, None] & mj[None, :]
-    m_ju = mj[:, None] & mu[None, :]
-    w0 = tl.load(w_ptr + (0 * H + ru)[None, :] * H + rj[:, None], mask=m_ju, other=0.0)
-    b0 = tl.load(bias_ptr + 0 * H + ru, mask=mu, other=0.0)
-    if G > 1:
-        w1 = tl.load(w_ptr + (1 * H + ru)[None, :] * H + rj[:, None], mask=m_ju, other=0.0)
-        w2 = tl.load(w_ptr + (2 * H + ru)[None, :] * H + rj[:, None], mask=m_ju, other=0.0)
-        b1 = tl.load(bias_ptr + 1 * H + ru, mask=mu, other=0.0)
-        b2 = tl.load(bias_ptr + 2 * H + ru, mask=mu, other=0.0)
-    if G > 3:
-        w3 = tl.load(w_ptr + (3 * H + ru)[None, :] * H + rj[:, None], mask=m_ju, other=0.0)
-        b3 = tl.load(bias_ptr + 3 * H + ru, mask=mu, other=0.0)
-    c = tl.load(c0_ptr + rb[:, None] * H + ru[None, :], mask=m_bu, other=0.0)
+    w = _operand(tl.load(w_ptr + rk[:, None] * (P * N) + p * N + rn[None, :]), DOT)
+    bias = tl.load(bias_ptr + p * N + rn)
+    gate, unit = rn % GP, p * HB + rn // GP
+    x_cols = gate * H + unit
+    XG: tl.constexpr = 2 if CELL == 2 else G
+    m_x = mb[:, None] & ((unit < H) & (gate < XG))[None, :]
     row64 = rb.to(tl.int64)[:, None]
+    hp = tl.load(h0_ptr + rb[:, None] * H + rk[None, :], mask=m_bk, other=0.0)
+    hn = tl.load(h0_ptr + rb[:, None] * H + ru[None, :], mask=m_bu, other=0.0)
+    c = tl.load(c0_ptr + rb[:, None] * H + ru[None, :], mask=m_bu, other=0.0)
+    x_next = tl.load(xp_ptr + row64 * T * (G * H) + x_cols[None, :], mask=m_x & (rb[:, None] * 0 + T > 0), other=0.0)
+    xn_next = tl.zeros((BB, HB), tl.float32)
+    if CELL == 2:
+        xn_next = tl.load(xp_ptr + row64 * T * (G * H) + 2 * H + ru[None, :], mask=m_bu & (rb[:, None] * 0 + T > 0), other=0.0)
     for t in range(T):
-        if t == 0:
-            hp = tl.load(h0_ptr + rb[:, None] * H + rj[None, :], mask=m_bj, other=0.0)
-            hown = tl.load(h0_ptr + rb[:, None] * H + ru[None, :], mask=m_bu, other=0.0)
+        pre = _mm(hp, w, DOT) + bias[None, :] + x_next
+        xn = xn_next
+        if GP == 1:
+            hn = _tanh(pre)
         else:
-            hp = tl.load(h_ptr + (row64 * T + t - 1) * H + rj[None, :], mask=m_bj, other=0.0, cache_modifier=".cg")
-            hown = tl.load(h_ptr + (row64 * T + t - 1) * H + ru[None, :], mask=m_bu, other=0.0, cache_modifier=".cg")
-        x_at = xp_ptr + (row64 * T + t) * (G * H) + ru[None, :]
-        s_at = (row64 * T + t) * (4 * H) + ru[None, :]
-        pre0 = tl.load(x_at, mask=m_bu, other=0.0)
-        rec0 = tl.dot(hp, w0, input_precision=DOT) + b0[None, :]
-        if CELL == 0:
-            hn = _tanh(pre0 + rec0)
-        elif CELL == 1:
-            pre1 = tl.load(x_at + H, mask=m_bu, other=0.0)
-            pre2 = tl.load(x_at + 2 * H, mask=m_bu, other=0.0)
-            pre3 = tl.load(x_at + 3 * H, mask=m_bu, other=0.0)
-            ig = _sigmoid(pre0 + rec0)
-            fg = _sigmoid(pre1 + tl.dot(hp, w1, input_precision=DOT) + b1[None, :])
-            gg = _tanh(pre2 + tl.dot(hp, w2, input_precision=DOT) + b2[None, :])
-            og = _sigmoid(pre3 + tl.dot(hp, w3, input_precision=DOT) + b3[None, :])
-            c = fg * c + ig * gg
-            hn = og * _tanh(c)
-            tl.store(act_ptr + s_at, ig, mask=m_bu)
-            tl.store(act_ptr + s_at + H, fg, mask=m_bu)
-            tl.store(act_ptr + s_at + 2 * H, gg, mask=m_bu)
-            tl.store(act_ptr + s_at + 3 * H, og, mask=m_bu)
-            tl.store(c_ptr + (row64 * T + t) * H + ru[None, :], c, mask=m_bu)
-        else:
-            pre1 = tl.load(x_at + H, mask=m_bu, other=0.0)
-            pre2 = tl.load(x_at + 2 * H, mask=m_bu, other=0.0)
-            rg = _sigmoid(pre0 + rec0)
-            zg = _sigmoid(pre1 + tl.dot(hp, w1, input_precision=DOT) + b1[None, :])
-            hg = tl.dot(hp, w2, input_precision=DOT) + b2[None, :]
-            ng = _tanh(pre2 + rg * hg)
-            hn = (1.0 - zg) * ng + zg * hown
-            tl.store(act_ptr + s_at, rg, mask=m_bu)
-            tl.store(act_ptr + s_at + H, zg, mask=m_bu)
-            tl.store(act_ptr + s_at + 2 * H, ng, mask=m_bu)
-            tl.store(act_ptr + s_at + 3 * H, hg, mask=m_bu)
+            quad = tl.reshape(pre, (BB, HB, 2, 2))
+            even, odd = tl.split(quad)
+            g0, g2 = tl.split(even)
+            g1, g3 = tl.split(odd)
+            if CELL == 1:
+                ig, fg, gg, og = _sigmoid(g0), _sigmoid(g1), _tanh(g2), _sigmoid(g3)
+                c = fg * c + ig * gg
+                hn = og * _tanh(c)
+            else:
+                ig, fg, og = _sigmoid(g0), _sigmoid(g1), g2
+                gg = _tanh(xn + ig * og)
+                hn = (1.0 - fg) * gg + fg * hn
+            if SAVE:
+                s_at = act_ptr + (row64 * T + t) * (4 * H) + ru[None, :]
+                tl.store(s_at, ig, mask=m_bu)
+                tl.store(s_at + H, fg, mask=m_bu)
+                tl.store(s_at + 2 * H, gg, mask=m_bu)
+                tl.store(s_at + 3 * H, og, mask=m_bu)
+                if CELL == 1:
+                    tl.store(c_ptr + (row64 * T + t) * H + ru[None, :], c, mask=m_bu)
         tl.store(h_ptr + (row64 * T + t) * H + ru[None, :], hn, mask=m_bu)
         if P > 1:
-            _wait_for_peers(flag_ptr, n, p, t, P, PP)
+            _arrive(sync_ptr + n)
+        nxt = (row64 * T + t + 1) * (G * H)
+        x_next = tl.load(xp_ptr + nxt + x_cols[None, :], mask=m_x & (rb[:, None] * 0 + t + 1 < T), other=0.0)
+        if CELL == 2:
+            xn_next = tl.load(xp_ptr + nxt + 2 * H + ru[None, :], mask=m_bu & (rb[:, None] * 0 + t + 1 < T), other=0.0)
+        if P > 1:
+            _wait(sync_ptr + n, P * (t + 1))
+            hp = tl.load(h_ptr + (row64 * T + t) * H + rk[None, :], mask=m_bk, other=0.0, cache_modifier=".cg")
+        else:
+            hp = hn
+    if CELL == 1:
+        tl.store(cT_ptr + rb[:, None] * H + ru[None, :], c, mask=m_bu)
+
+
+@triton.jit
+def _gate_grads(dh, dc, hprev_or_cprev, a0, a1, a2, a3, cT, CELL: tl.constexpr):
+    """Gradients of one step's gate pre-activations (and dc into the step) from dh_t, dc_t and saved activations."""
+    if CELL == 1:
+        tc = _tanh(cT)
+        dc = dc + dh * a3 * (1.0 - tc * tc)
+        d0 = dc * a2 * a0 * (1.0 - a0)
+        d1 = dc * hprev_or_cprev * a1 * (1.0 - a1)
+        d2 = dc * a0 * (1.0 - a2 * a2)
+        d3 = dh * tc * a3 * (1.0 - a3)
+        dc = dc * a1
+    elif CELL == 2:
+        d2 = dh * (1.0 - a1) * (1.0 - a2 * a2)
+        d0 = d2 * a3 * a0 * (1.0 - a0)
+        d1 = dh * (hprev_or_cprev - a2) * a1 * (1.0 - a1)
+        d3 = d2 * a0
+    else:
+        d0 = dh * (1.0 - a0 * a0)
+        d1, d2, d3 = d0, d0, d0
+    return d0, d1, d2, d3, dc
+
+
+@triton.jit
+def _step_inputs(dh_ptr, h_ptr, c_ptr, act_ptr, at, s_at, mask, mask_prev, CELL: tl.constexpr, H: tl.constexpr):
+    """What step t's gate gradients read: dh_out_t, the saved activations (Elman: h_t), c_t and c_{t-1} or h_{t-1}."""
+    dho = tl.load(dh_ptr + at, mask=mask, other=0.0)
+    if CELL == 0:
+        a0 = tl.load(h_ptr + at, mask=mask, other=0.0)
+        a1, a2, a3, cT, prev = a0, a0, a0, a0, a0
+    else:
+        a0 = tl.load(act_ptr + s_at, mask=mask, other=0.0)
+        a1 = tl.load(act_ptr + s_at + H, mask=mask, other=0.0)
+        a2 = tl.load(act_ptr + s_at + 2 * H, mask=mask, other=0.0)
+        a3 = tl.load(act_ptr + s_at + 3 * H, mask=mask, other=0.0)
+        if CELL == 1:
+            cT = tl.load(c_ptr + at, mask=mask, other=0.0)
+            prev = tl.load(c_ptr + at - H, mask=mask_prev, other=0.0)
+        else:
+            cT = a0
+            prev = tl.load(h_ptr + at - H, mask=mask_prev, other=0.0)
+    return dho, a0, a1, a2, a3, cT, prev
 
 
 @triton.jit
 def _backward_kernel(
     dh_ptr, dhT_ptr, dcT_ptr, w_ptr, h0_ptr, c0_ptr, h_ptr, c_ptr, act_ptr,
-    dgx_ptr, dgh_ptr, dh0_ptr, dc0_ptr, flag_ptr,
+    dgx_ptr, dgn_ptr, dh0_ptr, dc0_ptr, sync_ptr,
     B, T,
     H: tl.constexpr, G: tl.constexpr, CELL: tl.constexpr,
-    HP: tl.constexpr, HB: tl.constexpr, BB: tl.constexpr, P: tl.constexpr, PP: tl.constexpr,
-    DOT: tl.constexpr,
+    HP: tl.constexpr, HB: tl.constexpr, BB: tl.constexpr, P: tl.constexpr, DOT: tl.constexpr,
 ):
-    """Reverse sweep: dgates_t for this program's units, then dh_{t-1} = dgh_t W_hh[:, units] (+ z dh_t for the GRU)."""
+    """Reverse sweep: dgates_t of this program's units, then dh_{t-1} = dgh_t W_hh[:, units] (+ z dh_t for the GRU).
+
+    dgh_t is dgx_t except the GRU's n gate, whose recurrent gradient r * dn goes to dgn. Step t's
+    saved activations are loaded one step ahead, before the barrier wait, so their latency overlaps it.
+    """
     p = tl.program_id(0)
     n = tl.program_id(1)
     rb = n * BB + tl.arange(0, BB)
     ru = p * HB + tl.arange(0, HB)
-    rj = tl.arange(0, HP)
-    mb, mu, mj = rb < B, ru < H, rj < H
+    rk = tl.arange(0, HP)
+    mb, mu, mk = rb < B, ru < H, rk < H
     m_bu = mb[:, None] & mu[None, :]
-    m_bj = mb[:, None] & mj[None, :]
-    m_ju = mj[:, None] & mu[None, :]
-    w0 = tl.load(w_ptr + (0 * H + rj)[:, None] * H + ru[None, :], mask=m_ju, other=0.0)
+    m_bk = mb[:, None] & mk[None, :]
+    w_at = w_ptr + rk[:, None] * H + ru[None, :]
+    m_w = mk[:, None] & mu[None, :]
+    wt0 = _operand(tl.load(w_at, mask=m_w, other=0.0), DOT)
+    wt1, wt2, wt3 = wt0, wt0, wt0
     if G > 1:
-        w1 = tl.load(w_ptr + (1 * H + rj)[:, None] * H + ru[None, :], mask=m_ju, other=0.0)
-        w2 = tl.load(w_ptr + (2 * H + rj)[:, None] * H + ru[None, :], mask=m_ju, other=0.0)
+        wt1 = _operand(tl.load(w_at + H * H, mask=m_w, other=0.0), DOT)
+        wt2 = _operand(tl.load(w_at + 2 * H * H, mask=m_w, other=0.0), DOT)
     if G > 3:
-        w3 = tl.load(w_ptr + (3 * H + rj)[:, None] * H + ru[None, :], mask=m_ju, other=0.0)
+        wt3 = _operand(tl.load(w_at + 3 * H * H, mask=m_w, other=0.0), DOT)
     own = rb[:, None] * H + ru[None, :]
+    row64 = rb.to(tl.int64)[:, None]
     rec = tl.load(dhT_ptr + own, mask=m_bu, other=0.0)
     dc = tl.load(dcT_ptr + own, mask=m_bu, other=0.0)
-    row64 = rb.to(tl.int64)[:, None]
+    t = T - 1
+    at = (row64 * T + t) * H + ru[None, :]
+    s_at = (row64 * T + t) * (4 * H) + ru[None, :]
+    m_t = m_bu & (rb[:, None] * 0 + T > 0)
+    m_p = m_bu & (rb[:, None] * 0 + T > 1)
+    dho, a0, a1, a2, a3, cT, prev = _step_inputs(dh_ptr, h_ptr, c_ptr, act_ptr, at, s_at, m_t, m_p, CELL, H)
     for s in range(T):
         t = T - 1 - s
-        at = (row64 * T + t) * H + ru[None, :]
-        s_at = (row64 * T + t) * (4 * H) + ru[None, :]
-        x_at = (row64 * T + t) * (G * H) + ru[None, :]
-        dh = rec + tl.load(dh_ptr + at, mask=m_bu, other=0.0)
-        if CELL == 0:
-            hn = tl.load(h_ptr + at, mask=m_bu, other=0.0)
-            d0 = dh * (1.0 - hn * hn)
-            tl.store(dgx_ptr + x_at, d0, mask=m_bu)
-            tl.store(dgh_ptr + x_at, d0, mask=m_bu)
-        elif CELL == 1:
-            ig = tl.load(act_ptr + s_at, mask=m_bu, other=0.0)
-            fg = tl.load(act_ptr + s_at + H, mask=m_bu, other=0.0)
-            gg = tl.load(act_ptr + s_at + 2 * H, mask=m_bu, other=0.0)
-            og = tl.load(act_ptr + s_at + 3 * H, mask=m_bu, other=0.0)
-            tc = _tanh(tl.load(c_ptr + at, mask=m_bu, other=0.0))
-            if t == 0:
-                cprev = tl.load(c0_ptr + own, mask=m_bu, other=0.0)
-            else:
-                cprev = tl.load(c_ptr + at - H, mask=m_bu, other=0.0)
-            dc = dc + dh * og * (1.0 - tc * tc)
-            d0 = dc * gg * ig * (1.0 - ig)
-            d1 = dc * cprev * fg * (1.0 - fg)
-            d2 = dc * ig * (1.0 - gg * gg)
-            d3 = dh * tc * og * (1.0 - og)
-            dc = dc * fg
-            tl.store(dgx_ptr + x_at, d0, mask=m_bu)
-            tl.store(dgx_ptr + x_at + H, d1, mask=m_bu)
-            tl.store(dgx_ptr + x_at + 2 * H, d2, mask=m_bu)
-            tl.store(dgx_ptr + x_at + 3 * H, d3, mask=m_bu)
-            tl.store(dgh_ptr + x_at, d0, mask=m_bu)
-            tl.store(dgh_ptr + x_at + H, d1, mask=m_bu)
-            tl.store(dgh_ptr + x_at + 2 * H, d2, mask=m_bu)
-            tl.store(dgh_ptr + x_at + 3 * H, d3, mask=m_bu)
-        else:
-            rg = tl.load(act_ptr + s_at, mask=m_bu, other=0.0)
-            zg = tl.load(act_ptr + s_at + H, mask=m_bu, other=0.0)
-            ng = tl.load(act_ptr + s_at + 2 * H, mask=m_bu, other=0.0)
-            hg = tl.load(act_ptr + s_at + 3 * H, mask=m_bu, other=0.0)
-            if t == 0:
-                hprev = tl.load(h0_ptr + own, mask=m_bu, other=0.0)
-            else:
-                hprev = tl.load(h_ptr + at - H, mask=m_bu, other=0.0)
-            dn = dh * (1.0 - zg) * (1.0 - ng * ng)
-            d0 = dn * hg * rg * (1.0 - rg)
-            d1 = dh * (hprev - ng) * zg * (1.0 - zg)
-            tl.store(dgx_ptr + x_at, d0, mask=m_bu)
-            tl.store(dgx_ptr + x_at + H, d1, mask=m_bu)
-            tl.store(dgx_ptr + x_at + 2 * H, dn, mask=m_bu)
-            tl.store(dgh_ptr + x_at, d0, mask=m_bu)
-            tl.store(dgh_ptr + x_at + H, d1, mask=m_bu)
-            tl.store(dgh_ptr + x_at + 2 * H, dn * rg, mask=m_bu)
-        if P > 1:
-            _wait_for_peers(flag_ptr, n, p, s, P, PP)
-        g_at = dgh_ptr + (row64 * T + t) * (G * H) + rj[None, :]
-        rec = tl.dot(tl.load(g_at, mask=m_bj, other=0.0, cache_modifier=".cg"), w0, input_precision=DOT)
+        dh = rec + dho
+        if t == 0:
+            if CELL == 1:
+                prev = tl.load(c0_ptr + own, mask=m_bu, other=0.0)
+            elif CELL == 2:
+                prev = tl.load(h0_ptr + own, mask=m_bu, other=0.0)
+        d0, d1, d2, d3, dc = _gate_grads(dh, dc, prev, a0, a1, a2, a3, cT, CELL)
+        x_at = dgx_ptr + (row64 * T + t) * (G * H) + ru[None, :]
+        tl.store(x_at, d0, mask=m_bu)
         if G > 1:
-            rec += tl.dot(tl.load(g_at + H, mask=m_bj, other=0.0, cache_modifier=".cg"), w1, input_precision=DOT)
-            rec += tl.dot(tl.load(g_at + 2 * H, mask=m_bj, other=0.0, cache_modifier=".cg"), w2,
-                          input_precision=DOT)
+            tl.store(x_at + H, d1, mask=m_bu)
+            tl.store(x_at + 2 * H, d2, mask=m_bu)
         if G > 3:
-            rec += tl.dot(tl.load(g_at + 3 * H, mask=m_bj, other=0.0, cache_modifier=".cg"), w3,
-                          input_precision=DOT)
+            tl.store(x_at + 3 * H, d3, mask=m_bu)
+        if CELL == 2:
+            tl.store(dgn_ptr + (row64 * T + t) * H + ru[None, :], d3, mask=m_bu)
+        if P > 1:
+            _arrive(sync_ptr + n)
+        zg = a1
+        at = at - H
+        s_at = s_at - 4 * H
+        m_n = m_bu & (rb[:, None] * 0 + t > 0)
+        dho, a0, a1, a2, a3, cT, prev = _step_inputs(dh_ptr, h_ptr, c_ptr, act_ptr, at, s_at, m_n,
+                                                      m_n & (rb[:, None] * 0 + t > 1), CELL, H)
+        if P > 1:
+            _wait(sync_ptr + n, P * (s + 1))
+        else:
+            tl.debug_barrier()
+        g_at = dgx_ptr + (row64 * T + t) * (G * H) + rk[None, :]
+        rec = _mm(tl.load(g_at, mask=m_bk, other=0.0, cache_modifier=".cg"), wt0, DOT)
+        if G > 1:
+            rec += _mm(tl.load(g_at + H, mask=m_bk, other=0.0, cache_modifier=".cg"), wt1, DOT)
+            if CELL == 2:
+                g_n = dgn_ptr + (row64 * T + t) * H + rk[None, :]
+            else:
+                g_n = g_at + 2 * H
+            rec += _mm(tl.load(g_n, mask=m_bk, other=0.0, cache_modifier=".cg"), wt2, DOT)
+        if G > 3:
+            rec += _mm(tl.load(g_at + 3 * H, mask=m_bk, other=0.0, cache_modifier=".cg"), wt3, DOT)
         if CELL == 2:
             rec += dh * zg
     tl.store(dh0_ptr + own, rec, mask=m_bu)
@@ -220,79 +279,130 @@ def _backward_kernel(
         tl.store(dc0_ptr + own, dc, mask=m_bu)
 
 
-def _layout(batch: int, hidden: int, device: torch.device) -> tuple[int, int, int, int, int]:
-    """(HP, HB, BB, P, num_warps): 16-unit slices on a GPU so weights fit in registers; one program when interpreted."""
+def _sms(device: torch.device) -> int:
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
+def _warps(slice_bytes: int) -> int:
+    """Warps of a program whose weight slice has this size (Triton keeps it in shared memory)."""
+    return 4 if slice_bytes <= 32 * 1024 else 8
+
+
+def forward_layout(cell: str, hidden: int, precision: str, device: torch.device,
+                   units: int | None = None) -> tuple[int, int, int, int]:
+    """(HP, HB, P, num_warps) of the forward pass: the fewest programs whose weight slices fit SLICE_BYTES.
+
+    ``units`` forces HB (benchmark sweeps). One program when interpreted.
+    """
     hp = max(16, triton.next_power_of_2(hidden))
+    gp = 1 if GATES[cell] == 1 else 4
     if device.type != "cuda":
-        return hp, hp, 16, 1, 4
-    hb = 16 if hidden > 16 else hp
-    return hp, hb, 16, triton.cdiv(hidden, hb), 8
+        return hp, hp, 1, 4
+    size = 2 if precision == "bf16" else 4
+    hb = units or max(16 // gp, 1)
+    if units is None:
+        while hb < hp and hp * gp * 2 * hb * size <= SLICE_BYTES and triton.cdiv(hidden, hb) > 1:
+            hb *= 2
+    return hp, hb, triton.cdiv(hidden, hb), _warps(hp * gp * hb * size)
 
 
-def _row_groups(batch: int, programs_per_rows: int, rows_per_block: int, device: torch.device) -> list[slice]:
-    """Batch slices small enough that every program of one launch is resident at once (the barrier needs it)."""
+def backward_layout(cell: str, hidden: int, precision: str, device: torch.device) -> tuple[int, int, int, int]:
+    """(HP, HB, P, num_warps) of the backward pass: BACKWARD_UNITS units a program."""
+    hp = max(16, triton.next_power_of_2(hidden))
+    gp = 1 if GATES[cell] == 1 else 4
+    if device.type != "cuda":
+        return hp, hp, 1, 4
+    size = 2 if precision == "bf16" else 4
+    hb = min(BACKWARD_UNITS, hp)
+    return hp, hb, triton.cdiv(hidden, hb), _warps(gp * hp * hb * size)
+
+
+def fits(cell: str, hidden: int, precision: str, device: torch.device) -> bool:
+    """Whether both passes' grids can be resident at once on this device (the barrier needs it)."""
+    if device.type != "cuda":
+        return True
+    f = forward_layout(cell, hidden, precision, device)
+    b = backward_layout(cell, hidden, precision, device)
+    return max(f[2], b[2]) <= _sms(device)
+
+
+def _row_groups(batch: int, programs: int, device: torch.device) -> list[slice]:
+    """Batch slices (16 rows a block) small enough that every program of one launch is resident at once."""
     if device.type != "cuda":
         return [slice(0, batch)]
-    sms = torch.cuda.get_device_properties(device).multi_processor_count
-    blocks = max(1, sms // programs_per_rows)
-    step = blocks * rows_per_block
+    step = max(1, _sms(device) // programs) * 16
     return [slice(start, min(batch, start + step)) for start in range(0, batch, step)]
 
 
-def _run_forward(cell, xp, w_hh, b_hh, h0, c0):
+def _gate_major_columns(w_hh: torch.Tensor, bias: torch.Tensor, gates: int, hp: int, hb: int, programs: int):
+    """W_hh^T as (HP, P*HB*GP) with column (unit*GP + gate), zero-padded, and the bias in the same order."""
+    hidden = w_hh.shape[1]
+    gp = 1 if gates == 1 else 4
+    w = w_hh.new_zeros(gp, programs * hb, hp)
+    w[:gates, :hidden, :hidden] = w_hh.view(gates, hidden, hidden)
+    b = bias.new_zeros(gp, programs * hb)
+    b[:gates, :hidden] = bias.view(gates, hidden)
+    return w.permute(2, 1, 0).reshape(hp, -1).contiguous(), b.t().reshape(-1).contiguous()
+
+
+def _run_forward(cell, xp, w_hh, b_hh, h0, c0, precision, save, units=None):
     batch, length, _ = xp.shape
     hidden = w_hh.shape[1]
     dev = xp.device
-    hp, hb, bb, programs, warps = _layout(batch, hidden, dev)
+    hp, hb, programs, warps = forward_layout(cell, hidden, precision, dev, units)
+    w_cols, b_cols = _gate_major_columns(w_hh, b_hh, GATES[cell], hp, hb, programs)
     f32 = dict(dtype=torch.float32, device=dev)
     h = torch.empty(batch, length, hidden, **f32)
-    c = torch.empty(batch, length, hidden, **f32) if cell == "lstm" else h
-    act = torch.empty(batch, length, 4 * hidden, **f32) if cell != "elman" else h
+    keep = save and cell != "elman"
+    c = torch.empty(batch, length, hidden, **f32) if keep and cell == "lstm" else h
+    act = torch.empty(batch, length, 4 * hidden, **f32) if keep else h
+    c_last = torch.empty(batch, hidden, **f32) if cell == "lstm" else c0
     kernel = launchable(_forward_kernel, dev)
-    for rows in _row_groups(batch, programs, bb, dev):
+    for rows in _row_groups(batch, programs, dev):
         n_rows = rows.stop - rows.start
-        flags = torch.zeros(triton.cdiv(n_rows, bb) * programs, dtype=torch.int32, device=dev)
-        kernel[(programs, triton.cdiv(n_rows, bb))](
-            xp[rows], w_hh, b_hh, h0[rows], c0[rows], h[rows], c[rows], act[rows], flags,
-            n_rows, length, H=hidden, G=GATES[cell], CELL=_CELLS[cell],
-            HP=hp, HB=hb, BB=bb, P=programs, PP=triton.next_power_of_2(programs), DOT=DOT_PRECISION, num_warps=warps,
+        sync = torch.zeros(triton.cdiv(n_rows, 16), dtype=torch.int32, device=dev)
+        kernel[(programs, triton.cdiv(n_rows, 16))](
+            xp[rows], w_cols, b_cols, h0[rows], c0[rows], h[rows], c[rows], act[rows], c_last[rows], sync,
+            n_rows, length, H=hidden, G=GATES[cell], GP=1 if cell == "elman" else 4, CELL=_CELLS[cell],
+            HP=hp, HB=hb, BB=16, P=programs, DOT=precision, SAVE=keep, num_warps=warps,
         )
-    return h, c, act
+    return h, c, act, c_last
 
 
-def _run_backward(cell, dh, dhT, dcT, w_hh, h0, c0, h, c, act):
+def _run_backward(cell, dh, dhT, dcT, w_hh, h0, c0, h, c, act, precision):
     batch, length, hidden = h.shape
     dev = h.device
-    hp, hb, bb, programs, warps = _layout(batch, hidden, dev)
+    hp, hb, programs, warps = backward_layout(cell, hidden, precision, dev)
     f32 = dict(dtype=torch.float32, device=dev)
     gh = GATES[cell] * hidden
     dgx = torch.empty(batch, length, gh, **f32)
-    dgh = torch.empty(batch, length, gh, **f32)
+    dgn = torch.empty(batch, length, hidden, **f32) if cell == "gru" else dgx
     dh0 = torch.empty(batch, hidden, **f32)
     dc0 = torch.empty(batch, hidden, **f32)
     kernel = launchable(_backward_kernel, dev)
-    for rows in _row_groups(batch, programs, bb, dev):
+    for rows in _row_groups(batch, programs, dev):
         n_rows = rows.stop - rows.start
-        flags = torch.zeros(triton.cdiv(n_rows, bb) * programs, dtype=torch.int32, device=dev)
-        kernel[(programs, triton.cdiv(n_rows, bb))](
+        sync = torch.zeros(triton.cdiv(n_rows, 16), dtype=torch.int32, device=dev)
+        kernel[(programs, triton.cdiv(n_rows, 16))](
             dh[rows], dhT[rows], dcT[rows], w_hh, h0[rows], c0[rows], h[rows], c[rows], act[rows],
-            dgx[rows], dgh[rows], dh0[rows], dc0[rows], flags,
+            dgx[rows], dgn[rows], dh0[rows], dc0[rows], sync,
             n_rows, length, H=hidden, G=GATES[cell], CELL=_CELLS[cell],
-            HP=hp, HB=hb, BB=bb, P=programs, PP=triton.next_power_of_2(programs), DOT=DOT_PRECISION, num_warps=warps,
+            HP=hp, HB=hb, BB=16, P=programs, DOT=precision, num_warps=warps,
         )
+    dgh = torch.cat([dgx[..., :2 * hidden], dgn], dim=-1) if cell == "gru" else dgx
     return dgx, dgh, dh0, dc0
 
 
 class _FusedRNN(torch.autograd.Function):
-    """Autograd wrapper: the kernel gives d(xp), d(pre-activations of h W_hh^T) and dh0, dc0; dW_hh is one matmul."""
+    """Autograd wrapper: the kernels give d(xp), d(h W_hh^T + b_hh) and dh0, dc0; dW_hh is one GEMM over all steps."""
 
     @staticmethod
-    def forward(ctx, xp, w_hh, b_hh, h0, c0, cell):
-        h, c, act = _run_forward(cell, xp, w_hh, b_hh, h0, c0)
-        ctx.cell = cell
-        ctx.save_for_backward(w_hh, h0, c0, h, c, act)
-        last_c = c[:, -1] if cell == "lstm" and h.shape[1] > 0 else c0
-        return h, h[:, -1] if h.shape[1] > 0 else h0, last_c
+    def forward(ctx, xp, w_hh, b_hh, h0, c0, cell, precision, save):
+        h, c, act, c_last = _run_forward(cell, xp, w_hh, b_hh, h0, c0, precision, save)
+        ctx.cell, ctx.precision = cell, precision
+        if save:
+            ctx.save_for_backward(w_hh, h0, c0, h, c, act)
+        return h, h[:, -1] if h.shape[1] > 0 else h0, c_last
 
     @staticmethod
     def backward(ctx, dh, dhT, dcT):
@@ -301,17 +411,21 @@ class _FusedRNN(torch.autograd.Function):
         dh = torch.zeros_like(h) if dh is None else dh.contiguous().float()
         dhT = torch.zeros_like(h0) if dhT is None else dhT.contiguous().float()
         dcT = torch.zeros_like(c0) if dcT is None or cell != "lstm" else dcT.contiguous().float()
-        dgx, dgh, dh0, dc0 = _run_backward(cell, dh, dhT, dcT, w_hh, h0, c0, h, c, act)
+        dgx, dgh, dh0, dc0 = _run_backward(cell, dh, dhT, dcT, w_hh, h0, c0, h, c, act, ctx.precision)
         h_prev = torch.cat([h0[:, None], h[:, :-1]], dim=1)
-        dw = torch.einsum("btg,bth->gh", dgh, h_prev)
+        dw = dgh.flatten(0, 1).T @ h_prev.flatten(0, 1)
         db = dgh.sum((0, 1))
-        return dgx, dw, db, dh0, (dc0 if cell == "lstm" else None), None
+        return dgx, dw, db, dh0, (dc0 if cell == "lstm" else None), None, None, None
 
 
 def fused_rnn(
     cell: str, xp: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor,
-    h0: torch.Tensor, c0: torch.Tensor,
+    h0: torch.Tensor, c0: torch.Tensor, precision: str = "ieee",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The Triton path of ``rnn_recurrence`` on float32 inputs (checked by the caller); differentiable."""
+    """The Triton path of ``rnn_recurrence`` (float32 tensors, shapes checked by the caller); differentiable.
+
+    Returns (h, h_T, c_T); c_T is c0 unchanged for the Elman and GRU cells.
+    """
     xp, w_hh, b_hh, h0, c0 = (x.contiguous().float() for x in (xp, w_hh, b_hh, h0, c0))
-    return _FusedRNN.apply(xp, w_hh, b_hh, h0, c0, cell)
+    save = torch.is_grad_enabled() and any(x.requires_grad for x in (xp, w_hh, b_hh, h0, c0))
+    return _FusedRNN.apply(xp, w_hh, b_hh, h0, c0, cell, precision, save)

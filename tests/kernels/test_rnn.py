@@ -30,9 +30,9 @@ def _loss(out, dh, dhT):
     return (h * dh).sum() + (h_last * dhT).sum() + extra
 
 
-def _check_against_reference(cell, x, tol):
+def _check_against_reference(cell, x, tol, precision="ieee"):
     leaves = {name: t.requires_grad_() for name, t in x.items() if t is not None}
-    out = rnn_recurrence(cell, **x, backend="triton")
+    out = rnn_recurrence(cell, **x, backend="triton", precision=precision)
     dh, dhT = torch.randn_like(out[0]), torch.randn_like(out[1])
     grads = torch.autograd.grad(_loss(out, dh, dhT), list(leaves.values()))
     wide = {name: (t.detach().cpu().double().requires_grad_() if t is not None else None) for name, t in x.items()}
@@ -74,6 +74,13 @@ def test_layer_matches_torch_nn_lstm_weights(device):
     assert rel_err(h, want) < 1e-5 and rel_err(h_last, h_n[0]) < 1e-5 and rel_err(c_last, c_n[0]) < 1e-5
 
 
+def test_unknown_precision_is_refused():
+    x = _inputs("lstm", 1, 2, 8, "cpu", seed=0)
+    with pytest.raises(ShapeError) as info:
+        rnn_recurrence("lstm", x["xp"], x["w_hh"], precision="fp8", backend="torch")
+    assert info.value.argument == "precision"
+
+
 def test_bad_weight_shape_names_the_argument():
     x = _inputs("gru", 1, 2, 8, "cpu", seed=0)
     with pytest.raises(ShapeError) as info:
@@ -81,11 +88,26 @@ def test_bad_weight_shape_names_the_argument():
     assert info.value.argument == "w_hh"
 
 
+TOLERANCES = {"ieee": 1e-4, "tf32": 5e-3, "bf16": 3e-2}
+"""Relative error bounds of outputs and gradients per product precision: about 10x the unit roundoff
+of tf32 (2^-11) and bf16 (2^-8) inputs; fp32 (ieee) keeps 1e-4 over 64 steps."""
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["ieee", "tf32", "bf16"])
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("batch, hidden", [(16, 256), (16, 512), (40, 64), (5, 200)])
+def test_persistent_grid_matches_reference_on_gpu(cuda, cell, batch, hidden, precision):
+    x = _inputs(cell, batch, 64, hidden, cuda, seed=3)
+    _check_against_reference(cell, x, tol=TOLERANCES[precision], precision=precision)
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
-@pytest.mark.parametrize("batch, hidden", [(16, 256), (40, 64), (5, 256)])
-def test_persistent_grid_matches_reference_on_gpu(cuda, cell, batch, hidden):
-    _check_against_reference(cell, _inputs(cell, batch, 64, hidden, cuda, seed=3), tol=1e-4)
+def test_long_sequence_and_many_batch_blocks_on_gpu(cuda, cell):
+    """Many barrier steps, and batch rows over several row groups (more programs than SMs at once)."""
+    x = _inputs(cell, 300, 2000, 128, cuda, seed=5)
+    _check_against_reference(cell, x, tol=1e-4)
 
 
 @pytest.mark.gpu
