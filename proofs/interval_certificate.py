@@ -34,7 +34,7 @@ from automata.dfa import DFA
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from models.stack import RecurrentModel
-from proofs.interval import ROUNDINGS, Intervals, Rounding, concat
+from proofs.interval import ROUNDINGS, Intervals, Rounding, _objects, concat
 from proofs.interval_model import Box, IntervalModel
 from proofs.rational import fits
 from proofs.spectral import SpectralViolation, check_transition, layer_class, spectral_report
@@ -125,6 +125,7 @@ def _first_outside(box: Box, target: Box) -> str:
 def explore(model: IntervalModel, dfa: DFA, rounding: Rounding, max_nodes: int) -> tuple[list[int], list[Box], list[list[int]]]:
     """Boxes closed under the step (module docstring); ``IntervalCertificateError`` if they do not close."""
     states, boxes, growths = [dfa.start], [model.initial()], [0]
+    last: list[Intervals | None] = [None]  # each node's last growth (lo decrease, hi increase) on the grid
     successors: list[list[int | None]] = [[None] * dfa.n_symbols]
     queue, queued = deque([0]), {0}
     while queue:
@@ -143,6 +144,7 @@ def explore(model: IntervalModel, dfa: DFA, rounding: Rounding, max_nodes: int) 
                 states.append(r)
                 boxes.append(reached)
                 growths.append(0)
+                last.append(None)
                 successors.append([None] * dfa.n_symbols)
                 j = len(boxes) - 1
                 queue.append(j)
@@ -151,7 +153,7 @@ def explore(model: IntervalModel, dfa: DFA, rounding: Rounding, max_nodes: int) 
                 if growths[j] >= MAX_GROWTHS:
                     raise IntervalCertificateError(f"(b) no inductive box found: {_where(i, dfa, states[i], a)} keeps "
                                                    f"leaving box {j}: {_first_outside(reached, boxes[j])}")
-                boxes[j] = _hull(boxes[j], reached)
+                boxes[j], last[j] = _grow(boxes[j], reached, last[j])
                 growths[j] += 1
                 if j not in queued:
                     queue.append(j)
@@ -171,8 +173,21 @@ def _nearest(states: list[int], boxes: list[Box], r: int, reached: Box) -> int |
     return None if best is None else best[1]
 
 
-def _hull(box: Box, reached: Box) -> Box:
-    return _split(_flat(box).hull(_flat(reached)), box)
+def _grow(box: Box, reached: Box, previous: Intervals | None) -> tuple[Box, Intervals]:
+    """The hull of ``box`` and ``reached``, and the growth it took (lo decrease, hi increase). An endpoint whose
+    growth is at most half its previous one is taken for the next term of a contracting series, whose tail
+    (r/(1-r) of the growth, r <= 1/2) is at most the growth itself: it moves by twice its growth, near the
+    limit, instead of reaching it a few bits at a time. Any box may be tried: ``check`` decides."""
+    old, flat = _flat(box), _flat(box).hull(_flat(reached))
+    growth = Intervals(old.lo - flat.lo, flat.hi - old.hi)
+    if previous is not None:
+        flat = flat.widen(_contracting(growth.lo, previous.lo), _contracting(growth.hi, previous.hi))
+    return _split(flat, box), growth
+
+
+def _contracting(growth: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Each endpoint's growth where it is at most half the previous one (and not zero), else 0."""
+    return _objects([g if 0 < 2 * g <= p else 0 for g, p in zip(growth.tolist(), previous.tolist())])
 
 
 @dataclass(frozen=True)
