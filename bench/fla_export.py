@@ -4,8 +4,9 @@ where the label fla's layers give differs from the automaton's, on a random stri
     python3 bench/fla_export.py MODELS_DIR [--length 1000000] [--out bench/results/fla_export.json]
 
 MODELS_DIR holds compiled model directories (lsrl compile); each is exported to fla (lsrl.export) in a scratch
-folder and run with fla's chunk and fused_recurrent layers in float32 and bfloat16 (CUDA). Writes JSON after
-every model, so a run cut short keeps what it measured.
+folder and run with fla's chunk and fused_recurrent layers in float32 and bfloat16 (CUDA), and, where
+``--to hf`` applies, as fla's transformers model (which starts from a zero state). Writes JSON after every model,
+so a run cut short keeps what it measured.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from automata.errors import LsrlInputError  # noqa: E402
 from automata.tasks import get_task  # noqa: E402
 from bench.environment import environment  # noqa: E402
 from lsrl.export import export, load_fla  # noqa: E402
@@ -45,33 +47,61 @@ def automaton_labels(source: str, symbols: np.ndarray) -> np.ndarray:
 def first_disagreement(model: torch.nn.Module, symbols: np.ndarray, labels: np.ndarray) -> int | None:
     """The first position (0-based) where the model's argmax differs from ``labels``, None if none does."""
     x = torch.as_tensor(symbols, device="cuda")[None]
+    model(x[:, :256])  # fla's autotuning keys omit the length: tune on a short prefix, not on 10^6 steps
     predicted = model(x).argmax(-1)[0].cpu().numpy()
     wrong = np.flatnonzero(predicted != labels)
     return int(wrong[0]) if wrong.size else None
+
+
+class HfLogits(torch.nn.Module):
+    """fla's transformers model from an ``--to hf`` folder, its logits cut to the labels (zero initial state)."""
+
+    def __init__(self, folder: Path, mode: str, labels: int):
+        import fla  # noqa: F401 - registers fla's model classes with transformers
+        from transformers import AutoModelForCausalLM
+
+        super().__init__()
+        self.model = AutoModelForCausalLM.from_pretrained(folder, use_kernels=False, attn_mode=mode)
+        self.labels = labels
+
+    @torch.no_grad()
+    def forward(self, symbols: torch.Tensor) -> torch.Tensor:
+        return self.model(symbols, use_cache=False).logits[..., : self.labels]
+
+
+def _row(build: Any, symbols: np.ndarray, labels: np.ndarray, dtype: str, **fields: Any) -> dict[str, Any]:
+    row = {**fields, "dtype": dtype, "length": len(symbols)}
+    start = time.perf_counter()
+    try:
+        model = build().to("cuda", getattr(torch, dtype)).eval()
+        row["first_disagreement"] = first_disagreement(model, symbols, labels)
+    except Exception as err:  # noqa: BLE001 - a kernel that refuses a dtype is a result, recorded
+        row["error"] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+    row["seconds"] = round(time.perf_counter() - start, 2)
+    print(json.dumps(row), flush=True)
+    return row
 
 
 def measure(directory: Path, scratch: Path, length: int, seed: int) -> list[dict[str, Any]]:
     document = read_config(directory)
     out = export(directory, "fla", scratch / directory.name)
     stack = json.loads((out / "config.json").read_text())
-    n_symbols = stack["n_symbols"]
-    symbols = np.random.default_rng(seed).integers(n_symbols, size=length)
+    symbols = np.random.default_rng(seed).integers(stack["n_symbols"], size=length)
     labels = automaton_labels(document["source"], symbols)
+    common = {"task": document["source"], "class": document["arch"], "construction": document.get("construction"),
+              "layer": stack["layers"][0]["cls"], "layers": len(stack["layers"]),
+              "deviations": sorted({d for layer in stack["layers"] for d in layer["deviations"]})}
+    try:
+        hf = export(directory, "hf", scratch / f"{directory.name}-hf")
+    except LsrlInputError:
+        hf = None
     rows = []
     for dtype in DTYPES:
         for mode in MODES:
-            row = {"task": document["source"], "class": document["arch"], "construction": document.get("construction"),
-                   "layer": stack["layers"][0]["cls"], "layers": len(stack["layers"]), "dtype": dtype, "mode": mode,
-                   "length": length, "deviations": sorted({d for layer in stack["layers"] for d in layer["deviations"]})}
-            start = time.perf_counter()
-            try:
-                model = load_fla(out, mode).to("cuda", getattr(torch, dtype)).eval()
-                row["first_disagreement"] = first_disagreement(model, symbols, labels)
-            except Exception as err:  # noqa: BLE001 - a kernel that refuses a dtype is a result, recorded
-                row["error"] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
-            row["seconds"] = round(time.perf_counter() - start, 2)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            rows.append(_row(lambda: load_fla(out, mode), symbols, labels, dtype, **common, target="fla", mode=mode))
+            if hf is not None:
+                rows.append(_row(lambda: HfLogits(hf, mode, stack["n_labels"]), symbols, labels, dtype, **common,
+                                 target="hf", mode=mode))
     return rows
 
 

@@ -336,7 +336,8 @@ def _hf_document(stack: FlaStack) -> dict[str, Any]:
     return {"model_type": model_type, "architectures": [model_class], **kwargs, "attn_mode": "chunk",
             "num_hidden_layers": len(stack.layers), "vocab_size": vocab, "intermediate_size": _HF_MLP_WIDTH,
             "hidden_act": "swish", "fuse_norm": False, "fuse_swiglu": False, "fuse_cross_entropy": False,
-            "tie_word_embeddings": False, "norm_eps": 1e-6}
+            "tie_word_embeddings": False, "norm_eps": 1e-6, "bos_token_id": None, "eos_token_id": None,
+            "pad_token_id": None}
 
 
 def _hf_tensors(stack: FlaStack, vocab: int) -> dict[str, torch.Tensor]:
