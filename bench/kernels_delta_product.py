@@ -136,6 +136,18 @@ def _accuracy(n, gated, fla_fn, log) -> Iterator[Measurement]:
                                f"{_rel_err(got, ref):.3e}")
 
 
+FLOAT32_PEER = "ours float32 (peer: fla refuses float32 and its gated backward here)"
+
+
+def _float32_peer(n, log) -> Iterator[Measurement]:
+    """Our gated forward+backward on float32 inputs (the fused-recurrent kernels): the issue's peer where fla's
+    gated backward does not run."""
+    q, k, v, g, beta = _inputs(n, True, torch.float32)
+    leaves = [x.requires_grad_() for x in (q, k, v, beta, g)]
+    yield _timed(FLOAT32_PEER, "fwd+bwd", n, True, lambda: gated_delta_product(q, k, v, g, beta, n), leaves, log,
+                 dtype="float32")
+
+
 def run(log) -> Iterator[Measurement]:
     try:
         from fla.ops.gated_delta_product import chunk_gated_delta_product
@@ -161,5 +173,7 @@ def run(log) -> Iterator[Measurement]:
                 yield _row(impl, "fwd+bwd", n, gated, None, "not run: " + GATED_BWD_REFUSED)
                 continue
             yield _timed(impl, "fwd+bwd", n, gated, fn, leaves, log)
+        if gated:
+            yield from _float32_peer(n, log)
         yield from _grad_accuracy(n, gated, chunk_gated_delta_product, log)
     yield from _sweep(*SWEPT, log)

@@ -65,12 +65,15 @@ def _arrive(sync_ptr):
 
 @triton.jit
 def _wait(sync_ptr, target):
-    """Spin with acquire loads until the counter reaches target (every program arrived that often)."""
-    seen = tl.inline_asm_elementwise("ld.global.acquire.gpu.b32 $0, [$1];", "=r,l", [sync_ptr],
-                                     dtype=tl.int32, is_pure=False, pack=1)
-    while seen < target:
-        seen = tl.inline_asm_elementwise("ld.global.acquire.gpu.b32 $0, [$1];", "=r,l", [sync_ptr],
-                                         dtype=tl.int32, is_pure=False, pack=1)
+    """Thread 0 spins with acquire loads until the counter reaches target (every program arrived that
+    often); the CTA barrier after it holds the other threads (one poller per program, as CUTLASS's
+    GenericBarrier does)."""
+    tl.inline_asm_elementwise(
+        "{ .reg .pred %wp0, %wp1; .reg .b32 %wt, %wv; mov.u32 %wt, %tid.x; setp.ne.u32 %wp0, %wt, 0; "
+        "mov.u32 $0, 0; @%wp0 bra WAIT_DONE_${:uid}; WAIT_LOOP_${:uid}: ld.global.acquire.gpu.b32 %wv, [$1]; "
+        "setp.lt.s32 %wp1, %wv, $2; @%wp1 bra WAIT_LOOP_${:uid}; WAIT_DONE_${:uid}: }",
+        "=r,l,r", [sync_ptr, target], dtype=tl.int32, is_pure=False, pack=1)
+    tl.debug_barrier()
 
 
 @triton.jit
