@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from automata.errors import LsrlInputError
@@ -31,6 +30,9 @@ FLA_VERSION = "0.6.0"
 TARGETS = ("fla", "hf")
 SATURATE = 128.0  # sigmoid(+-128) and exp(logsigmoid(+-128)) round to exactly 1 and 0 in float32 and bfloat16
 SILU_IDENTITY = 32.0  # silu(x) == x in float32 and bfloat16 for x >= 32 (sigmoid(32) rounds to 1)
+TINY = 2.0 ** -26  # |x| <= TINY: sigmoid(x) rounds to 1/2 in float32 (and bfloat16), so silu(x) = x / 2 exactly
+R_L2 = 1e-6 ** -0.5  # fla's l2norm (eps 1e-6) of a vector whose squares sum below half an ulp of the eps
+R_RMS = 1e-5 ** -0.5  # fla's RMSNorm (eps 1e-5) of outputs whose mean square is below half an ulp of the eps
 MIN_HEAD_DIM = 16  # fla's chunk kernels tile head dimensions by 16: narrower heads are padded with zeros
 CALIBRATION = (64, 64)  # random strings (count, length) on which the exported layers' value sets are read
 WEIGHTS = "model.safetensors"
@@ -97,104 +99,129 @@ def _scale_for_silu(v: torch.Tensor) -> float:
     return 2.0 ** max(0, math.ceil(math.log2(SILU_IDENTITY / smallest)))
 
 
-def _head_norm(o: torch.Tensor, deviations: list[str], what: str) -> list[float]:
-    """Per head, the one L2 norm its nonzero outputs o (B, T, H, d) have, which undoes fla's output RMSNorm
-    exactly; where a head's norms differ the median is used and a deviation recorded."""
-    norms = o.double().norm(dim=-1).flatten(0, 1)
-    out = []
-    for h in range(o.shape[2]):
-        values = _values(norms[:, h][norms[:, h] > 0]) or [1.0]
-        if len(values) > 1:
-            deviations.append(f"{what} head {h}: output norms take {len(values)} values "
-                              f"({values[0]:g}..{values[-1]:g}); fla's output RMSNorm rescales them")
-        out.append(float(np.median(values)))
-    return out
+def _tiny_scale(t: torch.Tensor, bound: float = TINY) -> float:
+    """The largest power of two that brings every |entry| of ``t`` to ``bound`` or below."""
+    largest = float(t.abs().max()) if t.numel() else 0.0
+    return 2.0 ** math.floor(math.log2(bound / largest)) if largest > 0 else bound
 
 
-def _gate_logits(weight: torch.Tensor, targets: torch.Tensor, scale: torch.Tensor, deviations: list[str],
-                 what: str, exact_values: tuple[float, ...]) -> torch.Tensor:
-    """Logit rows ``SATURATE (scale * pre - 1)`` for pre-activations ``weight @ x``: with sigmoid(.) * 2 (or
-    exp(logsigmoid)) they give exactly the ``exact_values``; other target values are recorded as deviations."""
-    off = sorted(set(_values(targets)) - set(exact_values))
-    if off:
-        deviations.append(f"{what}: values {off[:4]} are not among {list(exact_values)}, which sigmoids hold exactly")
-    logits = SATURATE * scale[:, None] * weight
-    logits[:, -1] -= SATURATE
-    return logits
+def _logit(t: float) -> float:
+    """The logit whose sigmoid is ``t`` in float32 and bfloat16: +-SATURATE at 1 and 0."""
+    return -SATURATE if t <= 0 else SATURATE if t >= 1 else math.log(t / (1 - t))
+
+
+def _fitted_logits(augmented: torch.Tensor, pre: torch.Tensor, target: torch.Tensor, deviations: list[str],
+                   what: str) -> torch.Tensor:
+    """Rows ``alpha_r (augmented_r . x) + beta_r`` whose sigmoid is ``target`` (B, T, rows) wherever the compiled
+    row's pre-activation is ``pre``: one line per row through the points (pre, logit(target)), exact where they
+    are collinear (at most two distinct pre-activations, or ends saturated along a line), else least squares and a
+    deviation. Gates in {0, 1} come out as +-SATURATE; others (1/8) as their logit, exact up to its rounding."""
+    rows = []
+    for r in range(augmented.shape[0]):
+        points = sorted({(float(p), float(t)) for p, t in zip(pre[..., r].flatten(), target[..., r].flatten())})
+        xs = torch.tensor([p for p, _ in points], dtype=torch.float64)
+        ys = torch.tensor([_logit(t) for _, t in points], dtype=torch.float64)
+        if len(points) < 2:
+            alpha, beta = 0.0, float(ys.sum())
+        else:
+            design = torch.stack([xs, torch.ones_like(xs)], 1)
+            alpha, beta = (float(c) for c in torch.linalg.lstsq(design, ys[:, None]).solution[:, 0])
+            if (alpha * xs + beta - ys).abs().max() > 1e-6 * SATURATE:
+                deviations.append(f"{what} row {r}: {len(points)} (pre-activation, value) pairs "
+                                  f"{[(round(p, 4), round(t, 4)) for p, t in points[:4]]} lie on no sigmoid line")
+        row = alpha * augmented[r].double()
+        row[-1] += beta
+        rows.append(row)
+    return torch.stack(rows)
+
+
+def _key_norms(k: torch.Tensor, beta: torch.Tensor, deviations: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """|k|^2 per (position, factor, head), and per (factor, head) the one |k|^2 of the keys that write (beta != 0):
+    fla's normalised key needs beta scaled by it; several are recorded as a deviation."""
+    norm2 = (k.double() ** 2).sum(-1)
+    n_h, heads = norm2.shape[2:]
+    kappa = torch.ones(n_h * heads, dtype=torch.float64)
+    for j in range(n_h):
+        for h in range(heads):
+            norms = _values(norm2[:, :, j, h][beta[:, :, j, h] != 0])
+            if len(norms) > 1:
+                deviations.append(f"factor {j} head {h}: key norms^2 take {len(norms)} values {norms[:4]}: "
+                                  "fla's normalised keys need one beta scale")
+            kappa[j * heads + h] = norms[-1] if norms else 1.0
+    return norm2, kappa
 
 
 def _delta(rec: Any, x: torch.Tensor, index: int) -> FlaLayer:
-    """A deltaproduct recurrence as fla's DeltaNet (one ungated factor) or GatedDeltaProduct."""
+    """A deltaproduct recurrence as fla's DeltaNet (one ungated factor) or GatedDeltaProduct, small-signal: values,
+    queries and states scaled to where SiLU halves, the l2norm of q and the output RMSNorm multiply by constants."""
     deviations: list[str] = []
     q, k, v, beta, log_alpha = rec.factors(x)
     heads, n_h, dk, dv = rec.heads, rec.n_h, rec.d_key, rec.d_value
     DK, DV = _padded(dk), _padded(dv)
     delta_net = n_h == 1 and rec.to_alpha is None
-    key_norm2 = (k.double() ** 2).sum(-1)  # (B, T, n_h, H)
-    kappa = torch.ones(n_h * heads, dtype=torch.float64)
-    for j in range(n_h):
-        for h in range(heads):
-            norms = _values(key_norm2[:, :, j, h][beta[:, :, j, h] != 0])
-            if len(norms) > 1:
-                deviations.append(f"factor {j} head {h}: key norms^2 take {len(norms)} values {norms[:4]}: "
-                                  "fla's normalised keys need one beta scale")
-            kappa[j * heads + h] = norms[-1] if norms else 1.0
-    if (v < 0).any():
-        deviations.append("negative values: fla's SiLU on v maps them to about 0")
+    key_norm2, kappa = _key_norms(k, beta, deviations)
     if bool((k < 0).any()) and not delta_net:
         deviations.append("keys with negative entries: GatedDeltaProduct's SiLU on k maps them to about 0")
-    if ((key_norm2 != 1) & (v != 0).any(-1)).any():
-        deviations.append("a value written with a key of norm != 1: fla's normalised key needs v / |k|")
-    lam = _scale_for_silu(v)
-    # one power of two lifts every nonzero |entry| of q and k to >= 32: SiLU (GatedDeltaProduct) is then the
-    # identity on positive entries, and the l2norm's eps (1e-6 on the sum of squares) rounds away
-    key_scale = _scale_for_silu(torch.cat([q.flatten(), k.flatten()]).abs())
+    writes = (beta != 0) & (v != 0).any(-1)  # (B, T, n_h, H): a nonzero value written
+    if (writes & (key_norm2 != kappa.view(n_h, heads))).any():
+        deviations.append("values written with keys of several norms: fla's normalised key needs v / |k|")
+    s0 = rec.initial_state(1).detach().double()
+    lam = _tiny_scale(torch.cat([v.flatten() / float(kappa.min()) ** 0.5, s0.flatten()]))  # silu(lam v) = lam v / 2
+    rho = _tiny_scale(q, TINY / 4)  # queries: inside the l2norm's eps (and SiLU's halving, GatedDeltaProduct)
+    # keys: lifted so that the l2norm's eps rounds away (and SiLU is the identity on positive entries)
+    key_scale = _scale_for_silu(k.flatten().abs())
     w = rec.to_q.weight.detach(), rec.to_k.weight.detach(), rec.to_v.weight.detach(), rec.to_beta.weight.detach()
     b = rec.to_q.bias.detach(), rec.to_k.bias.detach(), rec.to_v.bias.detach(), rec.to_beta.bias.detach()
-    q_proj = _pad_heads(_augment(w[0], b[0]), heads, dk, DK) * key_scale
+    q_proj = _pad_heads(_augment(w[0], b[0]), heads, dk, DK) * rho
     k_proj = _pad_heads(_augment(w[1], b[1]), n_h * heads, dk, DK) * key_scale
-    v_proj = _pad_heads(_augment(w[2], b[2]), n_h * heads, dv, DV) * lam
-    beta_target = (beta.double() * key_norm2).flatten(2)
-    # fla's beta is 2 sigmoid(z) with allow_neg_eigval, else sigmoid(z): targets |k|^2 beta in {0, 1, 2} / {0, 1/2, 1}
+    # S += beta k (v - S^T k) = beta |k|^2 khat (v / |k| - S^T khat): each (factor, head)'s values divided by |k|
+    v_rows = _augment(w[2], b[2]).double().view(n_h * heads, dv, -1) / kappa.sqrt()[:, None, None]
+    v_proj = _pad_heads(v_rows.flatten(0, 1), n_h * heads, dv, DV) * lam
+    # fla's beta is 2 sigmoid(z) with allow_neg_eigval, else sigmoid(z); its target is beta |k|^2
     neg = rec.hi > 1
-    b_proj = _gate_logits(_augment(w[3], b[3]).double(), beta_target, kappa if neg else 2 * kappa, deviations,
-                          "beta * |k|^2", (0.0, 1.0, 2.0) if neg else (0.0, 0.5, 1.0))
-    o = rec.features(x).unflatten(-1, (heads, dv))
-    norms = _head_norm(o, deviations, f"layer {index}")
-    out = rec.out.weight.detach().reshape(-1, heads, dv) * torch.tensor(norms)[None, :, None] / math.sqrt(DV)
-    o_proj = torch.zeros(rec.out.weight.shape[0] + 1, heads, DV)
-    o_proj[:-1, :, :dv] = out
-    s0 = rec.initial_state(1).detach().double() * lam
+    b_proj = _fitted_logits(_augment(w[3], b[3]), rec.to_beta(x).double(),
+                            (beta.double() * key_norm2).flatten(2) / (2 if neg else 1), deviations, "beta |k|^2")
+    # o_fla = (lam / 2) (rho or rho / 2) R_L2 DK^-1/2 S^T q, then times R_RMS: o_proj undoes both
+    gain = lam / 2 * (rho if delta_net else rho / 2) * R_L2 * DK ** -0.5 * R_RMS
+    o_proj = torch.zeros(rec.out.weight.shape[0] + 1, heads, DV, dtype=torch.float64)
+    o_proj[:-1, :, :dv] = rec.out.weight.detach().double().reshape(-1, heads, dv) / gain
     state = torch.zeros(1, heads, DK, DV, dtype=torch.float64)
-    state[:, :, :dk, :dv] = s0
-    tensors = {"q_proj.weight": q_proj, "k_proj.weight": k_proj, "v_proj.weight": v_proj,
-               "b_proj.weight": b_proj.float(), "o_proj.weight": o_proj.reshape(o_proj.shape[0], -1),
-               "o_norm.weight": torch.ones(DV)}
+    state[:, :, :dk, :dv] = s0 * lam / 2
+    tensors = {"q_proj.weight": q_proj, "k_proj.weight": k_proj, "v_proj.weight": v_proj, "b_proj.weight": b_proj,
+               "o_proj.weight": o_proj.reshape(o_proj.shape[0], -1), "o_norm.weight": torch.ones(DV)}
     d_model = x.shape[-1] + 1
     if delta_net:
         kwargs = {"hidden_size": d_model, "expand_k": heads * DK / d_model, "expand_v": heads * DV / d_model,
                   "num_heads": heads, "use_beta": True, "use_gate": False, "use_short_conv": False,
-                  "allow_neg_eigval": rec.hi > 1, "qk_activation": "identity", "qk_norm": "l2"}
+                  "allow_neg_eigval": neg, "qk_activation": "identity", "qk_norm": "l2"}
         return FlaLayer("DeltaNet", kwargs, _float(tensors), state.float(), tuple(deviations))
     kwargs = {"hidden_size": d_model, "head_dim": DK, "expand_v": DV / DK, "num_heads": heads,
               "use_output_gate": False, "use_short_conv": False, "use_forget_gate": rec.to_alpha is not None,
-              "allow_neg_eigval": rec.hi > 1, "num_householder": n_h}
-    if rec.hi <= 1:
-        deviations.append("GatedDeltaProduct is exported with allow_neg_eigval off (beta in [0, 1])")
+              "allow_neg_eigval": neg, "num_householder": n_h}
     if rec.to_alpha is not None:
-        alpha = log_alpha.exp()
-        twos = torch.full((heads,), 2.0, dtype=torch.float64)
-        # decay = exp(-exp(A_log) softplus(a)); A_log = 0, dt_bias = 0: a = -SATURATE holds 1, +SATURATE holds 0
-        tensors["a_proj.weight"] = -_gate_logits(_augment(rec.to_alpha.weight.detach(), rec.to_alpha.bias.detach())
-                                                 .double(), alpha, twos, deviations, "decay", (0.0, 1.0)).float()
+        # decay = exp(-exp(A_log) softplus(a)) = sigmoid(-a) with A_log = 0, dt_bias = 0
+        tensors["a_proj.weight"] = -_fitted_logits(_augment(rec.to_alpha.weight.detach(), rec.to_alpha.bias.detach()),
+                                                   rec.to_alpha(x).double(), log_alpha.exp(), deviations, "decay")
         tensors["A_log"] = torch.zeros(heads)
         tensors["dt_bias"] = torch.zeros(heads)
     return FlaLayer("GatedDeltaProduct", kwargs, _float(tensors), state.float(), tuple(deviations))
 
 
+def _tied(a: torch.Tensor, b: torch.Tensor, deviations: list[str]) -> torch.Tensor:
+    """Per channel, the one value of 1 - a_t wherever the input b_t is nonzero, which HGRN's input
+    silu(i) (1 - gate) multiplies by and the input map divides by; several values, or 0, are recorded."""
+    out = torch.ones(a.shape[-1], dtype=torch.float64)
+    for c in range(a.shape[-1]):
+        held = _values(1 - a[..., c][b[..., c] != 0])
+        if len(held) > 1 or 0.0 in held:
+            deviations.append(f"channel {c}: inputs arrive with 1 - gate in {held[:4]}: HGRN ties its input to 1 - gate")
+        out[c] = held[-1] if held and held[-1] > 0 else 1.0
+    return out
+
+
 def _hgrn(rec: Any, x: torch.Tensor, index: int) -> FlaLayer:
-    """A diagonal [0, 1] recurrence as fla's HGRNAttention: gate exp(logsigmoid(f)), input silu(i) (1 - gate),
-    output RMSNorm(h) * silu(g) over all channels."""
+    """A diagonal [0, 1] recurrence as fla's HGRNAttention (gate exp(logsigmoid(f)), input silu(i) (1 - gate),
+    output RMSNorm(h) silu(g) over all channels), small-signal: silu(i) = i / 2, the RMSNorm a constant factor."""
     deviations: list[str] = []
     a, b = rec.gates(x).double(), rec.inputs(x).double()
     n = rec.d_state
@@ -202,28 +229,22 @@ def _hgrn(rec: Any, x: torch.Tensor, index: int) -> FlaLayer:
     width = n
     while int(d_model * (width / d_model)) != width:  # fla's input_dim = int(hidden_size * expand_ratio)
         width += 1
-    if ((a == 1) & (b != 0)).any():
-        deviations.append("a channel with gate 1 and input != 0: HGRN ties the input to 1 - gate")
-    if (b < 0).any():
-        deviations.append("negative inputs: fla's SiLU on i maps them to about 0")
-    lam = _scale_for_silu(b[a == 0]) if (a == 0).any() else 1.0
-    ones = torch.ones(n, dtype=torch.float64)
-    f = _gate_logits(_augment(rec.to_a.weight.detach(), rec.to_a.bias.detach()).double(), a, 2 * ones, deviations,
-                     "gate", (0.0, 1.0))
-    i = _augment(rec.to_b.weight.detach(), rec.to_b.bias.detach()).double() * lam
-    h = rec.states(x).unsqueeze(2)
-    norm = _head_norm(h, deviations, f"layer {index}")[0]
+    h0 = rec.h0.detach().double()
+    lam = _tiny_scale(torch.cat([b.flatten(), h0]))
+    f = _fitted_logits(_augment(rec.to_a.weight.detach(), rec.to_a.bias.detach()), rec.to_a(x).double(), a,
+                       deviations, "gate")
+    i = _augment(rec.to_b.weight.detach(), rec.to_b.bias.detach()).double() * lam / _tied(a, b, deviations)[:, None]
     g = torch.zeros(width, d_model)
     g[:, -1] = SILU_IDENTITY  # silu(32) = 32: a constant output gate
-    o_proj = torch.zeros(d_model, width)
-    o_proj[:-1, :n] = rec.out.weight.detach() * norm / (math.sqrt(width) * SILU_IDENTITY)
+    o_proj = torch.zeros(d_model, width, dtype=torch.float64)
+    o_proj[:-1, :n] = rec.out.weight.detach().double() / (lam / 2 * R_RMS * SILU_IDENTITY)
     pad = torch.zeros(width - n, d_model, dtype=torch.float64)
     tensors = {"i_proj.weight": torch.cat([i, pad]), "f_proj.weight": torch.cat([f, pad]), "g_proj.weight": g,
                "g_norm.weight": torch.ones(width), "o_proj.weight": o_proj}
-    state = torch.zeros(1, width)
-    state[0, :n] = rec.h0.detach() * lam
+    state = torch.zeros(1, width, dtype=torch.float64)
+    state[0, :n] = h0 * lam / 2
     kwargs = {"hidden_size": d_model, "expand_ratio": width / d_model, "use_short_conv": False}
-    return FlaLayer("HGRNAttention", kwargs, _float(tensors), state, tuple(deviations))
+    return FlaLayer("HGRNAttention", kwargs, _float(tensors), state.float(), tuple(deviations))
 
 
 def _float(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

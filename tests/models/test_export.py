@@ -17,7 +17,8 @@ from models import registry
 from models.checkpoint import load
 
 # Constructions whose export records no deviation: every part has an exact identity in fla's layers.
-EXPORTABLE = [("parity", "deltanet"), ("tomita:1", "mamba"), ("flipflop", "diag-01"), ("parity", "deltaproduct")]
+EXPORTABLE = [("parity", "deltanet"), ("tomita:1", "deltanet"), ("tomita:1", "mamba"), ("flipflop", "diag-01"),
+              ("no-aa", "diag-01"), ("parity", "deltaproduct")]
 
 
 def _l2(x: torch.Tensor) -> torch.Tensor:
@@ -110,12 +111,12 @@ def test_export_records_no_deviation_where_identities_hold(exported: dict) -> No
 
 
 def test_export_names_what_fla_cannot_hold(tmp_path: Path) -> None:
-    """no-aa's diag-01 cascade uses gates 1/8 (a reset trace), which a saturated sigmoid cannot give."""
+    """mod:3 on deltaproduct reflects along keys e_i - e_j; GatedDeltaProduct's SiLU on k has no identity for them."""
     compiled, out = tmp_path / "m", tmp_path / "x"
-    assert main(["compile", "task:no-aa", "--arch", "diag-01", "-o", str(compiled)]) == 0
+    assert main(["compile", "task:mod:3", "--arch", "deltaproduct", "-o", str(compiled)]) == 0
     assert main(["export", str(compiled), "--to", "fla", "-o", str(out)]) == 0
-    deviations = json.loads((out / "config.json").read_text())["layers"][0]["deviations"]
-    assert any("gate: values [0.125]" in d for d in deviations)
+    layer = json.loads((out / "config.json").read_text())["layers"][0]
+    assert layer["cls"] == "GatedDeltaProduct" and any("keys with negative entries" in d for d in layer["deviations"])
 
 
 def test_hf_folder_has_fla_model_config(exported: dict, tmp_path: Path) -> None:
