@@ -167,7 +167,8 @@ class Weight:
     """A fixed matrix (a model weight), scaled to integers on the grid once, with the masks rounding needs."""
 
     scaled: np.ndarray  # object (rows, cols) ints: W * 2^GRID_BITS
-    positive: np.ndarray
+    columns: np.ndarray  # the columns with a non-zero entry (the products below are taken on these only)
+    positive: np.ndarray  # (rows, len(columns)) parts of scaled
     negative: np.ndarray
     absolute: np.ndarray
     nonzero: np.ndarray  # bool
@@ -180,9 +181,11 @@ class Weight:
         if any(Fraction(g, ONE) != v for g, v in zip(flat, matrix.ravel().tolist())):
             raise ValueError("a weight is not a multiple of the grid 2^-GRID_BITS")
         scaled = np.asarray(flat, dtype=object).reshape(matrix.shape)
-        positive = np.where(scaled > 0, scaled, 0).astype(object)
-        negative = np.where(scaled < 0, scaled, 0).astype(object)
-        return cls(scaled, positive, negative, positive - negative, scaled != 0, (scaled == ONE) | (scaled == -ONE))
+        columns = np.flatnonzero((scaled != 0).any(axis=0))
+        positive = np.where(scaled > 0, scaled, 0).astype(object)[:, columns]
+        negative = np.where(scaled < 0, scaled, 0).astype(object)[:, columns]
+        return cls(scaled, columns, positive, negative, positive - negative, scaled != 0,
+                   (scaled == ONE) | (scaled == -ONE))
 
 
 def _point_sum_exact(terms: list[int], rounding: Rounding, scale_bits: int) -> bool:
@@ -241,14 +244,16 @@ class Rounded:
 def affine(weight: Weight, x: Intervals, bias: Weight | None, rounding: Rounding) -> Rounded:
     """W x + b over the box x, and its float error bound (module docstring)."""
     rows = weight.scaled.shape[0]
-    lo = weight.positive.dot(x.lo) + weight.negative.dot(x.hi) if weight.scaled.shape[1] else np.zeros(rows, dtype=object)
-    hi = weight.positive.dot(x.hi) + weight.negative.dot(x.lo) if weight.scaled.shape[1] else np.zeros(rows, dtype=object)
+    used_lo, used_hi = x.lo[weight.columns], x.hi[weight.columns]  # zero columns add nothing
+    lo = weight.positive.dot(used_lo) + weight.negative.dot(used_hi) if len(weight.columns) else np.zeros(rows, dtype=object)
+    hi = weight.positive.dot(used_hi) + weight.negative.dot(used_lo) if len(weight.columns) else np.zeros(rows, dtype=object)
     b = bias.scaled.ravel() if bias is not None else np.zeros(rows, dtype=object)
     exact = Intervals(_floor_shift(lo, GRID_BITS) + b, _ceil_shift(hi, GRID_BITS) + b)
     if rounding.mantissa is None:
         return Rounded(exact, np.zeros(rows, dtype=object))
     zero, point = x.is_zero(), x.is_point()
-    magnitude = weight.absolute.dot(x.magnitude()) if weight.scaled.shape[1] else np.zeros(rows, dtype=object)
+    magnitude = (weight.absolute.dot(x[weight.columns].magnitude()) if len(weight.columns)
+                 else np.zeros(rows, dtype=object))
     used = weight.nonzero & ~zero  # the non-zero terms of each row
     # a term rounds unless its weight is +-1 or it is a point product that is a float of the format
     maybe_exact = used & ~weight.unit & point
