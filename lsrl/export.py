@@ -1,15 +1,5 @@
-"""Export a compiled model to flash-linear-attention 0.6.0: its layer stack (``to="fla"``) or a folder that
-transformers loads with fla's model classes (``to="hf"``); docs/architectures.md cites fla's code for each mapping.
-
-fla's layers have no biases, squash gates through sigmoids, pass values (and GatedDeltaProduct's keys) through
-SiLU, L2-normalise keys and queries, start from a zero state and normalise every head's output. The export uses
-identities that hold in floating point where they exist: the stream gains a constant channel that carries every
-bias (inputs are one-hot tokens); gate logits of +-SATURATE round sigmoids to exactly 0 and 1; values are
-scaled so that SiLU is the identity on them (the output norm removes any scale); initial states enter
-through fla's cache protocol; each head's output norm is undone by the constant norm its outputs have. Where
-no identity holds, the export is faithful and ``deviations`` names what differs; the GPU benchmark measures
-what survives (bench/fla_export.py).
-"""
+"""Export a compiled model to flash-linear-attention 0.6.0, as its layer stack (``to="fla"``) or a transformers folder
+of fla's model class (``to="hf"``), through floating-point identities (docs/architectures.md, with fla's file:line)."""
 from __future__ import annotations
 
 import json
