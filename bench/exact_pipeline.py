@@ -12,8 +12,10 @@ A cell that runs past ``--timeout`` seconds is recorded as "timed out" (the alar
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
+import os
 import resource
 import signal
 import statistics
@@ -206,7 +208,29 @@ def summarise(entries: list[dict[str, Any]]) -> dict[str, Any]:
             "star_free_small_on_diag01": {"cells": len(small),
                                           "certified": sum(c["outcome"] == "certified" for c in small),
                                           "total_s": _quantiles([c["total_s"] for c in small])},
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+            "max_rss_mb": max((c["max_rss_mb"] for e in entries for c in e["cells"]), default=0)}
+
+
+def languages(args: argparse.Namespace) -> Iterator[tuple[str, str, DFA, np.ndarray | None, tuple[str, ...]]]:
+    """(name, shape, DFA, labels, classes): the task library, then the random corpus; every ``n``-th from the
+    ``k``-th with ``--shard k/n``."""
+    k, n = (int(x) for x in args.shard.split("/"))
+    tasks = ((name, "task", get_task(name).dfa, get_task(name).labels, TASK_CLASSES)
+             for name in (() if args.no_tasks else TASKS))
+    randoms = ((f"random-{i}", shape, dfa, None, RANDOM_CLASSES) for i, (shape, dfa) in enumerate(corpus(args.dfas, args.seed)))
+    for index, language in enumerate(itertools.chain(tasks, randoms)):
+        if index % n == k:
+            yield language
+
+
+def merge(paths: list[str]) -> dict[str, Any]:
+    """One result from the shards' (``--shard``) results: entries in corpus order, the longest wall time."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    order = {name: i for i, name in enumerate(TASKS)}
+    entries = sorted((e for part in parts for e in part["entries"]),
+                     key=lambda e: order.get(e["name"], len(order) + int(e["name"].rpartition("-")[2] or 0)))
+    return {**parts[0], "shards": len(parts), "wall_s": max(p["wall_s"] for p in parts),
+            "load_average": [p["load_average"] for p in parts], "summary": summarise(entries), "entries": entries}
 
 
 def main() -> None:
@@ -215,25 +239,32 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per cell")
     parser.add_argument("--no-tasks", action="store_true", help="skip the task library")
+    parser.add_argument("--shard", default="0/1", help="k/n: every n-th language from the k-th (one process each)")
+    parser.add_argument("--merge", nargs="+", metavar="JSON", help="combine shard results into --out, run nothing")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "exact_pipeline.json"))
     args = parser.parse_args()
-    signal.signal(signal.SIGALRM, _alarm)
-    started = time.perf_counter()
-    entries = []
-    for name in () if args.no_tasks else TASKS:
-        task = get_task(name)
-        entries.append(run_language(name, "task", task.dfa, task.labels, TASK_CLASSES, args.timeout))
-        print(f"{name}: {[(c['arch'], c['outcome'], c['total_s']) for c in entries[-1]['cells']]}", flush=True)
-    for i, (shape, dfa) in enumerate(corpus(args.dfas, args.seed)):
-        entries.append(run_language(f"random-{i}", shape, dfa, None, RANDOM_CLASSES, args.timeout))
-        print(f"random-{i} ({shape}, {dfa.n_states} states, monoid {entries[-1].get('monoid')}): "
-              f"{[(c['arch'], c['outcome'], c['total_s']) for c in entries[-1]['cells']]}", flush=True)
-    result = {"benchmark": "exact_pipeline", "environment": environment(), "threads": 1,
-              "corpus": {"dfas": args.dfas, "seed": args.seed, "shapes": list(SHAPES), "states": [3, 100]},
-              "timeout_s": args.timeout, "wall_s": round(time.perf_counter() - started, 1),
-              "summary": summarise(entries), "entries": entries}
     out = Path(args.out)
     out.parent.mkdir(exist_ok=True)
+    if args.merge:
+        result = merge(args.merge)
+        out.write_text(json.dumps(result, indent=1) + "\n")
+        print(json.dumps(result["summary"], indent=1))
+        return
+    signal.signal(signal.SIGALRM, _alarm)
+    parity = get_task("parity")
+    for arch in ("diag-01", "diag-neg", "elman"):  # untimed: the first cell would pay the imports
+        run_cell(parity.dfa, parity.labels, arch)
+    started, load = time.perf_counter(), {"start": os.getloadavg()}
+    entries = []
+    for name, shape, dfa, labels, classes in languages(args):
+        entries.append(run_language(name, shape, dfa, labels, classes, args.timeout))
+        print(f"{name} ({shape}, {dfa.n_states} states, monoid {entries[-1].get('monoid')}): "
+              f"{[(c['arch'], c['outcome'], c['total_s']) for c in entries[-1]['cells']]}", flush=True)
+    load["end"] = os.getloadavg()
+    result = {"benchmark": "exact_pipeline", "environment": environment(), "threads": 1,
+              "corpus": {"dfas": args.dfas, "seed": args.seed, "shapes": list(SHAPES), "states": [3, 100]},
+              "timeout_s": args.timeout, "shard": args.shard, "wall_s": round(time.perf_counter() - started, 1),
+              "load_average": load, "summary": summarise(entries), "entries": entries}
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result["summary"], indent=1))
 
