@@ -60,8 +60,11 @@ CONFIGS = (
              {"token": [UNIT, UNIT, UNIT, VALUES]}, 65, scale == 1000)
       for kind, mul in (("relu", 0), ("gated", 1)) for scale in (1024, 1000)),
     *(Config(f"token_map {kind} SCALE={scale}", "examples/lsrl-paper/token_map.lsrl",
-             {"MULTIPLICATIVE": Fraction(mul), "SCALE": Fraction(scale)}, {"token": _tokens(0, 9)}, 153, scale == 1000)
+             {"MULTIPLICATIVE": Fraction(mul), "SCALE": Fraction(scale), "ROTATION": Fraction(int(scale == 1000))},
+             {"token": _tokens(0, 9)}, 153, scale == 1000)
       for kind, mul in (("gated", 1), ("relu", 0)) for scale in (1024, 1000)),
+    *(Config(f"modulo_counter DIVISOR={d}", "examples/lsrl-paper/modulo_counter.lsrl", {"DIVISOR": Fraction(d)},
+             {"x": _tokens(0, 1)}, 64, True) for d in (3, 6)),
     *(Config(f"conditionals SCALE={scale}", "examples/lsrl-paper/conditionals.lsrl",
              {"SCALE": Fraction(scale), "EQ_SCALE": Fraction(eq)}, {"v": _tokens(-8, 8)}, 12, scale == 1000)
       for scale, eq in ((1024, 16384), (1000, 10000))),

@@ -16,8 +16,9 @@ from automata.errors import LsrlInputError
 from lsrl.errors import ArityError, Location, LsrlError, LsrlTypeError, LsrlValueError, ShapeError
 from lsrl.graph import (AutomatonState, Concat, DeltaState, DiagonalState, GraphBuilder, LtiState, Relu,
                         freeze_matrix, freeze_vector)
+from proofs.cyclotomic import Algebraic, cos_pi, sin_pi, sqrt_rational
 from lsrl.operators import form_of, fractions, identity, lift, materialize
-from lsrl.types import (Alphabet, Automaton, Blocks, Const, Signal, Value, as_automaton, as_const, as_dim, const,
+from lsrl.types import (Alphabet, Angle, Automaton, Blocks, Const, Signal, Value, as_automaton, as_const, as_dim, const,
                         as_int, as_text, check_size, is_numeric, vector_dim)
 
 
@@ -106,6 +107,45 @@ def _init(arg: Arg | None, n: int, what: str) -> tuple[Fraction, ...]:
     if value.rank == 2 or (value.rank == 1 and value.shape[0] != n):
         raise ShapeError(f"{what} must be a vector[{n}] (or a scalar), not a {value.describe()}", arg.loc)
     return freeze_vector(np.broadcast_to(value.value, (n,)))
+
+
+# -- exact algebraic constants ----------------------------------------------------------------------
+
+CONSTANTS: dict[str, Value] = {"pi": Angle(Fraction(1))}  # names bound in every scope
+
+
+def _angle(arg: Arg, name: str) -> Fraction:
+    if isinstance(arg.value, Angle):
+        return arg.value.multiple
+    if isinstance(arg.value, Const) and arg.value.rank == 0 and arg.value.value.item() == 0:
+        return Fraction(0)
+    raise LsrlTypeError(f"{name} takes an angle, a rational multiple of pi such as 2 * pi / 3 (its value is then an "
+                        f"exact algebraic number), not a {arg.value.describe()}", arg.loc)
+
+
+@builtin("angle")
+def cos(builder: GraphBuilder, args: Args, loc: Location) -> Value:
+    """cos(r pi) for a rational r: an exact element of a cyclotomic field (rational when it is, as cos(pi / 3))."""
+    return Const(np.array(cos_pi(_angle(args["angle"], "cos")), dtype=object))
+
+
+@builtin("angle")
+def sin(builder: GraphBuilder, args: Args, loc: Location) -> Value:
+    return Const(np.array(sin_pi(_angle(args["angle"], "sin")), dtype=object))
+
+
+@builtin("x")
+def sqrt(builder: GraphBuilder, args: Args, loc: Location) -> Value:
+    """The nonnegative square root of a rational scalar, exactly (an algebraic number unless it is rational)."""
+    x = args["x"]
+    number = x.value.value.item() if isinstance(x.value, Const) and x.value.rank == 0 else None
+    if not isinstance(number, Fraction):
+        what = "an irrational constant" if isinstance(number, Algebraic) else f"a {x.value.describe()}"
+        raise LsrlTypeError(f"sqrt takes a rational constant scalar, not {what}", x.loc)
+    try:
+        return Const(np.array(sqrt_rational(number), dtype=object))
+    except ValueError as error:
+        raise LsrlValueError(str(error), x.loc) from None
 
 
 # -- signal primitives ----------------------------------------------------------------------------

@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from lsrl import ast
-from lsrl.builtins import BUILTINS, Arg, concat
+from lsrl.builtins import BUILTINS, CONSTANTS, Arg, concat
 from lsrl.errors import (ArityError, DuplicateName, Location, LsrlError, LsrlTypeError, LsrlValueError, MacroRecursion,
                          ModuleError, ShapeError, UndefinedName)
 from lsrl.graph import CheckedProgram, GraphBuilder, Input, Slice
 from lsrl.operators import binary, lift, negate
 from lsrl.parser import parse_file
-from lsrl.types import (Alphabet, Blocks, Const, Macro, Signal, Text, Value, as_dim, as_int, check_size, const,
+from lsrl.types import (Alphabet, Angle, Blocks, Const, Macro, Signal, Text, Value, as_dim, as_int, check_size, const,
                         is_numeric)
 
 STDLIB = Path(__file__).with_name("stdlib")
@@ -47,7 +47,7 @@ class Scope:
         return None
 
     def bind(self, name: str, value: Value, loc: Location, own: bool = True) -> None:
-        if name in BUILTINS:
+        if name in BUILTINS or name in CONSTANTS:
             raise DuplicateName(f"{name!r} is a builtin and cannot be redefined", loc)
         if name in self.names and self.names[name] is not value:
             raise DuplicateName(f"{name!r} is already defined at {self.where[name]}", loc)
@@ -188,8 +188,8 @@ class _Checker:
             self.overridden.add(item.name)
         else:
             value = self.expr(item.value, scope)
-        if not isinstance(value, (Const, Text)):
-            raise LsrlTypeError(f"param {item.name!r} must be a constant (number, vector, matrix or string), "
+        if not isinstance(value, (Const, Text, Angle)):
+            raise LsrlTypeError(f"param {item.name!r} must be a constant (number, vector, matrix, angle or string), "
                                 f"not a {value.describe()}", item.loc)
         scope.bind(item.name, value, item.loc)
 
@@ -241,6 +241,7 @@ class _Checker:
 
     def name(self, e: ast.Name, scope: Scope) -> Value:
         value = scope.lookup(e.id)
+        value = CONSTANTS.get(e.id) if value is None else value
         if value is None:
             if e.id in BUILTINS:
                 raise LsrlTypeError(f"{e.id!r} is a builtin function; call it with arguments", e.loc)

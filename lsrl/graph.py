@@ -14,7 +14,8 @@ sequence; the recurrent nodes hold a state. With ``x`` the inputs at step t and 
 - ``AutomatonState``: ``s_t = (sum_a x_t[a] M_a) s_{t-1}`` with ``M_a`` the 0/1 transition matrix of a
   DFA on symbol a; for one-hot inputs, the one-hot of the DFA's state after the prefix.
 
-Weights are tuples of ``Fraction`` (immutable, exact); ``matrix()``/``vector()`` give arrays.
+Weights are tuples of exact reals (immutable ``Fraction``, or ``Algebraic`` for constants such as sqrt(3) / 2);
+``matrix()``/``vector()`` give arrays.
 """
 from __future__ import annotations
 
@@ -26,18 +27,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lsrl.errors import Location, LsrlValueError
+from proofs.cyclotomic import Algebraic
 
 if TYPE_CHECKING:
     from automata.dfa import DFA
 
-Vector = tuple[Fraction, ...]
+Vector = tuple[Fraction, ...]  # entries may also be Algebraic (irrational constants)
 Matrix = tuple[Vector, ...]
 
 MAX_NODES = 200_000
 
 
+def exact(v: object) -> Fraction | Algebraic:
+    """An exact real: ``Algebraic`` values (irrational constants) as they are, anything else as a ``Fraction``."""
+    return v if isinstance(v, Algebraic) else Fraction(v)
+
+
 def freeze_vector(array: np.ndarray) -> Vector:
-    return tuple(Fraction(v) for v in np.asarray(array, dtype=object).reshape(-1))
+    return tuple(exact(v) for v in np.asarray(array, dtype=object).reshape(-1))
 
 
 def freeze_matrix(array: np.ndarray) -> Matrix:

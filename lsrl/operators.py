@@ -13,7 +13,8 @@ import numpy as np
 
 from lsrl.errors import Location, LsrlTypeError, LsrlValueError, ShapeError
 from lsrl.graph import Affine, GraphBuilder, Multiply, Node, Term, freeze_matrix, freeze_vector, matrix, vector
-from lsrl.types import Const, Signal, Value, check_size, is_numeric, vector_dim
+from lsrl.types import Angle, Const, Signal, Value, check_size, is_numeric, vector_dim
+from proofs.cyclotomic import Algebraic
 
 _VERB = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "@": "multiply (@)", "%": "take % of"}
 
@@ -109,6 +110,8 @@ def common_dim(op: str, left: Value, right: Value, loc: Location) -> int:
 
 def binary(op: str, left: Value, right: Value, builder: GraphBuilder, loc: Location) -> Value:
     """Evaluate ``left op right``."""
+    if isinstance(left, Angle) or isinstance(right, Angle):
+        return angle_binary(op, left, right, loc)
     if isinstance(left, Const) and isinstance(right, Const):
         return const_binary(op, left, right, loc)
     if op in "+-":
@@ -124,7 +127,29 @@ def binary(op: str, left: Value, right: Value, builder: GraphBuilder, loc: Locat
     raise LsrlTypeError(f"% needs constant operands, not a {left.describe()} and a {right.describe()}", loc)
 
 
+def angle_binary(op: str, left: Value, right: Value, loc: Location) -> Angle:
+    """Angles add and subtract, and scale by rational scalars (``2 * pi / 3``)."""
+    def rational(v: Value) -> Fraction | None:
+        number = v.value.item() if isinstance(v, Const) and v.rank == 0 else None
+        return number if isinstance(number, Fraction) else None
+
+    if isinstance(left, Angle) and isinstance(right, Angle) and op in "+-":
+        return Angle(left.multiple + right.multiple if op == "+" else left.multiple - right.multiple)
+    if op == "*" and isinstance(left, Angle) and rational(right) is not None:
+        return Angle(left.multiple * rational(right))
+    if op == "*" and isinstance(right, Angle) and rational(left) is not None:
+        return Angle(right.multiple * rational(left))
+    if op == "/" and isinstance(left, Angle) and rational(right) is not None:
+        if rational(right) == 0:
+            raise LsrlValueError("division by zero", loc)
+        return Angle(left.multiple / rational(right))
+    raise LsrlTypeError(f"cannot {_VERB[op]} a {left.describe()} and a {right.describe()}: an angle (a rational "
+                        "multiple of pi) adds to angles and scales by rational scalars; cos and sin take it", loc)
+
+
 def negate(value: Value, builder: GraphBuilder, loc: Location) -> Value:
+    if isinstance(value, Angle):
+        return Angle(-value.multiple)
     if isinstance(value, Const):
         return Const(-value.value)
     if not isinstance(value, Signal):
@@ -182,6 +207,8 @@ def const_binary(op: str, left: Const, right: Const, loc: Location) -> Const:
         raise LsrlValueError("division by zero" if op == "/" else "% by zero", loc)
     if op == "%" and (left.rank or right.rank):
         raise LsrlTypeError(f"% needs scalars, not a {left.describe()} and a {right.describe()}", loc)
+    if op == "%" and any(isinstance(v, Algebraic) for v in (a.item(), b.item())):
+        raise LsrlTypeError("% needs rational operands, not an irrational constant", loc)
     result = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "%": np.mod}[op](a, b)
     return Const(np.array(result, dtype=object))
 

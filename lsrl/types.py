@@ -26,7 +26,8 @@ MAX_ENTRIES = 1 << 20
 
 @dataclass(frozen=True, eq=False)
 class Const:
-    """A rational scalar, vector or matrix: a read-only ``object`` array of ``Fraction`` of rank 0 to 2."""
+    """A scalar, vector or matrix of exact reals: a read-only ``object`` array of rank 0 to 2 whose entries are
+    ``Fraction`` or, for constants such as ``sqrt(3)`` and ``cos(pi / 6)``, ``proofs.cyclotomic.Algebraic``."""
 
     value: np.ndarray
 
@@ -86,6 +87,17 @@ class Automaton:
 
 
 @dataclass(frozen=True)
+class Angle:
+    """A rational multiple of pi (``pi``, ``2 * pi / 3``): known when checked, taken by ``cos`` and ``sin``, whose
+    values are exact algebraic numbers (``proofs.cyclotomic.Algebraic``)."""
+
+    multiple: Fraction  # the angle is multiple * pi
+
+    def describe(self) -> str:
+        return f"angle {self.multiple} pi"
+
+
+@dataclass(frozen=True)
 class Alphabet:
     """The symbols of a one-hot input: ``input x : alphabet(D)`` or ``symbols("a", "b")``."""
 
@@ -116,7 +128,7 @@ class Macro:
         return f"function {self.definition.name}"
 
 
-Value = Union[Const, Signal, Text, Automaton, Alphabet, Blocks, Macro]
+Value = Union[Const, Signal, Text, Angle, Automaton, Alphabet, Blocks, Macro]
 
 
 def shape_name(shape: tuple[int, ...]) -> str:
@@ -147,7 +159,7 @@ def as_int(value: Value, loc: Location, what: str) -> int:
     if not isinstance(value, Const) or value.rank != 0:
         raise LsrlTypeError(f"{what} must be an integer constant, not a {value.describe()}", loc)
     number = value.value.item()
-    if number.denominator != 1:
+    if not isinstance(number, Fraction) or number.denominator != 1:
         raise LsrlValueError(f"{what} must be an integer, not {number}", loc)
     return int(number)
 

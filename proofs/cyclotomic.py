@@ -11,6 +11,7 @@ point.
 from __future__ import annotations
 
 import functools
+import math
 from fractions import Fraction
 from math import factorial
 
@@ -229,3 +230,247 @@ def _reduce(full: list[Fraction], n: int, degree: int) -> tuple[Fraction, ...]:
                     work[d - degree + i] -= c * m
             work[d] = Fraction(0)
     return tuple(work[:degree])
+
+
+def lift(element: Cyclotomic, n: int) -> Cyclotomic:
+    """``element`` of Q(zeta_m) as an element of Q(zeta_n) (m must divide n): zeta_m = zeta_n^(n / m)."""
+    if n % element.n:
+        raise ValueError(f"Q(zeta_{element.n}) is not a subfield of Q(zeta_{n})")
+    factor = n // element.n
+    return Cyclotomic.from_powers(n, {j * factor: c for j, c in enumerate(element.coefficients) if c})
+
+
+def _common(a: Cyclotomic, b: Cyclotomic) -> tuple[Cyclotomic, Cyclotomic]:
+    n = a.n * b.n // math.gcd(a.n, b.n)
+    return lift(a, n), lift(b, n)
+
+
+def _solve(columns: list[tuple[Fraction, ...]], target: tuple[Fraction, ...]) -> tuple[Fraction, ...]:
+    """The rational x with sum_j x_j columns[j] = target (the columns are a basis), by Gauss-Jordan."""
+    size = len(target)
+    rows = [[columns[j][i] for j in range(size)] + [target[i]] for i in range(size)]
+    for c in range(size):
+        pivot = next(r for r in range(c, size) if rows[r][c])
+        rows[c], rows[pivot] = rows[pivot], rows[c]
+        head = rows[c][c]
+        rows[c] = [v / head for v in rows[c]]
+        for r in range(size):
+            if r != c and rows[r][c]:
+                factor = rows[r][c]
+                rows[r] = [v - factor * w for v, w in zip(rows[r], rows[c])]
+    return tuple(row[-1] for row in rows)
+
+
+def inverse(element: Cyclotomic) -> Cyclotomic:
+    """1 / element (nonzero): the coefficients c with element * sum c_j zeta^j = 1, a rational linear system."""
+    if element.is_zero():
+        raise ZeroDivisionError("division by an algebraic zero")
+    degree = len(element.coefficients)
+    columns = [(element * Cyclotomic.from_powers(element.n, {j: Fraction(1)})).coefficients for j in range(degree)]
+    return Cyclotomic(element.n, _solve(columns, (Fraction(1),) + (Fraction(0),) * (degree - 1)))
+
+
+class Algebraic:
+    """An irrational real number of a cyclotomic field (``real`` keeps rationals as ``Fraction``): exact sums,
+    products, quotients and proved comparisons, so that a program's constants such as cos(2 pi / 12) or
+    sqrt(3) / 2 are exact values; ``bounds`` encloses it between rationals, ``float`` rounds it."""
+
+    __slots__ = ("element",)
+
+    def __init__(self, element: Cyclotomic):
+        self.element = element
+
+    @staticmethod
+    def _of(value) -> Cyclotomic | None:
+        if isinstance(value, Algebraic):
+            return value.element
+        if isinstance(value, (int, Fraction)):
+            return Cyclotomic.rational(1, Fraction(value))
+        return None
+
+    def _apply(self, other, operation, reflected: bool = False):
+        theirs = Algebraic._of(other)
+        if theirs is None:
+            return NotImplemented
+        a, b = _common(self.element, theirs)
+        return real(operation(b, a) if reflected else operation(a, b))
+
+    def __add__(self, other):
+        return self._apply(other, lambda a, b: a + b)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self._apply(other, lambda a, b: a - b)
+
+    def __rsub__(self, other):
+        return self._apply(other, lambda a, b: a - b, reflected=True)
+
+    def __mul__(self, other):
+        return self._apply(other, lambda a, b: a * b)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        return self._apply(other, lambda a, b: a * inverse(b))
+
+    def __rtruediv__(self, other):
+        return self._apply(other, lambda a, b: a * inverse(b), reflected=True)
+
+    def __pow__(self, exponent: int):
+        if not isinstance(exponent, int):
+            return NotImplemented
+        base = self if exponent >= 0 else 1 / self
+        result: Fraction | Algebraic = Fraction(1)
+        for _ in range(abs(exponent)):
+            result = result * base
+        return result
+
+    def __neg__(self) -> Algebraic:
+        return Algebraic(-self.element)
+
+    def __pos__(self) -> Algebraic:
+        return self
+
+    def __abs__(self) -> Algebraic:
+        return -self if self.sign() < 0 else self
+
+    def sign(self) -> int:
+        return self.element.sign()
+
+    def _compare(self, other) -> int | None:
+        difference = self - other
+        if difference is NotImplemented:
+            return None
+        return difference.sign() if isinstance(difference, Algebraic) else (difference > 0) - (difference < 0)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, float):
+            return False
+        return self._compare(other) == 0
+
+    def __lt__(self, other) -> bool:
+        if isinstance(other, float):  # +-inf in interval bounds
+            return float(self) < other
+        return self._compare(other) < 0
+
+    def __le__(self, other) -> bool:
+        return self == other or self < other
+
+    def __gt__(self, other) -> bool:
+        if isinstance(other, float):
+            return float(self) > other
+        return self._compare(other) > 0
+
+    def __ge__(self, other) -> bool:
+        return self == other or self > other
+
+    def __hash__(self) -> int:
+        # equal values may be stored in different fields (sqrt(3) in Q(zeta_12) or Q(zeta_24)): no canonical form
+        # to hash, so all share one bucket and equality decides
+        return hash(Algebraic)
+
+    def bounds(self, bits: int = START_BITS) -> tuple[Fraction, Fraction]:
+        """Rationals lo < self < hi with hi - lo < 2^-(bits - 4) (times the coefficients' sizes)."""
+        return self.element.enclosure(bits)
+
+    def __float__(self) -> float:
+        lo, hi = self.bounds(80)
+        return float((lo + hi) / 2)
+
+    def __repr__(self) -> str:
+        return f"Algebraic({float(self)!r}, {self.element!r})"
+
+    def __str__(self) -> str:
+        return f"{float(self):.17g}"
+
+
+Number = Fraction | Algebraic  # an exact real constant of a program
+
+
+def real(element: Cyclotomic) -> Number:
+    """A real element of a cyclotomic field as a ``Fraction`` when it is rational, else an ``Algebraic``."""
+    if not any(element.coefficients[1:]):
+        return element.coefficients[0]
+    return Algebraic(element)
+
+
+def cos_pi(r: Fraction) -> Fraction | Algebraic:
+    """cos(r pi) for a rational r, exactly: (zeta^a + zeta^-a) / 2 in Q(zeta_2b), r = a / b."""
+    r = Fraction(r)
+    n = 2 * r.denominator
+    return real(Cyclotomic.cos(n, r.numerator, n))
+
+
+def sin_pi(r: Fraction) -> Fraction | Algebraic:
+    """sin(r pi) for a rational r, exactly, in Q(zeta_n) with n = lcm(4, 2b)."""
+    r = Fraction(r)
+    m = 2 * r.denominator
+    n = m * 4 // math.gcd(m, 4)
+    return real(Cyclotomic.sin(n, r.numerator, m))
+
+
+MAX_RADICAND = 10_000
+
+
+def sqrt_rational(q: Fraction) -> Fraction | Algebraic:
+    """The nonnegative square root of a rational q >= 0, exactly: s sqrt(m) / b for a b = s^2 m with m square-free,
+    and sqrt(m) the product of sqrt(p) over its primes (sqrt(2) = zeta_8 + zeta_8^-1; for odd p the quadratic Gauss
+    sum g = sum (j/p) zeta_p^j, g^2 = (-1)^((p-1)/2) p), with the sign proved. Raises ValueError for q < 0 and for a
+    square-free part above MAX_RADICAND (its field would be large)."""
+    import sympy  # here, not at the top: most commands never need it
+
+    q = Fraction(q)
+    if q < 0:
+        raise ValueError(f"sqrt of the negative number {q}")
+    if q == 0:
+        return q
+    square, free = 1, 1
+    for p, e in sympy.factorint(q.numerator * q.denominator).items():
+        square *= p ** (e // 2)
+        free *= p ** (e % 2)
+    if free > MAX_RADICAND:
+        raise ValueError(f"sqrt({q}) has the square-free part {free}, above the {MAX_RADICAND} lsrl supports")
+    root: Fraction | Algebraic = Fraction(square, q.denominator)
+    for p in sympy.primefactors(free):
+        root = root * _sqrt_prime(p)
+    return root
+
+
+@functools.lru_cache(maxsize=None)
+def _sqrt_prime(p: int) -> Algebraic:
+    import sympy
+
+    if p == 2:
+        candidate = Cyclotomic.from_powers(8, {1: Fraction(1), 7: Fraction(1)})
+    else:
+        n = 4 * p
+        gauss = Cyclotomic.from_powers(n, {4 * j: Fraction(sympy.legendre_symbol(j, p)) for j in range(1, p)})
+        candidate = gauss if p % 4 == 1 else gauss * Cyclotomic.from_powers(n, {p: Fraction(1)})
+    if candidate * candidate != p:
+        raise AssertionError(f"the square root of {p} squares to {candidate * candidate}")
+    return Algebraic(candidate if candidate.sign() > 0 else -candidate)
+
+
+def from_sympy(expr) -> Number | None:
+    """A real sympy expression built from rationals, square roots of rationals, sums, products and integer powers
+    as an exact ``Fraction`` or ``Algebraic``; None for anything else (a nested radical, a transcendental)."""
+    import sympy
+
+    if expr.is_Rational:
+        return Fraction(int(expr.p), int(expr.q))
+    if expr.is_Add or expr.is_Mul:
+        parts = [from_sympy(a) for a in expr.args]
+        if any(p is None for p in parts):
+            return None
+        total: Number = parts[0]
+        for p in parts[1:]:
+            total = total + p if expr.is_Add else total * p
+        return total
+    if expr.is_Pow and expr.exp.is_Integer:
+        base = from_sympy(expr.base)
+        return None if base is None or (base == 0 and expr.exp < 0) else base ** int(expr.exp)
+    if expr.is_Pow and expr.base.is_Rational and expr.base >= 0 and expr.exp in (sympy.S.Half, -sympy.S.Half):
+        root = sqrt_rational(Fraction(int(expr.base.p), int(expr.base.q)))
+        return root if expr.exp > 0 else 1 / root
+    return None

@@ -18,7 +18,7 @@ from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.lower import Plan, build_model, plan
 from lsrl.compiler.errors import InexactInFloat, InvalidTarget
-from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, analyse
+from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, Lattice, analyse
 from lsrl.compiler.rounding import SIGNIFICAND_BITS, OutputError, output_errors
 from lsrl.errors import InputValueError, Location
 from lsrl.graph import CheckedProgram, Node
@@ -46,6 +46,7 @@ class CompiledProgram:
     dtype: str = "float64"
     errors: tuple[OutputError, ...] = ()  # per output, the proved bound on the error in ``dtype`` (0: exact)
     max_length: int | None = None
+    correct_up_to: int | None = None  # inexact: the length up to which every output rounds to its exact value
 
     @property
     def exact(self) -> bool:
@@ -130,10 +131,44 @@ def compile_program(program: CheckedProgram, arch: str, input_ranges: InputRange
     for error in errors:
         if error.bound == INF or (error.bound and not approximate):
             raise _refusal(target.name, dtype, error, simplified, approximate)
+    length = correct_up_to(lowered, dtype, max_length) if approximate and any(e.bound for e in errors) else None
     meta = {"program_hash": program_hash(program), "compiled_for": arch, "max_length": max_length,
             "inputs": [[i.name, i.dim, list(i.alphabet) if i.alphabet else None] for i in program.inputs],
             "outputs": [[name, node.dim] for name, node in program.outputs]}
-    return CompiledProgram(program, build_model(lowered, meta), lowered, arch, dtype, errors, max_length)
+    return CompiledProgram(program, build_model(lowered, meta), lowered, arch, dtype, errors, max_length, length)
+
+
+def grids(plan: Plan) -> dict[str, list[Lattice | None]]:
+    """Per output, per component: the lattice offset + step Z that holds its exact values (None: not proven)."""
+    rows = iter(plan.readout)
+    return {name: [plan.ctx.ranges.row(next(rows)).lattice for _ in range(node.dim)]
+            for name, node in plan.ctx.program.outputs}
+
+
+def _half_step(lattices: list[Lattice | None]) -> Bound:
+    """Half the smallest grid step of an output (inf for single values, 0 where no grid is proven)."""
+    return min((INF if g.step == 0 else g.step / 2) if g is not None else Fraction(0) for g in lattices)
+
+
+def correct_up_to(plan: Plan, dtype: str, max_length: int | None) -> int | None:
+    """The bounded claim of an inexact model: the largest L <= ``max_length`` for which every output's proved error
+    bound, for inputs of at most L steps, is below half the step of the grid holding its exact values, so that
+    rounding the output to the nearest grid point gives the exact value at every step (None: not even L = 1).
+    The bounds grow with L, so the largest such L is found by bisection."""
+    if max_length is None:
+        return None
+    margins = {name: _half_step(lattices) for name, lattices in grids(plan).items()}
+
+    def holds(length: int) -> bool:
+        return all(e.bound < margins[e.name] for e in output_errors(plan, dtype, length))
+
+    if not holds(1):
+        return None
+    lo, hi = 1, max_length
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if holds(mid) else (lo, mid - 1)
+    return lo
 
 
 def _refusal(arch: str, dtype: str, error: OutputError, program: CheckedProgram, approximate: bool) -> InexactInFloat:

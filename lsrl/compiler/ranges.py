@@ -24,6 +24,7 @@ from lsrl.graph import (Affine, AutomatonState, CheckedProgram, Concat, DeltaSta
                         Multiply, Node, Relu, Slice)
 from lsrl.compiler.fuse import Atom, Form, Row, is_atom
 from lsrl.compiler.reachable import Reachable, reachable
+from proofs.cyclotomic import Algebraic
 
 INF = math.inf
 Bound = Fraction | float  # a float only for +-inf
@@ -89,7 +90,10 @@ class Interval:
         return Interval(lo, hi, lattice)
 
     @staticmethod
-    def point(value: Fraction) -> Interval:
+    def point(value: Fraction | Algebraic) -> Interval:
+        """The single value; an irrational one (``Algebraic``) as a rational enclosure, without a lattice."""
+        if isinstance(value, Algebraic):
+            return Interval(*value.bounds())
         return Interval(Fraction(value), Fraction(value), Lattice.of(Fraction(0), Fraction(value)))
 
     @property
@@ -104,9 +108,11 @@ class Interval:
         lattice = self.lattice.plus(other.lattice) if self.lattice and other.lattice else None
         return Interval.make(self.lo + other.lo, self.hi + other.hi, lattice)
 
-    def scaled(self, w: Fraction) -> Interval:
+    def scaled(self, w: Fraction | Algebraic) -> Interval:
         if w == 0:
             return Interval.point(Fraction(0))
+        if isinstance(w, Algebraic):
+            return self.times(Interval.point(w))
         lo, hi = (_mul(self.lo, w), _mul(self.hi, w)) if w > 0 else (_mul(self.hi, w), _mul(self.lo, w))
         return Interval.make(lo, hi, self.lattice.scaled(w) if self.lattice else None)
 
@@ -161,6 +167,9 @@ class Ranges:
         self._nodes: dict[Node, tuple[Interval, ...]] = {}
         self.one_hot: set[Node] = set()  # nodes whose value is always a unit vector
         self.reachable: dict[Node, Reachable] = {}  # delta states with a finite reachable set
+        self.orbits: dict[Node, list[tuple]] = {}  # LTI states that read constants: their exact values
+        self._roots: dict[Atom, Node | None] = {}
+        self._values: dict[tuple[Atom, int], Fraction | Algebraic] = {}
 
     def node(self, node: Node) -> tuple[Interval, ...]:
         """The ranges of a node's components: from its fused form, met with those through the graph's
@@ -197,15 +206,43 @@ class Ranges:
 
     def _group(self, atom: Atom) -> object:
         node, i = atom
-        if isinstance(node, Relu) and self.forms[node.x][i].terms:
+        root = self._orbit_root(atom)
+        if root is not None:
+            return root
+        if isinstance(node, Relu) and self.forms[node.x][i].terms and _rational(self.forms[node.x][i]):
             terms = sorted(self.forms[node.x][i].terms.items(), key=lambda item: (item[0][0].id, item[0][1]))
             return tuple((a[0].id, a[1], c / terms[0][1]) for a, c in terms)
         if node in self.one_hot:
             return node
         return atom
 
+    def _orbit_root(self, atom: Atom) -> Node | None:
+        """The LTI state with a finite orbit that ``atom`` is a function of (itself, or ReLUs of rows of it)."""
+        if atom not in self._roots:
+            node, i = atom
+            root = node if node in self.orbits else None
+            if isinstance(node, Relu) and self.forms[node.x][i].terms:
+                roots = {self._orbit_root(a) for a in self.forms[node.x][i].terms}
+                root = roots.pop() if len(roots) == 1 else None
+            self._roots[atom] = root
+        return self._roots[atom]
+
+    def _orbit_value(self, atom: Atom, k: int) -> Fraction | Algebraic:
+        """The exact value of an atom of ``_orbit_root`` at the k-th state of the orbit."""
+        node, i = atom
+        if node in self.orbits:
+            return self.orbits[node][k][i]
+        if (atom, k) not in self._values:
+            row = self.forms[node.x][i]
+            value = row.const + sum((c * self._orbit_value(a, k) for a, c in row.terms.items()), Fraction(0))
+            self._values[atom, k] = max(value, Fraction(0))
+        return self._values[atom, k]
+
     def _group_range(self, key: object, terms: list[tuple[Atom, Fraction]]) -> Interval:
         plain = reduce(Interval.plus, (self.atoms[a].scaled(c) for a, c in terms))
+        if key in self.orbits:  # evaluated exactly on every value the state takes
+            return reduce(Interval.join, (Interval.point(sum((c * self._orbit_value(a, k) for a, c in terms), Fraction(0)))
+                                          for k in range(len(self.orbits[key]))))
         if isinstance(key, Node):
             coefs = {i: c for (_, i), c in terms}
             values = [Interval.point(coefs.get(i, Fraction(0))) for i in range(key.dim)]
@@ -267,6 +304,11 @@ class Ranges:
         return lattice
 
 
+def _rational(row: Row) -> bool:
+    """Whether a row's coefficients are rational (the one-variable refinement needs lattices)."""
+    return not any(isinstance(c, Algebraic) for c in (row.const, *row.terms.values()))
+
+
 def _ratio(terms: Mapping[Atom, Fraction], base: Mapping[Atom, Fraction]) -> Fraction:
     """``l`` with ``terms == l * base`` (the caller grouped the rows by direction)."""
     first = next(iter(base))
@@ -301,6 +343,10 @@ def _atom(node: Node, r: Ranges, inputs: InputRanges, max_length: int | None) ->
     if isinstance(node, Multiply):
         return [x.times(y) for x, y in zip(r.node(node.x), r.node(node.y))]
     if isinstance(node, LtiState):
+        orbit = _orbit(node, forms, max_length)
+        if orbit is not None:
+            r.orbits[node] = orbit
+            return [reduce(Interval.join, (Interval.point(s[i]) for s in orbit)) for i in range(node.dim)]
         x, a, b = r.node(node.x), np.array(node.a, dtype=object), np.array(node.b, dtype=object)
         drive = [_dot(b[i], x) for i in range(node.dim)]
         return _reachable(lambda s: [_dot(a[i], s).plus(drive[i]) for i in range(node.dim)], node.init, max_length)
@@ -315,6 +361,25 @@ def _atom(node: Node, r: Ranges, inputs: InputRanges, max_length: int | None) ->
         return [UNBOUNDED] * node.dim
     r.reachable[node] = found
     return [reduce(Interval.join, (Interval.point(s[i]) for s in found.states)) for i in range(node.dim)]
+
+
+MAX_ORBIT = 1024  # states of an autonomous LTI state enumerated before falling back to intervals
+
+
+def _orbit(node: LtiState, forms: Mapping[Node, Form], max_length: int | None) -> list[tuple] | None:
+    """The values s_1, s_2, ... of an LTI state whose input is constant (s_t = A s_{t-1} + c, exactly): all of
+    them when the sequence repeats within MAX_ORBIT steps or ``max_length`` ends it first, else None."""
+    if not all(row.is_constant() for row in forms[node.x]):
+        return None
+    n = range(node.dim)
+    drive = [sum((node.b[i][j] * row.const for j, row in enumerate(forms[node.x])), Fraction(0)) for i in n]
+    seen, state = [tuple(node.init)], tuple(node.init)
+    for _ in range(min(MAX_ORBIT, max_length or MAX_ORBIT)):
+        state = tuple(sum((node.a[i][k] * state[k] for k in n), Fraction(0)) + drive[i] for i in n)
+        if state in seen:
+            return seen[1:] + [state]
+        seen.append(state)
+    return seen[1:] if max_length is not None and len(seen) > max_length else None
 
 
 def _is_one_hot(node: Node, forms: Mapping[Node, Form]) -> bool:

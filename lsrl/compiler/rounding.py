@@ -11,6 +11,7 @@ operand errors propagate as ``|x~ y~ - x y| <= (|x| + e_x) e_y + |y| e_x``. ReLU
 1-Lipschitz and exact. States are iterated for ``max_length`` steps (unbounded: a contraction is needed)."""
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,11 +31,15 @@ from lsrl.compiler.backends.rotation import RotationBackend
 from lsrl.compiler.fuse import Atom, Row
 from lsrl.compiler.lower import Plan
 from lsrl.compiler.ranges import INF, Bound, Interval
+from proofs.cyclotomic import Algebraic
 from lsrl.graph import AutomatonState, DeltaState, DiagonalState, Input, LtiState, Multiply, Node
 
 SIGNIFICAND_BITS = {"float32": 24, "float64": 53}
 EXPONENTS = {"float32": (-126, 127), "float64": (-1022, 1023)}  # least normal and greatest exponent
 SATURATED = (ThresholdBackend, HawkBackend)  # gates exact only on exact pre-activations: no bound but 0
+SQRT2_UP = Fraction(99, 70)
+MAX_ENUMERATED = 8  # Boolean atoms a complex gate may read for its modulus to be enumerated exactly
+WEIGHT_BITS = 96  # the enclosure of an irrational weight, well inside float64's rounding error
 ERROR_BITS = 64  # error bounds are rounded up to this many significant bits (keeps fractions small)
 
 
@@ -65,7 +70,7 @@ class Format:
     def stored(self, value: Fraction) -> Bound:
         """The float a model built in float64 and cast to this format holds for ``value`` (inf: overflow)."""
         try:
-            wide = float(value)
+            wide = float(value)  # an Algebraic rounds its enclosure's midpoint
         except OverflowError:
             return INF
         with np.errstate(over="ignore"):
@@ -110,9 +115,11 @@ class OutputError:
     cause: Cause | None
 
 
-def show(v: Fraction) -> str:
-    """A rational for a message: as written when short, else in scientific notation."""
+def show(v: Fraction | Algebraic) -> str:
+    """A rational for a message: as written when short, else in scientific notation (irrationals as decimals)."""
     text = str(v)
+    if isinstance(v, Algebraic):
+        return f"{float(v):.17g}"
     if len(text) <= 24:
         return text
     exponent = math.floor(math.log10(abs(v.numerator)) - math.log10(v.denominator))
@@ -125,6 +132,22 @@ def _up(x: Bound) -> Bound:
         return x
     k = ERROR_BITS - (x.numerator.bit_length() - x.denominator.bit_length())
     return Fraction(math.ceil(x * Fraction(2) ** k)) / Fraction(2) ** k
+
+
+def _distance(stored: Fraction, w: Fraction | Algebraic) -> Fraction:
+    """An upper bound on |stored - w|, through an enclosure of w when it is irrational."""
+    if not isinstance(w, Algebraic):
+        return abs(stored - w)
+    lo, hi = w.bounds(WEIGHT_BITS)
+    return _up(max(abs(stored - lo), abs(stored - hi)))
+
+
+def _sqrt_up(x: Bound) -> Bound:
+    """An upper bound on sqrt(x) (x >= 0), with 64 fractional bits."""
+    if x == INF:
+        return INF
+    grid = 2 ** 64
+    return Fraction(math.isqrt(math.ceil(x * grid * grid)) + 1, grid)
 
 
 def _times(a: Bound, b: Bound) -> Bound:
@@ -197,14 +220,16 @@ class _Analysis:
     def describe(self, node: Node) -> str:
         return f"the input {node.name!r}" if isinstance(node, Input) else self.plan.ctx.describe(node)
 
-    def weight(self, w: Fraction, node: Node, what: str | None = None) -> Value:
-        """A weight as the model stores it."""
+    def weight(self, w: Fraction | Algebraic, node: Node, what: str | None = None) -> Value:
+        """A weight as the model stores it; an irrational one (``Algebraic``) is rounded, its error bounded
+        through a rational enclosure."""
         stored = self.fmt.stored(w)
         if stored == w:
             return Value(Interval.point(w))
-        cause = Cause(node, what or self.describe(node), f"its weight {show(w)} is not a {self.fmt.name} number" +
+        kind = "an irrational constant" if isinstance(w, Algebraic) else f"not a {self.fmt.name} number"
+        cause = Cause(node, what or self.describe(node), f"its weight {show(w)} is {kind}" +
                       (" (it overflows)" if stored == INF else f" (it is stored as {float(stored)!r})"))
-        return Value(Interval.point(w), INF if stored == INF else abs(stored - w), cause)
+        return Value(Interval.point(w), INF if stored == INF else _distance(stored, w), cause)
 
     def row(self, row: Row, node: Node, what: str | None = None) -> Value:
         """A linear map of the stream (a ``nn.Linear`` row) computing a part of ``node``."""
@@ -327,6 +352,8 @@ class _Analysis:
             drives += list(channel.drive)
             init += list(channel.init)
         bound, cause = self.channels(node, [b for c in channels for b in c.box], coefs, drives, init)
+        if bound:
+            bound = min(bound, self.complex_channels(node, channels)[0])
         terms: dict[int, list[tuple[Value, Value]]] = {i: [] for i in range(node.dim)}
         for channel in channels:
             re, im = (Value(b, bound, cause) for b in channel.box)
@@ -334,6 +361,45 @@ class _Analysis:
                 terms[i] += [(self.weight(c_re, node), re), (self.weight(c_im, node), im)]
         return [Value(self.ranges.atoms[node, i], *sum_of_products(terms[i], self.fmt, node, self.describe(node)))
                 for i in range(node.dim)]
+
+    def complex_channels(self, node: Node, channels: list) -> tuple[Bound, Cause | None]:
+        """The largest error modulus |h^ - h| of complex channels ``h' = fl(fl(a^ h^) + b^)`` over the length: with
+        G >= |a^| (exact gate values enumerated when the gate reads only Boolean atoms), H >= |h| and the complex
+        product's relative error sqrt(2) gamma_2 (Higham 2002, Lemma 3.5), each step gives
+        ``E' <= G (1 + r) E + G H r + |a^ - a| H + e_b + u (|b| + e_b)``, r = sqrt(2) gamma_2 + u (1 + sqrt(2) gamma_2):
+        a rotation's error grows linearly in the length, where the real pairs' row sums grow geometrically."""
+        u, r2 = self.fmt.unit, SQRT2_UP * self.fmt.gamma(2)
+        r = r2 + u * (1 + r2)
+        growth, increment, cause = Fraction(0), Fraction(0), None
+        for channel in channels:
+            gate = [self.row(row, node) for row in channel.gate]
+            drive = [self.row(row, node) for row in channel.drive]
+            gate_error = gate[0].error + gate[1].error
+            if INF in (gate_error, drive[0].error, drive[1].error):
+                return INF, next(v.cause for v in (*gate, *drive) if v.error == INF)
+            g = _sqrt_up(self.gate_modulus_squared(channel.gate)) + gate_error
+            h = _sqrt_up(sum((b.magnitude ** 2 for b in channel.box), Fraction(0)))
+            b_error = drive[0].error + drive[1].error
+            b = _sqrt_up(sum((d.magnitude ** 2 for d in drive), Fraction(0)))
+            growth = max(growth, g * (1 + r))
+            increment = max(increment, g * h * r + gate_error * h + b_error + u * (b + b_error) + 4 * self.fmt.subnormal)
+            cause = cause or next((v.cause for v in (*gate, *drive) if v.cause), None)
+        errors = [_distance(self.fmt.stored(v), v) for c in channels for v in c.init]
+        return self.iterate(lambda e, _: [(_up(growth * max(e) + increment), cause)], [max(errors, default=0)], [cause])
+
+    def gate_modulus_squared(self, gate: tuple[Row, Row]) -> Fraction:
+        """An upper bound on u^2 + w^2 over the steps: exact at every assignment when the rows read at most
+        MAX_ENUMERATED atoms, all Boolean; else from the rows' magnitudes."""
+        atoms = sorted({a for row in gate for a in row.terms}, key=lambda a: (a[0].id, a[1]))
+        if len(atoms) <= MAX_ENUMERATED and all(self.ranges.atoms[a].is_boolean() for a in atoms):
+            worst = Fraction(0)
+            for bits in itertools.product((0, 1), repeat=len(atoms)):
+                at = dict(zip(atoms, bits))
+                u, w = (row.const + sum((c * at[a] for a, c in row.terms.items()), Fraction(0)) for row in gate)
+                square = u * u + w * w
+                worst = max(worst, square.bounds()[1] if isinstance(square, Algebraic) else square)
+            return worst
+        return sum((self.ranges.row(row).magnitude ** 2 for row in gate), Fraction(0))
 
     def householder(self, node: Node, head: Head) -> Cause | None:
         """Where a head's factors ``S + beta k (v - S^T k)^T`` first round, from intervals holding its state;
@@ -370,7 +436,7 @@ class _Analysis:
         if not (isinstance(self.plan.backend, MambaBackend) and any(
                 node.a[i][j] for i in range(node.dim) for j in range(node.dim) if i != j)):
             coefs = [[(k, self.weight(a, node)) for k, a in enumerate(row) if a] for row in node.a]
-            bound, cause = self.channels(node, atoms, coefs, lti_input_rows(node, self.plan.ctx), node.init)
+            bound, cause = self.channels(node, atoms, coefs, lti_input_rows(node, self.plan.ctx), node.init, node.a)
             return [Value(atom, bound, cause) for atom in atoms]
         p, d = eigenbasis(node.a)  # mamba runs h = P^-1 s with gates d and reads s = P h
         inv = inverse(p)
@@ -386,8 +452,10 @@ class _Analysis:
                                                  self.fmt, node, self.describe(node))) for i in n]
 
     def channels(self, node: Node, intervals: list[Interval], coefs: list[list[tuple[int, Value]]],
-                 drive_rows: Sequence[Row], init: Sequence[Fraction]) -> tuple[Bound, Cause | None]:
-        """The largest error of channels ``h_i = sum_k coef_ik h_k + drive_i`` over the length, from ``init``."""
+                 drive_rows: Sequence[Row], init: Sequence[Fraction], matrix: Sequence[Sequence[Fraction]] | None = None
+                 ) -> tuple[Bound, Cause | None]:
+        """The largest error of channels ``h_i = sum_k coef_ik h_k + drive_i`` over the length, from ``init``; for a
+        constant ``matrix`` (coef_ik), the smaller of that bound and ``two_norm``'s."""
         start = [self.weight(v, node) for v in init]
         intervals = [x.join(Interval.point(v)) for x, v in zip(intervals, init)]
         drive = [self.row(r, node) for r in drive_rows]
@@ -397,7 +465,33 @@ class _Analysis:
                                     + [(ONE, drive[i])], self.fmt, node, self.describe(node))
                     for i in range(len(coefs))]
 
-        return self.iterate(step, [v.error for v in start], [v.cause for v in start])
+        bound, cause = self.iterate(step, [v.error for v in start], [v.cause for v in start])
+        if bound and matrix is not None:  # a rotation: its 2-norm does not grow, where row sums grow geometrically
+            fresh = [e for e, _ in step([Fraction(0)] * len(coefs), [None] * len(coefs))]
+            bound = min(bound, self.two_norm(matrix, fresh, [v.error for v in start]))
+        return bound, cause
+
+    def two_norm(self, a: Sequence[Sequence[Fraction]], fresh: list[Bound], start: list[Bound]) -> Bound:
+        """The error of ``s' = fl(A^ s + d^)`` over the length in the 2-norm (which bounds every coordinate's):
+        ``E' <= (||A^||_2 + gamma_n sqrt(n) max_i ||A^_i||_1) E + ||c||_2``, with c_i the error of row i from an exact
+        state (weights' and drive's errors, rounding) and ||A^||_2^2 <= ||A^T A^||_inf, in exact arithmetic on
+        the stored weights: an orthogonal A (a rotation) keeps E growing linearly in the length."""
+        n = len(a)
+        stored = [[self.fmt.stored(v) for v in row] for row in a]
+        if INF in (x for row in stored for x in row) or INF in fresh:
+            return INF
+        gram = max(sum(abs(sum((stored[k][i] * stored[k][j] for k in range(n)), Fraction(0))) for j in range(n))
+                   for i in range(n))
+        rows = max(sum((abs(v) for v in row), Fraction(0)) for row in stored)
+        growth = _sqrt_up(gram) + self.fmt.gamma(2 * n + 1) * _sqrt_up(Fraction(n)) * rows
+        increment = _sqrt_up(sum((_up(c) ** 2 for c in fresh), Fraction(0)))
+        error, worst = _sqrt_up(sum((e ** 2 for e in start), Fraction(0))), Fraction(0)
+        if self.max_length is None:
+            return _up(increment / (1 - growth)) if growth < 1 else INF
+        for _ in range(self.max_length):
+            error = _up(growth * error + increment)
+            worst = max(worst, error)
+        return worst
 
     def iterate(self, step, errors: list[Bound], causes: list[Cause | None]) -> tuple[Bound, Cause | None]:
         """The largest error of s_1..s_T: exact when the first step from exact states is; else the scalar

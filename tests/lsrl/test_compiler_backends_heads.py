@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from lsrl.check import check, check_file
 from lsrl.compiler.dce import eliminate_dead_code
-from lsrl.compiler.errors import NotExpressible
+from lsrl.compiler.errors import InexactInFloat, NotExpressible
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.pipeline import compile_program
@@ -90,7 +90,8 @@ def test_reachable_sets_hold_every_value_of_a_delta_state(text: str, data: st.Da
 
 def test_mod_counter_compiles_on_deltaproduct_and_rotation() -> None:
     """K = 3 counts by two reflections exactly on deltaproduct (and on dense-lrnn, A = I + b (C - I)); on rotation
-    the order-3 eigenvalue is irrational and refused, and K = 4 (a right angle) is exact on both."""
+    the order-3 eigenvalue -1/2 + i sqrt(3)/2 is an exact constant that floats round: refused as exact, compiled
+    with --approximate and a proved bound; K = 4 (a right angle) is exact on both."""
     path = EXAMPLES / "mod_counter.lsrl"
     three, four = check_file(path), check_file(path, {"K": F(4)})
     bits = np.random.default_rng(0).integers(0, 2, 40)
@@ -100,8 +101,15 @@ def test_mod_counter_compiles_on_deltaproduct_and_rotation() -> None:
         assert compiled.exact
         for name, values in interpret(program, inputs).items():
             np.testing.assert_array_equal(compiled.run(inputs)[name], np.asarray(values, dtype=np.float64))
-    with pytest.raises(NotExpressible, match=r"eigenvalue -1/2 . sqrt\(3\)\*I/2, which is not a Gaussian rational"):
+    with pytest.raises(InexactInFloat, match=r"the delta state 'state' rounds: its weight .* is (an irrational|not a)"):
         compile_program(three, "rotation", None, 40)
+    for dtype in ("float32", "float64"):
+        compiled = compile_program(three, "rotation", None, 40, dtype, approximate=True)
+        assert compiled.correct_up_to == 40  # every output rounds to its exact value at every step
+        got = compiled.run(inputs)
+        for name, values in interpret(three, inputs).items():
+            bound = float(next(e.bound for e in compiled.errors if e.name == name))
+            assert bound < 1 / 2 and np.abs(got[name] - np.asarray(values, dtype=np.float64)).max() <= bound
 
 
 @pytest.mark.parametrize(("arch", "reason"), [

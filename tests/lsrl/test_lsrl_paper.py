@@ -36,7 +36,7 @@ def _program(name: str, **params: int) -> CheckedProgram:
 
 @lru_cache(maxsize=None)
 def _compiled(multiplicative: int, arch: str) -> CompiledProgram:
-    program = _program("token_map", MULTIPLICATIVE=multiplicative, SCALE=1024)
+    program = _program("token_map", MULTIPLICATIVE=multiplicative, SCALE=1024, ROTATION=0)
     return compile_program(program, arch, TOKENS, MAX_LENGTH)
 
 

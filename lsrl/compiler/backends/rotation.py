@@ -1,14 +1,14 @@
 """Complex diagonal recurrences (``models.rotation``, exact path ``h = (u + i w) h + b``): every recurrent atom
-becomes complex channels whose gates are Gaussian rationals of modulus <= 1, computed exactly in floats.
-- an LTI state whose A is diagonalisable over Q(i) with eigenvalues of modulus <= 1 (a cyclic shift of order
-  1, 2 or 4, a rotation by a right angle), in its eigenbasis: a conjugate pair of eigenvalues is one channel,
-  read twice its real part;
+becomes complex channels whose gates have modulus <= 1:
+- an LTI state whose A is diagonalisable with eigenvalues of modulus <= 1, in its eigenbasis: a conjugate pair of
+  eigenvalues is one channel, read twice its real part;
 - a diagonal state with its gate proven in [-1, 1]: a real channel;
 - a delta state whose keys, values and rates read one Boolean signal b and that is the identity at b = 0: the
-  step at b = 1 is ``S -> M S + D``, so with M diagonalised over Q(i) each channel has the gate 1 + b (lambda - 1);
+  step at b = 1 is ``S -> M S + D``, so with M diagonalised each channel has the gate 1 + b (lambda - 1);
 - products with one factor proven Boolean: LSRL's ReLU form in the MLP (as on lti).
-A rotation of any other order has an irrational eigenvalue (exp(2 pi i / 3) = -1/2 + i sqrt(3)/2): no float gate
-equals it, and the state drifts; such states are refused."""
+Eigenvalues and eigenvectors are exact: Gaussian rationals for rotations of order 1, 2 or 4 (exact in floats),
+cyclotomic numbers otherwise (exp(2 pi i / 3) = -1/2 + i sqrt(3)/2), which the model rounds: the state drifts,
+and ``lsrl.compiler.rounding`` bounds the drift (compiled with ``--approximate``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,8 +27,9 @@ from lsrl.compiler.reachable import selected_by_bit
 from lsrl.graph import DeltaState, DiagonalState, LtiState, Node
 from models.config import LayerConfig
 from models.rotation import RotationRecurrence
+from proofs.cyclotomic import Number, from_sympy
 
-Gaussian = tuple[Fraction, Fraction]  # re, im
+Gaussian = tuple[Number, Number]  # re, im: exact reals
 ZERO = Row({}, Fraction(0))
 
 
@@ -45,21 +46,22 @@ class Channel:
 
 
 def _gaussian(v: sympy.Expr) -> Gaussian | None:
-    re, im = sympy.re(v), sympy.im(v)
-    if not (re.is_rational and im.is_rational):
-        return None
-    return Fraction(int(re.p), int(re.q)), Fraction(int(im.p), int(im.q))
+    """(re, im) as exact reals (rationals, or cyclotomic ``Algebraic`` numbers such as sqrt(3) / 2), or None."""
+    v = sympy.expand(v)
+    re, im = from_sympy(sympy.expand(sympy.re(v))), from_sympy(sympy.expand(sympy.im(v)))
+    return None if re is None or im is None else (re, im)
 
 
 def diagonalised(a: Sequence[Sequence[Fraction]]) -> tuple[list[int], list[Gaussian], list[list[Gaussian]],
                                                              list[list[Gaussian]]] | str:
-    """(kept, eigenvalues, P, P^-1) with A = P diag P^-1 over Q(i), eigenvectors of conjugate eigenvalues
+    """(kept, eigenvalues, P, P^-1) with A = P diag P^-1 over the exact reals plus i, eigenvectors of conjugate eigenvalues
     conjugate, ``kept`` the channels of real or upper-half-plane eigenvalues; or why there is none."""
     matrix = sympy.Matrix([[sympy.Rational(v.numerator, v.denominator) for v in row] for row in a])
     values, vectors = [], []
     for value, _, basis in matrix.eigenvects():
         if _gaussian(value) is None:
-            return f"A has the eigenvalue {value}, which is not a Gaussian rational (no float gate equals it)"
+            return (f"A has the eigenvalue {value}, whose parts are not rationals or square roots of rationals "
+                    "(lsrl's exact constants)")
         if sympy.im(value) < 0:
             continue
         for vector in basis:
@@ -112,8 +114,8 @@ class RotationBackend(ReluMlpBackend):
     def _basis(self, node: Node, ctx: Context, a: Sequence[Sequence[Fraction]]):
         found = diagonalised(a)
         if isinstance(found, str):
-            raise refuse(self, node, ctx, f"{found}; a diagonal complex recurrence realises only matrices "
-                                          "diagonalisable over Q(i) (rotations of order 1, 2 or 4)")
+            raise refuse(self, node, ctx, f"{found}; a diagonal complex recurrence realises only diagonalisable "
+                                          "matrices")
         kept, values, p, inv = found
         big = next((values[j] for j in kept if _modulus_squared(values[j]) > 1), None)
         if big is not None:
