@@ -2,6 +2,10 @@
 where the label fla's layers give differs from the automaton's, on a random string of up to --length symbols.
 
     python3 bench/fla_export.py MODELS_DIR [--length 1000000] [--out bench/results/fla_export.json]
+    python3 bench/fla_export.py MODELS_DIR --equations --length 100000 --out bench/results/fla_equations.json
+
+``--equations`` reads the exports with fla's layer equations written out in PyTorch (lsrl.fla_equations) on the
+CPU, one thread, in float32 and float64: what the identities of the export keep, without fla's kernels.
 
 MODELS_DIR holds compiled model directories (lsrl compile); each is exported to fla (lsrl.export) in a scratch
 folder and run with fla's chunk and fused_recurrent layers in float32 and bfloat16 (CUDA), and, where
@@ -26,11 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from automata.errors import LsrlInputError  # noqa: E402
 from automata.tasks import get_task  # noqa: E402
 from bench.environment import environment  # noqa: E402
+from lsrl import fla_equations  # noqa: E402
 from lsrl.export import export, load_fla  # noqa: E402
 from models.checkpoint import read_config  # noqa: E402
 
 MODES = ("chunk", "fused_recurrent")
 DTYPES = ("float32", "bfloat16")
+PREFIX = 2000  # --equations: a prefix checked first, so that exports wrong early cost little
 
 
 def automaton_labels(source: str, symbols: np.ndarray) -> np.ndarray:
@@ -105,20 +111,50 @@ def measure(directory: Path, scratch: Path, length: int, seed: int) -> list[dict
     return rows
 
 
+def measure_equations(directory: Path, scratch: Path, length: int, seed: int) -> list[dict[str, Any]]:
+    document = read_config(directory)
+    out = export(directory, "fla", scratch / directory.name)
+    stack = json.loads((out / "config.json").read_text())
+    symbols = np.random.default_rng(seed).integers(stack["n_symbols"], size=length)
+    labels = automaton_labels(document["source"], symbols)
+    rows = []
+    for dtype in ("float32", "float64"):
+        start = time.perf_counter()
+        for n in (min(PREFIX, length), length):  # outputs are causal: a disagreement in a prefix is the first one
+            predicted = fla_equations.labels(out, symbols[:n].tolist(), getattr(torch, dtype)).numpy()
+            wrong = np.flatnonzero(predicted != labels[:n])
+            if wrong.size:
+                break
+        rows.append({"task": document["source"], "class": document["arch"], "construction": document.get("construction"),
+                     "layer": stack["layers"][0]["cls"], "layers": len(stack["layers"]),
+                     "deviations": sorted({d for layer in stack["layers"] for d in layer["deviations"]}),
+                     "target": "equations", "dtype": dtype, "length": length,
+                     "first_disagreement": int(wrong[0]) if wrong.size else None,
+                     "seconds": round(time.perf_counter() - start, 2)})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", type=Path)
     parser.add_argument("--length", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/fla_export.json"))
+    parser.add_argument("--equations", action="store_true", help="fla's layer equations on the CPU, not its kernels")
     args = parser.parse_args()
-    import fla
-
-    results: dict[str, Any] = {"environment": {**environment(), "fla": fla.__version__}, "length": args.length,
+    if args.equations:
+        torch.set_num_threads(1)
+        versions = {"fla_equations": "fla 0.6.0 layers as written out in lsrl.fla_equations"}
+    else:
+        import fla
+        versions = {"fla": fla.__version__}
+    results: dict[str, Any] = {"environment": {**environment(), **versions}, "length": args.length,
                                "seed": args.seed, "rows": []}
+    run = measure_equations if args.equations else measure
     with tempfile.TemporaryDirectory() as scratch:
         for directory in sorted(p for p in args.models.iterdir() if (p / "config.json").is_file()):
-            results["rows"].extend(measure(directory, Path(scratch), args.length, args.seed))
+            results["rows"].extend(run(directory, Path(scratch), args.length, args.seed))
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=1) + "\n")
 

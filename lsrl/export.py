@@ -253,6 +253,9 @@ def _layer_for(arch: registry.Architecture, model: RecurrentModel) -> str:
         holders = ", ".join(f"{a.name} ({a.fla})" for a in registry.ARCHITECTURES if a.fla)
         raise ExportRefused(f"flash-linear-attention {FLA_VERSION} has no layer for {arch.name} ({arch.transition}); "
                             f"classes it has one for: {holders}")
+    if not model.config.exact:
+        raise ExportRefused("export takes compiled models (lsrl compile): a trained model's sigmoid gates and block "
+                            "parts have no mapping here")
     if family not in ("deltaproduct", "diag") or model.config.d_input:
         raise ExportRefused(f"the model's module family {family!r} has no {arch.fla} counterpart (export takes "
                             "compiled deltaproduct and diagonal stacks over symbols)")
