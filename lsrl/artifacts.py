@@ -131,6 +131,9 @@ def verify_directory(directory: str | os.PathLike, source: str | None = None) ->
     directory = Path(directory)
     model = checkpoint.load(directory)
     config = checkpoint.read_config(directory)
+    if "program_hash" in config and source is None:  # a compiled program: recompiled from its source
+        from lsrl.program_commands import verify_program
+        return verify_program(str(directory), config, model)
     path = directory / CERTIFICATE
     if not path.exists():
         reason = config.get("not_certified") if isinstance(config.get("not_certified"), str) else None

@@ -83,6 +83,13 @@ def _verify(args: argparse.Namespace) -> int:
     with Progress("lsrl verify") as progress:
         progress.phase(f"checking {args.directory} against its certificate")
         summary = verify_directory(args.directory, args.source)
+    if summary.get("kind") == "program":
+        claim = (f"exact in {summary['dtype']}" if summary["exact_in_dtype"] else "error bounds " + ", ".join(
+            f"{k} <= {v:.3g}" for k, v in summary["error_bounds"].items()))
+        bounded = summary.get("bounded", {}).get("correct_up_to_length")
+        print(f"{args.directory}: recompiled from {summary['source']}: the same weights and claims ({claim}"
+              + (f"; every output rounds to its exact value up to length {bounded}" if bounded else "") + ")")
+        return 0
     if summary.get("kind") == "bounded":
         print(f"{args.directory}: bounded certificate holds: the float32 model is right at every position up to "
               f"length {summary['correct_up_to_length']}; the exact-root model at every length "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
@@ -77,9 +78,12 @@ def _compile(args: argparse.Namespace) -> int:
         progress.phase(f"compiling {args.source} for {args.arch}")
         compiled = compile_program(check_file(args.source, _params(args)), args.arch, _ranges(args), args.max_length,
                                    dtype, args.approximate)
+    options = {"source_path": str(Path(args.source).resolve()), "params": {k: str(v) for k, v in _params(args).items()},
+               "input_ranges": list(args.input_range or ()), "max_length": args.max_length, "dtype": dtype,
+               "approximate": args.approximate}
     extra = {"source": args.source, "arch": args.arch,
              "program_hash": compiled.model.config.meta["program_hash"], "size": compiled.size(),
-             "exact_in_dtype": compiled.exact, "error_bounds": _error_bounds(compiled)}
+             **compiled.claims(), "compile_options": options}
     model = compiled.model.to(getattr(__import__("torch"), dtype))
     model.config = dataclasses.replace(model.config, dtype=dtype)
     save(model, args.output, extra)
@@ -88,14 +92,16 @@ def _compile(args: argparse.Namespace) -> int:
           f"{size['parameters']} parameters ({dtype})")
     print(f"exact in {dtype}" if compiled.exact else
           "not exact: proved error bounds " + ", ".join(f"{k} <= {v:.3g}" for k, v in extra["error_bounds"].items()))
+    if "bounded" in extra:
+        print(f"bounded: every output rounds to its exact value at every step up to length "
+              f"{compiled.correct_up_to} (lsrl verify re-derives it)")
     return 0
 
 
-def _error_bounds(compiled: object) -> dict[str, float]:
-    """Each output's proved error bound, rounded up to a float (0.0: exact)."""
-    import math
-
-    return {e.name: math.nextafter(float(e.bound), math.inf) if e.bound else 0.0 for e in compiled.errors}
+def compile_options(options: dict) -> tuple[dict[str, Fraction], dict[str, Interval]]:
+    """The params and input ranges of a config.json's ``compile_options``, parsed as ``lsrl compile`` parsed them."""
+    params = dict(parse_param(f"{k}={v}") for k, v in options["params"].items())
+    return params, dict(parse_input_range(text) for text in options["input_ranges"])
 
 
 def _compile_automaton(args: argparse.Namespace) -> int:
@@ -128,6 +134,46 @@ def _compile_automaton(args: argparse.Namespace) -> int:
         if report.bounded is not None:
             print(f"bounded: {report.bounded['statement']}")
     return 0
+
+
+class ProgramClaimError(LsrlInputError):
+    """A compiled program directory whose weights or stated claims differ from a recompilation of its source."""
+
+
+def verify_program(directory: str, config: dict, model: object) -> dict:
+    """``lsrl verify`` of a compiled program: recompile the recorded source with the recorded options, and require
+    the same program hash, the same weights (bit for bit) and the same claims (exactness, error bounds, bounded
+    length), so that every claim is re-derived from the source by the range and float analyses."""
+    import torch
+
+    from lsrl.check import check_file
+    from lsrl.compiler.pipeline import compile_program, program_hash
+
+    options = config.get("compile_options")
+    if not isinstance(options, dict):
+        raise ProgramClaimError(f"{directory}: config.json records no compile_options (compiled by an older lsrl): "
+                                "recompile it to verify it")
+    try:
+        params, ranges = compile_options(options)
+        source, arch, dtype = options["source_path"], config["arch"], options["dtype"]
+        max_length, approximate = options["max_length"], options["approximate"]
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ProgramClaimError(f"{directory}: malformed compile_options in config.json ({err})") from None
+    program = check_file(source, params)
+    if program_hash(program) != config.get("program_hash"):
+        raise ProgramClaimError(f"{directory}: field 'program_hash' differs from the hash of {source} as it is now")
+    compiled = compile_program(program, arch, ranges, max_length, dtype, approximate)
+    stored, rebuilt = model.state_dict(), compiled.model.to(getattr(torch, dtype)).state_dict()
+    for name, tensor in rebuilt.items():
+        if name not in stored or stored[name].shape != tensor.shape or not torch.equal(stored[name], tensor):
+            raise ProgramClaimError(f"{directory}: weight {name!r} differs from the recompiled model's")
+    claims = compiled.claims()
+    for key, value in claims.items():
+        if config.get(key) != value:
+            raise ProgramClaimError(f"{directory}: field {key!r} is {config.get(key)!r}, recomputed {value!r}")
+    if "bounded" in config and "bounded" not in claims:
+        raise ProgramClaimError(f"{directory}: field 'bounded' is stated but not recomputed")
+    return {"kind": "program", "source": source, "arch": arch, "dtype": dtype, **claims}
 
 
 def _read_inputs(args: argparse.Namespace, program: object) -> dict[str, np.ndarray]:

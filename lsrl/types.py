@@ -94,7 +94,7 @@ class Angle:
     multiple: Fraction  # the angle is multiple * pi
 
     def describe(self) -> str:
-        return f"angle {self.multiple} pi"
+        return f"multiple of pi ({self.multiple} pi)"
 
 
 @dataclass(frozen=True)

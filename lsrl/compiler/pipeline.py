@@ -21,7 +21,8 @@ from lsrl.compiler.errors import InexactInFloat, InvalidTarget
 from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, Lattice, analyse
 from lsrl.compiler.rounding import SIGNIFICAND_BITS, OutputError, output_errors
 from lsrl.errors import InputValueError, Location
-from lsrl.graph import CheckedProgram, Node
+from lsrl.graph import CheckedProgram, Node, exact
+from proofs.cyclotomic import Algebraic
 from models.stack import RecurrentModel
 
 
@@ -77,6 +78,20 @@ class CompiledProgram:
         for name, node in self.program.outputs:
             out[name] = y[0, :, start:start + node.dim] if single else y[:, :, start:start + node.dim]
             start += node.dim
+        return out
+
+    def claims(self) -> dict[str, object]:
+        """What config.json states and ``lsrl verify`` re-derives: exactness in the dtype, each output's proved error
+        bound (rounded up to a float; 0.0: exact) and, for an inexact model, the bounded claim (``correct_up_to``)."""
+        bounds = {e.name: math.nextafter(float(e.bound), math.inf) if e.bound else 0.0 for e in self.errors}
+        out: dict[str, object] = {"exact_in_dtype": self.exact, "error_bounds": bounds}
+        if self.correct_up_to is not None:
+            out["bounded"] = {"correct_up_to_length": self.correct_up_to,
+                              "grids": {name: [[str(g.step), str(g.offset)] for g in lattices]
+                                        for name, lattices in grids(self.plan).items()},
+                              "statement": f"for inputs in the declared ranges of at most {self.correct_up_to} steps, "
+                                           "every output component rounded to the nearest point of its grid "
+                                           "offset + step Z is the exact interpreter's value at every step"}
         return out
 
     def check_contract(self, node: Node, values: np.ndarray) -> None:
@@ -201,9 +216,9 @@ def compare(compiled: CompiledProgram, want: Mapping[str, np.ndarray], got: Mapp
     largest: Bound = Fraction(0)
     for t in range(min((len(v) for v in want.values()), default=0)):
         for name, values in want.items():
-            errors = [abs(Fraction(float(g)) - Fraction(w)) if math.isfinite(g) else INF
-                      for w, g in zip(values[t], got[name][t])]
-            largest = max(largest, *errors)
+            errors = [abs(Fraction(float(g)) - exact(w)) if math.isfinite(g) else INF
+                      for w, g in zip(values[t], got[name][t])]  # exact: Algebraic for irrational values
+            largest = max(largest, *(e.bounds()[1] if isinstance(e, Algebraic) else e for e in errors))
             if any(e > bounds.get(name, 0) for e in errors):
                 return Disagreement(t, name, list(values[t]), got[name][t].tolist()), largest
     return None, largest

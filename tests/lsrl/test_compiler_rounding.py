@@ -31,6 +31,7 @@ CONSTANTS = st.one_of(
     st.builds(lambda k, j: f"{k}/{2 ** j}", st.integers(-7, 7), st.integers(0, 30)),  # dyadic
     st.integers(-12, 12).map(lambda k: f"1e{k}"),  # decimal scales
     st.sampled_from(["1/3", "1/1000", "1e-400", "1e300", "1073741825/1073741824"]),
+    st.sampled_from(["sqrt(2)", "cos(pi / 6)", "-sin(2 * pi / 3)", "sqrt(1/3)", "cos(2 * pi / 3)"]),  # irrational
 )
 SCALES = st.sampled_from(["1000", "1e10", "1024", "1/1000", "3"])
 STEPS = st.sampled_from([F(1), F(1, 2), F(1, 4), F(1, 10), F(1, 3), F(3), None])
@@ -46,7 +47,7 @@ def _program(draw: st.DrawFn) -> str:
         template = draw(st.sampled_from([
             f"relu({c1} * {s} + {c2})", f"{c1} * {s} + {c2} * {t}",
             f"relu({scale} * {s}) - {scale} * relu({s} - 1 / {scale})",  # LSRL's f_step
-            f"gt({s}, {c1}) * {t}", f"lti({s}, [[{draw(st.sampled_from(['1', '1/2', '-1', '1/3']))}]], [[{c1}]])"]))
+            f"gt({s}, {c1}) * {t}", f"lti({s}, [[{draw(st.sampled_from(['1', '1/2', '-1', '1/3', 'cos(pi / 4)']))}]], [[{c1}]])"]))
         lines.append(f"let v{k} = {template}")
         signals.append(f"v{k}")
     lines.append(f"output y = {signals[-1]}")
