@@ -3,7 +3,9 @@
 The DFA is first reduced to its minimal labelled form (``labelling.minimal_labelled``); the result's
 ``dfa`` and ``labels`` are that minimal automaton, which gives the same label as the input after every
 prefix. The classifier (``automata.classify``) is consulted first: if it proves the language of some label
-value impossible for the class, ``NotExpressible`` carries its theorem and no construction is tried. Then
+value impossible for the class, ``NotExpressible`` carries its theorem and no construction is tried; if it
+leaves the language open, ``NotImplementedConstruction`` says so at once (a construction would be a proof
+that settles it; the constructions here all follow constructible verdicts' rules). Then
 each class's constructions are tried from the smallest to the most general; a construction that applies is
 itself a proof that the class can express the automaton; when none applies, ``NotImplementedConstruction``
 says what is missing.
@@ -20,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from automata.classify import classify, classify_labelling
+from automata.classify import Verdict, classify, classify_labelling
 from automata.dfa import DFA
 from lsrl.constructions import (cascade, diagonal, diagonal_cascade, group_cascade, householder, onehot, rotation,
                                 transformation_units)
@@ -53,18 +55,19 @@ CONSTRUCTIONS: dict[str, tuple[Construction, ...]] = {
 ARCHITECTURES = tuple(a.name for a in registry.ARCHITECTURES if a.automaton == a.name)  # own constructions
 
 
-def check_expressible(dfa: DFA, labels: np.ndarray, arch: str) -> None:
+def check_expressible(dfa: DFA, labels: np.ndarray, arch: str) -> Verdict | None:
     """Raise ``NotExpressible`` if the classifier proves that the class cannot recognise the language of
     one label value (a model computing every label would recognise each of those languages). ``dfa`` is
     minimal as a labelled automaton: its labelling is classified once, and only when that proves some
-    label value's language impossible are the values classified one by one to name it."""
+    label value's language impossible are the values classified one by one to name it. Returns the
+    labelling's verdict (None for a universal class, which is not classified)."""
     spec = registry.get(arch)
     if spec.universal or spec.classifier is None:
-        return
+        return None
     cls = spec.classifier
     labelling = classify_labelling(dfa, labels, only=(cls,)).verdict(cls)
     if labelling.status != "impossible":
-        return
+        return labelling
     for value in np.unique(labels).tolist():
         verdict = classify(dfa.with_accepting(np.flatnonzero(labels == value).tolist()), only=(cls,)).verdict(cls)
         if verdict.status == "impossible" and verdict.theorem is not None:
@@ -106,7 +109,11 @@ def compile_automaton(dfa: DFA, arch: str, labels: np.ndarray | None = None,
     minimal, minimal_labels = minimal_labelled(dfa, labels)
     constructions = CONSTRUCTIONS.get(spec.automaton, (lambda d, l: householder.deltaproduct(d, l, n_h),
                                                        lambda d, l: cascade.deltaproduct_cascade(d, l, n_h)))
-    check_expressible(minimal, minimal_labels, arch)
+    verdict = check_expressible(minimal, minimal_labels, arch)
+    if verdict is not None and verdict.status == "open":  # a construction would settle it: none here does
+        raise NotImplementedConstruction(arch, f"the classifier leaves this language open for the class "
+                                               f"({verdict.note.split('. ')[0]}), and every construction here "
+                                               f"is a proof of a constructible verdict")
     missing = []
     for construct in constructions:
         try:
