@@ -11,6 +11,7 @@ from automata.minimize import minimize
 from automata.strategies import dfas
 from automata.tasks import get_task
 from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
+from lsrl.constructions import select
 from lsrl.constructions.select import ARCHITECTURES, check_expressible, compile_automaton
 from models.registry import UnknownArchitecture
 from tests.lsrl.compiled_checks import assert_computes
@@ -57,6 +58,14 @@ def test_missing_constructions_are_reported_not_faked(name, arch):
     task = get_task(name)
     with pytest.raises(NotImplementedConstruction, match=arch):
         compile_automaton(task.dfa, arch, task.labels)
+
+
+def test_an_open_verdict_tries_no_construction(monkeypatch):
+    """The classifier's 'open' ends compilation before any construction runs (each would settle it)."""
+    task = get_task("modarith:5")
+    monkeypatch.setattr(select, "CONSTRUCTIONS", {"diag-neg": (lambda dfa, labels: pytest.fail("tried"),)})
+    with pytest.raises(NotImplementedConstruction, match="leaves this language open"):
+        compile_automaton(task.dfa, "diag-neg", task.labels)
 
 
 @pytest.mark.parametrize("name, arch, size", [

@@ -17,7 +17,7 @@ from automata.tasks import get_task
 from lsrl.constructions.select import compile_automaton
 from proofs.certificate import CertificateError, certify, verify
 from proofs.interval import ROUNDINGS, Intervals, Weight, affine, sum_of_products
-from proofs.interval_certificate import IntervalCertificate
+from proofs.interval_certificate import IntervalCertificate, _grow
 from proofs.rational import to_rational
 
 CHEAP = [("no-aa", "diag-01"), ("tomita:2", "rotation"), ("flipflop", "rotation"), ("ab-star", "diag-neg")]
@@ -90,6 +90,43 @@ def test_affine_bound_contains_torch_float32_linear(case):
     bound = affine(Weight.of(to_rational(weight)), Intervals.point(to_rational(torch.tensor(x)).tolist()),
                    Weight.of(to_rational(bias.reshape(1, 1))), ROUNDINGS["float32"]).value()
     assert _inside(bound, got[0].tolist()).all()
+
+
+SPARSE = st.one_of(st.just(0.0), FLOAT32)  # weights with zero columns (affine skips them)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6).flatmap(lambda c: st.tuples(
+    st.lists(st.lists(SPARSE, min_size=c, max_size=c), min_size=1, max_size=5),
+    st.lists(st.tuples(FLOAT32, FLOAT32), min_size=c, max_size=c))))
+def test_affine_exact_bounds_are_the_box_extremes(case):
+    """Over a box, exact ``affine`` gives each row's least and greatest value, rounded out onto the grid."""
+    rows, ends = case
+    lo, hi = [min(a, b) for a, b in ends], [max(a, b) for a, b in ends]
+    weight = Weight.of(to_rational(torch.tensor(rows, dtype=torch.float64)))
+    got = affine(weight, Intervals.from_fractions(lo, hi), None, ROUNDINGS["exact"]).value()
+    want_lo = [sum(min(Fraction(w) * Fraction(a), Fraction(w) * Fraction(b)) for w, a, b in zip(row, lo, hi))
+               for row in rows]
+    want_hi = [sum(max(Fraction(w) * Fraction(a), Fraction(w) * Fraction(b)) for w, a, b in zip(row, lo, hi))
+               for row in rows]
+    assert got == Intervals.from_fractions(want_lo, want_hi)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(FLOAT32, FLOAT32, FLOAT32), min_size=1, max_size=6), st.integers(0, 3))
+def test_a_growing_box_contains_both_boxes_and_jumps_only_where_growth_halves(ends, shrink):
+    """``_grow``: the new box holds the old one and the reached one; an endpoint whose growth is at most half
+    its previous growth moves by its growth once more (the tail of a contracting series), no other does."""
+    lo = [min(e) for e in ends]
+    old = Intervals.from_fractions(lo, [sorted(e)[1] for e in ends])
+    reached = Intervals.from_fractions([v - abs(v) / 2 for v in lo], [max(e) for e in ends])
+    first, growth = _grow((old,), (reached,), None)
+    assert first[0] == old.hull(reached)
+    previous = Intervals(growth.lo * 2 ** shrink, growth.hi * 2 ** shrink)
+    grown, _ = _grow((old,), (reached,), previous)
+    jump = [g if 0 < g and shrink else 0 for g in growth.lo.tolist()], [g if 0 < g and shrink else 0
+                                                                          for g in growth.hi.tolist()]
+    assert grown[0] == old.hull(reached).widen(np.asarray(jump[0], dtype=object), np.asarray(jump[1], dtype=object))
 
 
 @settings(max_examples=60, deadline=None)
