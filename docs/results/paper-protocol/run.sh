@@ -7,7 +7,7 @@
 set -o pipefail
 export PYTHONUNBUFFERED=1
 D=docs/results/paper-protocol
-NE_SECONDS=${NE_SECONDS:-200} DG_SECONDS=${DG_SECONDS:-80} NE_RANKS=16 DG_RANKS=8
+NE_SECONDS=${NE_SECONDS:-170} DG_SECONDS=${DG_SECONDS:-60} NE_RANKS=16 DG_RANKS=8
 mkdir -p "$OUT/pp/logs"
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
   python3 -c "import torch, triton, platform; print('torch', torch.__version__, 'triton', triton.__version__, 'python', platform.python_version())"
