@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -241,3 +242,21 @@ def test_paper_blocks_follow_the_official_code() -> None:
     assert protocol.grazzi("parity", "deltanet").loss == "final" and protocol.siems("S:3", 1).loss == "every"
     with pytest.raises(protocol.UnknownProtocol):
         protocol.grazzi("S:5", "deltanet")
+
+
+_COMMITTED = sorted(p for p in (Path(__file__).parents[2] / "docs" / "results").glob("*/*.json")
+                    if json.loads(p.read_text()).get("experiment") in EXPERIMENTS) + sorted(
+    p for p in (Path(__file__).parents[2] / "docs" / "results").glob("*/*/*.json")
+    if json.loads(p.read_text()).get("experiment") in EXPERIMENTS)
+
+
+@pytest.mark.parametrize("records", _COMMITTED, ids=lambda p: str(p.relative_to(p.parents[2])))
+def test_committed_tables_re_render_byte_identical_from_their_records(records, tmp_path) -> None:
+    """Every committed table under docs/results/ is what its records render to (the tables are never hand-edited)."""
+    from lsrl.reproduce import render_saved
+
+    again = render_saved(records, tmp_path, plots=False)
+    for path in again.files:
+        committed = records.parent / path.name
+        if path.suffix in (".md", ".tex") and committed.exists():
+            assert path.read_bytes() == committed.read_bytes(), committed
