@@ -85,6 +85,7 @@ def measure(config: Config, arch: str, dtype: str) -> dict:
         return row | {"refused": error.reason, "construct": error.construct, "at": where}
     bounds = {e.name: float(e.bound) for e in compiled.errors}
     return row | compiled.size() | {"exact": compiled.exact, "error_bounds": bounds,
+                                    "correct_up_to": compiled.correct_up_to,
                                     "seconds": round(time.perf_counter() - started, 2)}
 
 

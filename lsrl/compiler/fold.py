@@ -72,7 +72,7 @@ def fold(program: CheckedProgram) -> CheckedProgram:
     new: dict[Node, Node] = {}
     for node in program.nodes:
         fields = {f.name: getattr(node, f.name) for f in dataclasses.fields(node)}
-        replaced = {name: _remap(value, new) for name, value in fields.items() if name not in ("id", "dim", "loc")}
+        replaced = {name: remap(value, new) for name, value in fields.items() if name not in ("id", "dim", "loc")}
         new[node] = _fold(dataclasses.replace(node, **replaced) if replaced else node)
     return dataclasses.replace(program, inputs=tuple(new[i] for i in program.inputs),
                                outputs=tuple((n, new[x]) for n, x in program.outputs),
@@ -80,12 +80,12 @@ def fold(program: CheckedProgram) -> CheckedProgram:
                                labels={new[x]: label for x, label in program.labels.items()})
 
 
-def _remap(value: object, new: dict[Node, Node]) -> object:
+def remap(value: object, new: dict[Node, Node]) -> object:
     """A field with every node (also inside terms and tuples of parts) replaced by its folded version."""
     if isinstance(value, Node):
         return new[value]
     if isinstance(value, Term):
         return Term(new[value.node], value.weight)
     if isinstance(value, tuple) and value and isinstance(value[0], (Node, Term)):
-        return tuple(_remap(v, new) for v in value)
+        return tuple(remap(v, new) for v in value)
     return value

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lsrl.compiler.backends import Context, backend
+from lsrl.compiler.backends import Backend, Context, backend
 from lsrl.compiler.dce import eliminate_dead_code
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.lower import Plan, build_model, plan
-from lsrl.compiler.errors import InexactInFloat, InvalidTarget
+from lsrl.compiler.errors import InexactInFloat, InvalidTarget, NotExpressible
+from lsrl.compiler.observe import reduce_states
 from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, Lattice, analyse
 from lsrl.compiler.rounding import SIGNIFICAND_BITS, OutputError, output_errors
 from lsrl.errors import InputValueError, Location
@@ -138,11 +139,7 @@ def compile_program(program: CheckedProgram, arch: str, input_ranges: InputRange
     if dtype not in SIGNIFICAND_BITS:
         raise InvalidTarget(f"unknown dtype {dtype!r} for programs; known: {', '.join(SIGNIFICAND_BITS)}")
     target = backend(arch)
-    simplified = eliminate_dead_code(fold(program))
-    forms = fuse(simplified)
-    ctx = Context(simplified, forms, analyse(simplified, forms, input_ranges, max_length))
-    lowered = plan(ctx, target)
-    errors = output_errors(lowered, dtype, max_length)
+    simplified, lowered, errors = _lowered(eliminate_dead_code(fold(program)), target, input_ranges, max_length, dtype)
     for error in errors:
         if error.bound == INF or (error.bound and not approximate):
             raise _refusal(target.name, dtype, error, simplified, approximate)
@@ -151,6 +148,40 @@ def compile_program(program: CheckedProgram, arch: str, input_ranges: InputRange
             "inputs": [[i.name, i.dim, list(i.alphabet) if i.alphabet else None] for i in program.inputs],
             "outputs": [[name, node.dim] for name, node in program.outputs]}
     return CompiledProgram(program, build_model(lowered, meta), lowered, arch, dtype, errors, max_length, length)
+
+
+Lowered = tuple[CheckedProgram, Plan, tuple[OutputError, ...]]
+
+
+def _lower(program: CheckedProgram, target: Backend, input_ranges: InputRanges | None, max_length: int | None,
+           dtype: str) -> Lowered:
+    forms = fuse(program)
+    lowered = plan(Context(program, forms, analyse(program, forms, input_ranges, max_length)), target)
+    return program, lowered, output_errors(lowered, dtype, max_length)
+
+
+def _lowered(simplified: CheckedProgram, target: Backend, input_ranges: InputRanges | None, max_length: int | None,
+             dtype: str) -> Lowered:
+    """The program lowered with its LTI states reduced to their observable part (``observe``) when that is exact,
+    else whichever of the reduced and the unreduced program has the smaller proved error (the unreduced on a tie,
+    and its refusal when both are refused)."""
+    reduced = reduce_states(simplified, fuse(simplified))
+    chosen: Lowered | None = None
+    if reduced is not None:
+        try:
+            chosen = _lower(reduced, target, input_ranges, max_length, dtype)
+        except NotExpressible:
+            chosen = None
+        if chosen is not None and not any(e.bound for e in chosen[2]):
+            return chosen
+    try:
+        original = _lower(simplified, target, input_ranges, max_length, dtype)
+    except NotExpressible:
+        if chosen is None:
+            raise
+        return chosen
+    worst = lambda low: max((e.bound for e in low[2]), default=Fraction(0))  # noqa: E731
+    return original if chosen is None or worst(original) <= worst(chosen) else chosen
 
 
 def grids(plan: Plan) -> dict[str, list[Lattice | None]]:
