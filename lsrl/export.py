@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from automata.errors import LsrlInputError
+from lsrl.fla_equations import last_substep, substeps
 from models import registry
 from models.checkpoint import load, read_config
 from models.output_directory import write_directory
@@ -43,6 +44,7 @@ class FlaLayer:
     tensors: dict[str, torch.Tensor]
     initial_state: torch.Tensor
     deviations: tuple[str, ...]
+    substeps: int = 1  # > 1: each token runs as this many steps of the layer (lsrl.fla_equations.substeps)
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ def _delta(rec: Any, x: torch.Tensor, index: int) -> FlaLayer:
     q, k, v, beta, log_alpha = rec.factors(x)
     heads, n_h, dk, dv = rec.heads, rec.n_h, rec.d_key, rec.d_value
     DK, DV = _padded(dk), _padded(dv)
-    delta_net = n_h == 1 and rec.to_alpha is None
+    delta_net = rec.to_alpha is None  # DeltaNet over n_h sub-steps per token; with a decay GatedDeltaProduct
     key_norm2, kappa = _key_norms(k, beta, deviations)
     if bool((k < 0).any()) and not delta_net:
         deviations.append("keys with negative entries: GatedDeltaProduct's SiLU on k maps them to about 0")
@@ -180,11 +182,13 @@ def _delta(rec: Any, x: torch.Tensor, index: int) -> FlaLayer:
     tensors = {"q_proj.weight": q_proj, "k_proj.weight": k_proj, "v_proj.weight": v_proj, "b_proj.weight": b_proj,
                "o_proj.weight": o_proj.reshape(o_proj.shape[0], -1), "o_norm.weight": torch.ones(DV)}
     d_model = x.shape[-1] + 1
-    if delta_net:
-        kwargs = {"hidden_size": d_model, "expand_k": heads * DK / d_model, "expand_v": heads * DV / d_model,
+    if rec.to_alpha is None:
+        tensors = _as_substeps(tensors, n_h)
+        hidden = n_h * d_model
+        kwargs = {"hidden_size": hidden, "expand_k": heads * DK / hidden, "expand_v": heads * DV / hidden,
                   "num_heads": heads, "use_beta": True, "use_gate": False, "use_short_conv": False,
                   "allow_neg_eigval": neg, "qk_activation": "identity", "qk_norm": "l2"}
-        return FlaLayer("DeltaNet", kwargs, _float(tensors), state.float(), tuple(deviations))
+        return FlaLayer("DeltaNet", kwargs, _float(tensors), state.float(), tuple(deviations), n_h)
     kwargs = {"hidden_size": d_model, "head_dim": DK, "expand_v": DV / DK, "num_heads": heads,
               "use_output_gate": False, "use_short_conv": False, "use_forget_gate": rec.to_alpha is not None,
               "allow_neg_eigval": neg, "num_householder": n_h}
@@ -207,6 +211,19 @@ def _tied(a: torch.Tensor, b: torch.Tensor, deviations: list[str]) -> torch.Tens
             deviations.append(f"channel {c}: inputs arrive with 1 - gate in {held[:4]}: HGRN ties its input to 1 - gate")
         out[c] = held[-1] if held and held[-1] > 0 else 1.0
     return out
+
+
+def _as_substeps(tensors: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
+    """A layer of n factors per token as a DeltaNet layer over n sub-steps (``lsrl.fla_equations.substeps``):
+    sub-step j carries the stream in block j, which factor j's key, value and beta rows read (rows ordered by
+    factor, concatenated along the input); the query reads only the last block; the output goes to the first."""
+    def per_factor(rows: torch.Tensor) -> torch.Tensor:
+        return torch.cat(rows.chunk(n, dim=0), dim=1)
+
+    q, o = tensors["q_proj.weight"], tensors["o_proj.weight"]
+    return {**tensors, "q_proj.weight": torch.cat([q.new_zeros(q.shape[0], (n - 1) * q.shape[1]), q], 1),
+            **{name: per_factor(tensors[name]) for name in ("k_proj.weight", "v_proj.weight", "b_proj.weight")},
+            "o_proj.weight": torch.cat([o, o.new_zeros((n - 1) * o.shape[0], o.shape[1])])}
 
 
 def _hgrn(rec: Any, x: torch.Tensor, index: int) -> FlaLayer:
@@ -292,10 +309,10 @@ def _compensate(layer: FlaLayer, extra: torch.Tensor) -> FlaLayer:
     tensors = dict(layer.tensors)
     for name in _INPUT_MAPS:
         if name in tensors:
-            w = tensors[name].double()
-            w[:, -1] -= w[:, :-1] @ extra.double()
-            tensors[name] = w.float()
-    return FlaLayer(layer.cls, layer.kwargs, tensors, layer.initial_state, layer.deviations)
+            w = tensors[name].double().unflatten(1, (-1, extra.numel() + 1))  # (rows, sub-step block, stream)
+            w[:, :, -1] -= w[:, :, :-1] @ extra.double()
+            tensors[name] = w.flatten(1).float()
+    return FlaLayer(layer.cls, layer.kwargs, tensors, layer.initial_state, layer.deviations, layer.substeps)
 
 
 def _mlp(mlp: MLP, extra: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -311,7 +328,7 @@ def _mlp(mlp: MLP, extra: torch.Tensor) -> dict[str, torch.Tensor]:
 def _stack_document(stack: FlaStack, source: dict[str, Any]) -> dict[str, Any]:
     return {"format": "lsrl-fla-stack", "fla_version": FLA_VERSION, "arch": stack.arch, "source": source,
             "d_model": stack.d_model, "n_symbols": stack.embedding.shape[0], "n_labels": stack.readout["weight"].shape[0],
-            "layers": [{"cls": layer.cls, "kwargs": layer.kwargs, "mlp": mlp is not None,
+            "layers": [{"cls": layer.cls, "kwargs": layer.kwargs, "substeps": layer.substeps, "mlp": mlp is not None,
                         "deviations": list(layer.deviations)} for layer, mlp in zip(stack.layers, stack.mlps)],
             "saturate": SATURATE, "calibration": {"strings": CALIBRATION[0], "length": CALIBRATION[1], "seed": 0}}
 
@@ -337,6 +354,9 @@ def _hf_document(stack: FlaStack) -> dict[str, Any]:
     if any(mlp is not None for mlp in stack.mlps):
         raise ExportRefused("--to hf: fla's models put a SwiGLU MLP in every block and a compiled ReLU MLP has no "
                             "exact SwiGLU form; export this model --to fla (fla's layers with lsrl's MLPs)")
+    if any(layer.substeps > 1 for layer in stack.layers):
+        raise ExportRefused("--to hf: fla's models run one step per token, and this model's DeltaNet layers run n_h "
+                            "sub-steps per token (export it --to fla)")
     first = stack.layers[0]
     model_type, model_class = _HF_MODEL_TYPES[first.cls]
     kwargs = {k: v for k, v in first.kwargs.items() if k != "use_output_gate"}
@@ -452,13 +472,15 @@ class FlaModel(torch.nn.Module):
                                      if k.startswith(f"layers.{i}.mlp.")})
         self.readout.load_state_dict({"weight": tensors["readout.weight"], "bias": tensors["readout.bias"]})
         self.states = [tensors[f"layers.{i}.initial_state"] for i in range(len(document["layers"]))]
+        self.substeps = [layer.get("substeps", 1) for layer in document["layers"]]
 
     @torch.no_grad()
     def forward(self, symbols: torch.Tensor) -> torch.Tensor:
         x = self.embedding(symbols).to(self.readout.weight.dtype)
         cache = _InitialStates([s.to(x.device) for s in self.states], symbols.shape[0])
-        for mixer, mlp in zip(self.mixers, self.mlps):
-            x = x + mixer(x, past_key_values=cache)[0]
+        for mixer, mlp, n in zip(self.mixers, self.mlps, self.substeps):
+            x = x + (mixer(x, past_key_values=cache)[0] if n == 1 else
+                     last_substep(mixer(substeps(x, n), past_key_values=cache)[0], n, x.shape[-1]))
             x = x + mlp(x) if isinstance(mlp, MLP) else x
         return self.readout(x)
 

@@ -55,6 +55,26 @@ def _hgrn_layer(w: dict[str, torch.Tensor], kw: dict[str, Any], x: torch.Tensor,
     return (_rms(torch.stack(out), w["g_norm.weight"]) * gate) @ w["o_proj.weight"].T
 
 
+def substeps(x: torch.Tensor, n: int) -> torch.Tensor:
+    """(..., T, d) -> (..., T n, n d): each token as n sub-steps, sub-step j carrying x in block j and zeros elsewhere
+    (a DeltaProduct layer of n factors per token is a DeltaNet layer over these: ``lsrl.export``)."""
+    out = x.new_zeros(*x.shape[:-1], n, n, x.shape[-1])
+    for j in range(n):
+        out[..., j, j, :] = x
+    return out.flatten(-2).flatten(-3, -2)
+
+
+def last_substep(o: torch.Tensor, n: int, d: int) -> torch.Tensor:
+    """(..., T n, D) -> (..., T, d): each token's output, the first d channels of its last sub-step."""
+    return o.unflatten(-2, (-1, n))[..., -1, :d]
+
+
+def mixer(run: Any, w: dict[str, torch.Tensor], layer: dict[str, Any], x: torch.Tensor, s0: torch.Tensor) -> torch.Tensor:
+    """A layer's output on the stream x (T, d), its tokens run as ``layer["substeps"]`` sub-steps each."""
+    n = layer.get("substeps", 1)
+    return run(w, layer["kwargs"], x, s0) if n == 1 else last_substep(run(w, layer["kwargs"], substeps(x, n), s0), n, x.shape[-1])
+
+
 def labels(directory: str | Path, symbols: list[int], dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """The labels the stack exported to ``directory`` gives on ``symbols`` under fla's layer equations in ``dtype``."""
     document = json.loads((Path(directory) / "config.json").read_text())
@@ -63,7 +83,7 @@ def labels(directory: str | Path, symbols: list[int], dtype: torch.dtype = torch
     for i, layer in enumerate(document["layers"]):
         w = {k.split(".mixer.", 1)[1]: v for k, v in t.items() if k.startswith(f"layers.{i}.mixer.")}
         run = _hgrn_layer if layer["cls"] == "HGRNAttention" else _delta_layer
-        x = x + run(w, layer["kwargs"], x, t[f"layers.{i}.initial_state"])
+        x = x + mixer(run, w, layer, x, t[f"layers.{i}.initial_state"])
         if layer["mlp"]:
             p = f"layers.{i}.mlp."
             x = x + F.relu(x @ t[p + "up.weight"].T + t[p + "up.bias"]) @ t[p + "down.weight"].T + t[p + "down.bias"]

@@ -70,7 +70,7 @@ class Architecture:
     a class it equals, with ``n_h`` fixed), ``program`` whether an lsrl program backend exists; ``universal``
     that its classifier class recognises every regular language (no theorem excludes one); ``upgrade`` is the
     next class up, which ``gains`` (what it adds) names in refusals; ``fla`` the flash-linear-attention 0.6.0
-    layer that ``lsrl export`` writes its models as (``lsrl.export``)."""
+    layer that ``lsrl export`` writes its models as (``lsrl.export``; n_h factors per token run as n_h DeltaNet steps)."""
 
     name: str
     aliases: tuple[str, ...]
@@ -129,7 +129,7 @@ ARCHITECTURES: tuple[Architecture, ...] = (
     Architecture("deltaproduct", (), "n_h generalized Householder factors I - beta k k^T per token, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", SIEMS, gate_range=(0.0, 2.0),
                  program=True, automaton="deltaproduct", universal=True, gains="non-diagonal (Householder) transitions",
-                 fla="GatedDeltaProduct"),
+                 fla="DeltaNet"),
     Architecture("deltanet", (), "one generalized Householder factor I - beta k k^T per token, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", f"{DELTANET}; {GRAZZI}",
                  gate_range=(0.0, 2.0), n_h=1, program=True, automaton="deltaproduct", universal=True, upgrade="deltaproduct",

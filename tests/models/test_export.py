@@ -18,7 +18,7 @@ from models.checkpoint import load
 
 # Constructions whose export records no deviation: every part has an exact identity in fla's layers.
 EXPORTABLE = [("parity", "deltanet"), ("tomita:1", "deltanet"), ("tomita:1", "mamba"), ("flipflop", "diag-01"),
-              ("no-aa", "diag-01"), ("parity", "deltaproduct")]
+              ("no-aa", "diag-01"), ("parity", "deltaproduct"), ("mod:3", "deltaproduct")]
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +56,30 @@ def test_export_records_no_deviation_where_identities_hold(exported: dict) -> No
 
 
 def test_export_names_what_fla_cannot_hold(tmp_path: Path) -> None:
-    """mod:3 on deltaproduct reflects along keys e_i - e_j; GatedDeltaProduct's SiLU on k has no identity for them."""
-    compiled, out = tmp_path / "m", tmp_path / "x"
-    assert main(["compile", "task:mod:3", "--arch", "deltaproduct", "-o", str(compiled)]) == 0
-    assert main(["export", str(compiled), "--to", "fla", "-o", str(out)]) == 0
-    layer = json.loads((out / "config.json").read_text())["layers"][0]
-    assert layer["cls"] == "GatedDeltaProduct" and any("keys with negative entries" in d for d in layer["deviations"])
+    """One beta with keys of two norms: fla's beta |k|^2 would have to differ for one pre-activation."""
+    from models.checkpoint import save
+    from models.config import LayerConfig, ModelConfig
+    from models.stack import RecurrentModel
+
+    model = RecurrentModel(ModelConfig("deltaproduct", 2, 2, 2, (LayerConfig(d_state=2, d_value=1, gate_range=(0.0, 2.0)),),
+                                       exact=True))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.embedding.weight.copy_(torch.eye(2))
+        rec = model.blocks[0].recurrence
+        rec.to_k.weight.copy_(torch.tensor([[1.0, 1.0], [0.0, 1.0]]))  # keys (1, 0) and (1, 1)
+        rec.to_beta.bias.fill_(1.0)
+    save(model, tmp_path / "m", {"arch": "deltanet"})
+    assert main(["export", str(tmp_path / "m"), "--to", "fla", "-o", str(tmp_path / "x")]) == 0
+    deviations = json.loads((tmp_path / "x" / "config.json").read_text())["layers"][0]["deviations"]
+    assert any("key norms^2 take 2 values" in d for d in deviations)
+    assert any("lie on no sigmoid line" in d for d in deviations)
+
+
+def test_deltaproduct_runs_as_deltanet_substeps(exported: dict) -> None:
+    layer = json.loads((exported["mod:3", "deltaproduct"][1] / "config.json").read_text())["layers"][0]
+    assert layer["cls"] == "DeltaNet" and layer["substeps"] >= 2
 
 
 def test_hf_folder_has_fla_model_config(exported: dict, tmp_path: Path) -> None:

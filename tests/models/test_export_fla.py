@@ -20,7 +20,7 @@ LENGTH = 4096
 # (task, class, dtype, mode) that fla runs: its chunked delta rule refuses float32 (fla/ops/delta_rule/chunk.py)
 CASES = [("parity", "deltanet", "float32", "fused_recurrent"), ("parity", "deltanet", "bfloat16", "chunk"),
          ("tomita:1", "mamba", "float32", "fused_recurrent"), ("tomita:1", "mamba", "float32", "chunk"),
-         ("flipflop", "diag-01", "bfloat16", "chunk")]
+         ("flipflop", "diag-01", "bfloat16", "chunk"), ("mod:3", "deltaproduct", "float32", "fused_recurrent")]
 
 
 def _labels(task: str, symbols: np.ndarray) -> np.ndarray:
