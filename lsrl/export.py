@@ -273,9 +273,12 @@ def _layer_for(arch: registry.Architecture, model: RecurrentModel) -> str:
     if not model.config.exact:
         raise ExportRefused("export takes compiled models (lsrl compile): a trained model's sigmoid gates and block "
                             "parts have no mapping here")
-    if family not in ("deltaproduct", "diag") or model.config.d_input:
+    if model.config.d_input:
+        raise ExportRefused(f"the model reads real vectors (d_input = {model.config.d_input}, a compiled lsrl program), "
+                            "not symbols; export takes models compiled from automata, whose tokens fla embeds")
+    if family not in ("deltaproduct", "diag"):
         raise ExportRefused(f"the model's module family {family!r} has no {arch.fla} counterpart (export takes "
-                            "compiled deltaproduct and diagonal stacks over symbols)")
+                            "deltaproduct and diagonal stacks)")
     return arch.fla
 
 

@@ -118,3 +118,11 @@ def test_trained_models_are_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
     save(RecurrentModel(ModelConfig("diag", 2, 2, 8, (LayerConfig(d_state=4),))), tmp_path / "m", {"arch": "diag-01"})
     assert main(["export", str(tmp_path / "m"), "--to", "fla", "-o", str(tmp_path / "x")]) == 2
     assert "takes compiled models" in capsys.readouterr().err
+
+
+def test_program_models_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    assert main(["compile", str(examples / "parity.lsrl"), "--arch", "deltaproduct", "-o", str(tmp_path / "m")]) == 0
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "m"), "--to", "fla", "-o", str(tmp_path / "x")]) == 2
+    assert "reads real vectors" in capsys.readouterr().err
