@@ -345,7 +345,7 @@ class Algebraic:
         return difference.sign() if isinstance(difference, Algebraic) else (difference > 0) - (difference < 0)
 
     def __eq__(self, other) -> bool:
-        if isinstance(other, float):
+        if not isinstance(other, (int, Fraction, Algebraic)):
             return False
         return self._compare(other) == 0
 
@@ -474,3 +474,15 @@ def from_sympy(expr) -> Number | None:
         root = sqrt_rational(Fraction(int(expr.base.p), int(expr.base.q)))
         return root if expr.exp > 0 else 1 / root
     return None
+
+
+def to_sympy(value: Number):
+    """A Fraction or Algebraic as an exact sympy number: sum_j c_j (cos(2 pi j / n) + i sin(2 pi j / n)), whose
+    imaginary part cancels (the value is real); sympy writes the cosines of small orders as radicals."""
+    import sympy
+
+    if not isinstance(value, Algebraic):
+        return sympy.Rational(value.numerator, value.denominator)
+    n, terms = value.element.n, value.element.coefficients
+    return sympy.expand(sum(sympy.Rational(c.numerator, c.denominator) * sympy.cos(2 * sympy.pi * j / n)
+                            for j, c in enumerate(terms) if c))

@@ -65,7 +65,7 @@ def _lti_units(backend: object, node: LtiState, ctx: Context) -> Units:
             outputs.append(({count: Fraction(1)}, Fraction(0)))
             count += 1
         elif counts_itself and interval.bounded and ctx.ranges.row(inputs[i]).is_boolean() \
-                and node.init[i].denominator == 1:
+                and isinstance(node.init[i], Fraction) and node.init[i].denominator == 1:
             width = int(interval.hi - node.init[i])
             plan.append(("count", count))
             outputs.append(({count + k: Fraction(1) for k in range(width)}, node.init[i]))

@@ -21,6 +21,7 @@ from lsrl.compiler.schedule import Kind
 from lsrl.graph import DiagonalState, LtiState, Multiply, Node, Relu
 from models.config import LayerConfig
 from models.mamba import MambaRecurrence
+from proofs.cyclotomic import to_sympy
 
 ONE = Row({}, Fraction(1))
 
@@ -31,7 +32,7 @@ def eigenbasis(a: tuple[tuple[Fraction, ...], ...]) -> tuple[list[list[Fraction]
     if all(a[i][j] == 0 for i in range(n) for j in range(n) if i != j):
         return [[Fraction(int(i == j)) for j in range(n)] for i in range(n)], [a[i][i] for i in range(n)]
     try:
-        p, d = sympy.Matrix(a).diagonalize()
+        p, d = sympy.Matrix([[to_sympy(v) for v in row] for row in a]).diagonalize()
     except MatrixError:
         return None
     if not all(v.is_rational for v in (*p, *d)):

@@ -27,7 +27,7 @@ from lsrl.compiler.reachable import selected_by_bit
 from lsrl.graph import DeltaState, DiagonalState, LtiState, Node
 from models.config import LayerConfig
 from models.rotation import RotationRecurrence
-from proofs.cyclotomic import Number, from_sympy
+from proofs.cyclotomic import Number, from_sympy, to_sympy
 
 Gaussian = tuple[Number, Number]  # re, im: exact reals
 ZERO = Row({}, Fraction(0))
@@ -56,7 +56,7 @@ def diagonalised(a: Sequence[Sequence[Fraction]]) -> tuple[list[int], list[Gauss
                                                              list[list[Gaussian]]] | str:
     """(kept, eigenvalues, P, P^-1) with A = P diag P^-1 over the exact reals plus i, eigenvectors of conjugate eigenvalues
     conjugate, ``kept`` the channels of real or upper-half-plane eigenvalues; or why there is none."""
-    matrix = sympy.Matrix([[sympy.Rational(v.numerator, v.denominator) for v in row] for row in a])
+    matrix = sympy.Matrix([[to_sympy(v) for v in row] for row in a])
     values, vectors = [], []
     for value, _, basis in matrix.eigenvects():
         if _gaussian(value) is None:
