@@ -63,9 +63,9 @@ class FlaStack:
         return self.embedding.shape[1]
 
 
-def _augment(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+def _augment(weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """``[W | b]``: the linear map with its bias read from the constant channel."""
-    return torch.cat([weight, (torch.zeros(weight.shape[0]) if bias is None else bias)[:, None]], dim=1)
+    return torch.cat([weight, bias[:, None]], dim=1)
 
 
 def _padded(d: int) -> int:
@@ -143,7 +143,7 @@ def _key_norms(k: torch.Tensor, beta: torch.Tensor, deviations: list[str]) -> tu
     return norm2, kappa
 
 
-def _delta(rec: Any, x: torch.Tensor, index: int) -> FlaLayer:
+def _delta(rec: Any, x: torch.Tensor) -> FlaLayer:
     """A deltaproduct recurrence as fla's DeltaNet (one ungated factor) or GatedDeltaProduct, small-signal: values,
     queries and states scaled to where SiLU halves, the l2norm of q and the output RMSNorm multiply by constants."""
     deviations: list[str] = []
@@ -226,7 +226,7 @@ def _as_substeps(tensors: dict[str, torch.Tensor], n: int) -> dict[str, torch.Te
             "o_proj.weight": torch.cat([o, o.new_zeros((n - 1) * o.shape[0], o.shape[1])])}
 
 
-def _hgrn(rec: Any, x: torch.Tensor, index: int) -> FlaLayer:
+def _hgrn(rec: Any, x: torch.Tensor) -> FlaLayer:
     """A diagonal [0, 1] recurrence as fla's HGRNAttention (gate exp(logsigmoid(f)), input silu(i) (1 - gate),
     output RMSNorm(h) silu(g) over all channels), small-signal: silu(i) = i / 2, the RMSNorm a constant factor."""
     deviations: list[str] = []
@@ -289,7 +289,7 @@ def to_fla(model: RecurrentModel, arch: registry.Architecture) -> FlaStack:
     with torch.no_grad():
         streams = model.streams(_calibration_inputs(model))
         convert = _delta if model.config.arch == "deltaproduct" else _hgrn
-        layers = tuple(convert(block.recurrence, streams[i], i) for i, block in enumerate(model.blocks))
+        layers = tuple(convert(block.recurrence, stream) for block, stream in zip(model.blocks, streams))
         # every out bias moves into the embedding: block i's stream then carries tail[i] more, which its input
         # maps subtract, and its MLP (reading after the block's own bias) tail[i + 1]
         tail = torch.stack([block.recurrence.out.bias.detach() for block in model.blocks]).flip(0).cumsum(0).flip(0)
