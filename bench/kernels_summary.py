@@ -66,8 +66,8 @@ def _headline(records: list[dict]) -> list[str]:
         for gated in (True, False):
             fla = [r for r in find(op="delta_product", impl="fla chunk_gated_delta_product", mode=mode)
                    if r["shape"]["n_h"] == n and r["shape"]["gated"] == gated]
-            ours_rows = [r for r in rows if r["op"] == "delta_product" and r["impl"].startswith("ours")
-                         and "rel. error" not in r["impl"] and "alone" not in r["impl"] and r["mode"] == mode
+            ours_rows = [r for r in rows if r["op"] == "delta_product" and r["mode"] == mode
+                         and (r["impl"] == "ours" or r["impl"].startswith("ours, "))
                          and r["dtype"] == "bfloat16" and r["shape"]["n_h"] == n and r["shape"]["gated"] == gated
                          and r["ms"]]
             peer = [r for r in find(op="delta_product", mode=mode, dtype="float32")

@@ -93,10 +93,15 @@ TOLERANCES = {"ieee": 1e-4, "tf32": 5e-3, "bf16": 3e-2}
 of tf32 (2^-11) and bf16 (2^-8) inputs; fp32 (ieee) keeps 1e-4 over 64 steps."""
 
 
+GRID_CASES = [(16, 256, p) for p in TOLERANCES] + [(16, 512, p) for p in TOLERANCES] + [(40, 64, "ieee"),
+                                                                                        (5, 200, "ieee")]
+"""(batch, hidden, precision): the benchmark's shapes in every precision (their compiled kernels are the
+benchmark's), ragged shapes in the exact one (each case compiles two kernels: keep the list short)."""
+
+
 @pytest.mark.gpu
-@pytest.mark.parametrize("precision", ["ieee", "tf32", "bf16"])
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
-@pytest.mark.parametrize("batch, hidden", [(16, 256), (16, 512), (40, 64), (5, 200)])
+@pytest.mark.parametrize("batch, hidden, precision", GRID_CASES)
 def test_persistent_grid_matches_reference_on_gpu(cuda, cell, batch, hidden, precision):
     x = _inputs(cell, batch, 64, hidden, cuda, seed=3)
     _check_against_reference(cell, x, tol=TOLERANCES[precision], precision=precision)
