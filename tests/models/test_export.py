@@ -102,12 +102,20 @@ def test_classes_without_an_fla_layer_are_refused(arch: str, tmp_path: Path, cap
     assert f"no layer for {arch}" in err and "Traceback" not in err and not (tmp_path / "x").exists()
 
 
-def test_fla_kernels_load_the_export_or_skip(exported: dict) -> None:
+def test_fla_and_transformers_load_the_exports_or_skip(exported: dict, tmp_path: Path) -> None:
+    """fla's layers take the exported state dicts (strict), and transformers loads the --to hf folder into fla's
+    model class with every tensor as written; running them needs CUDA (tests/models/test_export_fla.py)."""
     pytest.importorskip("fla", reason="flash-linear-attention is not installed (pip install '.[fla]')")
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install '.[fla]')")
     from lsrl.export import load_fla
 
-    model = load_fla(exported["parity", "deltanet"][1], "fused_recurrent")
-    assert len(model.mixers) == 1
+    assert len(load_fla(exported["mod:3", "deltaproduct"][1], "chunk").mixers) == 1
+    folder = tmp_path / "hf"
+    assert main(["export", str(exported["tomita:1", "mamba"][0]), "--to", "hf", "-o", str(folder)]) == 0
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, use_kernels=False)
+    written = load_file(folder / "model.safetensors")
+    assert type(model).__name__ == "HGRNForCausalLM"
+    assert all(torch.equal(model.state_dict()[name].float(), tensor) for name, tensor in written.items())
 
 
 def test_trained_models_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
