@@ -1,6 +1,8 @@
 """The fused Triton Elman/LSTM/GRU recurrences against their float64 references and torch.nn's layers."""
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -72,6 +74,44 @@ def test_layer_matches_torch_nn_lstm_weights(device):
                                              layer.bias_hh_l0)]
     h, h_last, c_last = rnn_layer("lstm", x.to(device), *params, backend="triton")
     assert rel_err(h, want) < 1e-5 and rel_err(h_last, h_n[0]) < 1e-5 and rel_err(c_last, c_n[0]) < 1e-5
+
+
+@settings(max_examples=40, deadline=None)
+@given(cell=st.sampled_from(["elman", "lstm", "gru"]), hidden=st.integers(1, 512),
+       precision=st.sampled_from(["ieee", "tf32", "bf16"]), sms=st.integers(8, 200))
+def test_gpu_layouts_cover_the_units_and_fit_the_products(cell, hidden, precision, sms):
+    """What the persistent grids rely on: every unit owned once, products at least 16 wide, slices
+    within SLICE_BYTES (or at the narrowest a product allows), and no launch wider than the SMs."""
+    fused = pytest.importorskip("kernels.rnn.fused")
+    gpu = torch.device("cuda")
+    gp = 1 if cell == "elman" else 4
+    with mock.patch.object(fused, "_sms", lambda device: sms):
+        hp, hb, programs, _ = fused.forward_layout(cell, hidden, precision, gpu)
+        _, bhb, bprograms, _ = fused.backward_layout(cell, hidden, precision, gpu)
+        fits = fused.fits(cell, hidden, precision, gpu)
+    size = 2 if precision == "bf16" else 4
+    assert hp >= hidden and hb & (hb - 1) == 0 and hb <= hp and gp * hb >= 16
+    assert (programs - 1) * hb < hidden <= programs * hb
+    assert hp * gp * hb * size <= fused.SLICE_BYTES or hb == max(16 // gp, 1)
+    assert bhb >= 16 and (bprograms - 1) * bhb < hidden <= bprograms * bhb
+    assert fits == (max(programs, bprograms) <= sms)
+
+
+@settings(max_examples=20, deadline=None)
+@given(cell=st.sampled_from(["elman", "lstm", "gru"]), hidden=st.integers(1, 40), units=st.sampled_from([4, 8, 16]),
+       seed=st.integers(0, 2**16))
+def test_gate_major_columns_give_every_gate_of_every_unit(cell, hidden, units, seed):
+    """h @ the rearranged W_hh^T, read as (unit, gate), is h W_hh^T in torch.nn's gate-major order."""
+    fused = pytest.importorskip("kernels.rnn.fused")
+    x = _inputs(cell, 3, 1, hidden, "cpu", seed)
+    gates, hp = GATES[cell], max(16, 1 << (hidden - 1).bit_length())
+    programs = -(-hidden // units)
+    w_cols, b_cols = fused._gate_major_columns(x["w_hh"].double(), x["b_hh"].double(), gates, hp, units, programs)
+    h = torch.zeros(3, hp, dtype=torch.float64)
+    h[:, :hidden] = x["h0"].double()
+    got = (h @ w_cols + b_cols).view(3, programs * units, -1)[:, :hidden, :gates]
+    want = (x["h0"].double() @ x["w_hh"].double().T + x["b_hh"].double()).view(3, gates, hidden).transpose(1, 2)
+    assert torch.equal(got, want) or rel_err(got, want) < 1e-15
 
 
 def test_unknown_precision_is_refused():
