@@ -17,7 +17,8 @@ HIDDENS = (256, 512)
 MODULES = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 CUDNN_TF32 = (False, True)
 SWEEP_PRECISIONS = ("tf32", "bf16")
-"""Precisions whose forward is also timed at half and twice the default units per program."""
+"""Precisions whose forward is also timed at every other power-of-two units per program, from the
+narrowest product (16 columns) to twice the default."""
 MAX_SLICE = 128 * 1024
 """Largest W_hh slice a swept forward layout may put in one program's shared memory."""
 
@@ -89,9 +90,12 @@ def _sweep(cell, hidden, x, weights, log) -> Iterator[Measurement]:
     for precision in SWEEP_PRECISIONS:
         hp, hb, _, _ = fused.forward_layout(cell, hidden, precision, x.device)
         size = 2 if precision == "bf16" else 4
-        for units in (hb // 2, hb * 2):
+        narrowest = max(16 // gp, 1)
+        for units in (narrowest << i for i in range((2 * hb // narrowest).bit_length())):
+            if units == hb:
+                continue
             sms = torch.cuda.get_device_properties(x.device).multi_processor_count
-            if units * gp < 16 or units > hp or hp * gp * units * size > MAX_SLICE or -(-hidden // units) > sms:
+            if units > hp or hp * gp * units * size > MAX_SLICE or -(-hidden // units) > sms:
                 continue
             programs = -(-hidden // units)
             fn = lambda: fused._run_forward(cell, x.detach() @ w_ih.T + b_ih, w_hh, b_hh, zeros, zeros,  # noqa: E731
