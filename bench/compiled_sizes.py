@@ -3,6 +3,7 @@ configurations) compiled for every class with a program backend: layers, widths,
 bound, or the refusal (the construct and why). Writes JSON with the versions; docs/compiled-sizes.md reads it.
 
     python -m bench.compiled_sizes --out bench/results/compiled_sizes.json
+    python -m bench.compiled_sizes --dtype float32 --only modulo_counter --out bench/results/compiled_sizes_modulo_counter_float32.json
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ CONFIGS = (
              {"token": _tokens(0, 9)}, 153, scale == 1000)
       for kind, mul in (("gated", 1), ("relu", 0)) for scale in (1024, 1000)),
     *(Config(f"modulo_counter DIVISOR={d}", "examples/lsrl-paper/modulo_counter.lsrl", {"DIVISOR": Fraction(d)},
-             {"x": _tokens(0, 1)}, 64, True) for d in (3, 6)),
+             {"x": _tokens(0, 1)}, 256, True) for d in (3, 6)),
     *(Config(f"conditionals SCALE={scale}", "examples/lsrl-paper/conditionals.lsrl",
              {"SCALE": Fraction(scale), "EQ_SCALE": Fraction(eq)}, {"v": _tokens(-8, 8)}, 12, scale == 1000)
       for scale, eq in ((1024, 16384), (1000, 10000))),

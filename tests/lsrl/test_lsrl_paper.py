@@ -58,7 +58,7 @@ def _answer(outputs: np.ndarray) -> list:
 @given(case=_token_map(), multiplicative=st.sampled_from([0, 1]))
 def test_the_token_map_with_lsrls_constants_is_right_on_random_maps(case, multiplicative: int) -> None:
     tokens, value = case
-    program = _program("token_map", MULTIPLICATIVE=multiplicative)  # SCALE = 1000, large_constant = 1e10
+    program = _program("token_map", MULTIPLICATIVE=multiplicative)  # SCALE = 1000, 1e10, LSRL's rotation counters
     outputs = interpret(program, np.array(tokens, dtype=object).reshape(-1, 1))["answer"]
     assert _answer(outputs) == list(value)
 
