@@ -98,18 +98,21 @@ def _extract(args: argparse.Namespace) -> int:
 def _reproduce(args: argparse.Namespace) -> int:
     from lsrl.reproduce import BUDGET_FIELDS, reproduce
 
+    grid = dict(quick=args.quick, seeds=args.seeds, tasks=tuple(args.tasks.split(",")) if args.tasks else None,
+                archs=tuple(args.archs.split(",")) if args.archs else None, protocol=args.protocol, scale=args.scale,
+                budget={key: getattr(args, key) for key in BUDGET_FIELDS if getattr(args, key) is not None})
     if args.from_records:
         from lsrl.reproduce import render_saved
 
         result = render_saved(args.from_records, args.out or Path(args.from_records).parent, plots=not args.no_plots)
+    elif args.from_units:
+        from lsrl.reproduce import render_units
+
+        result = render_units(args.name, args.from_units, args.out or Path(args.from_units).parent,
+                              plots=not args.no_plots, **grid)
     else:
         result = reproduce(args.name, args.out or Path("results") / (args.name + ("-quick" if args.quick else "")),
-                           quick=args.quick, device=args.device, progress=not args.quiet, plots=not args.no_plots,
-                           seeds=args.seeds, tasks=tuple(args.tasks.split(",")) if args.tasks else None,
-                           archs=tuple(args.archs.split(",")) if args.archs else None,
-                           protocol=args.protocol, scale=args.scale,
-                           budget={key: getattr(args, key) for key in BUDGET_FIELDS
-                                   if getattr(args, key) is not None})
+                           device=args.device, progress=not args.quiet, plots=not args.no_plots, **grid)
     for path in result.files:
         print(path)
     if args.name == "atlas" and result.files:
@@ -171,4 +174,6 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=float, help="multiply every cell's steps and warm-up by this fraction of the budget")
     p.add_argument("--from-records", metavar="NAME.json",
                    help="re-render the tables and plots of a saved run instead of training (NAME is then ignored)")
+    p.add_argument("--from-units", metavar="DIR",
+                   help="render the finished cells of a run cut short from its OUT/units (give the run's grid options)")
     p.set_defaults(handler=_reproduce)

@@ -57,10 +57,29 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
     (``steps``, ``batch``, ``warmup``: e.g. a paper's budget instead of ours). ``protocol`` "paper" runs the
     papers' own protocol (``lsrl.reproduce.protocol``); ``scale`` multiplies every cell's steps and warm-up
     (a shorter run with the same schedule shape)."""
+    from lsrl.reproduce.grid import World, run_grid
+
+    cells = grid_cells(name, quick, seeds, tasks, budget, archs, protocol, scale)
+    if device is not None:
+        from lsrl.training.train import resolve_device
+
+        resolve_device(device)  # an absent device is refused before the output directory is claimed
+    from models.output_directory import claim_incremental
+
+    out = claim_incremental(out)
+    records = run_grid(cells, device, progress, partial=out / "units")
+    if World.from_env().rank != 0:
+        return Reproduction(name, records, ())
+    return render(name, records, out, quick, plots)
+
+
+def grid_cells(name: str, quick: bool = False, seeds: int | None = None, tasks: tuple[str, ...] | None = None,
+               budget: dict[str, int] | None = None, archs: tuple[str, ...] | None = None, protocol: str = "ours",
+               scale: float | None = None) -> tuple[Cell, ...]:
+    """The cells ``reproduce`` runs for these options (``reproduce`` says what each does)."""
     from dataclasses import replace
 
     from lsrl.reproduce import protocol as protocols
-    from lsrl.reproduce.grid import World, run_grid
 
     module = experiment(name)
     protocols.check(name, protocol, module)
@@ -84,17 +103,29 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
         cells = tuple(replace(cell, train=replace(cell.train, **budget)) for cell in cells)
     if scale is not None:
         cells = scaled(cells, scale)
-    if device is not None:
-        from lsrl.training.train import resolve_device
+    return cells
 
-        resolve_device(device)  # an absent device is refused before the output directory is claimed
-    from models.output_directory import claim_incremental
 
-    out = claim_incremental(out)
-    records = run_grid(cells, device, progress, partial=out / "units")
-    if World.from_env().rank != 0:
-        return Reproduction(name, records, ())
-    return render(name, records, out, quick, plots)
+def render_units(name: str, units_dir: str | Path, out: str | Path, plots: bool = True, **options: Any) -> Reproduction:
+    """The records of a run cut short, rendered into ``out``: the grid is rebuilt from ``options`` (those of
+    ``grid_cells``, as the run was given them) and every cell whose units all finished in ``units_dir``
+    (``OUT/units/unit-NNNN.json``) gets its record; cells with a missing unit are left out."""
+    from lsrl.reproduce.grid import cell_record, units
+
+    cells = grid_cells(name, **options)
+    work = units(cells)
+    done: dict[int, dict[str, Any]] = {}
+    for path in sorted(Path(units_dir).glob("unit-*.json")):
+        saved = json.loads(path.read_text())
+        i = saved["unit"]
+        if i >= len(work) or saved["cell"] != work[i].index or saved["label"] != cells[work[i].index].label:
+            raise UnknownExperiment(f"{path}: unit {i} is not a unit of this grid (other options than the run's?)")
+        done[i] = saved["result"]
+    records = [cell_record(cell, [done[i] for i, u in enumerate(work) if u.index == c])
+               for c, cell in enumerate(cells) if all(i in done for i, u in enumerate(work) if u.index == c)]
+    if not records:
+        raise UnknownExperiment(f"{units_dir}: no cell of the {name} grid finished all its units")
+    return render(name, records, out, bool(options.get("quick")), plots)
 
 
 def scaled(cells: tuple[Cell, ...], scale: float) -> tuple[Cell, ...]:

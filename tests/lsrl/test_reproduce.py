@@ -244,13 +244,11 @@ def test_paper_blocks_follow_the_official_code() -> None:
         protocol.grazzi("S:5", "deltanet")
 
 
-_COMMITTED = sorted(p for p in (Path(__file__).parents[2] / "docs" / "results").glob("*/*.json")
-                    if json.loads(p.read_text()).get("experiment") in EXPERIMENTS) + sorted(
-    p for p in (Path(__file__).parents[2] / "docs" / "results").glob("*/*/*.json")
-    if json.loads(p.read_text()).get("experiment") in EXPERIMENTS)
+_COMMITTED = sorted(p for p in (Path(__file__).parents[2] / "docs" / "results").rglob("*.json")
+                    if json.loads(p.read_text()).get("experiment") in EXPERIMENTS)
 
 
-@pytest.mark.parametrize("records", _COMMITTED, ids=lambda p: str(p.relative_to(p.parents[2])))
+@pytest.mark.parametrize("records", _COMMITTED, ids=lambda p: p.parent.name + "/" + p.name)
 def test_committed_tables_re_render_byte_identical_from_their_records(records, tmp_path) -> None:
     """Every committed table under docs/results/ is what its records render to (the tables are never hand-edited)."""
     from lsrl.reproduce import render_saved
@@ -260,3 +258,20 @@ def test_committed_tables_re_render_byte_identical_from_their_records(records, t
         committed = records.parent / path.name
         if path.suffix in (".md", ".tex") and committed.exists():
             assert path.read_bytes() == committed.read_bytes(), committed
+
+
+def test_a_run_cut_short_renders_its_finished_cells_from_the_units(tmp_path) -> None:
+    """--from-units rebuilds the grid from the run's options and keeps the cells whose units all finished; units of
+    another grid are refused."""
+    from lsrl.reproduce import render_units
+
+    torch.set_num_threads(1)
+    options = dict(quick=True, protocol="paper", budget={"steps": 3, "warmup": 0})
+    run = reproduce("negative-eigenvalues", tmp_path / "run", plots=False, **options)
+    (tmp_path / "run" / "units" / "unit-0001.json").unlink()
+    cut = render_units("negative-eigenvalues", tmp_path / "run" / "units", tmp_path / "cut", plots=False, **options)
+    assert [r["label"] for r in cut.records] == [r["label"] for i, r in enumerate(run.records) if i != 1]
+    assert cut.records[0] == run.records[0]
+    with pytest.raises(UnknownExperiment, match="not a unit of this grid"):
+        render_units("negative-eigenvalues", tmp_path / "run" / "units", tmp_path / "other", plots=False,
+                     quick=True, protocol="ours")
