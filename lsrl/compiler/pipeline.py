@@ -27,6 +27,13 @@ from proofs.cyclotomic import Algebraic
 from models.stack import RecurrentModel
 
 
+BOUND_ASSUMPTIONS = ("IEEE binary arithmetic in the dtype, round to nearest, any summation order in matrix products "
+                     "(no TF32 or other reduced-precision accumulation)",
+                     "recurrences evaluated step by step (the PyTorch reference path, kernels.scan.naive on the CPU); "
+                     "a chunked kernel multiplies gates in another order and is not covered",
+                     "each complex product with relative error at most sqrt(2) gamma_2 (Higham 2002, Lemma 3.5)")
+
+
 def program_hash(program: CheckedProgram) -> str:
     """sha256 of the program's source files and its checked graph."""
     digest = hashlib.sha256()
@@ -92,7 +99,8 @@ class CompiledProgram:
                                         for name, lattices in grids(self.plan).items()},
                               "statement": f"for inputs in the declared ranges of at most {self.correct_up_to} steps, "
                                            "every output component rounded to the nearest point of its grid "
-                                           "offset + step Z is the exact interpreter's value at every step"}
+                                           "offset + step Z is the exact interpreter's value at every step",
+                              "assumptions": list(BOUND_ASSUMPTIONS)}
         return out
 
     def check_contract(self, node: Node, values: np.ndarray) -> None:
