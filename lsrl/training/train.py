@@ -116,8 +116,9 @@ def _check_choices(config: TrainConfig) -> None:
             _check_integer("lengths", length, 1, MAX_LENGTH)
         if config.lengths[0] > config.lengths[1]:
             raise TrainOptionError(f"lengths = {tuple(config.lengths)}: LO exceeds HI")
-    parts = dict(config.parts) if isinstance(config.parts, (tuple, list, dict)) else None
-    if parts is None or not set(parts) <= set(registry.BLOCK_PARTS):
+    pairs = tuple(config.parts.items()) if isinstance(config.parts, dict) else config.parts
+    if not isinstance(pairs, (tuple, list)) or not all(
+            isinstance(pair, (tuple, list)) and len(pair) == 2 and pair[0] in registry.BLOCK_PARTS for pair in pairs):
         raise TrainOptionError(f"parts = {config.parts!r:.60}: must be (name, value) pairs of block parts "
                                f"({', '.join(registry.BLOCK_PARTS)})")
 
