@@ -1,6 +1,6 @@
 """``RationalModel.step`` for many (configuration, symbol) pairs at once, in exact integer arithmetic.
 
-Applies to the nonlinear RNNs (Elman ReLU/tanh, LSTM, GRU) and to DeltaProduct whose weights are all
+Applies to the nonlinear RNNs (Elman ReLU/tanh, LSTM, GRU), dense LRNNs and DeltaProduct whose weights are all
 dyadic rationals. Every array of values is a pair (ints, e) meaning ints / 2^e exactly, ints an int64 array whose
 entries are all below ``LIMIT`` = 2^53 in magnitude (checked after every operation; an operation whose
 a-priori bound exceeds it raises ``Unbatchable`` and the caller falls back to ``RationalModel.step``).
@@ -30,7 +30,7 @@ LIMIT = 1 << 53
 # product); False: float64 BLAS products, exact by the same < 2^53 bound for any classical
 # (sum-of-products, any order, FMA or not) dgemm, which numpy's OpenBLAS is.
 INTEGER_MATMUL = False
-ARCHS = ("elman", "lstm", "gru", "deltaproduct")
+ARCHS = ("elman", "lstm", "gru", "deltaproduct", "dense-lrnn")
 
 
 class Unbatchable(Exception):
@@ -257,10 +257,17 @@ class BatchedModel:
             groups.append((index, x[chosen][:, rest], rest, None if fixed_bias else bias[chosen]))
         return groups
 
-    def _matrix_affine(self, w: Vec, x: Vec) -> Vec:
-        """Per row b, ``w[b] @ x[b]`` for a matrix that depends on the row (w (B, r, c), x (B, c)),
-        recording the bits and magnitude ``Ledger.affine`` records for it (no bias): the terms are
-        formed explicitly, so their least valuation is read off directly."""
+    def _matrix_affine(self, w: Vec, x: Vec, bias: Vec | None = None) -> Vec:
+        """Per row b, ``w[b] @ x[b] + bias[b]`` for a matrix that depends on the row (w (B, r, c), x (B, c),
+        bias (B, r) or None), recording the bits and magnitude ``Ledger.affine`` records for it: the terms
+        are formed explicitly, so their least valuation is read off directly. A bias is one more column,
+        read against x = 1 (the same terms as the ledger's)."""
+        if bias is not None:
+            e = max(w.e, bias.e - x.e)
+            columns = np.concatenate([_ldexp_int(w.ints, e - w.e), _ldexp_int(bias.ints, e + x.e - bias.e)[:, :, None]],
+                                     axis=2)
+            one = np.full((len(x.ints), 1), 1, dtype=np.int64)
+            return self._matrix_affine(Vec(columns, e), Vec(np.concatenate([x.ints, _ldexp_int(one, x.e)], axis=1), x.e))
         if w.ints.size == 0 or x.ints.size == 0:
             return Vec(np.zeros(w.ints.shape[:2], dtype=np.int64), 0)
         if int(np.abs(w.ints).max()) * int(np.abs(x.ints).max()) * w.ints.shape[2] >= LIMIT:
@@ -319,6 +326,15 @@ class BatchedModel:
         y = self._matrix_affine(Vec(s.ints.transpose(0, 2, 1), s.e), q)
         return Vec(s.ints.reshape(batch, d_k * d_v), s.e), y
 
+    def _dense(self, i: int, state: Vec, stream: Vec) -> Vec:
+        """``exact_model._dense_step`` on every row: h <- A(x) h + B(x), A the n x n matrix ``to_a`` gives."""
+        pre = f"blocks.{i}.recurrence."
+        batch, n = state.ints.shape
+        a = self._affine(pre + "to_a.weight", stream, self.b[pre + "to_a.bias"])
+        self._transitions(i, [a], lambda values: ("matrix", _fractions(values, a.e), n))
+        b = self._affine(pre + "to_b.weight", stream, self.b[pre + "to_b.bias"])
+        return self._matrix_affine(Vec(a.ints.reshape(batch, n, n), a.e), state, b)
+
     def _diagonal_affine(self, diagonal: Vec, x: Vec) -> Vec:
         """``Ledger.affine(diag(d), x, None)`` per row: the same terms as the full matrix (its zeros add
         nothing to a row's sum, magnitude or least valuation)."""
@@ -370,6 +386,8 @@ class BatchedModel:
                 y = new
             elif arch == "deltaproduct":
                 new, y = self._deltaproduct(i, state, stream)
+            elif arch == "dense-lrnn":
+                new = y = self._dense(i, state, stream)
             elif arch == "lstm":
                 n = state.ints.shape[1] // 2
                 h, c = Vec(state.ints[:, :n], state.e), Vec(state.ints[:, n:], state.e)

@@ -106,10 +106,10 @@ def functional_spectrum(entries: tuple[Fraction, ...], n: int) -> dict[str, Any]
     the map j -> row of column j's 1), or None for any other matrix."""
     image = []
     for j in range(n):
-        column = [entries[i * n + j] for i in range(n)]
-        if sorted(column) != [0] * (n - 1) + [1]:
+        nonzero = [i for i in range(n) if entries[i * n + j] != 0]
+        if len(nonzero) != 1 or entries[nonzero[0] * n + j] != 1:
             return None
-        image.append(column.index(1))
+        image.append(nonzero[0])
     on_cycle, cycles = set(), []
     for start in range(n):
         seen, x = [], start

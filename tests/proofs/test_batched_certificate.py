@@ -56,11 +56,13 @@ def test_batched_certificate_on_drawn_dfas(dfa):
         assert verify(model, document, batched=False) == verify(model, document)
 
 
-@pytest.mark.parametrize("task", ["S:4", "tomita:3", "dyck:1:2", "Q8"])
-def test_batched_deltaproduct_certificate_is_the_same_json(task):
-    # one Householder layer for groups, cascades of several layers otherwise
+@pytest.mark.parametrize("task, arch", [("S:4", "deltaproduct"), ("tomita:3", "deltaproduct"),
+                                        ("dyck:1:2", "deltaproduct"), ("Q8", "deltaproduct"),
+                                        ("S:4", "dense-lrnn"), ("tomita:3", "dense-lrnn"), ("modarith:3", "dense-lrnn")])
+def test_batched_linear_certificate_is_the_same_json(task, arch):
+    # deltaproduct: one Householder layer for groups, cascades of several layers otherwise; dense-lrnn: one layer
     t = get_task(task)
-    compiled = compile_automaton(t.dfa, "deltaproduct", t.labels)
+    compiled = compile_automaton(t.dfa, arch, t.labels)
     one, many = (json.dumps(certify(compiled.model, compiled.dfa, compiled.labels, batched=b)
                             .to_json(compiled.dfa, compiled.labels)) for b in (False, True))
     assert one == many
@@ -70,13 +72,14 @@ def test_batched_deltaproduct_certificate_is_the_same_json(task):
 
 @settings(max_examples=6, deadline=None)
 @given(dfas(max_states=4, max_symbols=3, minimal=True))
-def test_batched_deltaproduct_certificate_on_drawn_dfas(dfa):
-    compiled = compile_automaton(dfa, "deltaproduct")
-    one, many = _both(certify, compiled.model, compiled.dfa, compiled.labels)
-    if isinstance(one, tuple):
-        assert one == many
-    else:
-        assert json.dumps(one.to_json(compiled.dfa, compiled.labels)) == json.dumps(many.to_json(compiled.dfa, compiled.labels))
+def test_batched_linear_certificate_on_drawn_dfas(dfa):
+    for arch in ("deltaproduct", "dense-lrnn"):
+        compiled = compile_automaton(dfa, arch)
+        one, many = _both(certify, compiled.model, compiled.dfa, compiled.labels)
+        if isinstance(one, tuple):
+            assert one == many
+        else:
+            assert json.dumps(one.to_json(compiled.dfa, compiled.labels)) == json.dumps(many.to_json(compiled.dfa, compiled.labels))
 
 
 def test_a_householder_factor_out_of_range_fails_the_same_way():
