@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from bench.environment import environment
-from lsrl.check import check_file
+from lsrl.lang.check import check_file
 from lsrl.compiler.errors import NotExpressible
 from lsrl.compiler.pipeline import compile_program
 from lsrl.compiler.ranges import Interval, InputRanges, Lattice

@@ -1,7 +1,7 @@
 """Subcommands for programs: ``lsrl check``, ``lsrl compile``, ``lsrl run`` and ``lsrl inspect``.
 
-Thin, like the rest of the CLI: each parses its arguments and calls ``lsrl.check``,
-``lsrl.compiler.pipeline``, ``lsrl.interpreter`` or ``models.checkpoint``. ``lsrl.cli`` registers them
+Thin, like the rest of the CLI: each parses its arguments and calls ``lsrl.lang.check``,
+``lsrl.compiler.pipeline``, ``lsrl.lang.interpreter`` or ``models.checkpoint``. ``lsrl.cli`` registers them
 with ``add_subcommands``. A source ending in ``.lsrl`` is a program; any other source of ``compile``
 (``task:NAME``, a DFA ``.json`` file, ``--regex R``) is an automaton, compiled by
 ``lsrl.constructions.select.compile_automaton``.
@@ -57,7 +57,7 @@ def _params(args: argparse.Namespace) -> dict[str, Fraction]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from lsrl.check import check_file
+    from lsrl.lang.check import check_file
 
     print(check_file(args.program, _params(args)).summary())
     return 0
@@ -69,7 +69,7 @@ def _compile(args: argparse.Namespace) -> int:
     check_target(args.output)  # before any work: refuse an unsafe output path at once
     if args.source is None or not args.source.endswith(".lsrl"):
         return _compile_automaton(args)
-    from lsrl.check import check_file
+    from lsrl.lang.check import check_file
     from lsrl.compiler.pipeline import compile_program
     from models.checkpoint import save
 
@@ -146,7 +146,7 @@ def verify_program(directory: str, config: dict, model: object) -> dict:
     length), so that every claim is re-derived from the source by the range and float analyses."""
     import torch
 
-    from lsrl.check import check_file
+    from lsrl.lang.check import check_file
     from lsrl.compiler.pipeline import compile_program, program_hash
 
     options = config.get("compile_options")
@@ -178,7 +178,7 @@ def verify_program(directory: str, config: dict, model: object) -> dict:
 
 def _read_inputs(args: argparse.Namespace, program: object) -> dict[str, np.ndarray]:
     from automata.bounded_input import read_text
-    from lsrl.textio import encode_text
+    from lsrl.lang.textio import encode_text
 
     if (args.input is None) == (args.input_str is None):
         raise InvalidTarget("give exactly one of --input FILE and --input-str TEXT")
@@ -187,9 +187,9 @@ def _read_inputs(args: argparse.Namespace, program: object) -> dict[str, np.ndar
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lsrl.check import check_file
-    from lsrl.interpreter import interpret
-    from lsrl.textio import format_outputs
+    from lsrl.lang.check import check_file
+    from lsrl.lang.interpreter import interpret
+    from lsrl.lang.textio import format_outputs
 
     from lsrl.compiler.pipeline import compare, compile_program
 

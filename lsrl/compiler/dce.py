@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from lsrl.graph import CheckedProgram, Node
+from lsrl.lang.graph import CheckedProgram, Node
 
 
 def live_nodes(program: CheckedProgram) -> set[Node]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lsrl.errors import Location, LsrlError
+from lsrl.lang.errors import Location, LsrlError
 
 
 def _source_line(location: Location | None) -> str | None:

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from lsrl.graph import (Affine, CheckedProgram, Concat, DiagonalState, LtiState, Multiply, Node, Relu, Slice, Term,
+from lsrl.lang.graph import (Affine, CheckedProgram, Concat, DiagonalState, LtiState, Multiply, Node, Relu, Slice, Term,
                         freeze_matrix, freeze_vector, matrix, vector)
 
 

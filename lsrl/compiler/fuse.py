@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from lsrl.graph import Affine, CheckedProgram, Concat, Node, Slice
+from lsrl.lang.graph import Affine, CheckedProgram, Concat, Node, Slice
 
 Atom = tuple[Node, int]
 

@@ -16,7 +16,7 @@ import torch
 from lsrl.compiler.backends import Backend, Context, Hidden, write_row
 from lsrl.compiler.fuse import Atom, Row, is_atom
 from lsrl.compiler.schedule import Kind, block_of, schedule
-from lsrl.graph import Input, Node
+from lsrl.lang.graph import Input, Node
 from models.config import LayerConfig, ModelConfig
 from models.stack import RecurrentModel
 

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from lsrl.compiler.fold import remap
 from lsrl.compiler.fuse import Form, is_atom
-from lsrl.graph import Affine, CheckedProgram, Concat, LtiState, Node, Term
+from lsrl.lang.graph import Affine, CheckedProgram, Concat, LtiState, Node, Term
 
 Matrix = list[list[Fraction]]
 

@@ -21,8 +21,8 @@ from lsrl.compiler.errors import InexactInFloat, InvalidTarget, NotExpressible
 from lsrl.compiler.observe import reduce_states
 from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, Lattice, analyse
 from lsrl.compiler.rounding import SIGNIFICAND_BITS, OutputError, output_errors
-from lsrl.errors import InputValueError, Location
-from lsrl.graph import CheckedProgram, Node, exact
+from lsrl.lang.errors import InputValueError, Location
+from lsrl.lang.graph import CheckedProgram, Node, exact
 from proofs.cyclotomic import Algebraic
 from models.stack import RecurrentModel
 
@@ -63,7 +63,7 @@ class CompiledProgram:
 
     def run(self, inputs: Mapping[str, object] | np.ndarray | list, dtype: torch.dtype | None = None
             ) -> dict[str, np.ndarray]:
-        """The outputs by name, like ``lsrl.interpreter.interpret(..., exact=False)``: inputs (T, dim) or
+        """The outputs by name, like ``lsrl.lang.interpreter.interpret(..., exact=False)``: inputs (T, dim) or
         (B, T, dim) per input name (a bare array for a single input), inside the declared ranges and
         length (``InputValueError`` otherwise); the model runs in ``dtype`` (by default the proved one)."""
         if not isinstance(inputs, Mapping):

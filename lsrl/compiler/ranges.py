@@ -20,7 +20,7 @@ from functools import reduce
 
 import numpy as np
 
-from lsrl.graph import (Affine, AutomatonState, CheckedProgram, Concat, DeltaState, DiagonalState, Input, LtiState,
+from lsrl.lang.graph import (Affine, AutomatonState, CheckedProgram, Concat, DeltaState, DiagonalState, Input, LtiState,
                         Multiply, Node, Relu, Slice)
 from lsrl.compiler.fuse import Atom, Form, Row, is_atom
 from lsrl.compiler.reachable import Reachable, reachable

@@ -10,7 +10,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from lsrl.compiler.fuse import Atom, Form, Row
-from lsrl.graph import DeltaState, Node
+from lsrl.lang.graph import DeltaState, Node
 
 MAX_VALUES = 64  # values of one atom (lattice points of its interval) that the search enumerates
 MAX_CASES = 4096  # joint values of the atoms a delta state reads

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from lsrl.compiler.fuse import Form, atoms_of
-from lsrl.graph import CheckedProgram, Input, Node
+from lsrl.lang.graph import CheckedProgram, Input, Node
 
 Kind = Literal["recurrence", "mlp"]
 

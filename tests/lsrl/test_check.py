@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automata.errors import LsrlInputError
-from lsrl.check import check, check_file
-from lsrl.errors import (ArityError, DuplicateName, Location, LsrlError, LsrlTypeError, LsrlValueError, MacroRecursion,
+from lsrl.lang.check import check, check_file
+from lsrl.lang.errors import (ArityError, DuplicateName, Location, LsrlError, LsrlTypeError, LsrlValueError, MacroRecursion,
                          ModuleError, ShapeError, UndefinedName)
-from lsrl.graph import Affine, CheckedProgram, LtiState, Multiply, Relu, Slice
-from lsrl.parser import parse_text
+from lsrl.lang.graph import Affine, CheckedProgram, LtiState, Multiply, Relu, Slice
+from lsrl.lang.parser import parse_text
 
 
 def checked(text: str, file: str = "p.lsrl") -> CheckedProgram:
@@ -206,7 +206,7 @@ def _outputs(text: str, values: list[int], **params: int) -> dict[str, list]:
 
     import numpy as np
 
-    from lsrl.interpreter import interpret
+    from lsrl.lang.interpreter import interpret
 
     program = check(parse_text(text, "p.lsrl"), {k: Fraction(v) for k, v in params.items()})
     return {k: v.tolist() for k, v in interpret(program, np.array([[v] for v in values], dtype=object)).items()}

@@ -16,13 +16,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsrl.check import check_file
+from lsrl.lang.check import check_file
 from lsrl.cli import main
 from lsrl.compiler.errors import NotExpressible
 from lsrl.compiler.pipeline import CompiledProgram, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
 from lsrl.compiler.rounding import exact_in_float
-from lsrl.interpreter import interpret
+from lsrl.lang.interpreter import interpret
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = {p.stem: p for p in [*(ROOT / "examples").glob("*.lsrl"), Path(__file__).parent / "programs" / "window_gates.lsrl"]}

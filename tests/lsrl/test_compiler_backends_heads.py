@@ -13,15 +13,15 @@ import torch
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from lsrl.check import check, check_file
+from lsrl.lang.check import check, check_file
 from lsrl.compiler.dce import eliminate_dead_code
 from lsrl.compiler.errors import InexactInFloat, NotExpressible
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.pipeline import compile_program
 from lsrl.compiler.ranges import analyse
-from lsrl.interpreter import evaluate, interpret
-from lsrl.parser import parse_text
+from lsrl.lang.interpreter import evaluate, interpret
+from lsrl.lang.parser import parse_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MAX_LENGTH = 6

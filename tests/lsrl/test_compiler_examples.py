@@ -15,13 +15,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsrl.check import check_file
+from lsrl.lang.check import check_file
 from lsrl.compiler.errors import NotExpressible
 from lsrl.compiler.pipeline import CompiledProgram, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
 from lsrl.compiler.rounding import exact_in_float
-from lsrl.graph import CheckedProgram
-from lsrl.interpreter import interpret
+from lsrl.lang.graph import CheckedProgram
+from lsrl.lang.interpreter import interpret
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MAX_LENGTH = 12
@@ -47,7 +47,7 @@ SUPPORT = {
     "parity": {"lti": "7:12", "mamba": "7:12", "mamba-neg": None, "dense-lrnn": None, "rotation": None,
                "deltaproduct": None, "elman": None},
     "token_map": {"lti": "44:42", "mamba": "29:11", "mamba-neg": "29:11", "dense-lrnn": "44:42",
-                  "rotation": "lsrl/stdlib/counters.lsrl:24:21", "deltaproduct": None, "elman": "44:42"},
+                  "rotation": "lsrl/lang/stdlib/counters.lsrl:24:21", "deltaproduct": None, "elman": "44:42"},
     "universal_continuous": {"lti": None, "mamba": None, "mamba-neg": None, "dense-lrnn": None, "rotation": None,
                              "deltaproduct": None, "elman": None},
 }

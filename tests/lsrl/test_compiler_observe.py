@@ -10,16 +10,16 @@ import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from lsrl.check import check, check_file
+from lsrl.lang.check import check, check_file
 from lsrl.compiler.dce import eliminate_dead_code
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.observe import reduce_states
 from lsrl.compiler.pipeline import compile_program
 from lsrl.compiler.ranges import Interval, Lattice
-from lsrl.graph import LtiState
-from lsrl.interpreter import interpret
-from lsrl.parser import parse_text
+from lsrl.lang.graph import LtiState
+from lsrl.lang.interpreter import interpret
+from lsrl.lang.parser import parse_text
 
 PAPER = Path(__file__).resolve().parents[2] / "examples" / "lsrl-paper"
 ENTRIES = st.sampled_from(["0", "1", "-1", "1/2", "2"])

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsrl.check import check
+from lsrl.lang.check import check
 from lsrl.compiler.backends import BACKENDS
 from lsrl.compiler.dce import eliminate_dead_code
 from lsrl.compiler.errors import InexactInFloat, NotExpressible
@@ -19,14 +19,14 @@ from lsrl.compiler.fuse import fuse
 from lsrl.compiler.pipeline import compile_program
 from lsrl.compiler.ranges import Interval, Lattice, analyse
 from lsrl.compiler.schedule import schedule
-from lsrl.interpreter import evaluate, interpret
-from lsrl.parser import parse_text
-from lsrl.strategies import programs, sequences
+from lsrl.lang.interpreter import evaluate, interpret
+from lsrl.lang.parser import parse_text
+from lsrl.lang.strategies import programs, sequences
 from models import registry
 
 PROPERTY = settings(max_examples=15, deadline=None)
 MAX_LENGTH = 5
-QUARTERS = Interval(F(-2), F(2), Lattice.of(F(1, 4), F(0)))  # the values of lsrl.strategies.sequences
+QUARTERS = Interval(F(-2), F(2), Lattice.of(F(1, 4), F(0)))  # the values of lsrl.lang.strategies.sequences
 
 
 def _draw(data: st.DataObject):

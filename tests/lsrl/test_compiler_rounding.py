@@ -12,13 +12,13 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from lsrl.check import check
+from lsrl.lang.check import check
 from lsrl.cli import main
 from lsrl.compiler.errors import InexactInFloat, NotExpressible
 from lsrl.compiler.pipeline import compare, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
-from lsrl.interpreter import interpret
-from lsrl.parser import parse_text
+from lsrl.lang.interpreter import interpret
+from lsrl.lang.parser import parse_text
 
 ISSUE = """def f_step(x, scale = 1000) = relu(scale * x) - scale * relu(x - 1 / scale)
 input x : 1

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lsrl.check import check
-from lsrl.textio import encode_text
-from lsrl.interpreter import interpret
-from lsrl.parser import parse_text
+from lsrl.lang.check import check
+from lsrl.lang.textio import encode_text
+from lsrl.lang.interpreter import interpret
+from lsrl.lang.parser import parse_text
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "language.md"
 BLOCKS = re.findall(r"```lsrl\n(.*?)```", DOC.read_text(), re.S)

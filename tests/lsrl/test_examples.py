@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from automata.regex import regex_to_dfa
 from automata.tasks import get_task
-from lsrl.check import check_file
-from lsrl.graph import CheckedProgram
-from lsrl.textio import encode_text
-from lsrl.interpreter import interpret
+from lsrl.lang.check import check_file
+from lsrl.lang.graph import CheckedProgram
+from lsrl.lang.textio import encode_text
+from lsrl.lang.interpreter import interpret
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PROPERTY = settings(max_examples=12, deadline=None)

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lsrl import ast
-from lsrl.check import check
-from lsrl.errors import LsrlError, LsrlSyntaxError
-from lsrl.parser import parse_text
+from lsrl.lang import ast
+from lsrl.lang.check import check
+from lsrl.lang.errors import LsrlError, LsrlSyntaxError
+from lsrl.lang.parser import parse_text
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = sorted([*ROOT.glob("examples/*.lsrl"), *ROOT.glob("lsrl/stdlib/*.lsrl")])
+SOURCES = sorted([*ROOT.glob("examples/*.lsrl"), *ROOT.glob("lsrl/lang/stdlib/*.lsrl")])
 TOKENS = ["let", "input", "output", "def", "use", "return", "x", "y", "f", "relu", "lti", "concat", "(", ")",
           "[", "]", "{", "}", ",", ":", "=", "+", "-", "*", "/", "@", "%", "1", "1/3", "0.5", "2e3", '"s"',
           "\n", "# c\n", " ", "logic", "identity(2)", "x[0]", "[1, 2]"]

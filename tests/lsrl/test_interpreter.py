@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 from automata.fileformat import save_dfa
 from automata.strategies import dfas, strings
-from lsrl.check import check
-from lsrl.errors import InputValueError
-from lsrl.graph import CheckedProgram
-from lsrl.interpreter import evaluate, interpret
-from lsrl.parser import parse_text
-from lsrl.strategies import programs, sequences
+from lsrl.lang.check import check
+from lsrl.lang.errors import InputValueError
+from lsrl.lang.graph import CheckedProgram
+from lsrl.lang.interpreter import evaluate, interpret
+from lsrl.lang.parser import parse_text
+from lsrl.lang.strategies import programs, sequences
 
 PROPERTY = settings(max_examples=15, deadline=None)
 

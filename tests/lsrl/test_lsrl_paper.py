@@ -15,12 +15,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsrl.check import check_file
+from lsrl.lang.check import check_file
 from lsrl.compiler.errors import InexactInFloat
 from lsrl.compiler.pipeline import CompiledProgram, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
-from lsrl.graph import CheckedProgram
-from lsrl.interpreter import interpret
+from lsrl.lang.graph import CheckedProgram
+from lsrl.lang.interpreter import interpret
 
 PAPER = Path(__file__).resolve().parents[2] / "examples" / "lsrl-paper"
 SEQ_LEN = 3

@@ -6,9 +6,9 @@ from fractions import Fraction
 import pytest
 
 from automata.errors import LsrlInputError
-from lsrl import ast
-from lsrl.errors import Location, LsrlSyntaxError
-from lsrl.parser import parse_file, parse_text
+from lsrl.lang import ast
+from lsrl.lang.errors import Location, LsrlSyntaxError
+from lsrl.lang.parser import parse_file, parse_text
 
 
 def expr(text: str) -> ast.Expr:

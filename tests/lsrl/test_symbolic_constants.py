@@ -15,14 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file, save_file
 
-from lsrl.check import check, check_file
+from lsrl.lang.check import check, check_file
 from lsrl.cli import main
 from lsrl.compiler.errors import InexactInFloat
 from lsrl.compiler.pipeline import CompiledProgram, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
-from lsrl.errors import DuplicateName, LsrlTypeError, LsrlValueError
-from lsrl.interpreter import interpret
-from lsrl.parser import parse_text
+from lsrl.lang.errors import DuplicateName, LsrlTypeError, LsrlValueError
+from lsrl.lang.interpreter import interpret
+from lsrl.lang.parser import parse_text
 from proofs.cyclotomic import Algebraic, sqrt_rational
 
 COUNTER = Path(__file__).resolve().parents[2] / "examples" / "lsrl-paper" / "modulo_counter.lsrl"

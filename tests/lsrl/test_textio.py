@@ -6,11 +6,11 @@ from fractions import Fraction as F
 
 import pytest
 
-from lsrl.check import check
-from lsrl.errors import InputValueError
-from lsrl.interpreter import interpret
-from lsrl.parser import parse_text
-from lsrl.textio import encode_text, format_outputs
+from lsrl.lang.check import check
+from lsrl.lang.errors import InputValueError
+from lsrl.lang.interpreter import interpret
+from lsrl.lang.parser import parse_text
+from lsrl.lang.textio import encode_text, format_outputs
 
 
 def program(decls: str):

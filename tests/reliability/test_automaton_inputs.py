@@ -16,7 +16,7 @@ from automata.fileformat import dfa_from_json, dfa_to_json, load_dfa
 from automata.regex import regex_to_dfa
 from automata.strategies import dfas
 from automata.tasks import MAX_DYCK_DEPTH, MAX_STATES, task_families
-from lsrl.check import check_file
+from lsrl.lang.check import check_file
 from tests.reliability.conftest import ROOT, assert_refused, lsrl_process
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -308,7 +308,7 @@ def test_fuzz_task_names(name):
     _reads_or_refuses(lambda: get_task(name))
 
 
-PROGRAMS = sorted([*ROOT.glob("examples/*.lsrl"), *ROOT.glob("lsrl/stdlib/*.lsrl")])
+PROGRAMS = sorted([*ROOT.glob("examples/*.lsrl"), *ROOT.glob("lsrl/lang/stdlib/*.lsrl")])
 
 
 @FUZZ

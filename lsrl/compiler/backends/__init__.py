@@ -17,7 +17,7 @@ from lsrl.compiler.errors import NotExpressible
 from lsrl.compiler.fuse import Form, Row, combine
 from lsrl.compiler.ranges import Ranges
 from lsrl.compiler.schedule import Kind
-from lsrl.graph import (AutomatonState, CheckedProgram, DeltaState, DiagonalState, Input, LtiState, Multiply, Node,
+from lsrl.lang.graph import (AutomatonState, CheckedProgram, DeltaState, DiagonalState, Input, LtiState, Multiply, Node,
                         Relu)
 from models import registry
 from models.config import LayerConfig

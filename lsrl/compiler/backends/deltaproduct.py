@@ -27,7 +27,7 @@ from lsrl.compiler.fuse import Row, combine
 from lsrl.compiler.ranges import BOOLEAN, Interval
 from lsrl.compiler.schedule import Kind
 from lsrl.constructions.householder import Factor as HouseholderFactor, letter_factors, transpositions
-from lsrl.graph import AutomatonState, DeltaState, DiagonalState, LtiState, Multiply, Node, Relu
+from lsrl.lang.graph import AutomatonState, DeltaState, DiagonalState, LtiState, Multiply, Node, Relu
 from models.config import LayerConfig
 from models.deltaproduct import DeltaProductRecurrence
 from models.registry import Architecture

@@ -14,7 +14,7 @@ from lsrl.compiler.backends.lti import LtiBackend, lti_input_rows
 from lsrl.compiler.fuse import Row, combine
 from lsrl.compiler.reachable import Affine, selected_by_bit
 from lsrl.compiler.schedule import Kind
-from lsrl.graph import AutomatonState, DeltaState, DiagonalState, LtiState, Node
+from lsrl.lang.graph import AutomatonState, DeltaState, DiagonalState, LtiState, Node
 from models.dense import DenseRecurrence
 
 

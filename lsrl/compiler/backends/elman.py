@@ -25,7 +25,7 @@ from lsrl.compiler.backends.lstm import ThresholdBackend, Units
 from lsrl.compiler.backends.lti import lti_input_rows
 from lsrl.compiler.fuse import Row, combine
 from lsrl.compiler.ranges import Interval
-from lsrl.graph import DiagonalState, LtiState, Node
+from lsrl.lang.graph import DiagonalState, LtiState, Node
 from models.config import LayerConfig
 from models.elman import ElmanRecurrence
 

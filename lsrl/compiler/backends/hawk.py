@@ -20,7 +20,7 @@ import torch
 from lsrl.compiler.backends import Context, Hidden, Layout, refuse, relu_units, unsupported, write_row
 from lsrl.compiler.fuse import Row
 from lsrl.compiler.schedule import Kind
-from lsrl.graph import LtiState, Multiply, Node, Relu
+from lsrl.lang.graph import LtiState, Multiply, Node, Relu
 from models.config import LayerConfig
 from models.rglru import CONV_WIDTH, RGLRURecurrence
 

@@ -20,7 +20,7 @@ import torch
 
 from lsrl.compiler.backends import (Context, Layout, ReluMlpBackend, refuse, unsupported, write_row)
 from lsrl.compiler.fuse import Row, combine
-from lsrl.graph import AutomatonState, DiagonalState, LtiState, Node
+from lsrl.lang.graph import AutomatonState, DiagonalState, LtiState, Node
 from models.config import LayerConfig
 from models.gated_rnn import LSTMRecurrence
 

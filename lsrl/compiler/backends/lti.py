@@ -11,7 +11,7 @@ from lsrl.compiler.backends import (Context, Hidden, Layout, boolean_product_uni
                                     write_row)
 from lsrl.compiler.fuse import combine
 from lsrl.compiler.schedule import Kind
-from lsrl.graph import LtiState, Multiply, Node, Relu
+from lsrl.lang.graph import LtiState, Multiply, Node, Relu
 from models.config import LayerConfig
 from models.lti import LtiRecurrence
 

@@ -18,7 +18,7 @@ from lsrl.compiler.backends import Context, Hidden, Layout, refuse, relu_units, 
 from lsrl.compiler.backends.lti import lti_input_rows
 from lsrl.compiler.fuse import Row
 from lsrl.compiler.schedule import Kind
-from lsrl.graph import DiagonalState, LtiState, Multiply, Node, Relu
+from lsrl.lang.graph import DiagonalState, LtiState, Multiply, Node, Relu
 from models.config import LayerConfig
 from models.mamba import MambaRecurrence
 from proofs.cyclotomic import to_sympy

@@ -24,7 +24,7 @@ from lsrl.compiler.backends.lti import lti_input_rows
 from lsrl.compiler.fuse import Row, combine
 from lsrl.compiler.ranges import Interval
 from lsrl.compiler.reachable import selected_by_bit
-from lsrl.graph import DeltaState, DiagonalState, LtiState, Node
+from lsrl.lang.graph import DeltaState, DiagonalState, LtiState, Node
 from models.config import LayerConfig
 from models.rotation import RotationRecurrence
 from proofs.cyclotomic import Number, from_sympy, to_sympy

@@ -1,14 +1,14 @@
 """The lsrl abstract syntax tree: frozen dataclasses, each with the source location it came from.
 
-The tree is untyped and unresolved; ``lsrl.check`` resolves names, expands macros, checks shapes
-and produces the primitive graph of ``lsrl.graph``.
+The tree is untyped and unresolved; ``lsrl.lang.check`` resolves names, expands macros, checks shapes
+and produces the primitive graph of ``lsrl.lang.graph``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
 
-from lsrl.errors import Location
+from lsrl.lang.errors import Location
 
 
 @dataclass(frozen=True)

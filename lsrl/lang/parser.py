@@ -1,4 +1,4 @@
-"""Text to AST: the grammar in ``grammar.lark``, parsed LALR(1), transformed inline to ``lsrl.ast``.
+"""Text to AST: the grammar in ``grammar.lark``, parsed LALR(1), transformed inline to ``lsrl.lang.ast``.
 
 Every failure is an ``LsrlSyntaxError`` with file:line:col and a caret line; no lark exception escapes.
 The transformer runs inside the LALR parser, so deeply nested input cannot exhaust Python's stack here.
@@ -16,8 +16,8 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from automata.bounded_input import read_text
 from automata.errors import LsrlInputError
-from lsrl import ast
-from lsrl.errors import LsrlError, LsrlSyntaxError, Location
+from lsrl.lang import ast
+from lsrl.lang.errors import LsrlError, LsrlSyntaxError, Location
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_EXPONENT = 400
@@ -133,7 +133,7 @@ def _number(token: Token) -> Fraction:
 
 
 class _ToAst(Transformer):
-    """Parse-tree rules to ``lsrl.ast`` nodes, run inline by the LALR parser; positions come from tokens."""
+    """Parse-tree rules to ``lsrl.lang.ast`` nodes, run inline by the LALR parser; positions come from tokens."""
 
     def start(self, items):
         return list(items)

@@ -1,7 +1,7 @@
 """Hypothesis strategies for lsrl programs: random well-formed source texts and input sequences.
 
 For property tests of the checker, the interpreter and compiled models (compile, run, compare with
-``lsrl.interpreter``). Programs use every primitive but ``automaton`` on small integer weights.
+``lsrl.lang.interpreter``). Programs use every primitive but ``automaton`` on small integer weights.
 """
 from __future__ import annotations
 

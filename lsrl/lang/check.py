@@ -1,4 +1,4 @@
-"""The checking pass: AST to ``CheckedProgram`` (``lsrl.graph``).
+"""The checking pass: AST to ``CheckedProgram`` (``lsrl.lang.graph``).
 
 Resolves names (``use``d modules, lets, parameters, defs, builtins), expands every macro call,
 folds constants exactly and checks every shape, building the primitive graph as it goes. Macros
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lsrl import ast
-from lsrl.builtins import BUILTINS, CONSTANTS, Arg, concat
-from lsrl.errors import (ArityError, DuplicateName, Location, LsrlError, LsrlTypeError, LsrlValueError, MacroRecursion,
+from lsrl.lang import ast
+from lsrl.lang.builtins import BUILTINS, CONSTANTS, Arg, concat
+from lsrl.lang.errors import (ArityError, DuplicateName, Location, LsrlError, LsrlTypeError, LsrlValueError, MacroRecursion,
                          ModuleError, ShapeError, UndefinedName)
-from lsrl.graph import CheckedProgram, GraphBuilder, Input, Slice
-from lsrl.operators import binary, lift, negate
-from lsrl.parser import parse_file
-from lsrl.types import (Alphabet, Angle, Blocks, Const, Macro, Signal, Text, Value, as_dim, as_int, check_size, const,
+from lsrl.lang.graph import CheckedProgram, GraphBuilder, Input, Slice
+from lsrl.lang.operators import binary, lift, negate
+from lsrl.lang.parser import parse_file
+from lsrl.lang.types import (Alphabet, Angle, Blocks, Const, Macro, Signal, Text, Value, as_dim, as_int, check_size, const,
                         is_numeric)
 
 STDLIB = Path(__file__).with_name("stdlib")

@@ -1,6 +1,6 @@
 """The checked program: a DAG of primitive nodes with exact rational weights, typed by dimension.
 
-This is what ``lsrl.check`` produces and what the interpreter and the compiler consume: names are
+This is what ``lsrl.lang.check`` produces and what the interpreter and the compiler consume: names are
 resolved, macros expanded, constants folded and every shape checked. Each node is a vector-valued
 sequence; the recurrent nodes hold a state. With ``x`` the inputs at step t and ``s`` the state:
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lsrl.errors import Location, LsrlValueError
+from lsrl.lang.errors import Location, LsrlValueError
 from proofs.cyclotomic import Algebraic
 
 if TYPE_CHECKING:

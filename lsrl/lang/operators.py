@@ -11,9 +11,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from lsrl.errors import Location, LsrlTypeError, LsrlValueError, ShapeError
-from lsrl.graph import Affine, GraphBuilder, Multiply, Node, Term, freeze_matrix, freeze_vector, matrix, vector
-from lsrl.types import Angle, Const, Signal, Value, check_size, is_numeric, vector_dim
+from lsrl.lang.errors import Location, LsrlTypeError, LsrlValueError, ShapeError
+from lsrl.lang.graph import Affine, GraphBuilder, Multiply, Node, Term, freeze_matrix, freeze_vector, matrix, vector
+from lsrl.lang.types import Angle, Const, Signal, Value, check_size, is_numeric, vector_dim
 from proofs.cyclotomic import Algebraic
 
 _VERB = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "@": "multiply (@)", "%": "take % of"}

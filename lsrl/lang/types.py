@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
-from lsrl.errors import Location, LsrlTypeError, LsrlValueError, ShapeError
+from lsrl.lang.errors import Location, LsrlTypeError, LsrlValueError, ShapeError
 
 if TYPE_CHECKING:
     from automata.dfa import DFA
-    from lsrl import ast
-    from lsrl.graph import Node
+    from lsrl.lang import ast
+    from lsrl.lang.graph import Node
 
 MAX_DIM = 1 << 16
 MAX_ENTRIES = 1 << 20

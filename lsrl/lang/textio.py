@@ -14,8 +14,8 @@ import numpy as np
 
 from automata.bounded_input import parse_rational
 from automata.errors import LsrlInputError
-from lsrl.errors import InputValueError
-from lsrl.graph import CheckedProgram, Input
+from lsrl.lang.errors import InputValueError
+from lsrl.lang.graph import CheckedProgram, Input
 
 
 def encode_text(program: CheckedProgram, text: str) -> dict[str, np.ndarray]:
