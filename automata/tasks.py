@@ -89,7 +89,41 @@ class Balanced:
         return out[rng.permutation(n)]
 
 
-Sampler = Uniform | Alternating | Balanced
+@dataclass(frozen=True)
+class Answered(Alternating):
+    """Grazzi et al.'s modular arithmetic: an alternating expression, then ``equals`` in the operator slot
+    after its last operand, where the answer is read; strings drawn at one length for a batch of several
+    lengths get their ``=`` at their own ends (``Task.sample``'s ``ends``)."""
+
+    equals: int = 0
+
+    def draw(self, dfa: DFA, n: int, length: int, rng: np.random.Generator,
+             ends: np.ndarray | None = None) -> np.ndarray:
+        out = Alternating.draw(self, dfa, n, length, rng)
+        ends = np.full(n, length) if ends is None else np.asarray(ends)
+        rows = np.flatnonzero(ends >= 2)
+        out[rows, [self.final_position(int(e)) for e in ends[rows]]] = self.equals
+        return out
+
+    @staticmethod
+    def final_position(length: int) -> int:
+        """The last operator slot (odd index) of the string, which holds ``=``."""
+        return length - 1 if length % 2 == 0 else length - 2
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """Siems et al.'s "several tokens per element": group elements uniform over the alphabet, each written
+    ``times`` times in a row, the string cut at its length."""
+
+    times: int
+
+    def draw(self, dfa: DFA, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+        blocks = rng.integers(0, dfa.n_symbols, size=(n, -(-length // self.times)), dtype=np.int64)
+        return np.repeat(blocks, self.times, axis=1)[:, :length]
+
+
+Sampler = Uniform | Alternating | Answered | Balanced | Repeated
 
 
 def _draw_first(dfa: DFA, targets: Sequence[np.ndarray], n: int, length: int,
@@ -195,10 +229,16 @@ class Task:
     def n_labels(self) -> int:
         return len(self.label_names)
 
-    def sample(self, n: int, length: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
+    def sample(self, n: int, length: int, rng: np.random.Generator | int | None = None,
+               ends: np.ndarray | None = None) -> np.ndarray:
         """``n`` strings of ``length`` symbol indices, shape (n, length), from this task's sampler;
-        the same seed (or generator state) gives the same strings."""
-        return self.sampler.draw(self.dfa, n, length, np.random.default_rng(rng))
+        the same seed (or generator state) gives the same strings. ``ends`` (n lengths, at most
+        ``length``) says where each string of a mixed-length batch ends; only a sampler that marks the
+        end (``Answered``) reads it, the others draw prefix-closed strings."""
+        rng = np.random.default_rng(rng)
+        if ends is not None and isinstance(self.sampler, Answered):
+            return self.sampler.draw(self.dfa, n, length, rng, ends)
+        return self.sampler.draw(self.dfa, n, length, rng)
 
     def final_position(self, length: int) -> int:
         """The position (0-based) whose label scores a string of ``length`` as a whole: the last one,
@@ -341,6 +381,36 @@ def _modarith(name: str, k: int) -> Task:
                      sampler=Alternating(tuple(range(k)), (k, k + 1, k + 2)))
 
 
+GRAZZI_MODARITH = ("Grazzi et al. 2025, 'Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues' (ICLR): "
+                   "github.com/adankow/unlocking_state_tracking at dd420c5, "
+                   "xlstm/experiments/data/formal_language/tasks/modular_arithmetic.py:24-57")
+SIEMS_DATA = ("Siems et al. 2025, 'DeltaProduct' (arXiv:2502.10297): github.com/automl/DeltaProduct at 38cd4e4, "
+              "state_tracking/src/generate_data.py")
+
+
+def _modarith_eq(name: str, k: int) -> Task:
+    """``modarith:k`` with ``=``: after a complete expression ``=`` leads to the answer state of its value;
+    ``=`` anywhere else, and any symbol after the answer, lead to the sink."""
+    base = _modarith(name, k)
+    n = base.dfa.n_states  # the answer states n..n+k-1 follow modarith's states (its sink is n - 1)
+    sink = n - 1
+    delta = np.full((n + k, k + 4), sink, dtype=np.int32)
+    delta[:n, :k + 3] = base.dfa.delta
+    complete = np.flatnonzero(base.labels < k)
+    delta[complete, k + 3] = n + base.labels[complete]
+    labels = np.concatenate([base.labels, np.arange(k)])
+    names = base.dfa.state_names + tuple(f"={v}" for v in range(k))
+    return _tracking(name, base.alphabet + ("=",), delta, labels, base.label_names,
+                     f"Modular Arithmetic with '=', as Grazzi et al. generate it: numbers 0..{k - 1} alternating "
+                     f"with +, -, * (mod {k}, * before + and -), then '=' in the next operator slot; the label at "
+                     f"'=' is the value of the expression (their model predicts the answer token there). Before "
+                     f"'=' the labels are modarith:{k}'s; '=' after an operator, or anything after '=', is "
+                     f"'invalid'. Training strings of lengths 2..39 put '=' uniformly at the slots 1, 3, ..., 37, "
+                     f"i.e. their uniform expression lengths 1..37 (sequence lengths 3..39 with the answer).",
+                     GRAZZI_MODARITH, start=base.dfa.start, state_names=names,
+                     sampler=Answered(tuple(range(k)), (k, k + 1, k + 2), k + 3))
+
+
 def _group_task(name: str, group: PermutationGroup, what: str) -> Task:
     dfa = group.cayley_dfa()
     return Task(name, "state-tracking", dfa, np.arange(group.order), group.names,
@@ -377,6 +447,59 @@ def _alternating(name: str, n: int) -> Task:
 def _symmetric(name: str, n: int) -> Task:
     return _group_task(name, symmetric_group(n), f"Word problem of the symmetric group S_{n} "
                                                  f"(permutations of 1..{n} in cycle notation, e the identity)")
+
+
+def _moved(p: Sequence[int]) -> int:
+    return sum(x != i for i, x in enumerate(p))
+
+
+def _perm_moves(name: str, n: int, m: int) -> Task:
+    """The word problem of S_n read only on the letters that move at most m points; states: all of S_n
+    (transpositions generate it), labelled by element."""
+    if not 2 <= m < n:
+        raise UnknownTask(f"task {name!r}: m must satisfy 2 <= m < n (Siems et al.'s limit), got n={n}, m={m}")
+    group = symmetric_group(n)
+    allowed = [i for i, p in enumerate(group.elements) if _moved(p) <= m]
+    dfa = group.cayley_dfa()
+    restricted = DFA(tuple(group.names[i] for i in allowed), dfa.delta[:, allowed], dfa.start, dfa.accepting,
+                     group.names)
+    which = "the identity and the transpositions (swaps)" if m == 2 else f"the permutations moving at most {m} points"
+    return Task(name, "state-tracking", restricted, np.arange(group.order), group.names,
+                f"Word problem of S_{n} with only {which} as letters ({len(allowed)} letters); the label is the "
+                f"product of the prefix (elements act on the right), every element of S_{n} reachable. Siems et "
+                f"al.'s S{n}_only_swaps (m = 2) and S{n}_limit_to_{m}.",
+                SIEMS_DATA + (":79-86 (swaps)" if m == 2 else ":90-103 (limit_to)"))
+
+
+def _perm_tokens(name: str, n: int, r: int) -> Task:
+    """S_n with each element written r times; state (g, x, c): product g of the finished elements, x the
+    element being read, c of its r tokens read (c = 0: between elements), plus the sink."""
+    group = symmetric_group(n)
+    order = group.order
+    if order + order * order * (r - 1) + 1 > MAX_STATES:
+        raise UnknownTask(f"task {name!r}: S_{n} with {r} tokens per element has more than {MAX_STATES} states, "
+                          "the most the library builds")
+    table = group.multiplication_table().astype(np.int64)
+    sink = order + order * order * (r - 1)
+
+    def inside(g: np.ndarray, x: np.ndarray, c: int) -> np.ndarray:
+        return order + ((c - 1) * order + g) * order + x
+
+    g, x = np.meshgrid(np.arange(order), np.arange(order), indexing="ij")
+    delta = np.full((sink + 1, order), sink, dtype=np.int64)
+    delta[:order] = inside(g, x, 1)
+    for c in range(1, r):
+        here = inside(g, x, c).ravel()
+        delta[here, x.ravel()] = table[g, x].ravel() if c == r - 1 else inside(g, x, c + 1).ravel()
+    labels = np.concatenate([np.arange(order), np.tile(np.repeat(np.arange(order), order), r - 1), [order]])
+    names = group.names + tuple(f"{group.names[a]}|{group.names[b]}^{c}" for c in range(1, r)
+                                for a in range(order) for b in range(order)) + ("invalid",)
+    return _tracking(name, group.names, delta.astype(np.int32), labels, group.names + ("invalid",),
+                     f"Word problem of S_{n} with every element written {r} times in a row (Siems et al.'s "
+                     f"S{n}_{r}_tokens); the label is the product of the elements whose {r} tokens have all been "
+                     f"read, which is their supervision shifted by {r - 1} positions; a block of unequal tokens "
+                     f"is 'invalid'.", SIEMS_DATA + ":170-201 (tokens, without s_token)",
+                     start=group.identity_index, state_names=names, sampler=Repeated(r))
 
 
 # -- recognition families ---------------------------------------------------------------------
@@ -575,6 +698,8 @@ _FAMILIES = [
            "cycle:5"),
     Family("modarith", (Param("k", 2, 100, default=5),), _modarith,
            "modular arithmetic without brackets, with precedence (Deletang et al. 2023)", "modarith:5"),
+    Family("modarith-eq", (Param("k", 2, 100, default=5),), _modarith_eq,
+           "modular arithmetic ending in '=', the answer read there (Grazzi et al. 2025's data)", "modarith-eq:5"),
     Family("Z", (Param("k", 2, MAX_GROUP_ORDER),), _cyclic, "word problem of the cyclic group Z_k", "Z:6"),
     Family("Z2xZ2", (), _klein, "word problem of the Klein four-group", "Z2xZ2"),
     Family("dihedral", (Param("n", 3, MAX_GROUP_ORDER // 2),), _dihedral,
@@ -582,6 +707,11 @@ _FAMILIES = [
     Family("Q8", (), _quaternion, "word problem of the quaternion group", "Q8"),
     Family("A", (Param("n", 3, 7),), _alternating, "word problem of the alternating group A_n (order n!/2 <= 2520)", "A:5"),
     Family("S", (Param("n", 2, 6),), _symmetric, "word problem of the symmetric group S_n (order n! <= 2520)", "S:5"),
+    Family("perm-moves", (Param("n", 3, 6), Param("m", 2, 5)), _perm_moves,
+           "word problem of S_n on the permutations moving at most m points (m = 2: swaps; Siems et al. 2025)",
+           "perm-moves:4:2"),
+    Family("perm-tokens", (Param("n", 2, 5), Param("r", 2, 64)), _perm_tokens,
+           "word problem of S_n, each element written r times (Siems et al. 2025)", "perm-tokens:3:2"),
     Family("flipflop", (), _flipflop, "flip-flop: set0/set1/read, label = stored bit", "flipflop"),
     Family("even-pairs", (), _even_pairs, "even number of ab/ba pairs (Deletang et al. 2023)", "even-pairs"),
     Family("tomita", (Param("n", 1, 7),), _tomita, "Tomita grammars 1-7 over {0, 1}", "tomita:3"),

@@ -291,14 +291,15 @@ def batch(task: Task, config: TrainConfig, step: int, rng: np.random.Generator,
     """Symbols and labels of one training batch, (B, T) each, and the (B, T) mask of the positions that
     carry the loss. With ``lengths``, strings are drawn at the longest length and string b ends at its own
     uniform length (a causal model's output at a position reads only the prefix, so a prefix is a shorter
-    string; every sampler draws prefix-closed strings)."""
+    string; every sampler draws prefix-closed strings, except one that marks each string's end, such as the
+    '=' of modarith-eq, which is told the ends)."""
     if config.lengths is None:
         length = config.curriculum.length(step, config.steps, rng)
         ends = np.full(config.batch, length)
     else:
         length = config.lengths[1]
         ends = rng.integers(config.lengths[0], length + 1, size=config.batch)
-    symbols = task.sample(config.batch, length, rng)
+    symbols = task.sample(config.batch, length, rng, ends)
     labels = task.label_sequence(symbols)
     return (torch.as_tensor(symbols, device=device), torch.as_tensor(labels, device=device),
             torch.as_tensor(loss_mask(task, config.loss, ends, length), device=device))

@@ -67,6 +67,24 @@ def modarith(word: Word, k: int) -> str:
     return str(eval("".join(word)) % k)  # Python's precedence: * before + and -, left to right
 
 
+def modarith_eq(word: Word, k: int) -> str:
+    """Grazzi et al.'s expression then '=': the value at '=', invalid at '=' after an operator or after '='."""
+    if "=" in word[:-1]:
+        return "invalid"
+    if word[-1] != "=":
+        return modarith(word, k)
+    value = modarith(word[:-1], k)
+    return "invalid" if value in ("incomplete", "invalid") else value
+
+
+def perm_tokens(word: Word, n: int, r: int) -> object:
+    """The product of the blocks of r equal tokens read in full; 'invalid' once a block has unequal tokens."""
+    blocks = [word[i:i + r] for i in range(0, len(word), r)]
+    if any(len(set(block)) > 1 for block in blocks):
+        return "invalid"
+    return permutation_product([block[0] for block in blocks if len(block) == r], n)
+
+
 def tomita_3(s: str) -> bool:
     runs = [(c, len(list(g))) for c, g in itertools.groupby(s)]
     seen_odd_ones = False
@@ -103,6 +121,12 @@ REFERENCE: dict[str, Callable[[Word], str]] = {
     "modarith:5": lambda w: modarith(w, 5),
     "modarith:3": lambda w: modarith(w, 3),
     "modarith:11": lambda w: modarith(w, 11),
+    "modarith-eq:5": lambda w: modarith_eq(w, 5),
+    "modarith-eq:3": lambda w: modarith_eq(w, 3),
+    "perm-moves:4:2": lambda w: permutation_product(w, 4),
+    "perm-moves:5:3": lambda w: permutation_product(w, 5),
+    "perm-tokens:3:2": lambda w: perm_tokens(w, 3, 2),
+    "perm-tokens:4:3": lambda w: perm_tokens(w, 4, 3),
     "Z:6": lambda w: str(sum(int(g) for g in w) % 6),
     "Z2xZ2": lambda w: "eabc"[np.bitwise_xor.reduce(["eabc".index(g) for g in w], initial=0)],
     "dihedral:4": lambda w: dihedral(w, 4),
@@ -133,21 +157,26 @@ REFERENCE: dict[str, Callable[[Word], str]] = {
 }
 
 
+def degree(name: str) -> int | None:
+    """The degree of a permutation task's labels (compared as permutations, not printed names)."""
+    family, *params = name.split(":")
+    return int(params[0]) if family in ("S", "A", "perm-moves", "perm-tokens") else None
+
+
 def reference_labels(name: str, word: Word) -> list[object]:
     task = get_task(name)
     labels = [REFERENCE[name](word[:t + 1]) for t in range(len(word))]
-    if name[0] in "SA":  # compare permutations, not their printed names
-        degree = int(name[2:])
-        return [permutation_product([label], degree) if isinstance(label, str) else label for label in labels]
+    if degree(name) is not None:
+        return labels
     assert all(label in task.label_names for label in labels)
     return labels
 
 
 def task_labels(name: str, word: Word) -> list[object]:
     labels = list(get_task(name).label_word(word))
-    if name[0] in "SA":
-        degree = int(name[2:])
-        return [parse_cycles(label, degree) for label in labels]
+    n = degree(name)
+    if n is not None:
+        return [label if label == "invalid" else parse_cycles(label, n) for label in labels]
     return labels
 
 
