@@ -99,6 +99,28 @@ def extract_automaton(model: RecurrentModel, target: DFA, target_labels: np.ndar
     return Extraction(minimal, minimal_labels, len(table.labels) - 1, table.complete, tolerance, counterexample)
 
 
+def relation(extraction: Extraction, target: DFA) -> str:
+    """What the model learned: "exact" (the target's labelled automaton), "quotient" (an automaton of more than
+    one state through which the target factors: following a word, each target state always meets the same
+    extracted state, so the model merges target states consistently) or "nothing" (neither, or no closed search)."""
+    if extraction.equivalent:
+        return "exact"
+    if not extraction.complete or extraction.dfa.n_states < 2:
+        return "nothing"
+    image = {target.start: extraction.dfa.start}
+    queue = deque([target.start])
+    while queue:
+        p = queue.popleft()
+        for a in range(target.n_symbols):
+            q, r = int(target.delta[p, a]), int(extraction.dfa.delta[image[p], a])
+            if q not in image:
+                image[q] = r
+                queue.append(q)
+            elif image[q] != r:
+                return "nothing"
+    return "quotient"
+
+
 @dataclass
 class _Table:
     """The clusters found so far: transitions (-1 where unexplored) and labels."""

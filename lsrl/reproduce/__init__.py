@@ -48,7 +48,7 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
               progress: bool = False, plots: bool = True, seeds: int | None = None,
               tasks: tuple[str, ...] | None = None, budget: dict[str, int] | None = None,
               archs: tuple[str, ...] | None = None, protocol: str = "ours",
-              scale: float | None = None) -> Reproduction:
+              scale: float | None = None, extract: bool = False) -> Reproduction:
     """Run experiment ``name`` (sharded under ``torchrun``); rank 0 writes ``NAME.json``, a .md and
     a .tex file per table and the plots into ``out``; every rank writes each finished unit of the
     grid to ``out/units/`` as it completes. ``seeds`` keeps only the first that many seeds per cell,
@@ -56,10 +56,11 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
     aliases of ``models.registry``), and ``budget`` overrides training fields of every cell
     (``steps``, ``batch``, ``warmup``: e.g. a paper's budget instead of ours). ``protocol`` "paper" runs the
     papers' own protocol (``lsrl.reproduce.protocol``); ``scale`` multiplies every cell's steps and warm-up
-    (a shorter run with the same schedule shape)."""
+    (a shorter run with the same schedule shape); ``extract`` extracts the automaton of every cell's best model
+    and records what it is of the target (exact, a quotient or nothing: ``lsrl.reproduce.grid.extraction``)."""
     from lsrl.reproduce.grid import World, run_grid
 
-    cells = grid_cells(name, quick, seeds, tasks, budget, archs, protocol, scale)
+    cells = grid_cells(name, quick, seeds, tasks, budget, archs, protocol, scale, extract)
     if device is not None:
         from lsrl.training.train import resolve_device
 
@@ -75,7 +76,7 @@ def reproduce(name: str, out: str | Path, quick: bool = False, device: str | Non
 
 def grid_cells(name: str, quick: bool = False, seeds: int | None = None, tasks: tuple[str, ...] | None = None,
                budget: dict[str, int] | None = None, archs: tuple[str, ...] | None = None, protocol: str = "ours",
-               scale: float | None = None) -> tuple[Cell, ...]:
+               scale: float | None = None, extract: bool = False) -> tuple[Cell, ...]:
     """The cells ``reproduce`` runs for these options (``reproduce`` says what each does)."""
     from dataclasses import replace
 
@@ -103,6 +104,8 @@ def grid_cells(name: str, quick: bool = False, seeds: int | None = None, tasks: 
         cells = tuple(replace(cell, train=replace(cell.train, **budget)) for cell in cells)
     if scale is not None:
         cells = scaled(cells, scale)
+    if extract:
+        cells = tuple(replace(cell, extract=True) for cell in cells)
     return cells
 
 

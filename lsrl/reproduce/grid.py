@@ -25,6 +25,9 @@ from lsrl.training.train import TrainConfig, train
 from models import registry
 
 T = TypeVar("T")
+# Above this many states the classifier's monoid and the extraction search are out of reach (perm-tokens:5:4 has
+# 43,321 states): such cells get no verdict and record why they were not extracted.
+MAX_ANALYSED_STATES = 5_000
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def verdict(cell: Cell) -> dict[str, Any] | None:
 
     arch = cell.whole_class()
     cls = arch and arch.classifier
-    if cls is None:
+    if cls is None or get_task(cell.task).dfa.n_states > MAX_ANALYSED_STATES:
         return None
     v = classify(get_task(cell.task).dfa).verdict(cls)
     return {"class": cls, "status": v.status, "source": v.source,
@@ -168,11 +171,20 @@ def _train_unit(cell: Cell, unit: Unit, device: str | torch.device, progress: bo
                    "metrics": [m.to_json() for m in r.metrics]} for r in runs],
         "wall_time_s": float(np.sum([r.wall_time for r in runs])), "device": best.device}
     if cell.extract:
-        from lsrl.extraction import extract_automaton
-
-        task = get_task(cell.task)
-        result["extraction"] = extract_automaton(best.model.cpu(), task.dfa, task.labels).to_json()
+        result["extraction"] = extraction(cell, best.model.cpu())
     return result
+
+
+def extraction(cell: Cell, model: torch.nn.Module) -> dict[str, Any]:
+    """The extracted automaton of a trained model and what it is of the task's ("exact", "quotient", "nothing";
+    ``lsrl.extraction.relation``), or why it was not extracted."""
+    from lsrl.extraction import extract_automaton, relation
+
+    task = get_task(cell.task)
+    if task.dfa.n_states > MAX_ANALYSED_STATES:
+        return {"relation": "not extracted", "reason": f"{task.dfa.n_states} states > {MAX_ANALYSED_STATES}"}
+    found = extract_automaton(model, task.dfa, task.labels)
+    return {**found.to_json(), "relation": relation(found, task.dfa)}
 
 
 def cell_record(cell: Cell, results: Sequence[dict[str, Any]]) -> dict[str, Any]:

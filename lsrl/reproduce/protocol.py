@@ -31,7 +31,12 @@ GRAZZI = dict(layers=2, d_model=128, batch=256, lr=1e-3, lengths=(3, 40), loss="
 GRAZZI_TASKS: dict[str, dict[str, Any]] = {  # training.num_steps, lr_warmup_steps, weight_decay per task
     "modarith:5": dict(steps=100_000, warmup=10_000, weight_decay=0.1),
     "parity": dict(steps=20_000, warmup=2_000, weight_decay=0.0),
+    # Their data (modular_arithmetic.py:24-57): expression, '=', answer, sizes 3..39 with the answer; our strings
+    # end at '=' (the answer is the label there), lengths 2..39 put '=' uniformly at slots 1..37 (automata.tasks).
+    "modarith-eq:5": dict(steps=100_000, warmup=10_000, weight_decay=0.1, lengths=(2, 39)),
 }
+# The tasks of their Table 3 as the paper protocol runs them: modular arithmetic on their data (with '=').
+GRAZZI_TABLE = ("parity", "modarith-eq:5")
 # DeltaNet (fla layer, use_short_conv, n_heads 4, key dim 128 -> 32 per head, MLP hidden_ratio 4 -> 512): our
 # reference DeltaNet block. Mamba (xlstm/mamba/mamba.py: d_conv 1, i.e. no convolution; expand 2 -> 256
 # channels; z-gate; pre-RMSNorm; no MLP).
@@ -55,7 +60,7 @@ def grazzi(task: str, arch: str) -> TrainConfig:
     if task not in GRAZZI_TASKS:
         raise UnknownProtocol(f"Grazzi et al.'s protocol covers {', '.join(GRAZZI_TASKS)}, not {task}")
     block = GRAZZI_BLOCKS[registry.get(arch).family]
-    return TrainConfig(task=task, arch=arch, **GRAZZI, **GRAZZI_TASKS[task], **block)
+    return TrainConfig(task=task, arch=arch, **{**GRAZZI, **GRAZZI_TASKS[task]}, **block)
 
 
 def siems(task: str, n_h: int, layers: int = 1) -> TrainConfig:
