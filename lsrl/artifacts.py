@@ -132,7 +132,7 @@ def verify_directory(directory: str | os.PathLike, source: str | None = None) ->
     model = checkpoint.load(directory)
     config = checkpoint.read_config(directory)
     if "program_hash" in config and source is None:  # a compiled program: recompiled from its source
-        from lsrl.program_commands import verify_program
+        from lsrl.compiler.verify import verify_program
         return verify_program(str(directory), config, model)
     path = directory / CERTIFICATE
     if not path.exists():

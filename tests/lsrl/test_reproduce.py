@@ -15,7 +15,7 @@ from lsrl.reproduce import EXPERIMENTS, UnknownExperiment, experiment, reproduce
 from lsrl.reproduce.atlas import disagreements
 from lsrl.reproduce.grid import World, balanced_shard, merge, shard
 from lsrl.reproduce.tables import Table
-from lsrl.train_commands import add_subcommands
+from lsrl.cli.training import add_subcommands
 
 
 @settings(max_examples=50, deadline=None)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from automata.errors import LsrlInputError
 from lsrl.cli import build_parser
-from lsrl.train_commands import train_config
+from lsrl.cli.training import train_config
 from lsrl.training.curriculum import Curriculum
 from lsrl.training.train import TrainConfig, TrainingDiverged, resolve_device, train
 from tests.reliability.conftest import assert_refused

@@ -1,4 +1,4 @@
-"""The ``lsrl`` command line. Thin: each subcommand parses its arguments and calls the library.
+"""The ``lsrl`` command line's parser and driver. Thin: each subcommand parses its arguments and calls the library.
 
 Errors caused by the user's input (``LsrlInputError``) print one message and exit with code 2.
 """
@@ -192,9 +192,9 @@ def _add_tasks(sub: argparse._SubParsersAction) -> None:
 
 def commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Every subcommand's registration (imported here, so that Ctrl-C during start-up is handled)."""
-    from lsrl.program_commands import add_subcommands as add_program_subcommands
-    from lsrl.suite_commands import add_subcommands as add_suite_subcommands
-    from lsrl.train_commands import add_subcommands as add_train_subcommands
+    from lsrl.cli.programs import add_subcommands as add_program_subcommands
+    from lsrl.cli.suite import add_subcommands as add_suite_subcommands
+    from lsrl.cli.training import add_subcommands as add_train_subcommands
 
     return [_add_classify, _add_trace, _add_verify, _add_tasks, _add_archs, _add_export, add_program_subcommands,
             add_train_subcommands, add_suite_subcommands]
@@ -267,6 +267,3 @@ def entry() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code)
 
-
-if __name__ == "__main__":
-    entry()
