@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.environment import environment
 from lsrl.lang.check import check_file
-from lsrl.compiler.errors import NotExpressible
+from lsrl.compiler.errors import ConstructNotExpressible
 from lsrl.compiler.pipeline import compile_program
 from lsrl.compiler.ranges import Interval, InputRanges, Lattice
 from models import registry
@@ -80,7 +80,7 @@ def measure(config: Config, arch: str, dtype: str) -> dict:
            "approximate": config.approximate}
     try:
         compiled = compile_program(program, arch, config.ranges, config.max_length, dtype, config.approximate)
-    except NotExpressible as error:
+    except ConstructNotExpressible as error:
         location = error.location
         where = f"{Path(location.file).relative_to(ROOT)}:{location.line}:{location.col}" if location else None
         return row | {"refused": error.reason, "construct": error.construct, "at": where}

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 
-class ShapeError(ValueError):
-    """An argument whose shape, dtype or size the kernel cannot take."""
+class KernelArgumentError(ValueError):
+    """An argument whose shape, dtype or size the kernel cannot take: a caller's mistake, not a user's input, so a
+    ``ValueError`` outside ``LsrlInputError`` (a program's mismatched shapes are ``lsrl.lang.errors.ShapeError``)."""
 
     def __init__(self, argument: str, message: str):
         super().__init__(f"{argument}: {message}")

@@ -5,30 +5,30 @@ import torch
 
 from kernels.backend import Backend, resolve
 from kernels.delta_product.naive import naive_delta_product
-from kernels.errors import ShapeError
+from kernels.errors import KernelArgumentError
 
 
 def _check(q, k, v, g, beta, num_householder, initial_state) -> None:
-    """Raise ShapeError unless the shapes follow chunk_gated_delta_product's conventions."""
+    """Raise KernelArgumentError unless the shapes follow chunk_gated_delta_product's conventions."""
     if q.dim() != 4:
-        raise ShapeError("q", f"expected (B, T, H, K), got {tuple(q.shape)}")
+        raise KernelArgumentError("q", f"expected (B, T, H, K), got {tuple(q.shape)}")
     if num_householder < 1:
-        raise ShapeError("num_householder", f"expected at least 1, got {num_householder}")
+        raise KernelArgumentError("num_householder", f"expected at least 1, got {num_householder}")
     batch, length, heads, k_dim = q.shape
     rows = length * num_householder
     if k.shape != (batch, rows, heads, k_dim):
-        raise ShapeError("k", f"expected {(batch, rows, heads, k_dim)}, got {tuple(k.shape)}")
+        raise KernelArgumentError("k", f"expected {(batch, rows, heads, k_dim)}, got {tuple(k.shape)}")
     if v.dim() != 4 or v.shape[:3] != (batch, rows, heads):
-        raise ShapeError("v", f"expected ({batch}, {rows}, {heads}, V), got {tuple(v.shape)}")
+        raise KernelArgumentError("v", f"expected ({batch}, {rows}, {heads}, V), got {tuple(v.shape)}")
     if beta.shape != (batch, rows, heads):
-        raise ShapeError("beta", f"expected {(batch, rows, heads)}, got {tuple(beta.shape)}")
+        raise KernelArgumentError("beta", f"expected {(batch, rows, heads)}, got {tuple(beta.shape)}")
     if g is not None and g.shape != (batch, length, heads):
-        raise ShapeError("g", f"expected {(batch, length, heads)}, got {tuple(g.shape)}")
+        raise KernelArgumentError("g", f"expected {(batch, length, heads)}, got {tuple(g.shape)}")
     state = (batch, heads, k_dim, v.shape[-1])
     if initial_state is not None and initial_state.shape != state:
-        raise ShapeError("initial_state", f"expected {state}, got {tuple(initial_state.shape)}")
+        raise KernelArgumentError("initial_state", f"expected {state}, got {tuple(initial_state.shape)}")
     if max(k_dim, v.shape[-1]) > 256:
-        raise ShapeError("q", f"K and V up to 256 are supported, got K={k_dim}, V={v.shape[-1]}")
+        raise KernelArgumentError("q", f"K and V up to 256 are supported, got K={k_dim}, V={v.shape[-1]}")
 
 
 CHUNKED_MIN_ROWS = 256

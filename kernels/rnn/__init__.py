@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from kernels.backend import Backend, resolve
-from kernels.errors import ShapeError
+from kernels.errors import KernelArgumentError
 from kernels.rnn.naive import GATES, naive_rnn
 
 MAX_HIDDEN = 512
@@ -15,26 +15,26 @@ PRECISIONS = ("ieee", "tf32", "bf16")
 
 
 def _check(cell: str, xp: torch.Tensor, w_hh: torch.Tensor, b_hh, h0, c0, precision: str) -> None:
-    """Raise ShapeError unless the arguments fit torch.nn's layout for this cell."""
+    """Raise KernelArgumentError unless the arguments fit torch.nn's layout for this cell."""
     if cell not in GATES:
-        raise ShapeError("cell", f"expected one of {tuple(GATES)}, got {cell!r}")
+        raise KernelArgumentError("cell", f"expected one of {tuple(GATES)}, got {cell!r}")
     if precision not in PRECISIONS:
-        raise ShapeError("precision", f"expected one of {PRECISIONS}, got {precision!r}")
+        raise KernelArgumentError("precision", f"expected one of {PRECISIONS}, got {precision!r}")
     if xp.dim() != 3:
-        raise ShapeError("xp", f"expected (B, T, G*H), got {tuple(xp.shape)}")
+        raise KernelArgumentError("xp", f"expected (B, T, G*H), got {tuple(xp.shape)}")
     hidden = w_hh.shape[-1]
     rows = GATES[cell] * hidden
     if w_hh.shape != (rows, hidden):
-        raise ShapeError("w_hh", f"expected ({rows}, {hidden}) for a {cell} cell, got {tuple(w_hh.shape)}")
+        raise KernelArgumentError("w_hh", f"expected ({rows}, {hidden}) for a {cell} cell, got {tuple(w_hh.shape)}")
     if hidden > MAX_HIDDEN:
-        raise ShapeError("w_hh", f"hidden sizes up to {MAX_HIDDEN} are supported, got {hidden}")
+        raise KernelArgumentError("w_hh", f"hidden sizes up to {MAX_HIDDEN} are supported, got {hidden}")
     if xp.shape[-1] != rows:
-        raise ShapeError("xp", f"expected last dimension {rows}, got {xp.shape[-1]}")
+        raise KernelArgumentError("xp", f"expected last dimension {rows}, got {xp.shape[-1]}")
     if b_hh is not None and b_hh.shape != (rows,):
-        raise ShapeError("b_hh", f"expected ({rows},), got {tuple(b_hh.shape)}")
+        raise KernelArgumentError("b_hh", f"expected ({rows},), got {tuple(b_hh.shape)}")
     for name, state in (("h0", h0), ("c0", c0)):
         if state is not None and state.shape != (xp.shape[0], hidden):
-            raise ShapeError(name, f"expected {(xp.shape[0], hidden)}, got {tuple(state.shape)}")
+            raise KernelArgumentError(name, f"expected {(xp.shape[0], hidden)}, got {tuple(state.shape)}")
 
 
 def rnn_recurrence(
@@ -59,7 +59,7 @@ def rnn_recurrence(
     from kernels.rnn.fused import fits, fused_rnn
 
     if not fits(cell, w_hh.shape[1], precision, xp.device):
-        raise ShapeError("w_hh", f"hidden size {w_hh.shape[1]} needs more programs than this GPU has SMs")
+        raise KernelArgumentError("w_hh", f"hidden size {w_hh.shape[1]} needs more programs than this GPU has SMs")
 
     batch, hidden = xp.shape[0], w_hh.shape[1]
     zeros = xp.new_zeros(batch, hidden, dtype=torch.float32)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from lsrl.compiler.errors import InvalidTarget
 from lsrl.compiler.ranges import Interval
 from lsrl.compiler.verify import parse_input_range, parse_param
 from lsrl.constructions.errors import InvalidOption
@@ -109,7 +108,7 @@ def _read_inputs(args: argparse.Namespace, program: object) -> dict[str, np.ndar
     from lsrl.lang.textio import encode_text
 
     if (args.input is None) == (args.input_str is None):
-        raise InvalidTarget("give exactly one of --input FILE and --input-str TEXT")
+        raise InvalidOption("give exactly one of --input FILE and --input-str TEXT")
     text = read_text(args.input, "--input file") if args.input is not None else args.input_str
     return encode_text(program, text)
 

@@ -17,8 +17,9 @@ def _source_line(location: Location | None) -> str | None:
     return lines[location.line - 1] if 0 < location.line <= len(lines) else None
 
 
-class NotExpressible(LsrlError):
-    """``construct`` (at ``location``) has no exact realisation in ``arch``; ``reason`` says why."""
+class ConstructNotExpressible(LsrlError):
+    """``construct`` (at ``location``) of a program has no exact realisation in ``arch``; ``reason`` says why.
+    (An automaton that a class provably cannot compute is ``lsrl.constructions.errors.NotExpressible``.)"""
 
     def __init__(self, arch: str, construct: str, reason: str, location: Location | None):
         super().__init__(f"{arch} cannot express {construct}: {reason}", location, _source_line(location))
@@ -27,7 +28,7 @@ class NotExpressible(LsrlError):
         self.reason = reason
 
 
-class InexactInFloat(NotExpressible):
+class InexactInFloat(ConstructNotExpressible):
     """An output that the float analysis cannot prove exact in ``dtype`` (or, with ``approximate``, cannot
     bound); located at the construct where rounding first enters, with its macro call chain."""
 
@@ -39,7 +40,3 @@ class InexactInFloat(NotExpressible):
                          f"{what} rounds: {reason}; {advice}", location)
         self.dtype = dtype
         self.output = output
-
-
-class InvalidTarget(LsrlError):
-    """An unknown architecture or compile option."""

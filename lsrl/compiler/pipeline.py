@@ -17,10 +17,11 @@ from lsrl.compiler.dce import eliminate_dead_code
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.lower import Plan, build_model, plan
-from lsrl.compiler.errors import InexactInFloat, InvalidTarget, NotExpressible
+from lsrl.compiler.errors import ConstructNotExpressible, InexactInFloat
 from lsrl.compiler.observe import reduce_states
 from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, Lattice, analyse
 from lsrl.compiler.rounding import SIGNIFICAND_BITS, OutputError, output_errors
+from lsrl.constructions.errors import InvalidOption
 from lsrl.lang.errors import InputValueError, Location
 from lsrl.lang.graph import CheckedProgram, Node, exact
 from proofs.cyclotomic import Algebraic
@@ -141,11 +142,11 @@ def compile_program(program: CheckedProgram, arch: str, input_ranges: InputRange
                     ) -> CompiledProgram:
     """Fold, remove dead code, fuse, analyse ranges (inputs in ``input_ranges``, sequences of at most
     ``max_length`` steps), schedule and lower ``program`` for ``arch`` (``backends.BACKENDS``), and prove
-    every output exact in ``dtype`` (``rounding.output_errors``). Raises ``NotExpressible`` for a construct
+    every output exact in ``dtype`` (``rounding.output_errors``). Raises ``ConstructNotExpressible`` for a construct
     that ``arch`` cannot realise exactly, and its subclass ``InexactInFloat`` for an output not proved
     exact in ``dtype`` (with ``approximate``: only for one without a finite error bound)."""
     if dtype not in SIGNIFICAND_BITS:
-        raise InvalidTarget(f"unknown dtype {dtype!r} for programs; known: {', '.join(SIGNIFICAND_BITS)}")
+        raise InvalidOption(f"unknown dtype {dtype!r} for programs; known: {', '.join(SIGNIFICAND_BITS)}")
     target = backend(arch)
     simplified, lowered, errors = _lowered(eliminate_dead_code(fold(program)), target, input_ranges, max_length, dtype)
     for error in errors:
@@ -178,13 +179,13 @@ def _lowered(simplified: CheckedProgram, target: Backend, input_ranges: InputRan
     if reduced is not None:
         try:
             chosen = _lower(reduced, target, input_ranges, max_length, dtype)
-        except NotExpressible:
+        except ConstructNotExpressible:
             chosen = None
         if chosen is not None and not any(e.bound for e in chosen[2]):
             return chosen
     try:
         original = _lower(simplified, target, input_ranges, max_length, dtype)
-    except NotExpressible:
+    except ConstructNotExpressible:
         if chosen is None:
             raise
         return chosen

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 from automata.bounded_input import InputLimitError, parse_rational
 from automata.errors import LsrlInputError
-from lsrl.compiler.errors import InvalidTarget
 from lsrl.compiler.ranges import Interval, Lattice
+from lsrl.constructions.errors import InvalidOption
 
 
 def parse_input_range(text: str) -> tuple[str, Interval]:
@@ -21,7 +21,7 @@ def parse_input_range(text: str) -> tuple[str, Interval]:
     except LsrlInputError:
         values = []
     if not name or len(values) not in (2, 3) or values[0] > values[1] or (len(values) == 3 and values[2] <= 0):
-        raise InvalidTarget(f"--input-range {text!r}: write NAME=LO:HI or NAME=LO:HI:STEP with LO <= HI, STEP > 0")
+        raise InvalidOption(f"--input-range {text!r}: write NAME=LO:HI or NAME=LO:HI:STEP with LO <= HI, STEP > 0")
     lattice = Lattice.of(values[2], values[0]) if len(values) == 3 else None
     return name, Interval.make(values[0], values[1], lattice)
 
@@ -30,7 +30,7 @@ def parse_param(text: str) -> tuple[str, Fraction]:
     """``NAME=VALUE``: a value for the program's ``param NAME``."""
     name, _, value = text.partition("=")
     if not name.isidentifier() or not value:
-        raise InvalidTarget(f"--param {text!r}: write NAME=VALUE, e.g. --param T=8")
+        raise InvalidOption(f"--param {text!r}: write NAME=VALUE, e.g. --param T=8")
     return name, parse_rational(value, f"--param {text!r}")
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernels.delta_product import gated_delta_product, naive_delta_product
-from kernels.errors import ShapeError
+from kernels.errors import KernelArgumentError
 from tests.kernels.closeness import rel_err
 
 
@@ -80,7 +80,7 @@ def test_forward_matches_reference_on_any_shape(device, length, n, k_dim, v_dim,
 
 def test_wrong_row_count_names_the_argument():
     x = _inputs(1, 4, 1, 8, 8, 2, gated=False, with_h0=False, device="cpu", seed=0)
-    with pytest.raises(ShapeError) as info:
+    with pytest.raises(KernelArgumentError) as info:
         gated_delta_product(x["q"], x["k"][:, :5], x["v"], None, x["beta"], 2)
     assert info.value.argument == "k"
 

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kernels.errors import ShapeError
+from kernels.errors import KernelArgumentError
 from kernels.rnn import GATES, naive_rnn, rnn_layer, rnn_recurrence
 from tests.kernels.closeness import rel_err
 
@@ -116,14 +116,14 @@ def test_gate_major_columns_give_every_gate_of_every_unit(cell, hidden, units, s
 
 def test_unknown_precision_is_refused():
     x = _inputs("lstm", 1, 2, 8, "cpu", seed=0)
-    with pytest.raises(ShapeError) as info:
+    with pytest.raises(KernelArgumentError) as info:
         rnn_recurrence("lstm", x["xp"], x["w_hh"], precision="fp8", backend="torch")
     assert info.value.argument == "precision"
 
 
 def test_bad_weight_shape_names_the_argument():
     x = _inputs("gru", 1, 2, 8, "cpu", seed=0)
-    with pytest.raises(ShapeError) as info:
+    with pytest.raises(KernelArgumentError) as info:
         rnn_recurrence("gru", x["xp"], x["w_hh"][:8], backend="torch")
     assert info.value.argument == "w_hh"
 

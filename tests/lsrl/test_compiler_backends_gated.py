@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from lsrl.lang.check import check_file
 from lsrl.cli import main
-from lsrl.compiler.errors import NotExpressible
+from lsrl.compiler.errors import ConstructNotExpressible
 from lsrl.compiler.pipeline import CompiledProgram, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
 from lsrl.compiler.rounding import exact_in_float
@@ -63,7 +63,7 @@ def test_every_program_is_in_the_table() -> None:
 
 @pytest.mark.parametrize(("program", "arch"), [(p, b) for p, t in SUPPORT.items() for b, r in t.items() if r])
 def test_refusals_name_the_construct(program: str, arch: str) -> None:
-    with pytest.raises(NotExpressible) as err:
+    with pytest.raises(ConstructNotExpressible) as err:
         compile_program(check_file(PROGRAMS[program]), arch, INPUT_RANGES.get(program), max_length=MAX_LENGTH)
     file, place = SUPPORT[program][arch]
     line, col = place.split(":")
@@ -74,7 +74,7 @@ def test_refusals_name_the_construct(program: str, arch: str) -> None:
 
 def test_counters_need_a_maximum_length() -> None:
     """Without --max-length a count is unbounded: no thermometer code, a refusal."""
-    with pytest.raises(NotExpressible, match="bounded range"):
+    with pytest.raises(ConstructNotExpressible, match="bounded range"):
         compile_program(check_file(PROGRAMS["counter"]), "lstm")
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from lsrl.lang.check import check, check_file
 from lsrl.compiler.dce import eliminate_dead_code
-from lsrl.compiler.errors import InexactInFloat, NotExpressible
+from lsrl.compiler.errors import InexactInFloat, ConstructNotExpressible
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.pipeline import compile_program
@@ -65,7 +65,7 @@ def test_states_compiled_as_exact_equal_the_interpreter(text: str, arch: str, dt
     program = check(parse_text(text))
     try:
         compiled = compile_program(program, arch, None, MAX_LENGTH, dtype)
-    except NotExpressible as err:
+    except ConstructNotExpressible as err:
         event(f"{arch} refused")
         assert err.location is not None and err.reason
         return
@@ -117,5 +117,5 @@ def test_mod_counter_compiles_on_deltaproduct_and_rotation() -> None:
     ("elman", r"its transition I - beta k k\^T is quadratic in the input"),
 ])
 def test_refusals_name_the_missing_construction(arch: str, reason: str) -> None:
-    with pytest.raises(NotExpressible, match=reason):
+    with pytest.raises(ConstructNotExpressible, match=reason):
         compile_program(check_file(EXAMPLES / "mod_counter.lsrl"), arch, None, 8)

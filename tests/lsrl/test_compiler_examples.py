@@ -2,7 +2,7 @@
 the exact interpreter on hypothesis-drawn inputs, in float64 and in float32. The float bound is the
 one derived by ``lsrl.compiler.rounding.exact_in_float`` from the range analysis: 0, because every
 value lies on a dyadic lattice within the format's exact range (the test asserts that certificate).
-Backends that cannot express an example must refuse it with NotExpressible at the stated construct."""
+Backends that cannot express an example must refuse it with ConstructNotExpressible at the stated construct."""
 from __future__ import annotations
 
 from fractions import Fraction as F
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lsrl.lang.check import check_file
-from lsrl.compiler.errors import NotExpressible
+from lsrl.compiler.errors import ConstructNotExpressible
 from lsrl.compiler.pipeline import CompiledProgram, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
 from lsrl.compiler.rounding import exact_in_float
@@ -67,7 +67,7 @@ def test_every_example_is_in_the_table() -> None:
 @pytest.mark.parametrize(("example", "arch"), [(e, b) for e, t in SUPPORT.items() for b, r in t.items() if r])
 def test_refusals_name_the_construct(example: str, arch: str) -> None:
     program = check_file(EXAMPLES / f"{example}.lsrl")
-    with pytest.raises(NotExpressible) as err:
+    with pytest.raises(ConstructNotExpressible) as err:
         compile_program(program, arch, INPUT_RANGES.get(example), max_length=MAX_LENGTH)
     *path, line, col = SUPPORT[example][arch].split(":")
     where = path[0] if path else f"examples/{example}.lsrl"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lsrl.lang.check import check
 from lsrl.compiler.backends import BACKENDS
 from lsrl.compiler.dce import eliminate_dead_code
-from lsrl.compiler.errors import InexactInFloat, NotExpressible
+from lsrl.compiler.errors import InexactInFloat, ConstructNotExpressible
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.pipeline import compile_program
@@ -73,7 +73,7 @@ def test_random_programs_compile_exactly_or_are_refused(data: st.DataObject, arc
         try:
             compiled = compile_program(program, arch, {i.name: QUARTERS for i in program.inputs},
                                        max_length=MAX_LENGTH, dtype=dtype, approximate=True)
-        except NotExpressible as err:
+        except ConstructNotExpressible as err:
             assert err.location is not None
             continue
         got = compiled.run(inputs)
@@ -128,7 +128,7 @@ def test_schedule_is_as_soon_as_possible() -> None:
 
 def test_lti_refuses_unbounded_gating_and_accepts_it_with_ranges() -> None:
     text = "use compare\ninput v : 2\noutput o = gt(v[0], 0) * v[1]\n"
-    with pytest.raises(NotExpressible, match="proven Boolean"):
+    with pytest.raises(ConstructNotExpressible, match="proven Boolean"):
         _compile_text(text, input_ranges={}, max_length=None)
     compiled = _compile_text(text, max_length=None)
     values = np.array([[F(a), F(b)] for a in range(-3, 4) for b in range(-3, 4)], dtype=object)
@@ -138,9 +138,9 @@ def test_lti_refuses_unbounded_gating_and_accepts_it_with_ranges() -> None:
 def test_mamba_gate_ranges_are_proven() -> None:
     text = "input x : symbols(\"0\", \"1\")\noutput s = diagonal(x[1], x[0], init = 0)\n"
     assert _compile_text(text, "mamba").size()["state"] == 1
-    with pytest.raises(NotExpressible, match=r"\[0, 1\]"):
+    with pytest.raises(ConstructNotExpressible, match=r"\[0, 1\]"):
         _compile_text("input x : symbols(\"0\", \"1\")\noutput s = diagonal(x[1] - x[0], x[0], init = 0)\n", "mamba")
-    with pytest.raises(NotExpressible, match="not diagonalisable"):
+    with pytest.raises(ConstructNotExpressible, match="not diagonalisable"):
         _compile_text("use counters\ninput x : 1\noutput h = history(x, 3)\n", "mamba")
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from lsrl.lang.check import check
 from lsrl.cli import main
-from lsrl.compiler.errors import InexactInFloat, NotExpressible
+from lsrl.compiler.errors import InexactInFloat, ConstructNotExpressible
 from lsrl.compiler.pipeline import compare, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
 from lsrl.lang.interpreter import interpret
@@ -79,7 +79,7 @@ def test_models_compiled_as_exact_equal_the_interpreter_in_their_dtype(
     interval, max_length, values = contract
     try:
         compiled = compile_program(program, arch, {"x": interval}, max_length, dtype, approximate)
-    except NotExpressible as err:
+    except ConstructNotExpressible as err:
         event("refused" if isinstance(err, InexactInFloat) else "not expressible")
         assert err.location is not None
         return
@@ -137,7 +137,7 @@ def test_refusals_inside_macros_carry_the_call_chain() -> None:
     assert info.value.location.line == 1 and "in f_step(...) called at" in str(info.value)
     text = "def keep(g, x) = diagonal(g, x, init = 0)\ndef twice(g, x) = keep(g, x) + keep(g, x)\n" \
            "input x : 1\noutput y = twice(x - 5, x)\n"
-    with pytest.raises(NotExpressible, match=r"(?s)in keep\(\.\.\.\) called at <string>:2:19.*in twice\(\.\.\.\) called at"):
+    with pytest.raises(ConstructNotExpressible, match=r"(?s)in keep\(\.\.\.\) called at <string>:2:19.*in twice\(\.\.\.\) called at"):
         compile_program(check(parse_text(text)), "mamba", {"x": _grid(0, 1, 1)}, 4)
 
 

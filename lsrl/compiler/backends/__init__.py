@@ -2,7 +2,7 @@
 (``lsrl.compiler.lower``) is shared; a backend says which atoms its recurrence computes and which its
 MLP computes (``kind``), the ReLU units of the MLP atoms (``hidden``), the configuration of a layer
 holding given recurrent atoms (``layer``), and writes the recurrence's
-weights (``write``). Anything it cannot realise exactly raises ``NotExpressible`` from ``kind``."""
+weights (``write``). Anything it cannot realise exactly raises ``ConstructNotExpressible`` from ``kind``."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -13,7 +13,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from lsrl.compiler.errors import NotExpressible
+from lsrl.compiler.errors import ConstructNotExpressible
 from lsrl.compiler.fuse import Form, Row, combine
 from lsrl.compiler.ranges import Ranges
 from lsrl.compiler.schedule import Kind
@@ -65,9 +65,9 @@ class Backend(Protocol):
     def write(self, module: nn.Module, nodes: list[Node], layout: Layout, ctx: Context) -> None: ...
 
 
-def refuse(backend: Backend, node: Node, ctx: Context, reason: str) -> NotExpressible:
+def refuse(backend: Backend, node: Node, ctx: Context, reason: str) -> ConstructNotExpressible:
     """The refusal of ``node``, located in the source with the macro calls that built it."""
-    error = NotExpressible(backend.name, ctx.describe(node), reason, node.loc)
+    error = ConstructNotExpressible(backend.name, ctx.describe(node), reason, node.loc)
     for note in ctx.program.chains.get(node.id, ()):
         error.add_context(note)
     return error
@@ -147,7 +147,7 @@ def backend(name: str) -> Backend:
 BACKENDS = tuple(arch.name for arch in registry.with_path("program"))
 
 
-def unsupported(backend: Backend, node: Node, ctx: Context) -> NotExpressible:
+def unsupported(backend: Backend, node: Node, ctx: Context) -> ConstructNotExpressible:
     """The refusal for constructs a backend has no layer for at all."""
     reasons = {
         DeltaState: "its transition I - beta k k^T is quadratic in the input; it needs a DeltaProduct layer",

@@ -95,7 +95,7 @@ class DeltaProductBackend:
         return relu_units(node, ctx)
 
     def heads(self, node: Node, ctx: Context) -> list[Head]:
-        """The heads realising ``node``; ``NotExpressible`` names why when there are none."""
+        """The heads realising ``node``; ``ConstructNotExpressible`` names why when there are none."""
         makers = {DeltaState: self._delta, Multiply: self._product, LtiState: self._lti,
                   DiagonalState: self._diagonal, AutomatonState: self._automaton}
         if type(node) not in makers:

@@ -91,7 +91,7 @@ class RotationBackend(ReluMlpBackend):
         return self.channels(node, ctx)
 
     def channels(self, node: Node, ctx: Context) -> list[Channel]:
-        """The channels realising a recurrent atom; ``NotExpressible`` says why there are none."""
+        """The channels realising a recurrent atom; ``ConstructNotExpressible`` says why there are none."""
         if isinstance(node, LtiState):
             return self._lti(node, ctx)
         if isinstance(node, DiagonalState):
