@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 from automata.classify import classify  # noqa: E402
 from automata.dfa import DFA  # noqa: E402
 from automata.errors import LsrlInputError  # noqa: E402
+from automata.fileformat import dfa_to_json  # noqa: E402
 from automata.generate import default_alphabet  # noqa: E402
 from automata.minimize import minimize  # noqa: E402
 from automata.tasks import get_task  # noqa: E402
@@ -172,8 +173,11 @@ def run_language(name: str, shape: str, dfa: DFA, labels: np.ndarray | None, cla
             cell = run_cell(dfa, labels, arch)
         except CellTimeout:
             cell = {"arch": arch, "outcome": "timed out"}
-        except (LsrlInputError, MemoryError) as err:
-            cell = {"arch": arch, "outcome": "error", "reason": f"{type(err).__name__}: {str(err)[:160]}"}
+        except Exception as err:  # noqa: BLE001 - a cell's failure is a record, never the end of the run
+            # the alarm can land inside numpy, which may re-raise it as its own error: past the deadline, a timeout
+            late = time.perf_counter() - start >= timeout
+            cell = {"arch": arch, "outcome": "timed out" if late else "error",
+                    "reason": f"{type(err).__name__}: {str(err)[:160]}"}
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         cell["total_s"] = round(time.perf_counter() - start, 4)
@@ -208,7 +212,7 @@ def summarise(entries: list[dict[str, Any]]) -> dict[str, Any]:
             "star_free_small_on_diag01": {"cells": len(small),
                                           "certified": sum(c["outcome"] == "certified" for c in small),
                                           "total_s": _quantiles([c["total_s"] for c in small])},
-            "max_rss_mb": max((c["max_rss_mb"] for e in entries for c in e["cells"]), default=0)}
+            "max_rss_mb": max((c.get("max_rss_mb", 0) for e in entries for c in e["cells"]), default=0)}
 
 
 def languages(args: argparse.Namespace) -> Iterator[tuple[str, str, DFA, np.ndarray | None, tuple[str, ...]]]:
@@ -219,8 +223,17 @@ def languages(args: argparse.Namespace) -> Iterator[tuple[str, str, DFA, np.ndar
              for name in (() if args.no_tasks else TASKS))
     randoms = ((f"random-{i}", shape, dfa, None, RANDOM_CLASSES) for i, (shape, dfa) in enumerate(corpus(args.dfas, args.seed)))
     for index, language in enumerate(itertools.chain(tasks, randoms)):
-        if index % n == k:
+        if index % n == k and index >= args.first:
             yield language
+
+
+def export(count: int, seed: int, directory: Path) -> None:
+    """The corpus as DFA files ``random-I.json``, I as in the bench's entries; ``directory`` must be new or empty."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if any(directory.iterdir()):
+        raise SystemExit(f"{directory} is not empty")
+    for i, (_, dfa) in enumerate(corpus(count, seed)):
+        (directory / f"random-{i}.json").write_text(json.dumps(dfa_to_json(dfa)) + "\n")
 
 
 def merge(paths: list[str]) -> dict[str, Any]:
@@ -229,7 +242,7 @@ def merge(paths: list[str]) -> dict[str, Any]:
     order = {name: i for i, name in enumerate(TASKS)}
     entries = sorted((e for part in parts for e in part["entries"]),
                      key=lambda e: order.get(e["name"], len(order) + int(e["name"].rpartition("-")[2] or 0)))
-    return {**parts[0], "shards": len(parts), "wall_s": max(p["wall_s"] for p in parts),
+    return {**parts[0], "shards": [p.get("shard") for p in parts], "wall_s": [p["wall_s"] for p in parts],
             "load_average": [p["load_average"] for p in parts], "summary": summarise(entries), "entries": entries}
 
 
@@ -240,11 +253,17 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per cell")
     parser.add_argument("--no-tasks", action="store_true", help="skip the task library")
     parser.add_argument("--shard", default="0/1", help="k/n: every n-th language from the k-th (one process each)")
+    parser.add_argument("--first", type=int, default=0, help="skip the languages before this index (tasks first)")
     parser.add_argument("--merge", nargs="+", metavar="JSON", help="combine shard results into --out, run nothing")
+    parser.add_argument("--export", metavar="DIR", help="write the random corpus as DFA JSON files (random-I.json) "
+                        "into DIR, for lsrl suite, and run nothing")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "exact_pipeline.json"))
     args = parser.parse_args()
     out = Path(args.out)
     out.parent.mkdir(exist_ok=True)
+    if args.export:
+        export(args.dfas, args.seed, Path(args.export))
+        return
     if args.merge:
         result = merge(args.merge)
         out.write_text(json.dumps(result, indent=1) + "\n")
