@@ -28,6 +28,11 @@ T = TypeVar("T")
 # Above this many states the classifier's monoid and the extraction search are out of reach (perm-tokens:5:4 has
 # 43,321 states): such cells get no verdict and record why they were not extracted.
 MAX_ANALYSED_STATES = 5_000
+# A grid's extraction stops at this many clusters per target state, and at least MIN_CLUSTERS: an untrained
+# Siems-size model explored to extraction's default limit (121 x 120 clusters for S_5) takes many minutes of CPU
+# per tolerance; a model that learned the target or a quotient of it closes its search far below this (its minimal
+# automaton has at most as many states; docs/reproduce.md has the measured times).
+CLUSTERS_PER_STATE, MIN_CLUSTERS = 4, 256
 
 
 @dataclass(frozen=True)
@@ -183,7 +188,8 @@ def extraction(cell: Cell, model: torch.nn.Module) -> dict[str, Any]:
     task = get_task(cell.task)
     if task.dfa.n_states > MAX_ANALYSED_STATES:
         return {"relation": "not extracted", "reason": f"{task.dfa.n_states} states > {MAX_ANALYSED_STATES}"}
-    found = extract_automaton(model, task.dfa, task.labels)
+    found = extract_automaton(model, task.dfa, task.labels,
+                              max_states=max(CLUSTERS_PER_STATE * task.dfa.n_states, MIN_CLUSTERS))
     return {**found.to_json(), "relation": relation(found, task.dfa)}
 
 
