@@ -23,6 +23,7 @@ from automata.fileformat import write_atomic
 from automata.tasks import get_task
 from lsrl.training.train import TrainConfig, train
 from models import registry
+from models.stack import RecurrentModel
 
 T = TypeVar("T")
 # Above this many states the classifier's monoid and the extraction search are out of reach (perm-tokens:5:4 has
@@ -180,7 +181,7 @@ def _train_unit(cell: Cell, unit: Unit, device: str | torch.device, progress: bo
     return result
 
 
-def extraction(cell: Cell, model: torch.nn.Module) -> dict[str, Any]:
+def extraction(cell: Cell, model: RecurrentModel) -> dict[str, Any]:
     """The extracted automaton of a trained model and what it is of the task's ("exact", "quotient", "nothing";
     ``lsrl.extraction.relation``), or why it was not extracted."""
     from lsrl.extraction import extract_automaton, relation

@@ -14,7 +14,6 @@ from dataclasses import replace
 from lsrl.reproduce import experiment
 from lsrl.reproduce.grid import balanced_shard, cost, units
 
-
 # Tasks added after the throughput phase, timed as a measured task with the same model and string lengths.
 STAND_IN = {"modarith-eq:5": "modarith:5", "S:3": "S:5", "A:5": "S:5", "perm-moves:5:2": "S:5",
             "perm-moves:5:3": "S:5", "perm-tokens:5:4": "S:5"}
@@ -64,7 +63,8 @@ def main() -> None:
     low, high = 1e-4, 1.0
     for _ in range(40):
         mid = (low + high) / 2
-        low, high = (mid, high) if rank_seconds(name, times, mid, int(ranks), seeds, tasks, slowdown, extra) <= float(seconds) else (low, mid)
+        fits = rank_seconds(name, times, mid, int(ranks), seeds, tasks, slowdown, extra) <= float(seconds)
+        low, high = (mid, high) if fits else (low, mid)
     print(f"{low:.4f}")
 
 
