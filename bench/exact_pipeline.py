@@ -167,7 +167,7 @@ def run_language(name: str, shape: str, dfa: DFA, labels: np.ndarray | None, cla
         signal.setitimer(signal.ITIMER_REAL, 0)
     cells = []
     for arch in classes:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             signal.setitimer(signal.ITIMER_REAL, timeout)
             cell = run_cell(dfa, labels, arch)
@@ -181,6 +181,7 @@ def run_language(name: str, shape: str, dfa: DFA, labels: np.ndarray | None, cla
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         cell["total_s"] = round(time.perf_counter() - start, 4)
+        cell["cpu_s"] = round(time.process_time() - cpu, 4)  # this process's CPU time: what a loaded machine leaves
         cell["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         cells.append(cell)
     entry["cells"] = cells
@@ -211,7 +212,8 @@ def summarise(entries: list[dict[str, Any]]) -> dict[str, Any]:
             "all_cells_total_s": _quantiles([c["total_s"] for e in entries for c in e["cells"]]),
             "star_free_small_on_diag01": {"cells": len(small),
                                           "certified": sum(c["outcome"] == "certified" for c in small),
-                                          "total_s": _quantiles([c["total_s"] for c in small])},
+                                          "total_s": _quantiles([c["total_s"] for c in small]),
+                                          "cpu_s": _quantiles([c["cpu_s"] for c in small if "cpu_s" in c])},
             "max_rss_mb": max((c.get("max_rss_mb", 0) for e in entries for c in e["cells"]), default=0)}
 
 
@@ -221,7 +223,9 @@ def languages(args: argparse.Namespace) -> Iterator[tuple[str, str, DFA, np.ndar
     k, n = (int(x) for x in args.shard.split("/"))
     tasks = ((name, "task", get_task(name).dfa, get_task(name).labels, TASK_CLASSES)
              for name in (() if args.no_tasks else TASKS))
-    randoms = ((f"random-{i}", shape, dfa, None, RANDOM_CLASSES) for i, (shape, dfa) in enumerate(corpus(args.dfas, args.seed)))
+    classes = tuple(args.classes.split(",")) if args.classes else RANDOM_CLASSES
+    randoms = ((f"random-{i}", shape, dfa, None, classes) for i, (shape, dfa) in enumerate(corpus(args.dfas, args.seed))
+               if shape in args.shapes.split(","))
     for index, language in enumerate(itertools.chain(tasks, randoms)):
         if index % n == k and index >= args.first:
             yield language
@@ -241,8 +245,9 @@ def merge(paths: list[str]) -> dict[str, Any]:
     parts = [json.loads(Path(p).read_text()) for p in paths]
     order = {name: i for i, name in enumerate(TASKS)}
     entries = sorted((e for part in parts for e in part["entries"]),
-                     key=lambda e: order.get(e["name"], len(order) + int(e["name"].rpartition("-")[2] or 0)))
-    return {**parts[0], "shards": [p.get("shard") for p in parts], "wall_s": [p["wall_s"] for p in parts],
+                     key=lambda e: order[e["name"]] if e["name"] in order else len(order) + int(e["name"][len("random-"):]))
+    base = next((p for p in parts if "environment" in p), parts[0])
+    return {**base, "shards": [p.get("shard") for p in parts], "wall_s": [p["wall_s"] for p in parts],
             "load_average": [p["load_average"] for p in parts], "summary": summarise(entries), "entries": entries}
 
 
@@ -253,6 +258,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per cell")
     parser.add_argument("--no-tasks", action="store_true", help="skip the task library")
     parser.add_argument("--shard", default="0/1", help="k/n: every n-th language from the k-th (one process each)")
+    parser.add_argument("--classes", help="comma-separated classes for the random corpus (default: one per classifier class)")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated corpus shapes to run")
     parser.add_argument("--first", type=int, default=0, help="skip the languages before this index (tasks first)")
     parser.add_argument("--merge", nargs="+", metavar="JSON", help="combine shard results into --out, run nothing")
     parser.add_argument("--export", metavar="DIR", help="write the random corpus as DFA JSON files (random-I.json) "
