@@ -239,4 +239,5 @@ class DFA:
         return hash((self.alphabet, self.start, self.accepting, self.delta.tobytes()))
 
     def __repr__(self) -> str:
-        return f"DFA(states={self.n_states}, alphabet={self.alphabet!r}, start={self.start}, accepting={len(self.accepting)})"
+        return (f"DFA(states={self.n_states}, alphabet={self.alphabet!r}, start={self.start}, "
+                f"accepting={len(self.accepting)})")

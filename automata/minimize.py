@@ -89,10 +89,14 @@ def _hopcroft(delta: np.ndarray, initial: np.ndarray) -> np.ndarray:
             new = len(first)
             marked_small = m - first[b] <= end[b] - m
             if marked_small:
-                first.append(first[b]); end.append(m); mid.append(first[b])
+                first.append(first[b])
+                end.append(m)
+                mid.append(first[b])
                 first[b] = m
             else:
-                first.append(m); end.append(end[b]); mid.append(m)
+                first.append(m)
+                end.append(end[b])
+                mid.append(m)
                 end[b] = m
             mid[b] = first[b]
             for i in range(first[new], end[new]):

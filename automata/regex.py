@@ -15,8 +15,8 @@ from importlib import resources
 import lark
 
 from automata import nfa as thompson
-from automata.dfa import DFA
 from automata.bounded_input import InputLimitError
+from automata.dfa import DFA
 from automata.errors import RegexSyntaxError
 from automata.minimize import minimize
 from automata.nfa import NFA, determinize
@@ -207,7 +207,8 @@ def _message(pattern: str, p: int, in_class: bool) -> str:
     if c == "^" and in_class:
         return "'^' inside a class negates only as its first character; write \\^ for the symbol"
     if c in "^$":
-        return f"'{c}' is reserved (anchors are not supported: a pattern always matches a whole word); write \\{c} for the symbol"
+        return (f"'{c}' is reserved (anchors are not supported: a pattern always matches a whole word); "
+                f"write \\{c} for the symbol")
     if c in "{}":
         return f"'{c}' is reserved (counted repetition is not supported); write \\{c} for the symbol"
     if c == "-":

@@ -22,8 +22,15 @@ import numpy as np
 from automata.dfa import DFA
 from automata.errors import UnknownTask
 from automata.minimize import minimize
-from automata.permutations import (PermutationGroup, alternating_group, cyclic_group, dihedral_group,
-                                   klein_four_group, quaternion_group, symmetric_group)
+from automata.permutations import (
+    PermutationGroup,
+    alternating_group,
+    cyclic_group,
+    dihedral_group,
+    klein_four_group,
+    quaternion_group,
+    symmetric_group,
+)
 
 KINDS = ("state-tracking", "recognition")
 MAX_GROUP_ORDER = 2520  # A_7; S_7 (5040) would need a 100 MB Cayley table
@@ -625,7 +632,8 @@ def _ends_with(name: str, w: str) -> Task:
 
 def _no_aa(name: str) -> Task:
     return _recognition(name, ("a", "b"), 0,
-                        lambda s, c: 0 if c == "b" else (1 if s == 0 else SINK), _always, lambda s: "ends in a" if s else "start",
+                        lambda s, c: 0 if c == "b" else (1 if s == 0 else SINK), _always,
+                        lambda s: "ends in a" if s else "start",
                         "Strings over {a, b} without two consecutive a's. Star-free (locally testable).",
                         "Star-free languages: McNaughton & Papert 1971; Schutzenberger 1965")
 

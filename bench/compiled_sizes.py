@@ -3,7 +3,8 @@ configurations) compiled for every class with a program backend: layers, widths,
 bound, or the refusal (the construct and why). Writes JSON with the versions; docs/compiled-sizes.md reads it.
 
     python -m bench.compiled_sizes --out bench/results/compiled_sizes.json
-    python -m bench.compiled_sizes --dtype float32 --only modulo_counter --out bench/results/compiled_sizes_modulo_counter_float32.json
+    python -m bench.compiled_sizes --dtype float32 --only modulo_counter \
+        --out bench/results/compiled_sizes_modulo_counter_float32.json
 """
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from bench.environment import environment
-from lsrl.lang.check import check_file
 from lsrl.compiler.errors import ConstructNotExpressible
 from lsrl.compiler.pipeline import compile_program
-from lsrl.compiler.ranges import Interval, InputRanges, Lattice
+from lsrl.compiler.ranges import InputRanges, Interval, Lattice
+from lsrl.lang.check import check_file
 from models import registry
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,5 @@
-"""Run the kernel benchmarks on the GPU and write one JSON per op (rewritten after every row, so a cut-off run keeps what it measured); then run bench/kernels_summary.py.
+"""Run the kernel benchmarks on the GPU and write one JSON per op (rewritten after every row, so a cut-off run keeps
+what it measured); then run bench/kernels_summary.py.
 
     python bench/kernels.py [--out bench/results] [--only scan,delta_product,rnn]
 """

@@ -9,7 +9,13 @@ import torch.nn.functional as F
 from bench.timing import Measurement, median_ms
 from kernels.delta_product import gated_delta_product, naive_delta_product
 from kernels.delta_product.chunk import (
-    BACKWARD, BACKWARDS, PREPARE_WARPS, STATE_CONFIG, chunk_backward, chunk_delta_product, chunk_forward,
+    BACKWARD,
+    BACKWARDS,
+    PREPARE_WARPS,
+    STATE_CONFIG,
+    chunk_backward,
+    chunk_delta_product,
+    chunk_forward,
     prepare_chunks,
 )
 

@@ -38,7 +38,8 @@ def _delta_layer(w: dict[str, torch.Tensor], kw: dict[str, Any], x: torch.Tensor
         state = state * decay[t][:, None, None]
         for j in range(n_h):
             kt = k[t, j]
-            state = state + torch.einsum("hk,hv->hkv", kt, beta[t, j][:, None] * (v[t, j] - torch.einsum("hkv,hk->hv", state, kt)))
+            error = v[t, j] - torch.einsum("hkv,hk->hv", state, kt)
+            state = state + torch.einsum("hk,hv->hkv", kt, beta[t, j][:, None] * error)
         out.append(torch.einsum("hkv,hk->hv", state, q[t]) * dk ** -0.5)
     return _rms(torch.stack(out), w["o_norm.weight"]).flatten(1) @ w["o_proj.weight"].T
 
@@ -72,7 +73,9 @@ def last_substep(o: torch.Tensor, n: int, d: int) -> torch.Tensor:
 def mixer(run: Any, w: dict[str, torch.Tensor], layer: dict[str, Any], x: torch.Tensor, s0: torch.Tensor) -> torch.Tensor:
     """A layer's output on the stream x (T, d), its tokens run as ``layer["substeps"]`` sub-steps each."""
     n = layer.get("substeps", 1)
-    return run(w, layer["kwargs"], x, s0) if n == 1 else last_substep(run(w, layer["kwargs"], substeps(x, n), s0), n, x.shape[-1])
+    if n == 1:
+        return run(w, layer["kwargs"], x, s0)
+    return last_substep(run(w, layer["kwargs"], substeps(x, n), s0), n, x.shape[-1])
 
 
 def labels(directory: str | Path, symbols: list[int], dtype: torch.dtype = torch.float64) -> torch.Tensor:

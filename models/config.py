@@ -7,7 +7,6 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from automata.errors import LsrlInputError
-
 from models.registry import BLOCK_PARTS, FAMILIES
 
 
@@ -54,7 +53,8 @@ class ModelConfig:
         if self.arch not in FAMILIES:
             raise ValueError(f"unknown module family {self.arch!r}; known: {', '.join(FAMILIES)}")
         object.__setattr__(self, "layers", tuple(
-            layer if isinstance(layer, LayerConfig) else LayerConfig(**{**layer, "gate_range": tuple(layer.get("gate_range", (0.0, 1.0)))})
+            layer if isinstance(layer, LayerConfig)
+            else LayerConfig(**{**layer, "gate_range": tuple(layer.get("gate_range", (0.0, 1.0)))})
             for layer in self.layers))
         if self.exact:
             parts = [p for p in BLOCK_PARTS if p != "heads"]

@@ -108,7 +108,8 @@ class Architecture:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "aliases": list(self.aliases), "transition": self.transition, "state": self.state,
-                "classifier": self.classifier, "universal": self.universal, "paths": list(self.paths()), "family": self.family,
+                "classifier": self.classifier, "universal": self.universal, "paths": list(self.paths()),
+                "family": self.family,
                 "gate_range": self.gate_range and list(self.gate_range), "n_h": self.n_h, "reference": self.reference,
                 "block": dict(self.block), "fla": self.fla}
 
@@ -132,7 +133,8 @@ ARCHITECTURES: tuple[Architecture, ...] = (
                  fla="DeltaNet"),
     Architecture("deltanet", (), "one generalized Householder factor I - beta k k^T per token, beta in [0, 2]",
                  "d_state x d_value matrix", "deltaproduct", "deltaproduct", f"{DELTANET}; {GRAZZI}",
-                 gate_range=(0.0, 2.0), n_h=1, program=True, automaton="deltaproduct", universal=True, upgrade="deltaproduct",
+                 gate_range=(0.0, 2.0), n_h=1, program=True, automaton="deltaproduct", universal=True,
+                 upgrade="deltaproduct",
                  gains="beta in [0, 2] (negative eigenvalues)", fla="DeltaNet"),
     Architecture("deltanet-01", (), "one Householder factor I - beta k k^T per token, beta in [0, 1]",
                  "d_state x d_value matrix", None, "deltaproduct", DELTANET, gate_range=(0.0, 1.0), n_h=1,

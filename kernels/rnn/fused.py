@@ -108,7 +108,8 @@ def _forward_kernel(
     x_next = tl.load(xp_ptr + row64 * T * (G * H) + x_cols[None, :], mask=m_x & (rb[:, None] * 0 + T > 0), other=0.0)
     xn_next = tl.zeros((BB, HB), tl.float32)
     if CELL == 2:
-        xn_next = tl.load(xp_ptr + row64 * T * (G * H) + 2 * H + ru[None, :], mask=m_bu & (rb[:, None] * 0 + T > 0), other=0.0)
+        xn_next = tl.load(xp_ptr + row64 * T * (G * H) + 2 * H + ru[None, :], mask=m_bu & (rb[:, None] * 0 + T > 0),
+                          other=0.0)
     for t in range(T):
         pre = _mm(hp, w, DOT) + bias[None, :] + x_next
         xn = xn_next

@@ -157,7 +157,8 @@ def _add_trace(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("trace", help="run a DFA on a word and print the state after every symbol")
     _add_language_arguments(p)
     p.add_argument("--word", required=True,
-                   help="the word: symbols separated by spaces, or one character per symbol if every symbol is one character")
+                   help="the word: symbols separated by spaces, or one character per symbol if every symbol is "
+                   "one character")
     p.set_defaults(handler=_trace)
 
 

@@ -42,8 +42,8 @@ def _compile(args: argparse.Namespace) -> int:
     check_target(args.output)  # before any work: refuse an unsafe output path at once
     if args.source is None or not args.source.endswith(".lsrl"):
         return _compile_automaton(args)
-    from lsrl.lang.check import check_file
     from lsrl.compiler.pipeline import compile_program
+    from lsrl.lang.check import check_file
     from models.checkpoint import save
 
     dtype = args.dtype or "float64"
@@ -114,11 +114,10 @@ def _read_inputs(args: argparse.Namespace, program: object) -> dict[str, np.ndar
 
 
 def _run(args: argparse.Namespace) -> int:
+    from lsrl.compiler.pipeline import compare, compile_program
     from lsrl.lang.check import check_file
     from lsrl.lang.interpreter import interpret
     from lsrl.lang.textio import format_outputs
-
-    from lsrl.compiler.pipeline import compare, compile_program
 
     program = check_file(args.program, _params(args))
     inputs = _read_inputs(args, program)
@@ -158,8 +157,8 @@ def _inspect(args: argparse.Namespace) -> int:
         mlp = sum(p.numel() for p in block.mlp.parameters()) if block.mlp is not None else 0
         print(f"layer {k}: state {layer.d_state} ({rec} parameters), mlp hidden {layer.mlp_hidden} ({mlp} parameters)")
     total = sum(p.numel() for p in model.parameters())
-    print(f"total: {len(c.layers)} layers, state {sum(l.d_state for l in c.layers)}, "
-          f"mlp hidden {sum(l.mlp_hidden for l in c.layers)}, {total} parameters")
+    print(f"total: {len(c.layers)} layers, state {sum(spec.d_state for spec in c.layers)}, "
+          f"mlp hidden {sum(spec.mlp_hidden for spec in c.layers)}, {total} parameters")
     return 0
 
 

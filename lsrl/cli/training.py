@@ -132,7 +132,8 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--arch", required=True, help="an architecture class or alias (lsrl archs lists them)")
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--nh", type=int, default=1, help="Householder factors per token (deltaproduct)")
-    p.add_argument("--gate-range", help="LO,HI inside the class's range (diagonal gates, or the Householder beta): narrows it")
+    p.add_argument("--gate-range",
+                   help="LO,HI inside the class's range (diagonal gates, or the Householder beta): narrows it")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--batch", type=int, default=64)

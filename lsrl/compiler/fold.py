@@ -9,8 +9,22 @@ from fractions import Fraction
 
 import numpy as np
 
-from lsrl.lang.graph import (Affine, CheckedProgram, Concat, DiagonalState, LtiState, Multiply, Node, Relu, Slice, Term,
-                        freeze_matrix, freeze_vector, matrix, vector)
+from lsrl.lang.graph import (
+    Affine,
+    CheckedProgram,
+    Concat,
+    DiagonalState,
+    LtiState,
+    Multiply,
+    Node,
+    Relu,
+    Slice,
+    Term,
+    freeze_matrix,
+    freeze_vector,
+    matrix,
+    vector,
+)
 
 
 def constant_value(node: Node) -> np.ndarray | None:

@@ -14,19 +14,18 @@ import torch
 
 from lsrl.compiler.backends import Backend, Context, backend
 from lsrl.compiler.dce import eliminate_dead_code
+from lsrl.compiler.errors import ConstructNotExpressible, InexactInFloat
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.lower import Plan, build_model, plan
-from lsrl.compiler.errors import ConstructNotExpressible, InexactInFloat
 from lsrl.compiler.observe import reduce_states
 from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, Lattice, analyse
 from lsrl.compiler.rounding import SIGNIFICAND_BITS, OutputError, output_errors
 from lsrl.constructions.errors import InvalidOption
 from lsrl.lang.errors import InputValueError, Location
 from lsrl.lang.graph import CheckedProgram, Node, exact
-from proofs.cyclotomic import Algebraic
 from models.stack import RecurrentModel
-
+from proofs.cyclotomic import Algebraic
 
 BOUND_ASSUMPTIONS = ("IEEE binary arithmetic in the dtype, round to nearest, any summation order in matrix products "
                      "(no TF32 or other reduced-precision accumulation)",

@@ -20,10 +20,22 @@ from functools import reduce
 
 import numpy as np
 
-from lsrl.lang.graph import (Affine, AutomatonState, CheckedProgram, Concat, DeltaState, DiagonalState, Input, LtiState,
-                        Multiply, Node, Relu, Slice)
 from lsrl.compiler.fuse import Atom, Form, Row, is_atom
 from lsrl.compiler.reachable import Reachable, reachable
+from lsrl.lang.graph import (
+    Affine,
+    AutomatonState,
+    CheckedProgram,
+    Concat,
+    DeltaState,
+    DiagonalState,
+    Input,
+    LtiState,
+    Multiply,
+    Node,
+    Relu,
+    Slice,
+)
 from proofs.cyclotomic import Algebraic
 
 INF = math.inf
@@ -264,11 +276,11 @@ class Ranges:
         v = self.row(Row(base))
 
         def f(x: Fraction) -> Fraction:
-            return sum(w * max(l * x + c, Fraction(0)) for w, l, c in pieces)
+            return sum(w * max(slope * x + c, Fraction(0)) for w, slope, c in pieces)
 
         points = [x for x in (v.lo, v.hi) if x not in (INF, -INF)]
-        for _, l, c in pieces:
-            x = -c / l
+        for _, slope, c in pieces:
+            x = -c / slope
             near = [x] if v.lattice is None or v.lattice.step == 0 else [v.lattice.floor(x), v.lattice.ceil(x)]
             points.extend(p for p in near if v.lo <= p <= v.hi)
         if not points:
@@ -276,8 +288,8 @@ class Ranges:
         points = sorted(set(points))
         values = [f(x) for x in points]
         lo, hi = min(values), max(values)
-        left = sum(w * l for w, l, _ in pieces if l < 0)  # f(x) ~ left * x as x -> -inf
-        right = sum(w * l for w, l, _ in pieces if l > 0)  # f(x) ~ right * x as x -> inf
+        left = sum(w * slope for w, slope, _ in pieces if slope < 0)  # f(x) ~ left * x as x -> -inf
+        right = sum(w * slope for w, slope, _ in pieces if slope > 0)  # f(x) ~ right * x as x -> inf
         if v.lo == -INF:
             lo, hi = (-INF, hi) if left > 0 else (lo, INF) if left < 0 else (lo, hi)
         if v.hi == INF:

@@ -31,8 +31,8 @@ from lsrl.compiler.backends.rotation import RotationBackend
 from lsrl.compiler.fuse import Atom, Row
 from lsrl.compiler.lower import Plan
 from lsrl.compiler.ranges import INF, Bound, Interval
-from proofs.cyclotomic import Algebraic
 from lsrl.lang.graph import AutomatonState, DeltaState, DiagonalState, Input, LtiState, Multiply, Node
+from proofs.cyclotomic import Algebraic
 
 SIGNIFICAND_BITS = {"float32": 24, "float64": 53}
 EXPONENTS = {"float32": (-126, 127), "float64": (-1022, 1023)}  # least normal and greatest exponent

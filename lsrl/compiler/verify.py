@@ -50,8 +50,8 @@ def verify_program(directory: str, config: dict, model: object) -> dict:
     length), so that every claim is re-derived from the source by the range and float analyses."""
     import torch
 
-    from lsrl.lang.check import check_file
     from lsrl.compiler.pipeline import compile_program, program_hash
+    from lsrl.lang.check import check_file
 
     options = config.get("compile_options")
     if not isinstance(options, dict):

@@ -14,12 +14,37 @@ import numpy as np
 
 from automata.errors import LsrlInputError
 from lsrl.lang.errors import ArityError, Location, LsrlError, LsrlTypeError, LsrlValueError, ShapeError
-from lsrl.lang.graph import (AutomatonState, Concat, DeltaState, DiagonalState, GraphBuilder, LtiState, Relu,
-                        freeze_matrix, freeze_vector)
-from proofs.cyclotomic import Algebraic, cos_pi, sin_pi, sqrt_rational
+from lsrl.lang.graph import (
+    AutomatonState,
+    Concat,
+    DeltaState,
+    DiagonalState,
+    GraphBuilder,
+    LtiState,
+    Relu,
+    freeze_matrix,
+    freeze_vector,
+)
 from lsrl.lang.operators import form_of, fractions, identity, lift, materialize
-from lsrl.lang.types import (Alphabet, Angle, Automaton, Blocks, Const, Signal, Value, as_automaton, as_const, as_dim, const,
-                        as_int, as_text, check_size, is_numeric, vector_dim)
+from lsrl.lang.types import (
+    Alphabet,
+    Angle,
+    Automaton,
+    Blocks,
+    Const,
+    Signal,
+    Value,
+    as_automaton,
+    as_const,
+    as_dim,
+    as_int,
+    as_text,
+    check_size,
+    const,
+    is_numeric,
+    vector_dim,
+)
+from proofs.cyclotomic import Algebraic, cos_pi, sin_pi, sqrt_rational
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,36 @@ import numpy as np
 
 from lsrl.lang import ast
 from lsrl.lang.builtins import BUILTINS, CONSTANTS, Arg, concat
-from lsrl.lang.errors import (ArityError, DuplicateName, Location, LsrlError, LsrlTypeError, LsrlValueError, MacroRecursion,
-                         ModuleError, ShapeError, UndefinedName)
+from lsrl.lang.errors import (
+    ArityError,
+    DuplicateName,
+    Location,
+    LsrlError,
+    LsrlTypeError,
+    LsrlValueError,
+    MacroRecursion,
+    ModuleError,
+    ShapeError,
+    UndefinedName,
+)
 from lsrl.lang.graph import CheckedProgram, GraphBuilder, Input, Slice
 from lsrl.lang.operators import binary, lift, negate
 from lsrl.lang.parser import parse_file
-from lsrl.lang.types import (Alphabet, Angle, Blocks, Const, Macro, Signal, Text, Value, as_dim, as_int, check_size, const,
-                        is_numeric)
+from lsrl.lang.types import (
+    Alphabet,
+    Angle,
+    Blocks,
+    Const,
+    Macro,
+    Signal,
+    Text,
+    Value,
+    as_dim,
+    as_int,
+    check_size,
+    const,
+    is_numeric,
+)
 
 STDLIB = Path(__file__).with_name("stdlib")
 RECURSION_LIMIT = 20_000  # the pass recurses on expressions; long sums nest deeply to the left

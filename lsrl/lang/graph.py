@@ -263,7 +263,8 @@ class GraphBuilder:
         """Name a node after its first binding."""
         self.labels.setdefault(node, name)
 
-    def finish(self, inputs: tuple[Input, ...], outputs: tuple[tuple[str, Node], ...], files: tuple[str, ...]) -> CheckedProgram:
+    def finish(self, inputs: tuple[Input, ...], outputs: tuple[tuple[str, Node], ...],
+               files: tuple[str, ...]) -> CheckedProgram:
         """Keep the nodes the outputs depend on (and all inputs), in creation order."""
         live: set[int] = {n.id for n in inputs}
         stack = [node for _, node in outputs]

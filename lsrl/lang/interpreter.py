@@ -12,8 +12,22 @@ from fractions import Fraction
 import numpy as np
 
 from lsrl.lang.errors import InputValueError
-from lsrl.lang.graph import (Affine, AutomatonState, CheckedProgram, Concat, DeltaState, DiagonalState, Input, LtiState,
-                        Multiply, Node, Relu, Slice, matrix, vector)
+from lsrl.lang.graph import (
+    Affine,
+    AutomatonState,
+    CheckedProgram,
+    Concat,
+    DeltaState,
+    DiagonalState,
+    Input,
+    LtiState,
+    Multiply,
+    Node,
+    Relu,
+    Slice,
+    matrix,
+    vector,
+)
 
 Inputs = Mapping[str, object] | np.ndarray | list
 

@@ -17,7 +17,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 from automata.bounded_input import read_text
 from automata.errors import LsrlInputError
 from lsrl.lang import ast
-from lsrl.lang.errors import LsrlError, LsrlSyntaxError, Location
+from lsrl.lang.errors import Location, LsrlError, LsrlSyntaxError
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_EXPONENT = 400

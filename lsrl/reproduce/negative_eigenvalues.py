@@ -93,7 +93,8 @@ def tables(records: list[dict[str, Any]]) -> tuple[Table, ...]:
     rows = tuple((r["task"], r["label"], *(scaled_cell(r, n) for n in lengths), mean_scaled_cell(r, low, high),
                   published_cell(r["task"], r["label"])) for r in main)
     paper = records[0].get("protocol") == "paper"
-    table = Table("negative-eigenvalues", TITLE + ": scaled accuracy by length" + (" (the paper's protocol)" if paper else ""),
+    title = TITLE + ": scaled accuracy by length" + (" (the paper's protocol)" if paper else "")
+    table = Table("negative-eigenvalues", title,
                   ("task", "class", *(f"L={n}" for n in lengths), f"mean {low}-{high}", "published"), rows,
                   "Scaled accuracy = (final-position accuracy - 1/labels) / (1 - 1/labels), best seed; "
                   f"'mean {low}-{high}' averages it over the evaluated lengths in that range, the papers' "
@@ -110,7 +111,8 @@ def ablation_table(main: list[dict[str, Any]], ablation: list[dict[str, Any]]) -
     rows = []
     for r in ablation:
         reference = base.get((r["task"], r["label"])) or base.get((ABLATION_TASK, r["label"]))
-        if reference is not None and (reference["task"], reference["label"], "paper protocol") not in {row[:3] for row in rows}:
+        shown = {row[:3] for row in rows}
+        if reference is not None and (reference["task"], reference["label"], "paper protocol") not in shown:
             rows.append((r["task"], r["label"], "paper protocol", mean_scaled_cell(reference, low, high), "",
                          _seed_scores(reference), published_cell(r["task"], r["label"])))
         scores = (mean_scaled(r, low, high), reference and mean_scaled(reference, low, high))

@@ -32,6 +32,7 @@ from models import registry
 from models.config import LayerConfig, ModelConfig
 from models.stack import RecurrentModel
 
+
 class TrainOptionError(LsrlInputError):
     """A training option outside its domain; the message names the field, the value and the range."""
 
@@ -45,9 +46,9 @@ INTEGER_OPTIONS: dict[str, tuple[int, int]] = {
     "layers": (1, 256), "n_h": (1, 64), "d_model": (1, 16384), "d_state": (1, 16384), "mlp_hidden": (0, 65536),
     "steps": (1, 10**9), "batch": (1, 65536), "warmup": (0, 10**9), "eval_n": (1, 65536), "seed": (0, 2**32 - 1),
     "heads": (0, 64)}
-BLOCKS = ("reference", "plain")
+BLOCKS = ("reference", "plain")  # the class's reference layer (models.registry.REFERENCE_BLOCKS) or the bare recurrence
 LOSSES = ("every", "final")  # the label after every prefix, or only the answer (Task.final_position) of each string
-PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}  # autocast dtype of the forward pass (weights stay float32)  # the class's reference layer (models.registry.REFERENCE_BLOCKS) or the bare recurrence
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}  # autocast dtype of the forward pass (weights stay float32)
 
 
 def _check_integer(name: str, value: object, low: int, high: int) -> None:

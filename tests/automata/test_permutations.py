@@ -9,10 +9,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from automata.errors import AutomatonError, MissingTransition
-from automata.permutations import (PermutationGroup, alternating_group, compose, cycle_notation, cycles,
-                                   cyclic_group, dihedral_group, element_order, from_cycles, generate_group,
-                                   identity, inverse, klein_four_group, quaternion_group, sign,
-                                   symmetric_group)
+from automata.permutations import (
+    PermutationGroup,
+    alternating_group,
+    compose,
+    cycle_notation,
+    cycles,
+    cyclic_group,
+    dihedral_group,
+    element_order,
+    from_cycles,
+    generate_group,
+    identity,
+    inverse,
+    klein_four_group,
+    quaternion_group,
+    sign,
+    symmetric_group,
+)
 
 perms = st.integers(1, 7).flatmap(lambda n: st.permutations(range(n)).map(tuple))
 perm_triples = st.integers(1, 7).flatmap(

@@ -1,4 +1,5 @@
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from automata.equivalence import equivalent, find_counterexample
 from automata.minimize import minimize

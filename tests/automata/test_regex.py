@@ -14,8 +14,23 @@ from hypothesis import strategies as st
 
 from automata.errors import LsrlInputError, RegexSyntaxError
 from automata.minimize import is_minimal
-from automata.regex import (MAX_DEPTH, MAX_RANGE, Alternation, CharClass, Concat, Dot, Empty, Literal, Range, Repeat,
-                            RegexNode, parse_regex, regex_to_dfa, regex_to_nfa, render_regex)
+from automata.regex import (
+    MAX_DEPTH,
+    MAX_RANGE,
+    Alternation,
+    CharClass,
+    Concat,
+    Dot,
+    Empty,
+    Literal,
+    Range,
+    RegexNode,
+    Repeat,
+    parse_regex,
+    regex_to_dfa,
+    regex_to_nfa,
+    render_regex,
+)
 
 # Alphabets for the comparison with re; the second needs escapes both inside and outside classes.
 ALPHABETS = [("a", "b"), ("0", "1", "2"), ("-", ".", "]", "^", "a")]

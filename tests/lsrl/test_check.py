@@ -9,8 +9,18 @@ from hypothesis import strategies as st
 
 from automata.errors import LsrlInputError
 from lsrl.lang.check import check, check_file
-from lsrl.lang.errors import (ArityError, DuplicateName, Location, LsrlError, LsrlTypeError, LsrlValueError, MacroRecursion,
-                         ModuleError, ShapeError, UndefinedName)
+from lsrl.lang.errors import (
+    ArityError,
+    DuplicateName,
+    Location,
+    LsrlError,
+    LsrlTypeError,
+    LsrlValueError,
+    MacroRecursion,
+    ModuleError,
+    ShapeError,
+    UndefinedName,
+)
 from lsrl.lang.graph import Affine, CheckedProgram, LtiState, Multiply, Relu, Slice
 from lsrl.lang.parser import parse_text
 
@@ -63,7 +73,8 @@ def test_constants_fold_exactly() -> None:
 
 
 def test_indexing_and_slicing() -> None:
-    program = checked("input x : 4\noutput a = x[-1]\noutput b = x[1:3]\noutput c = x[:]\noutput d = [[1, 2], [3, 4]][1] @ x[2:]")
+    program = checked("input x : 4\noutput a = x[-1]\noutput b = x[1:3]\noutput c = x[:]\n"
+                      "output d = [[1, 2], [3, 4]][1] @ x[2:]")
     a, b, c = (program.output(n) for n in "abc")
     assert isinstance(a, Slice) and (a.start, a.stop) == (3, 4)
     assert isinstance(b, Slice) and (b.start, b.stop) == (1, 3)

@@ -16,16 +16,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsrl.lang.check import check_file
 from lsrl.cli import main
 from lsrl.compiler.errors import ConstructNotExpressible
 from lsrl.compiler.pipeline import CompiledProgram, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
 from lsrl.compiler.rounding import exact_in_float
+from lsrl.lang.check import check_file
 from lsrl.lang.interpreter import interpret
 
 ROOT = Path(__file__).resolve().parents[2]
-PROGRAMS = {p.stem: p for p in [*(ROOT / "examples").glob("*.lsrl"), Path(__file__).parent / "programs" / "window_gates.lsrl"]}
+PROGRAMS = {p.stem: p for p in [*(ROOT / "examples").glob("*.lsrl"),
+                                 Path(__file__).parent / "programs" / "window_gates.lsrl"]}
 MAX_LENGTH = 12
 INTEGERS = Interval(F(-5), F(5), Lattice.of(F(1), F(0)))
 ON_GRID = Lattice.of(F(1, 64), F(0))

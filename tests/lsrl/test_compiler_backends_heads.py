@@ -13,13 +13,13 @@ import torch
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from lsrl.lang.check import check, check_file
 from lsrl.compiler.dce import eliminate_dead_code
-from lsrl.compiler.errors import InexactInFloat, ConstructNotExpressible
+from lsrl.compiler.errors import ConstructNotExpressible, InexactInFloat
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.pipeline import compile_program
 from lsrl.compiler.ranges import analyse
+from lsrl.lang.check import check, check_file
 from lsrl.lang.interpreter import evaluate, interpret
 from lsrl.lang.parser import parse_text
 
@@ -28,7 +28,8 @@ MAX_LENGTH = 6
 KEYS = ["[1, -1, 0]", "[0, 1, -1]", "[1, 0, 0]", "[0, 0, 1]", "[1, 1, 0]", "[1, 0, -1]"]
 RATES = ["bit", "2 * bit", "1 - bit", "bit / 2", "1"]
 MATRICES = ["cyclic(3)", "shift(3)", "shift(3, -1)", "identity(3)", "-identity(3)",
-            "[[0, -1, 0], [1, 0, 0], [0, 0, 1]]", "[[1/2, 0, 0], [0, -1, 0], [0, 0, 1]]", "[[0, 0, 0], [1, 0, 0], [0, 0, 1]]",
+            "[[0, -1, 0], [1, 0, 0], [0, 0, 1]]", "[[1/2, 0, 0], [0, -1, 0], [0, 0, 1]]",
+            "[[0, 0, 0], [1, 0, 0], [0, 0, 1]]",
             "[[-1/2, -1/2, 0], [-1/2, 0, 0], [0, 0, 1]]", "[[1, 1, 0], [0, 1, 0], [0, 0, 1]]"]
 
 
@@ -52,7 +53,8 @@ def _program(draw: st.DrawFn) -> str:
         lines.append(f"let s = lti(bit, {a}, {drive}, init = {init})")
     else:
         gate = draw(st.sampled_from(["1 - 2 * bit", "bit", "1 - bit", "bit / 2"]))
-        lines.append(f"let s = diagonal({gate} * ones(3), bit * {draw(st.sampled_from(['[1, 0, 1]', '[0, 0, 0]', '[1, -1, 2]']))}, "
+        weight = draw(st.sampled_from(['[1, 0, 1]', '[0, 0, 0]', '[1, -1, 2]']))
+        lines.append(f"let s = diagonal({gate} * ones(3), bit * {weight}, "
                      f"init = {init})")
     lines.append("output y = s")
     return "\n".join(lines) + "\n"

@@ -15,11 +15,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsrl.lang.check import check_file
 from lsrl.compiler.errors import ConstructNotExpressible
 from lsrl.compiler.pipeline import CompiledProgram, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
 from lsrl.compiler.rounding import exact_in_float
+from lsrl.lang.check import check_file
 from lsrl.lang.graph import CheckedProgram
 from lsrl.lang.interpreter import interpret
 

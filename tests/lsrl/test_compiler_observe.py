@@ -10,13 +10,13 @@ import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from lsrl.lang.check import check, check_file
 from lsrl.compiler.dce import eliminate_dead_code
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.observe import reduce_states
 from lsrl.compiler.pipeline import compile_program
 from lsrl.compiler.ranges import Interval, Lattice
+from lsrl.lang.check import check, check_file
 from lsrl.lang.graph import LtiState
 from lsrl.lang.interpreter import interpret
 from lsrl.lang.parser import parse_text
@@ -36,7 +36,8 @@ def _program(draw: st.DrawFn) -> str:
         width = 2 if source == "x" else 1
         b = [[draw(ENTRIES) for _ in range(width)] for _ in range(n)]
         rows = lambda m: "[" + ", ".join("[" + ", ".join(r) + "]" for r in m) + "]"  # noqa: E731
-        lines.append(f"let s{k} = lti({source}, {rows(a)}, {rows(b)}, init = [{', '.join(draw(ENTRIES) for _ in range(n))}])")
+        init = ", ".join(draw(ENTRIES) for _ in range(n))
+        lines.append(f"let s{k} = lti({source}, {rows(a)}, {rows(b)}, init = [{init}])")
         states.append((k, n))
     for o in range(draw(st.integers(1, 2))):
         terms = [f"{draw(ENTRIES)} * s{k}[{draw(st.integers(0, n - 1))}]" for k, n in states]

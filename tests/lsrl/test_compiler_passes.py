@@ -10,19 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsrl.lang.check import check
 from lsrl.compiler.backends import BACKENDS
 from lsrl.compiler.dce import eliminate_dead_code
-from lsrl.compiler.errors import InexactInFloat, ConstructNotExpressible
+from lsrl.compiler.errors import ConstructNotExpressible, InexactInFloat
 from lsrl.compiler.fold import fold
 from lsrl.compiler.fuse import fuse
 from lsrl.compiler.pipeline import compile_program
 from lsrl.compiler.ranges import Interval, Lattice, analyse
 from lsrl.compiler.schedule import schedule
+from lsrl.lang.check import check
 from lsrl.lang.interpreter import evaluate, interpret
 from lsrl.lang.parser import parse_text
 from lsrl.lang.strategies import programs, sequences
-from models import registry
 
 PROPERTY = settings(max_examples=15, deadline=None)
 MAX_LENGTH = 5
@@ -118,7 +117,8 @@ def test_constant_factor_products_fold_to_affine_maps() -> None:
 
 
 def test_schedule_is_as_soon_as_possible() -> None:
-    program = check(parse_text("input x : 1\nlet a = relu(x)\nlet b = relu(a)\nlet s = lti(b, [[1]], [[1]])\noutput o = s\n"))
+    program = check(parse_text("input x : 1\nlet a = relu(x)\nlet b = relu(a)\nlet s = lti(b, [[1]], [[1]])\n"
+                               "output o = s\n"))
     forms = fuse(program)
     kinds = {n: ("mlp" if type(n).__name__ == "Relu" else "recurrence") for n in program.nodes if n.inputs()
              and type(n).__name__ in ("Relu", "LtiState")}
@@ -160,4 +160,5 @@ def test_mamba_diagonalises_lti_states_over_the_rationals() -> None:
     got = approximate.run(tenths)["s"]
     bound = approximate.errors[0].bound
     assert 0 < bound < 1e-12
-    assert all(abs(F(g) - w) <= bound for g, w in zip(got.reshape(-1), interpret(approximate.program, tenths)["s"].reshape(-1)))
+    want = interpret(approximate.program, tenths)["s"].reshape(-1)
+    assert all(abs(F(g) - w) <= bound for g, w in zip(got.reshape(-1), want))

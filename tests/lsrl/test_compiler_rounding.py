@@ -12,11 +12,11 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from lsrl.lang.check import check
 from lsrl.cli import main
-from lsrl.compiler.errors import InexactInFloat, ConstructNotExpressible
+from lsrl.compiler.errors import ConstructNotExpressible, InexactInFloat
 from lsrl.compiler.pipeline import compare, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
+from lsrl.lang.check import check
 from lsrl.lang.interpreter import interpret
 from lsrl.lang.parser import parse_text
 
@@ -47,7 +47,8 @@ def _program(draw: st.DrawFn) -> str:
         template = draw(st.sampled_from([
             f"relu({c1} * {s} + {c2})", f"{c1} * {s} + {c2} * {t}",
             f"relu({scale} * {s}) - {scale} * relu({s} - 1 / {scale})",  # LSRL's f_step
-            f"gt({s}, {c1}) * {t}", f"lti({s}, [[{draw(st.sampled_from(['1', '1/2', '-1', '1/3', 'cos(pi / 4)']))}]], [[{c1}]])"]))
+            f"gt({s}, {c1}) * {t}",
+            f"lti({s}, [[{draw(st.sampled_from(['1', '1/2', '-1', '1/3', 'cos(pi / 4)']))}]], [[{c1}]])"]))
         lines.append(f"let v{k} = {template}")
         signals.append(f"v{k}")
     lines.append(f"output y = {signals[-1]}")
@@ -137,7 +138,8 @@ def test_refusals_inside_macros_carry_the_call_chain() -> None:
     assert info.value.location.line == 1 and "in f_step(...) called at" in str(info.value)
     text = "def keep(g, x) = diagonal(g, x, init = 0)\ndef twice(g, x) = keep(g, x) + keep(g, x)\n" \
            "input x : 1\noutput y = twice(x - 5, x)\n"
-    with pytest.raises(ConstructNotExpressible, match=r"(?s)in keep\(\.\.\.\) called at <string>:2:19.*in twice\(\.\.\.\) called at"):
+    chain = r"(?s)in keep\(\.\.\.\) called at <string>:2:19.*in twice\(\.\.\.\) called at"
+    with pytest.raises(ConstructNotExpressible, match=chain):
         compile_program(check(parse_text(text)), "mamba", {"x": _grid(0, 1, 1)}, 4)
 
 

@@ -19,7 +19,6 @@ from models import registry
 from tests.lsrl.compiled_checks import assert_computes
 
 
-
 def minimal(name: str):
     task = get_task(name)
     return minimal_labelled(task.dfa, task.labels)

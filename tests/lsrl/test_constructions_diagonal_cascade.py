@@ -24,7 +24,8 @@ def minimal(name: str):
 
 def constructible(dfa, labels, arch: str) -> bool:
     """The classifier's verdict for the language of every label value is "constructible"."""
-    return all(classify(dfa.with_accepting(np.flatnonzero(labels == v).tolist())).verdict(registry.get(arch).classifier).status
+    klass = registry.get(arch).classifier
+    return all(classify(dfa.with_accepting(np.flatnonzero(labels == v).tolist())).verdict(klass).status
                == "constructible" for v in np.unique(labels).tolist())
 
 

@@ -10,8 +10,8 @@ from automata.errors import LsrlInputError
 from automata.minimize import minimize
 from automata.strategies import dfas
 from automata.tasks import get_task
-from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
 from lsrl.constructions import select
+from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
 from lsrl.constructions.select import ARCHITECTURES, check_expressible, compile_automaton
 from models.registry import UnknownArchitecture
 from tests.lsrl.compiled_checks import assert_computes

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from lsrl.lang.check import check
-from lsrl.lang.textio import encode_text
 from lsrl.lang.interpreter import interpret
 from lsrl.lang.parser import parse_text
+from lsrl.lang.textio import encode_text
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "language.md"
 BLOCKS = re.findall(r"```lsrl\n(.*?)```", DOC.read_text(), re.S)

@@ -15,8 +15,8 @@ from automata.regex import regex_to_dfa
 from automata.tasks import get_task
 from lsrl.lang.check import check_file
 from lsrl.lang.graph import CheckedProgram
-from lsrl.lang.textio import encode_text
 from lsrl.lang.interpreter import interpret
+from lsrl.lang.textio import encode_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PROPERTY = settings(max_examples=12, deadline=None)

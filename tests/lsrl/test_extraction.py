@@ -3,6 +3,7 @@ counterexamples, and the failure modes (an incomplete search, a wrong model)."""
 from __future__ import annotations
 
 import itertools
+
 import numpy as np
 import pytest
 import torch

@@ -15,10 +15,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsrl.lang.check import check_file
 from lsrl.compiler.errors import InexactInFloat
 from lsrl.compiler.pipeline import CompiledProgram, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
+from lsrl.lang.check import check_file
 from lsrl.lang.graph import CheckedProgram
 from lsrl.lang.interpreter import interpret
 

@@ -11,11 +11,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lsrl.cli.training import add_subcommands
 from lsrl.reproduce import EXPERIMENTS, UnknownExperiment, experiment, reproduce
 from lsrl.reproduce.atlas import disagreements
 from lsrl.reproduce.grid import World, balanced_shard, merge, shard
 from lsrl.reproduce.tables import Table
-from lsrl.cli.training import add_subcommands
 
 
 @settings(max_examples=50, deadline=None)

@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file, save_file
 
-from lsrl.lang.check import check, check_file
 from lsrl.cli import main
 from lsrl.compiler.errors import InexactInFloat
 from lsrl.compiler.pipeline import CompiledProgram, compile_program
 from lsrl.compiler.ranges import Interval, Lattice
+from lsrl.lang.check import check, check_file
 from lsrl.lang.errors import DuplicateName, LsrlTypeError, LsrlValueError
 from lsrl.lang.interpreter import interpret
 from lsrl.lang.parser import parse_text

@@ -14,8 +14,8 @@ from automata.tasks import get_task
 from lsrl.training.curriculum import Curriculum
 from lsrl.training.evaluate import bucket, evaluate, scaled_accuracy
 from lsrl.training.train import TrainConfig, TrainOptionError, build_model, model_config, save_run, train
-from models.checkpoint import load, read_config
 from models import registry
+from models.checkpoint import load, read_config
 from models.registry import UnknownArchitecture
 
 TINY = TrainConfig(task="parity", arch="diag-neg", d_model=8, d_state=2, steps=30, batch=8,

@@ -95,7 +95,8 @@ def test_hf_folder_has_fla_model_config(exported: dict, tmp_path: Path) -> None:
 @pytest.mark.parametrize("arch", [a.name for a in registry.ARCHITECTURES if a.fla is None and a.has("automaton")])
 def test_classes_without_an_fla_layer_are_refused(arch: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     compiled = tmp_path / "m"
-    assert main(["compile", "task:tomita:1" if arch != "rotation" else "task:parity", "--arch", arch, "-o", str(compiled)]) == 0
+    task = "task:tomita:1" if arch != "rotation" else "task:parity"
+    assert main(["compile", task, "--arch", arch, "-o", str(compiled)]) == 0
     capsys.readouterr()
     assert main(["export", str(compiled), "--to", "fla", "-o", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err

@@ -79,7 +79,8 @@ def test_batched_linear_certificate_on_drawn_dfas(dfa):
         if isinstance(one, tuple):
             assert one == many
         else:
-            assert json.dumps(one.to_json(compiled.dfa, compiled.labels)) == json.dumps(many.to_json(compiled.dfa, compiled.labels))
+            args = (compiled.dfa, compiled.labels)
+            assert json.dumps(one.to_json(*args)) == json.dumps(many.to_json(*args))
 
 
 def test_a_householder_factor_out_of_range_fails_the_same_way():

@@ -88,7 +88,8 @@ def test_overclaimed_length_fails() -> None:
 def test_a_length_below_the_requested_one_is_a_failure_naming_it() -> None:
     compiled, document = _certified("mod:3")
     proved = document["correct_up_to_length"]
-    with pytest.raises(BoundedCertificateError, match=rf"only up to length {proved}, below the requested length {proved + 1}"):
+    message = rf"only up to length {proved}, below the requested length {proved + 1}"
+    with pytest.raises(BoundedCertificateError, match=message):
         certify_bounded(compiled.model, compiled.dfa, compiled.labels, [3], requested=proved + 1)
     with pytest.raises(BoundedCertificateError, match=r"only up to length 0, below the requested length 1"):
         require_length(0, 0)  # a length of 0 proves nothing, whatever was asked

@@ -11,7 +11,7 @@ from automata.tasks import get_task
 from lsrl.constructions.onehot import dense_lrnn, elman
 from proofs.certificate import CertificateError, certify, verify
 
-BUILDERS = {"dense": dense_lrnn, "elman-relu": elman, "elman-tanh": lambda d, l: elman(d, l, "tanh")}
+BUILDERS = {"dense": dense_lrnn, "elman-relu": elman, "elman-tanh": lambda d, labels: elman(d, labels, "tanh")}
 
 
 @pytest.mark.parametrize("task", ["parity", "mod:3", "tomita:3", "dyck:2:2", "Q8", "flipflop", "modarith:3"])
@@ -55,7 +55,8 @@ def test_transition_with_a_root_outside_the_disk_fails_the_spectral_check():
     document = certify(compiled.model, t.dfa, t.labels).to_json(t.dfa, t.labels)
     with torch.no_grad():
         compiled.model.blocks[0].recurrence.to_a.weight[1, 0] += 0.5  # M_a[0, 1] += 1/2: charpoly 2x^3 - x - 2
-    with pytest.raises(CertificateError, match=r"\(d\) configuration \d+ .* reading 'a': layer 0 \(dense-lrnn\).*2\*x\*\*3 - x - 2"):
+    message = r"\(d\) configuration \d+ .* reading 'a': layer 0 \(dense-lrnn\).*2\*x\*\*3 - x - 2"
+    with pytest.raises(CertificateError, match=message):
         verify(compiled.model, document)
 
 

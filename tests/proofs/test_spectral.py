@@ -105,7 +105,8 @@ def test_rotation_gate_off_the_disk_is_named():
     document = certify(compiled.model, compiled.dfa, compiled.labels).to_json(compiled.dfa, compiled.labels)
     with torch.no_grad():
         compiled.model.blocks[0].recurrence.to_a.bias[0] += 0.5  # u += 1/2 on channel 0
-    with pytest.raises(CertificateError, match=r"layer 0 \(diag-complex\): gate 3/2 \+ 0i on channel 0 has modulus\^2 9/4 > 1"):
+    message = r"layer 0 \(diag-complex\): gate 3/2 \+ 0i on channel 0 has modulus\^2 9/4 > 1"
+    with pytest.raises(CertificateError, match=message):
         certify(compiled.model, compiled.dfa, compiled.labels)
     with pytest.raises(CertificateError, match=r"\(d\) configuration 0 .*diag-complex"):
         verify(compiled.model, document)

@@ -17,8 +17,17 @@ from lsrl.compiler.errors import ConstructNotExpressible
 from lsrl.compiler.fuse import Form, Row, combine
 from lsrl.compiler.ranges import Ranges
 from lsrl.compiler.schedule import Kind
-from lsrl.lang.graph import (AutomatonState, CheckedProgram, DeltaState, DiagonalState, Input, LtiState, Multiply, Node,
-                        Relu)
+from lsrl.lang.graph import (
+    AutomatonState,
+    CheckedProgram,
+    DeltaState,
+    DiagonalState,
+    Input,
+    LtiState,
+    Multiply,
+    Node,
+    Relu,
+)
 from models import registry
 from models.config import LayerConfig
 

@@ -26,7 +26,8 @@ from lsrl.compiler.backends.mamba import eigenbasis, inverse
 from lsrl.compiler.fuse import Row, combine
 from lsrl.compiler.ranges import BOOLEAN, Interval
 from lsrl.compiler.schedule import Kind
-from lsrl.constructions.householder import Factor as HouseholderFactor, letter_factors, transpositions
+from lsrl.constructions.householder import Factor as HouseholderFactor
+from lsrl.constructions.householder import letter_factors, transpositions
 from lsrl.lang.graph import AutomatonState, DeltaState, DiagonalState, LtiState, Multiply, Node, Relu
 from models.config import LayerConfig
 from models.deltaproduct import DeltaProductRecurrence

@@ -18,7 +18,7 @@ from fractions import Fraction
 
 import torch
 
-from lsrl.compiler.backends import (Context, Layout, ReluMlpBackend, refuse, unsupported, write_row)
+from lsrl.compiler.backends import Context, Layout, ReluMlpBackend, refuse, unsupported, write_row
 from lsrl.compiler.fuse import Row, combine
 from lsrl.lang.graph import AutomatonState, DiagonalState, LtiState, Node
 from models.config import LayerConfig

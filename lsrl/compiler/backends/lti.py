@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-from lsrl.compiler.backends import (Context, Hidden, Layout, boolean_product_units, relu_units, unsupported,
-                                    write_row)
+from lsrl.compiler.backends import Context, Hidden, Layout, boolean_product_units, relu_units, unsupported, write_row
 from lsrl.compiler.fuse import combine
 from lsrl.compiler.schedule import Kind
 from lsrl.lang.graph import LtiState, Multiply, Node, Relu

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 import sympy
-from sympy.matrices.exceptions import MatrixError
 import torch
+from sympy.matrices.exceptions import MatrixError
 
 from lsrl.compiler.backends import Context, Hidden, Layout, refuse, relu_units, unsupported, write_row
 from lsrl.compiler.backends.lti import lti_input_rows
