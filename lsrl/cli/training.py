@@ -10,14 +10,10 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from automata.errors import LsrlInputError
+from lsrl.constructions.errors import InvalidOption
 
 if TYPE_CHECKING:
     from lsrl.training.train import TrainConfig
-
-
-class BadArgument(LsrlInputError):
-    """A command-line value that does not parse."""
 
 
 def _numbers(text: str, option: str, kind: type = float) -> tuple:
@@ -26,7 +22,7 @@ def _numbers(text: str, option: str, kind: type = float) -> tuple:
         return tuple(kind(v) for v in text.split(","))
     except (ValueError, OverflowError):
         words = "integers" if kind is int else "numbers"
-        raise BadArgument(f"{option} {text!r:.60}: write comma-separated {words}") from None
+        raise InvalidOption(f"{option} {text!r:.60}: write comma-separated {words}") from None
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
@@ -36,7 +32,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
     gate = _numbers(args.gate_range, "--gate-range") if args.gate_range else None
     if gate is not None and len(gate) != 2:
-        raise BadArgument(f"--gate-range {args.gate_range!r:.60}: write LO,HI")
+        raise InvalidOption(f"--gate-range {args.gate_range!r:.60}: write LO,HI")
     return TrainConfig(task=args.task, arch=args.arch, layers=args.layers, n_h=args.nh, gate_range=gate,
                        d_model=args.d_model, d_state=args.d_state, steps=args.steps, batch=args.batch, lr=args.lr,
                        curriculum=Curriculum.up_to(args.train_length), seed=args.seed,
@@ -73,13 +69,13 @@ def _extract(args: argparse.Namespace) -> int:
 
     tolerances = _numbers(args.tolerance, "--tolerance") if args.tolerance is not None else None
     if tolerances is not None and not all(math.isfinite(t) and t > 0 for t in tolerances):
-        raise BadArgument(f"--tolerance {args.tolerance!r:.60}: every tolerance must be a finite number > 0")
+        raise InvalidOption(f"--tolerance {args.tolerance!r:.60}: every tolerance must be a finite number > 0")
     config = read_config(args.directory)
     source = config.get("source") if isinstance(config.get("source"), str) else ""
     name = (args.task or config.get("run", {}).get("train", {}).get("task") or config["model"]["meta"].get("task")
             or (source.removeprefix("task:") if source.startswith("task:") else None))
     if name is None:
-        raise BadArgument(f"{args.directory}: no task recorded; pass --task")
+        raise InvalidOption(f"{args.directory}: no task recorded; pass --task")
     task = get_task(name)
     extraction = extract_automaton(load(args.directory), task.dfa, task.labels, tolerances)
     verdict = "equivalent to" if extraction.equivalent else "differs from"

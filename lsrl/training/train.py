@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from automata.errors import LsrlInputError
 from automata.tasks import Task, get_task
+from lsrl.constructions.errors import InvalidOption
 from lsrl.training.curriculum import MAX_LENGTH, Curriculum
 from lsrl.training.evaluate import LengthMetrics, evaluate
 from lsrl.training.warm_start import initial_model
@@ -139,10 +140,6 @@ def resolve_device(name: str | torch.device) -> torch.device:
     return device
 
 
-class ClassOption(LsrlInputError):
-    """A training option outside what the architecture class allows (a wider gate range, another n_h)."""
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a run depends on. ``arch`` is any name of ``models.registry`` (kept canonical);
@@ -198,11 +195,11 @@ class TrainConfig:
             raise TrainOptionError(f"block = {self.block!r:.40}: must be one of {', '.join(BLOCKS)}")
         if self.heads > 1 and "heads" not in registry.FAMILY_PARTS[arch.family]:
             with_heads = (a.name for a in registry.ARCHITECTURES if "heads" in registry.FAMILY_PARTS[a.family])
-            raise ClassOption(f"{arch.name} has no heads; heads apply to {', '.join(with_heads)}")
+            raise InvalidOption(f"{arch.name} has no heads; heads apply to {', '.join(with_heads)}")
         if self.gate_range is not None:
             object.__setattr__(self, "gate_range", _narrowed(arch, tuple(float(v) for v in self.gate_range)))
         if arch.n_h is not None and self.n_h != arch.n_h:
-            raise ClassOption(f"{arch.name} has n_h = {arch.n_h}, not {self.n_h}; more factors per token "
+            raise InvalidOption(f"{arch.name} has n_h = {arch.n_h}, not {self.n_h}; more factors per token "
                                       "is deltaproduct")
         object.__setattr__(self, "eval_lengths", tuple(int(v) for v in self.eval_lengths))
 
@@ -227,14 +224,14 @@ def _narrowed(arch: registry.Architecture, gate: tuple[float, ...]) -> tuple[flo
     [-1, 1] is diag-neg), so it is refused with the class that has it."""
     widest = arch.gate_range
     if widest is None:
-        raise ClassOption(f"{arch.name} has no gate range; gate ranges apply to "
+        raise InvalidOption(f"{arch.name} has no gate range; gate ranges apply to "
                                   + ", ".join(a.name for a in registry.ARCHITECTURES if a.gate_range))
     if len(gate) != 2 or not widest[0] <= gate[0] <= gate[1] <= widest[1]:
         wider = [a.name for a in registry.ARCHITECTURES
                  if (a.family, a.layer, a.n_h) == (arch.family, arch.layer, arch.n_h) and a.gate_range is not None
                  and a.gate_range[0] <= gate[0] and gate[-1] <= a.gate_range[1]]
         hint = f": that is {wider[0]}" if wider else ""
-        raise ClassOption(f"gate range {list(gate)} is outside {arch.name}'s {list(widest)}{hint}")
+        raise InvalidOption(f"gate range {list(gate)} is outside {arch.name}'s {list(widest)}{hint}")
     return gate[0], gate[1]
 
 
