@@ -35,9 +35,8 @@ import numpy as np
 from automata.dfa import DFA
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
-from lsrl.constructions.rotation import root_of_unity
 from models.stack import RecurrentModel
-from proofs.cyclotomic import Cyclotomic
+from proofs.cyclotomic import Cyclotomic, root_of_unity
 from proofs.rational import to_rational
 
 FORMAT, VERSION, KIND = "lsrl-certificate", 2, "bounded"
@@ -180,7 +179,7 @@ def _gate_parameters(model: RecurrentModel) -> list[tuple[int, str]]:
 
 def find_gate_roots(model: RecurrentModel, orders: list[int]) -> tuple[GateRoot, ...]:
     """Every gate-side weight (recurrence gates and inputs, MLP outputs) whose value is +- the stored
-    part of a root of unity of one of these orders (``rotation.root_of_unity``), or the float32 cos - 1,
+    part of a root of unity of one of these orders (``cyclotomic.root_of_unity``), or the float32 cos - 1,
     and not that value exactly."""
     n = field_order(orders)
     table: dict[Fraction, tuple[int, int, str, int, int]] = {}

@@ -15,6 +15,7 @@ import math
 from fractions import Fraction
 from math import factorial
 
+import numpy as np
 
 START_BITS = 64
 
@@ -486,3 +487,30 @@ def to_sympy(value: Number):
     n, terms = value.element.n, value.element.coefficients
     return sympy.expand(sum(sympy.Rational(c.numerator, c.denominator) * sympy.cos(2 * sympy.pi * j / n)
                             for j, c in enumerate(terms) if c))
+
+
+def exact_root(c: int, m: int) -> tuple[float, float]:
+    """(cos, sin) of 2 pi c / m as correctly rounded doubles (exactly 0 or +-1 when 4c/m is an integer)."""
+    c %= m
+    if (4 * c) % m == 0:
+        return {0: (1.0, 0.0), 1: (0.0, 1.0), 2: (-1.0, 0.0), 3: (0.0, -1.0)}[4 * c // m]
+    angle = 2 * math.pi * c / m
+    return math.cos(angle), math.sin(angle)
+
+
+def root_of_unity(c: int, m: int) -> tuple[float, float]:
+    """float32 (cos, sin) of 2 pi c / m inside the closed unit disk: of the (up to four) pairs whose
+    components are the float32 neighbours of cos and sin nearest to the root and toward zero, the
+    nearest one with u^2 + w^2 <= 1 exactly (the plain float32 rounding of an order-5 root has
+    u^2 + w^2 = 1 + 5e-8). Exact for orders 1, 2, 4."""
+    cos, sin = exact_root(c, m)
+    pairs = [(u, w) for u in _float32_neighbours(cos) for w in _float32_neighbours(sin)
+             if Fraction(u) ** 2 + Fraction(w) ** 2 <= 1]
+    return min(pairs, key=lambda p: math.hypot(p[0] - cos, p[1] - sin))
+
+
+def _float32_neighbours(x: float) -> tuple[float, ...]:
+    """The float32 nearest to x and, when that one is larger in modulus, the float32 next to it toward zero."""
+    nearest = np.float32(x)
+    toward_zero = np.nextafter(nearest, np.float32(0)) if abs(float(nearest)) > abs(x) else nearest
+    return tuple({float(nearest), float(toward_zero)})

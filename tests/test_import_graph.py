@@ -5,8 +5,6 @@ import ast
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("lsrl", "automata", "models", "kernels", "proofs")
 Graph = dict[str, dict[str, str]]  # unit -> imported unit -> "file:line" of one import that makes the edge
@@ -86,8 +84,6 @@ def test_find_cycle_finds_a_cycle_and_only_one_that_is_there():
     assert find_cycle({"a": {"b": "", "c": ""}, "b": {"c": ""}}) is None
 
 
-@pytest.mark.xfail(strict=True, reason="proofs/bounded.py imports lsrl.constructions.rotation.root_of_unity: the "
-                   "checker depends on what it checks (issue #18, left to the lead)")
 def test_no_cycle_between_top_level_packages():
     edges = graph(top_level)
     cycle = find_cycle(edges)

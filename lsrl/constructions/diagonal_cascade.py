@@ -66,9 +66,10 @@ from lsrl.constructions.holonomy import Holonomy
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, Subspace, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
-from lsrl.constructions.rotation import MAX_SAFE_LENGTH, UNIT_ROUNDOFF, RotationBound, root_of_unity
+from lsrl.constructions.rotation import MAX_SAFE_LENGTH, UNIT_ROUNDOFF, RotationBound
 from models.config import LayerConfig, ModelConfig
 from models.stack import MLP, RecurrentModel
+from proofs.cyclotomic import root_of_unity
 
 REFERENCES = CASCADE_REFERENCES + "; " + KROHN_RHODES
 ARCHS = ("diag-neg", "rotation")

@@ -32,14 +32,15 @@ import torch
 from automata.dfa import DFA
 from automata.finite_groups import FiniteGroup
 from automata.monoid import transition_monoid
-from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.coset_action import is_group_dfa
+from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
-from lsrl.constructions.rotation import UNIT_ROUNDOFF, RotationBound, root_of_unity
+from lsrl.constructions.rotation import UNIT_ROUNDOFF, RotationBound
 from models.config import LayerConfig, ModelConfig
 from models.stack import RecurrentModel
+from proofs.cyclotomic import root_of_unity
 
 KROHN_RHODES = ("Krohn & Rhodes 1965 (a solvable group divides a cascade of its cyclic composition factors); "
                 "Grazzi et al. 2025 (gate -1 counts mod 2); Merrill, Petty, Sabharwal 2024 (rotations count mod p)")

@@ -21,11 +21,10 @@ from automata.dfa import DFA
 from automata.fileformat import dfa_to_json
 from automata.tasks import get_task
 from lsrl.cli import main
-from lsrl.constructions.rotation import root_of_unity
 from lsrl.constructions.select import compile_automaton
 from proofs.bounded import BoundedCertificateError, certify_bounded, require_length, verify_bounded
 from proofs.certificate import first_layer_spectrum
-from proofs.cyclotomic import Cyclotomic, cos_enclosure
+from proofs.cyclotomic import Cyclotomic, cos_enclosure, root_of_unity
 
 ONE_LAYER = ("mod:3", "mod:5", "cycle:5", "Z:6")
 

@@ -114,7 +114,7 @@ def test_rotation_gate_off_the_disk_is_named():
 
 def test_float32_roots_of_unity_of_order_5_lie_inside_the_disk():
     """The plain float32 roundings of (cos, sin)(2 pi / 5) have u^2 + w^2 = 1 + 5e-8; the construction
-    stores the nearest float32 pair with u^2 + w^2 <= 1 (``rotation.root_of_unity``), so the gates are in
+    stores the nearest float32 pair with u^2 + w^2 <= 1 (``proofs.cyclotomic.root_of_unity``), so the gates are in
     the class, strictly inside the unit circle."""
     t = get_task("mod:5")
     report = first_layer_spectrum(compile_automaton(t.dfa, "rotation", t.labels).model)
