@@ -362,7 +362,8 @@ def _diag_neg(facts: _Facts) -> Verdict:
     return Verdict("diag-neg", "open", "conjecture/open", hypotheses, (GRAZZI,),
                    facts.describe_groups() + "; a subgroup has an element of odd prime order. Grazzi et al. "
                    "2025 prove impossibility only for counting modulo m ((1^m)*, m not a power of two) and "
-                   "neither this language nor its complement restricts to that on one letter; we conjecture it is impossible "
+                   "neither this language nor its complement restricts to that on one letter; "
+                   "we conjecture it is impossible "
                    "too (real triangular transitions give periods that are powers of two), but that is "
                    "not proved here")
 

@@ -89,8 +89,8 @@ def _join_classes(r_class: np.ndarray, l_class: np.ndarray) -> np.ndarray:
             x = parent[x]
         return x
 
-    for r, l in set(zip(r_class.tolist(), l_class.tolist())):
-        a, b = find(r), find(n_r + l)
+    for r, lc in set(zip(r_class.tolist(), l_class.tolist())):
+        a, b = find(r), find(n_r + lc)
         if a != b:
             parent[a] = b
     return _by_first_member(np.asarray([find(r) for r in r_class.tolist()], dtype=np.int64))

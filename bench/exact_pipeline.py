@@ -41,7 +41,6 @@ from automata.generate import default_alphabet  # noqa: E402
 from automata.minimize import minimize  # noqa: E402
 from automata.tasks import get_task  # noqa: E402
 from bench.environment import environment  # noqa: E402
-
 from models import registry  # noqa: E402
 
 # Every class with automaton constructions of its own; random DFAs: the first of them per classifier class.
@@ -123,7 +122,8 @@ def _certify(compiled: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def _verify(model: Any, document: dict[str, Any]) -> None:
-    from proofs.bounded import KIND as BOUNDED, verify_bounded
+    from proofs.bounded import KIND as BOUNDED
+    from proofs.bounded import verify_bounded
     from proofs.certificate import verify
 
     verify_bounded(model, document) if document.get("kind") == BOUNDED else verify(model, document)
@@ -258,7 +258,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per cell")
     parser.add_argument("--no-tasks", action="store_true", help="skip the task library")
     parser.add_argument("--shard", default="0/1", help="k/n: every n-th language from the k-th (one process each)")
-    parser.add_argument("--classes", help="comma-separated classes for the random corpus (default: one per classifier class)")
+    parser.add_argument("--classes",
+                        help="comma-separated classes for the random corpus (default: one per classifier class)")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated corpus shapes to run")
     parser.add_argument("--first", type=int, default=0, help="skip the languages before this index (tasks first)")
     parser.add_argument("--merge", nargs="+", metavar="JSON", help="combine shard results into --out, run nothing")

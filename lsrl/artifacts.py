@@ -15,8 +15,8 @@ from automata.dfa import DFA
 from automata.equivalence import first_label_difference
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
-from lsrl.constructions.result import CompiledAutomaton
 from lsrl.constructions.labelling import minimal_labelled, resolve_labels
+from lsrl.constructions.result import CompiledAutomaton
 from lsrl.constructions.select import compile_automaton
 from lsrl.sources import Language, resolve_language
 from models import checkpoint, registry

@@ -216,7 +216,7 @@ class BatchedModel:
         columns on the group's distinct rows only and combined: the columns that depend on the symbol
         alone (with a fixed bias), and the others (with a per-row bias)."""
         w = self.m[name]
-        rows, batch = w.ints.shape[0], x.ints.shape[0]
+        rows = w.ints.shape[0]
         if bias is None:
             bias = Vec(np.zeros(rows, dtype=np.int64), 0)
         g = max(w.e + x.e, bias.e)
@@ -473,8 +473,8 @@ class Frontier:
         transitions the rows used are then in ``self.batched.used``."""
         count = last - first
         n_layers = len(self.rows[first])
-        states = [from_floats(np.repeat(np.stack([self.rows[p][l] for p in range(first, last)]), n_symbols, axis=0))
-                  for l in range(n_layers)]
+        states = [from_floats(np.repeat(np.stack([self.rows[p][layer] for p in range(first, last)]), n_symbols, axis=0))
+                  for layer in range(n_layers)]
         symbols = np.tile(np.arange(n_symbols), count)
         new, logits, bits, mag, bad = self.batched.step(states, symbols)
         return [to_floats(v) for v in new], logits, bits, mag, bad

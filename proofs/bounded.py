@@ -282,7 +282,7 @@ class _Linear:
             return (ideal, *self._bounds_fraction(x, magnitude, deviation))
         shift = scale = tables[0]
         perturbation, rounding = [], []
-        for row, b, (b_err, b_size, entries) in zip(self.rows, self.bias, tables[2]):
+        for _row, b, (b_err, b_size, entries) in zip(self.rows, self.bias, tables[2]):
             pert, size, terms = b_err, b_size, [b[0]] if b[0] != 0 else []
             for j, w_abs, err in entries:
                 mj, dj = m_int[j], d_int[j]
@@ -324,9 +324,9 @@ class _Linear:
 
     def _bounds_fraction(self, x: list, magnitude: list[Fraction], deviation: list[Fraction]):
         perturbation, rounding = [], []
-        for row, (b, b_ideal, b_error) in zip(self.rows, self.bias):
+        for row, (b, _b_ideal, b_error) in zip(self.rows, self.bias):
             pert, size, terms = b_error, abs(b), [b] if b != 0 else []
-            for j, w, w_ideal, error in row:
+            for j, w, _w_ideal, error in row:
                 xj, mj, dj = x[j], magnitude[j], deviation[j]
                 if not (mj or dj):
                     continue  # an exact zero term
@@ -569,7 +569,8 @@ class DriftAnalysis:
             new_re.append(self._lift(u * hr - w * hi + b[j]))
             new_im.append(self._lift(w * hr + u * hi + b[c + j]))
             eps_a = a_pert[j] + a_rnd[j] + a_pert[c + j] + a_rnd[c + j]
-            unit = eps_a == 0 and any(u == p and w == q for p, q in _QUARTER_TURNS)  # the float product by +-1 or +-i is exact
+            # the float product by +-1 or +-i is exact
+            unit = eps_a == 0 and any(u == p and w == q for p, q in _QUARTER_TURNS)
             eps_b = b_pert[j] + b_rnd[j] + b_pert[c + j] + b_rnd[c + j]
             a_abs = _sqrt_up(_upper(u * u + w * w))
             h_abs = _sqrt_up(_upper(hr * hr + hi * hi))
@@ -664,7 +665,7 @@ class DriftAnalysis:
                 rounding.append(Fraction(0))
                 continue
             pert, total, terms = b_error, abs(b), int(b != 0)
-            for j, w, w_ideal, error in row:
+            for j, w, _w_ideal, error in row:
                 if size[j] is not None:
                     total += abs(w) * size[j]
                     terms += 1

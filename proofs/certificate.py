@@ -31,14 +31,21 @@ from automata.dfa import DFA
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from models.stack import RecurrentModel
-from proofs.exact_model import Config, Ledger, RationalModel
 from proofs import batched_model as bm
-from proofs.disk_certificate import KIND as DISK, DiskCertificateError, verify_disk
-from proofs.interval_certificate import (KIND as INTERVAL, IntervalCertificate, IntervalCertificateError,
-                                         certify_interval, verify_interval)
-from proofs.spectral import (KNOWN_CLASSES, SpectralViolation, check_transition, layer_class, spectral_report,
-                             unchecked_layer_report)
+from proofs.disk_certificate import KIND as DISK
+from proofs.disk_certificate import DiskCertificateError, verify_disk
+from proofs.exact_model import Config, Ledger, RationalModel
+from proofs.interval_certificate import KIND as INTERVAL
+from proofs.interval_certificate import IntervalCertificate, IntervalCertificateError, certify_interval, verify_interval
 from proofs.rational import MANTISSA_BITS
+from proofs.spectral import (
+    KNOWN_CLASSES,
+    SpectralViolation,
+    check_transition,
+    layer_class,
+    spectral_report,
+    unchecked_layer_report,
+)
 
 FORMAT = "lsrl-certificate"
 VERSION = 2
@@ -248,7 +255,8 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
                 raise _unreached(where, nxt, configs[j], j)
             m = _label_margin(logits, int(labels[states[j]]))
             if m <= 0:
-                raise CertificateError(f"(c) {where}: the readout does not pick label {int(labels[states[j]])} (margin {m})")
+                raise CertificateError(f"(c) {where}: the readout does not pick label "
+                                           f"{int(labels[states[j]])} (margin {m})")
             margin = m if margin is None else min(margin, m)
     return _verified_summary(exact, document, ledger, len(configs), dfa.n_symbols, margin)
 
@@ -411,7 +419,8 @@ def _verify_batched(exact: RationalModel, document: dict[str, Any], dfa: DFA, la
                     raise _unreached(where, got, configs[j], j)
                 if row_margins is not None and row_margins[b] <= 0:
                     m = Fraction(int(row_margins[b]), 1 << logits.e)
-                    raise CertificateError(f"(c) {where}: the readout does not pick label {int(labels[states[j]])} (margin {m})")
+                    raise CertificateError(f"(c) {where}: the readout does not pick label "
+                                           f"{int(labels[states[j]])} (margin {m})")
         m = Fraction(1) if row_margins is None else Fraction(int(row_margins.min()), 1 << logits.e)
         margin = m if margin is None else min(margin, m)
         ledger.max_magnitude = max(ledger.max_magnitude, magnitude)

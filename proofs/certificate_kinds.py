@@ -85,8 +85,9 @@ def kind_of(document: Any, source: str) -> CertificateKind:
 def check_claims(kind: CertificateKind, document: dict[str, Any], summary: dict[str, Any], source: str) -> None:
     """Every stated claim of ``document`` equals the recomputed one; else a ``CertificateError`` naming the field."""
     if document.get("all_lengths") is not kind.all_lengths:
+        proves = "every length" if kind.all_lengths else "a bounded length"
         raise certificate.CertificateError(f"{source}: field 'all_lengths' is {document.get('all_lengths')!r}, but a "
-                                           f"{kind.name} certificate proves {'every length' if kind.all_lengths else 'a bounded length'}")
+                                           f"{kind.name} certificate proves {proves}")
     for claim in kind.claims:
         stated = _lookup(document, claim.path)
         expected = claim.expected(summary)

@@ -38,9 +38,25 @@ from automata.dfa import DFA
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from models.stack import RecurrentModel
-from proofs.bounded import (ASSUMPTIONS, FORMAT, PAIRED_ROWS, VERSION, BoundedCertificateError, DriftAnalysis, GateRoot,
-                            _decision_holds, _ideal_margin, _sign, _sqrt_up, _up, _upper, field_order,
-                            find_gate_roots, layer_safe_length, require_length)
+from proofs.bounded import (
+    ASSUMPTIONS,
+    FORMAT,
+    PAIRED_ROWS,
+    VERSION,
+    BoundedCertificateError,
+    DriftAnalysis,
+    GateRoot,
+    _decision_holds,
+    _ideal_margin,
+    _sign,
+    _sqrt_up,
+    _up,
+    _upper,
+    field_order,
+    find_gate_roots,
+    layer_safe_length,
+    require_length,
+)
 
 KIND = "bounded-disk"
 MAX_NODES = 20_000

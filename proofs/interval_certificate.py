@@ -123,7 +123,8 @@ def _first_outside(box: Box, target: Box) -> str:
     return "inside"
 
 
-def explore(model: IntervalModel, dfa: DFA, rounding: Rounding, max_nodes: int) -> tuple[list[int], list[Box], list[list[int]]]:
+def explore(model: IntervalModel, dfa: DFA, rounding: Rounding,
+            max_nodes: int) -> tuple[list[int], list[Box], list[list[int]]]:
     """Boxes closed under the step (module docstring); ``IntervalCertificateError`` if they do not close."""
     states, boxes, growths = [dfa.start], [model.initial()], [0]
     last: list[Intervals | None] = [None]  # each node's last growth (lo decrease, hi increase) on the grid
@@ -314,7 +315,8 @@ def verify_interval(model: RecurrentModel, document: dict[str, Any], dfa: DFA | 
     checked = check(abstract, dfa, labels, states, boxes, successors, rounding, classes)
     if document.get("spectral") != checked.spectral:
         raise IntervalCertificateError("(d) the certificate's spectral section does not match the gates the boxes use")
-    if rounding.mantissa is not None and not all(fits(w.ravel().tolist(), rounding.name) for w in abstract.rational.values()):
+    if rounding.mantissa is not None and not all(fits(w.ravel().tolist(), rounding.name)
+                                                 for w in abstract.rational.values()):
         raise IntervalCertificateError(f"the certificate's rounding is {rounding.name}, but the weights are not "
                                        f"{rounding.name} numbers")
     return {"kind": KIND, "configurations": len(boxes), "symbols": dfa.n_symbols, "margin": str(checked.margin),

@@ -2,10 +2,10 @@
 over every floating-point evaluation of that step.
 
 ``IntervalModel.step`` mirrors ``models.stack.RecurrentModel``'s exact path (embedding, per block the
-recurrence ``h <- a h + b``, its ``out`` projection (of the state cast to the stream's format) added to the stream, the optional MLP, the readout)
-with every operation of ``proofs.interval``: its exact value over the box and, under a ``Rounding``, the
-error any float evaluation of it may add, whatever the summation order. Real diagonal gates are
-``clamp(W_a x + c_a, lo, hi)``; complex gates are ``a = u + i w`` read in Cartesian form, and
+recurrence ``h <- a h + b``, its ``out`` projection (of the state cast to the stream's format) added to the
+stream, the optional MLP, the readout) with every operation of ``proofs.interval``: its exact value over
+the box and, under a ``Rounding``, the error any float evaluation of it may add, whatever the summation
+order. Real diagonal gates are ``clamp(W_a x + c_a, lo, hi)``; complex gates are ``a = u + i w`` read in Cartesian form, and
 ``a h + b`` is evaluated in real and imaginary parts (three-term sums of products).
 
 **Clipped detectors.** The constructions' MLP units come in pairs relu(s) - relu(s - D): two hidden rows

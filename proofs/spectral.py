@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-
 from automata.classify import ARCHITECTURES as CLASSIFIER_CLASSES
 from automata.errors import LsrlInputError
 from models import registry

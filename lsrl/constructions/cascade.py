@@ -45,7 +45,7 @@ import torch
 from automata.dfa import DFA
 from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.holonomy import HOLONOMY, Action, Holonomy
-from lsrl.constructions.householder import Factor, transpositions, _haar_keys
+from lsrl.constructions.householder import Factor, _haar_keys, transpositions
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, Subspace, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton

@@ -453,7 +453,7 @@ def permuting_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compile
     channels = tuple(layout.add(f"component{j}", c.size if c.kind == "target" else (1 if real else 2))
                      for j, c in enumerate(comps))
     features = []
-    for j, c in enumerate(comps):
+    for j, _c in enumerate(comps):
         distinct = sorted({m for m in p.moves[j].values() if m != IDENTITY}, key=lambda m: (m.kind, m.amount))
         features.append({m: layout.add(f"move{j}:{m.kind}{m.amount}", 1).start for m in distinct}
                         if p.layer[j] > 0 else {})

@@ -234,7 +234,8 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, cascade: Cascade, real: 
     gate = {i: layout.add(f"gate{i}", width) for i, level in enumerate(levels) if level.depth > 1}
     state = layout.add("state", dfa.n_states)
     by_layer = [[i for i, level in enumerate(levels) if level.depth == d] for d in range(1, cascade.n_layers + 1)]
-    detectors = [_gate_units(levels, by_layer[d + 1], k, real) if d + 1 < len(by_layer) else [] for d in range(len(by_layer))]
+    detectors = [_gate_units(levels, by_layer[d + 1], k, real) if d + 1 < len(by_layer) else []
+                 for d in range(len(by_layer))]
     detectors[-1] = _element_units(cascade, real)
     layer_configs = tuple(LayerConfig(d_state=len(ids) * width, gate_range=(-1.0, 1.0),
                                       mlp_hidden=2 * len(units)) for ids, units in zip(by_layer, detectors))

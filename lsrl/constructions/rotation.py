@@ -10,8 +10,8 @@ element w and at most r - mu elsewhere, mu = min_i (1 - cos(2 pi / m_i)).
 
 Exactness: a rotation of order 1, 2 or 4 has gate entries in {0, 1, -1} and the state stays in
 {1, i, -1, -i}, so those channels are exact for every length. Other orders use float32 values of cos and
-sin chosen inside the closed unit disk (``root_of_unity``), and the state drifts; ``RotationBound`` bounds the drift (Higham's complex multiplication
-bound) and gives the length up to which every decision is provably right.
+sin chosen inside the closed unit disk (``root_of_unity``), and the state drifts; ``RotationBound``
+bounds the drift (Higham's complex multiplication bound) and gives the length up to which every decision is provably right.
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def cyclic_factors(group: FiniteGroup) -> tuple[tuple[int, ...], np.ndarray]:
     generators, moduli = [], []
     for i in range(rank):
         g, m = 0, 1
-        for p, gens in chosen.items():
+        for gens in chosen.values():
             if i < len(gens):
                 g = int(group.multiply(g, gens[i]))
                 m *= int(orders[gens[i]])

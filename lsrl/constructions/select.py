@@ -24,8 +24,16 @@ import numpy as np
 
 from automata.classify import Verdict, classify, classify_labelling
 from automata.dfa import DFA
-from lsrl.constructions import (cascade, diagonal, diagonal_cascade, group_cascade, householder, onehot, rotation,
-                                transformation_units)
+from lsrl.constructions import (
+    cascade,
+    diagonal,
+    diagonal_cascade,
+    group_cascade,
+    householder,
+    onehot,
+    rotation,
+    transformation_units,
+)
 from lsrl.constructions.errors import InvalidOption, NotExpressible, NotImplementedConstruction
 from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.constructions.result import CompiledAutomaton
@@ -107,8 +115,8 @@ def compile_automaton(dfa: DFA, arch: str, labels: np.ndarray | None = None,
     n_h = spec.n_h if spec.n_h is not None else n_h
     labels, _ = resolve_labels(dfa, labels)
     minimal, minimal_labels = minimal_labelled(dfa, labels)
-    constructions = CONSTRUCTIONS.get(spec.automaton, (lambda d, l: householder.deltaproduct(d, l, n_h),
-                                                       lambda d, l: cascade.deltaproduct_cascade(d, l, n_h)))
+    constructions = CONSTRUCTIONS.get(spec.automaton, (lambda d, labels: householder.deltaproduct(d, labels, n_h),
+                                                       lambda d, labels: cascade.deltaproduct_cascade(d, labels, n_h)))
     verdict = check_expressible(minimal, minimal_labels, arch)
     if verdict is not None and verdict.status == "open":  # a construction would settle it: none here does
         raise NotImplementedConstruction(arch, f"the classifier leaves this language open for the class "

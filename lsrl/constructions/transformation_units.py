@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from automata.dfa import DFA
-from lsrl.constructions.and_units import MINSKY, UnitPlan, AndUnits, Detectors, build, minsky_pairs, parameter_count
+from lsrl.constructions.and_units import MINSKY, AndUnits, Detectors, UnitPlan, build, minsky_pairs, parameter_count
 from lsrl.constructions.coset_action import CosetAction, coset_actions
 from lsrl.constructions.interval_units import interval_units
 from lsrl.constructions.labelling import resolve_labels
