@@ -33,4 +33,5 @@ class NotImplementedConstruction(LsrlInputError):
 
 
 class InvalidOption(LsrlInputError):
-    """An unknown architecture or an option that does not apply to it."""
+    """An option that is malformed or does not apply to the architecture (an unknown architecture is
+    ``models.registry.UnknownArchitecture``)."""
