@@ -271,6 +271,8 @@ class Ranges:
         points of v's range: the function is linear between breakpoints, so its extremes are at the
         lattice points next to them and at the ends."""
         arguments = [(coef, self.forms[node.x][i]) for (node, i), coef in terms]
+        if any(isinstance(coef, Algebraic) or not _rational(argument) for coef, argument in arguments):
+            return None  # the breakpoints and lattices below are rational: irrational terms keep the plain range
         base = arguments[0][1].terms
         pieces = [(coef, _ratio(argument.terms, base), argument.const) for coef, argument in arguments]
         v = self.row(Row(base))

@@ -60,6 +60,18 @@ def test_misuse_is_one_located_error(text: str, error: type, match: str) -> None
     assert info.value.location is not None
 
 
+def test_a_relu_of_an_irrational_multiple_of_a_step_keeps_the_plain_range() -> None:
+    """The one-variable refinement of ReLU sums is rational (breakpoints, lattices): with an irrational
+    weight it is skipped, and the output is refused as exact or bounded (it raised TypeError in Fraction)."""
+    text = ("input x : 1\nlet v0 = relu(1000 * x) - 1000 * relu(x - 1 / 1000)\n"
+            "let v1 = relu(sqrt(2) * v0 + 0)\noutput y = v1\n")
+    program = check(parse_text(text))
+    with pytest.raises(InexactInFloat, match=r"relu 'v1' rounds: its weight .* is an irrational constant"):
+        compile_program(program, "lti", BITS, 1, "float32")
+    bounded = compile_program(program, "lti", BITS, 1, "float32", approximate=True)
+    assert [(e.name, 0 < e.bound < 1e-3) for e in bounded.errors] == [("y", True)]  # the CLI printed 0.000759
+
+
 @lru_cache(maxsize=None)
 def _counter(divisor: int, dtype: str) -> CompiledProgram:
     return compile_program(check_file(COUNTER, {"DIVISOR": F(divisor)}), "lti", BITS, 256, dtype, approximate=True)
