@@ -216,6 +216,7 @@ class _Analysis:
         self.plan, self.fmt, self.max_length = plan, fmt, max_length
         self.ranges = plan.ctx.ranges
         self.atoms: dict[Atom, Value] = {}
+        self.overflow: Cause | None = None  # the first weight stored as inf: inf * 0 = nan reaches every output
 
     def describe(self, node: Node) -> str:
         return f"the input {node.name!r}" if isinstance(node, Input) else self.plan.ctx.describe(node)
@@ -229,7 +230,10 @@ class _Analysis:
         kind = "an irrational constant" if isinstance(w, Algebraic) else f"not a {self.fmt.name} number"
         cause = Cause(node, what or self.describe(node), f"its weight {show(w)} is {kind}" +
                       (" (it overflows)" if stored == INF else f" (it is stored as {float(stored)!r})"))
-        return Value(Interval.point(w), INF if stored == INF else _distance(stored, w), cause)
+        if stored == INF:
+            self.overflow = self.overflow or cause
+            return Value(Interval.point(w), INF, cause)
+        return Value(Interval.point(w), _distance(stored, w), cause)
 
     def row(self, row: Row, node: Node, what: str | None = None) -> Value:
         """A linear map of the stream (a ``nn.Linear`` row) computing a part of ``node``."""
@@ -529,6 +533,8 @@ def output_errors(plan: Plan, dtype: str, max_length: int | None = None) -> tupl
             value = analysis.row(next(rows), node, f"output {name!r}")
             bound = max(bound, value.error)
             cause = cause or value.cause
+        if analysis.overflow:  # the stream is mixed by dense products, whose zero weights do not stop a nan
+            bound, cause = INF, cause or analysis.overflow
         out.append(OutputError(name, bound, cause))
     return tuple(out)
 

@@ -117,6 +117,27 @@ def test_weights_that_overflow_are_refused_even_approximately() -> None:
         _compile("input x : 1\noutput y = x * 1e300\n", "float32", {"x": _grid(0, 1, 1)}, approximate=True)
 
 
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_an_overflowing_weight_no_output_reads_still_refuses_every_output(approximate: bool) -> None:
+    """relu(1e300 * x) with x = 0 is 0 exactly, but float32 stores the weight as inf and inf * 0 = nan; the
+    dense products of the stream carry that nan into an output that reads only x (found by the random-program
+    property test: the model output nan where config.json said exact)."""
+    text = "input x : 1\nlet v0 = relu(1e300 * x + 0)\nlet v2 = gt(v0, 0) * x\noutput y = v2\n"
+    overflow = "relu 'v0' rounds: its weight 1e300 is not a float32 number \\(it overflows\\)"
+    with pytest.raises(InexactInFloat, match=overflow):
+        _compile("use compare\n" + text, "float32", {"x": _grid(0, 0, 1)}, approximate=approximate)
+
+
+def test_float64_recurrence_weights_are_stored_in_float64() -> None:
+    """The LTI backend built its transition with torch.tensor of Python floats (float32) and copied it into
+    the float64 model: 1/3 came out as float32(1/3), past the float64 bound (found by the property test)."""
+    compiled = _compile("use compare\ninput x : 1\nlet v = lti(x, [[1/3]], [[1]])\noutput y = v\n", "float64",
+                        {"x": _grid(1, 1, 1)}, approximate=True, max_length=2)
+    where, largest = compare(compiled, interpret(compiled.program, {"x": [[F(1)], [F(1)]]}),
+                             compiled.run({"x": [[1], [1]]}))
+    assert where is None and 0 < largest <= compiled.errors[0].bound < F(1, 2 ** 50)
+
 def test_the_issue_program_is_refused_or_compiled_with_a_stated_bound(tmp_path: Path, capsys) -> None:
     source = tmp_path / "prog.lsrl"
     source.write_text(ISSUE)

@@ -97,5 +97,5 @@ class DenseBackend(LtiBackend):
                     write_row(module.to_b.weight, module.to_b.bias, start + i, row, layout)
                     module.out.weight[layout.index((node, i)), start + i] = 1.0
                 init = initial_state(node)
-                module.h0[start:start + node.dim] = torch.tensor([float(v) for v in init])
+                module.h0[start:start + node.dim] = torch.tensor([float(v) for v in init], dtype=torch.float64)
                 start += node.dim

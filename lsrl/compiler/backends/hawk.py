@@ -125,6 +125,6 @@ class HawkBackend:
         x = ctx.forms[node.x]
         for j, (i, mm, taps) in enumerate(_lti_channels(node)):
             write_row(m.to_u.weight, m.to_u.bias, start + j, x[mm], layout)
-            m.conv[start + j] = torch.tensor([float(v) for v in taps])
+            m.conv[start + j] = torch.tensor([float(v) for v in taps], dtype=torch.float64)
             m.out.weight[layout.index((node, i)), start + j] = 1 / GATE
         return start + len(_lti_channels(node))

@@ -54,8 +54,8 @@ class LtiBackend:
             for node in nodes:
                 n = node.dim
                 block = slice(start, start + n)
-                module.transition[block, block] = torch.tensor([[float(v) for v in r] for r in node.a])
-                module.h0[block] = torch.tensor([float(v) for v in node.init])
+                module.transition[block, block] = torch.tensor([[float(v) for v in r] for r in node.a], dtype=torch.float64)
+                module.h0[block] = torch.tensor([float(v) for v in node.init], dtype=torch.float64)
                 for i, row in enumerate(lti_input_rows(node, ctx)):
                     write_row(module.inp.weight, module.inp.bias, start + i, row, layout)
                     module.out.weight[layout.index((node, i)), start + i] = 1.0
