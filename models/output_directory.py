@@ -134,8 +134,21 @@ def write_directory(directory: str | os.PathLike, write: Callable[[Path], None])
             _default_permissions(tmp)
             _swap_in(tmp, target)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)  # the new files on failure, the old ones after a swap
+            _remove_temporary(tmp)  # the new files on failure, the old ones after a swap
     return target
+
+
+def _remove_temporary(tmp: Path) -> None:
+    """Remove one of our temporaries, its marker last, so that a writer killed half-way through leaves a
+    directory that ``_remove_stale_temporaries`` still recognises as ours."""
+    for path in tmp.iterdir() if tmp.is_dir() else ():
+        if path.name == MARKER:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _default_permissions(directory: Path) -> None:
@@ -155,8 +168,9 @@ def _remove_stale_temporaries(target: Path) -> None:
     """Temporaries of ``target`` left by a killed writer (safe: we hold the parent's lock, and only
     directories with our prefix and our marker, or empty, are removed)."""
     for stale in target.parent.glob(_temporary_prefix(target) + "*"):
-        if stale.is_dir() and not stale.is_symlink() and (not any(stale.iterdir()) or _marker_files(stale) is not None):
-            shutil.rmtree(stale, ignore_errors=True)
+        if stale.is_dir() and not stale.is_symlink() and (_marker_files(stale) is not None or
+                                                           {p.name for p in stale.iterdir()} <= {f"{MARKER}.tmp"}):
+            shutil.rmtree(stale, ignore_errors=True)  # with a marker, or empty, or killed while writing its first marker
 
 
 def _swap_in(tmp: Path, target: Path) -> None:

@@ -166,6 +166,22 @@ def test_a_writer_killed_at_a_random_moment_leaves_a_loadable_output(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["killed"]
 
 
+
+@pytest.mark.parametrize("left", [[], [".lsrl-output.json.tmp"]])
+def test_a_temporary_killed_before_its_first_marker_is_removed_and_a_foreign_one_kept(tmp_path, left):
+    """The windows the random kill above hits rarely (it failed once in CI): killed right after mkdtemp, or
+    while writing the first marker; a directory with our prefix holding anything else is not ours to delete."""
+    out = tmp_path / "killed"
+    ours, foreign = tmp_path / ".killed.lsrl-tmp-dead1", tmp_path / ".killed.lsrl-tmp-user1"
+    ours.mkdir()
+    for name in left:
+        (ours / name).write_text("{")
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    checkpoint.save(_model(0), out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [foreign.name, "killed"]
+    assert (foreign / "notes.txt").read_text() == "mine"
+
 def _wait_until_torch_is_loaded(pid: int, seconds: float = 60) -> None:
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
