@@ -88,7 +88,10 @@ def _row(build: Any, symbols: np.ndarray, labels: np.ndarray, dtype: str, **fiel
     return row
 
 
-def measure(directory: Path, scratch: Path, length: int, seed: int) -> list[dict[str, Any]]:
+def _exported(directory: Path, scratch: Path, length: int, seed: int
+              ) -> tuple[Path, dict[str, Any], np.ndarray, np.ndarray, dict[str, Any]]:
+    """The fla export of ``directory``, its stack config, a random string of ``length`` symbols, the
+    automaton's labels on it, and the fields every row of this model shares."""
     document = read_config(directory)
     out = export(directory, "fla", scratch / directory.name)
     stack = json.loads((out / "config.json").read_text())
@@ -97,6 +100,11 @@ def measure(directory: Path, scratch: Path, length: int, seed: int) -> list[dict
     common = {"task": document["source"], "class": document["arch"], "construction": document.get("construction"),
               "layer": stack["layers"][0]["cls"], "layers": len(stack["layers"]),
               "deviations": sorted({d for layer in stack["layers"] for d in layer["deviations"]})}
+    return out, stack, symbols, labels, common
+
+
+def measure(directory: Path, scratch: Path, length: int, seed: int) -> list[dict[str, Any]]:
+    out, stack, symbols, labels, common = _exported(directory, scratch, length, seed)
     try:
         hf = export(directory, "hf", scratch / f"{directory.name}-hf")
     except LsrlInputError:
@@ -112,11 +120,7 @@ def measure(directory: Path, scratch: Path, length: int, seed: int) -> list[dict
 
 
 def measure_equations(directory: Path, scratch: Path, length: int, seed: int) -> list[dict[str, Any]]:
-    document = read_config(directory)
-    out = export(directory, "fla", scratch / directory.name)
-    stack = json.loads((out / "config.json").read_text())
-    symbols = np.random.default_rng(seed).integers(stack["n_symbols"], size=length)
-    labels = automaton_labels(document["source"], symbols)
+    out, _, symbols, labels, common = _exported(directory, scratch, length, seed)
     rows = []
     for dtype in ("float32", "float64"):
         start = time.perf_counter()
@@ -125,10 +129,7 @@ def measure_equations(directory: Path, scratch: Path, length: int, seed: int) ->
             wrong = np.flatnonzero(predicted != labels[:n])
             if wrong.size:
                 break
-        rows.append({"task": document["source"], "class": document["arch"], "construction": document.get("construction"),
-                     "layer": stack["layers"][0]["cls"], "layers": len(stack["layers"]),
-                     "deviations": sorted({d for layer in stack["layers"] for d in layer["deviations"]}),
-                     "target": "equations", "dtype": dtype, "length": length,
+        rows.append({**common, "target": "equations", "dtype": dtype, "length": length,
                      "first_disagreement": int(wrong[0]) if wrong.size else None,
                      "seconds": round(time.perf_counter() - start, 2)})
         print(json.dumps(rows[-1]), flush=True)
