@@ -16,11 +16,6 @@ BATCH, LENGTH = 16, 1024
 HIDDENS = (256, 512)
 MODULES = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 CUDNN_TF32 = (False, True)
-SWEEP_PRECISIONS = ("tf32", "bf16")
-"""Precisions whose forward is also timed at every other power-of-two units per program, from the
-narrowest product (16 columns) to twice the default."""
-MAX_SLICE = 128 * 1024
-"""Largest W_hh slice a swept forward layout may put in one program's shared memory."""
 
 
 def _row(cell, hidden, impl, mode, ms, note=""):
@@ -82,32 +77,17 @@ def _ours(cell, hidden, x, weights, params, log) -> Iterator[Measurement]:
                 log(f"{cell} H={hidden} {impl} {mode} failed: {err}"[:300])
 
 
-def _sweep(cell, hidden, x, weights, log) -> Iterator[Measurement]:
-    """Forward (projection GEMM + recurrence, no saved activations) at other units per program."""
-    w_ih, w_hh, b_ih, b_hh = (w.detach() for w in weights)
-    zeros = x.new_zeros(BATCH, hidden)
-    gp = 1 if cell == "elman" else 4
-    for precision in SWEEP_PRECISIONS:
-        hp, hb, _, _ = fused.forward_layout(cell, hidden, precision, x.device)
-        size = 2 if precision == "bf16" else 4
-        narrowest = max(16 // gp, 1)
-        for units in (narrowest << i for i in range((2 * hb // narrowest).bit_length())):
-            if units == hb:
-                continue
-            sms = torch.cuda.get_device_properties(x.device).multi_processor_count
-            if units > hp or hp * gp * units * size > MAX_SLICE or -(-hidden // units) > sms:
-                continue
-            programs = -(-hidden // units)
-            fn = lambda: fused._run_forward(cell, x.detach() @ w_ih.T + b_ih, w_hh, b_hh, zeros, zeros,  # noqa: E731
-                                            precision, False, units)
-            impl = f"ours {precision}, {units} units x {programs} programs"
-            try:
-                ms = median_ms(fn)
-                yield _row(cell, hidden, impl, "fwd", ms, f"default {hb} units")
-                log(f"{cell} H={hidden} {impl} fwd {ms:.3f} ms")
-            except Exception as err:  # noqa: BLE001 - recorded, not fatal
-                yield _row(cell, hidden, impl, "fwd", None, f"failed: {type(err).__name__}: {err}"[:300])
-                log(f"{cell} H={hidden} {impl} fwd failed: {err}"[:300])
+def _tuning(cell, hidden, log) -> Iterator[Measurement]:
+    """The layouts the kernels timed on first use for this cell and size (fused.TUNED): one row per pass
+    and precision, the chosen units per program and every candidate's time of one launch."""
+    for (kind, key_cell, key_hidden, precision, rows, _), times in sorted(fused.TUNED.items()):
+        if (key_cell, key_hidden) != (cell, hidden):
+            continue
+        best = min(times, key=lambda u: times[u])
+        tried = ", ".join(f"{u} units x {-(-hidden // u)} programs {ms:.3f} ms" for u, ms in sorted(times.items()))
+        log(f"{cell} H={hidden} {kind} {precision} rows={rows}: tuned {best} units ({tried})")
+        yield _row(cell, hidden, f"ours {precision} layout ({kind}, {rows} rows)", "fwd" if kind == "fwd" else "bwd",
+                   None, f"chosen {best} units; one launch: {tried}")
 
 
 def run(log) -> Iterator[Measurement]:
@@ -127,4 +107,4 @@ def run(log) -> Iterator[Measurement]:
                     yield _row(cell, hidden, impl, mode, ms, "allow_tf32=" + str(tf32))
                     log(f"{cell} H={hidden} {impl} {mode} {ms:.3f} ms")
             yield from _accuracy(cell, hidden, layer, x, weights, log)
-            yield from _sweep(cell, hidden, x, weights, log)
+            yield from _tuning(cell, hidden, log)

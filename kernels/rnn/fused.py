@@ -26,6 +26,14 @@ SLICE_BYTES = 64 * 1024
 """Largest slice of W_hh^T one forward program keeps on chip (Triton places it in shared memory)."""
 BACKWARD_UNITS = 16
 """Hidden units per program in the backward pass (the product's N: at least 16 for tl.dot)."""
+TUNE_MIN_STEPS = 256
+"""Sequences at least this long time the candidate layouts on first use (per cell, size, precision, rows)."""
+TUNE_MAX_SLICE = 128 * 1024
+"""Largest weight slice a timed candidate layout may keep in one program."""
+TUNE_CANDIDATES = 4
+"""Candidate units per program timed on first use: the default and the next narrower powers of two."""
+TUNED: dict[tuple, dict[int, float]] = {}
+"""(pass, cell, hidden, precision, rows, device) -> {units per program: ms of one launch}; min is used."""
 
 
 @triton.jit
@@ -310,15 +318,65 @@ def forward_layout(cell: str, hidden: int, precision: str, device: torch.device,
     return hp, hb, triton.cdiv(hidden, hb), _warps(hp * gp * hb * size)
 
 
-def backward_layout(cell: str, hidden: int, precision: str, device: torch.device) -> tuple[int, int, int, int]:
-    """(HP, HB, P, num_warps) of the backward pass: BACKWARD_UNITS units a program."""
+def backward_layout(cell: str, hidden: int, precision: str, device: torch.device,
+                    units: int | None = None) -> tuple[int, int, int, int]:
+    """(HP, HB, P, num_warps) of the backward pass: BACKWARD_UNITS units a program unless ``units`` forces HB."""
     hp = max(16, triton.next_power_of_2(hidden))
     gp = 1 if GATES[cell] == 1 else 4
     if device.type != "cuda":
         return hp, hp, 1, 4
     size = 2 if precision == "bf16" else 4
-    hb = min(BACKWARD_UNITS, hp)
+    hb = units or min(BACKWARD_UNITS, hp)
     return hp, hb, triton.cdiv(hidden, hb), _warps(gp * hp * hb * size)
+
+
+def candidate_units(backward: bool, cell: str, hidden: int, precision: str, device: torch.device) -> list[int]:
+    """Units per program worth timing: the default layout's, then narrower (more programs) and, backward,
+    wider ones, keeping the product at least 16 columns, the slice within TUNE_MAX_SLICE and the grid
+    no wider than the SMs (the barrier needs every program resident)."""
+    layout = backward_layout if backward else forward_layout
+    hp, default, _, _ = layout(cell, hidden, precision, device)
+    gp = 1 if GATES[cell] == 1 else 4
+    size = 2 if precision == "bf16" else 4
+    narrowest = 16 if backward else max(16 // gp, 1)
+    order = [default, *(default >> i for i in range(1, 8)), *(default << i for i in range(1, 3) if backward)]
+    units = [u for u in order if narrowest <= u <= hp and gp * hp * u * size <= max(TUNE_MAX_SLICE, gp * hp * default * size)
+             and triton.cdiv(hidden, u) <= _sms(device)]
+    return units[:TUNE_CANDIDATES]
+
+
+def _tuned_units(key: tuple, candidates: list[int], launch) -> int:
+    """The fastest of ``candidates`` for ``launch(units)``, timed once per key (CUDA events, after a warm-up
+    launch that compiles); a candidate that fails to compile or launch is skipped."""
+    if key not in TUNED:
+        times: dict[int, float] = {}
+        for units in candidates:
+            try:
+                launch(units)
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                for _ in range(3):
+                    launch(units)
+                end.record()
+                end.synchronize()
+                times[units] = start.elapsed_time(end) / 3
+            except (triton.runtime.errors.OutOfResources, triton.CompilationError):
+                continue
+        TUNED[key] = times or {candidates[0]: float("nan")}
+    times = TUNED[key]
+    return min(times, key=lambda u: times[u])
+
+
+def _units(backward: bool, cell: str, hidden: int, precision: str, rows: int, length: int,
+           device: torch.device, launch) -> int | None:
+    """Forced-free layouts of long sequences on CUDA: the tuned units per program (None: the default)."""
+    if device.type != "cuda" or length < TUNE_MIN_STEPS:
+        return None
+    candidates = candidate_units(backward, cell, hidden, precision, device)
+    if len(candidates) < 2:
+        return None
+    key = ("bwd" if backward else "fwd", cell, hidden, precision, rows, str(device))
+    return _tuned_units(key, candidates, launch)
 
 
 def fits(cell: str, hidden: int, precision: str, device: torch.device) -> bool:
@@ -352,6 +410,9 @@ def _gate_major_columns(w_hh: torch.Tensor, bias: torch.Tensor, gates: int, hp: 
 def _run_forward(cell, xp, w_hh, b_hh, h0, c0, precision, save, units=None):
     batch, length, _ = xp.shape
     hidden = w_hh.shape[1]
+    if units is None:
+        units = _units(False, cell, hidden, precision, batch, length, xp.device,
+                       lambda u: _run_forward(cell, xp, w_hh, b_hh, h0, c0, precision, save, u))
     dev = xp.device
     hp, hb, programs, warps = forward_layout(cell, hidden, precision, dev, units)
     w_cols, b_cols = _gate_major_columns(w_hh, b_hh, GATES[cell], hp, hb, programs)
@@ -373,10 +434,13 @@ def _run_forward(cell, xp, w_hh, b_hh, h0, c0, precision, save, units=None):
     return h, c, act, c_last
 
 
-def _run_backward(cell, dh, dhT, dcT, w_hh, h0, c0, h, c, act, precision):
+def _run_backward(cell, dh, dhT, dcT, w_hh, h0, c0, h, c, act, precision, units=None):
     batch, length, hidden = h.shape
+    if units is None:
+        units = _units(True, cell, hidden, precision, batch, length, h.device,
+                       lambda u: _run_backward(cell, dh, dhT, dcT, w_hh, h0, c0, h, c, act, precision, u))
     dev = h.device
-    hp, hb, programs, warps = backward_layout(cell, hidden, precision, dev)
+    hp, hb, programs, warps = backward_layout(cell, hidden, precision, dev, units)
     f32 = dict(dtype=torch.float32, device=dev)
     gh = GATES[cell] * hidden
     dgx = torch.empty(batch, length, gh, **f32)

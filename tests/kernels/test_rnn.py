@@ -97,6 +97,43 @@ def test_gpu_layouts_cover_the_units_and_fit_the_products(cell, hidden, precisio
     assert fits == (max(programs, bprograms) <= sms)
 
 
+@settings(max_examples=40, deadline=None)
+@given(cell=st.sampled_from(["elman", "lstm", "gru"]), hidden=st.integers(1, 512),
+       precision=st.sampled_from(["ieee", "tf32", "bf16"]), sms=st.integers(8, 200), backward=st.booleans())
+def test_tuning_candidates_are_layouts_the_grid_can_run(cell, hidden, precision, sms, backward):
+    """Every layout the first-use timing may pick starts with the default's units, owns every unit once
+    with products at least 16 wide, stays within the slice limit and fits the SMs (the barrier)."""
+    fused = pytest.importorskip("kernels.rnn.fused")
+    gpu = torch.device("cuda")
+    gp = 1 if cell == "elman" else 4
+    size = 2 if precision == "bf16" else 4
+    layout = fused.backward_layout if backward else fused.forward_layout
+    with mock.patch.object(fused, "_sms", lambda device: sms):
+        candidates = fused.candidate_units(backward, cell, hidden, precision, gpu)
+        default = layout(cell, hidden, precision, gpu)
+        forced = [layout(cell, hidden, precision, gpu, units) for units in candidates]
+    assert len(candidates) == len(set(candidates)) <= fused.TUNE_CANDIDATES
+    if default[2] <= sms:
+        assert candidates[0] == default[1]
+    for hp, hb, programs, _ in forced:
+        assert hb & (hb - 1) == 0 and (gp * hb >= 16 if not backward else hb >= 16)
+        assert (programs - 1) * hb < hidden <= programs * hb <= programs * hp and programs <= sms
+        assert gp * hp * hb * size <= max(fused.TUNE_MAX_SLICE, gp * hp * default[1] * size)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("precision", ["ieee", "bf16"])
+def test_tuned_layouts_of_long_sequences_match_float64(cuda, cell, precision):
+    """A sequence long enough to be timed on first use runs the chosen forward and backward layouts and
+    still matches the float64 reference (values and gradients)."""
+    from kernels.rnn import fused
+    _check_against_reference(cell, _inputs(cell, 16, fused.TUNE_MIN_STEPS, 256, cuda, seed=5),
+                             tol=TOLERANCES[precision], precision=precision)
+    assert {kind for kind, key_cell, hidden, key_precision, *_ in fused.TUNED
+            if (key_cell, hidden, key_precision) == (cell, 256, precision)} == {"fwd", "bwd"}
+
+
 @settings(max_examples=20, deadline=None)
 @given(cell=st.sampled_from(["elman", "lstm", "gru"]), hidden=st.integers(1, 40), units=st.sampled_from([4, 8, 16]),
        seed=st.integers(0, 2**16))
