@@ -1,38 +1,5 @@
-"""Multi-layer simulations of any DFA along its holonomy cascade (``holonomy``): one recurrent layer per
-level of permutation-reset automaton, the levels' actions looked up between layers by ReLU detectors.
-
-**The one-step delay.** A cascade level's action at step t depends on the letter and on the levels above
-*before and after* they read x_t, but a layer reads the layers below only after they read x_t. A level
-that permutes its values keeps its previous value recoverable (the inverse permutation of the current
-one); a level that resets loses it. Each layer therefore also keeps, at a reset, the value it had before:
-
-* **DeltaProduct** (``deltaproduct_cascade``, exact): the state is the one-hot pair (c, p) of the level's
-  value and of its value before its last reset (d_k = 2m, d_v = 1). A permutation of c is a product of
-  swaps (key e_i - e_j, beta = 1); a reset to r first swaps the blocks (m swaps, key e_{c_i} - e_{p_i}),
-  then overwrites c with e_r (m keys e_i with beta = 1 and value [i = r], or m - 1 Haar keys when m is a
-  power of two), as in ``householder``. Both are products of generalized Householder factors with
-  eigenvalues 1 - beta|k|^2 in {-1, 0}, so beta in [0, 2] (Grazzi et al. 2025; Siems et al. 2025). The
-  query (0, ..., m - 1 | 0, m, ..., m(m - 1)) outputs the integer z = c + m p. The last level needs no
-  delay (d_k = m). Every value is an integer: exact in any float format for all lengths.
-* **Diagonal** (``diagonal_cascade``, for counter-free DFAs, whose holonomy levels only reset): one
-  channel per value, one-hot h; a reset to r applies gate lambda = 2^-k (not 0) and input e_r, so
-  h = e_r + lambda h_before: the current value is the coordinate >= 1 (the others are <= lambda / (1 -
-  lambda)) and the value before the reset is the coordinate v with (h_v - [v = r]) / lambda >= 1 (the
-  others <= lambda / (1 - lambda)). Gates lie in {lambda, 1}, inside [0, 1] (diag-01, Sarrof et al. 2024's
-  class) and so in [-1, 1] and on the complex unit disc. The channels are not exact dyadic values after
-  about 24 / k resets in float32 (the traces of old resets fall below the rounding), but every decision
-  is: the detectors read them with a margin that float32 rounding (about 1e-7 relative, contracted by
-  lambda at every reset) does not approach. A certificate must bound that error; it cannot prove exact
-  values, and says so.
-
-**Looking the actions up.** Between layers d and d + 1 an MLP computes the one-hot of level d + 1's action
-from the letter and the levels' outputs; the last MLP computes the DFA state's one-hot, read out as its
-label. The lookup tables come from a breadth-first search over the reachable configurations of the
-delayed cascade, checked to be functions of what each layer reads. DeltaProduct detectors are integer
-tents relu(K - K0 + 1) - 2 relu(K - K0) + relu(K - K0 - 1) of one mixed-radix integer key K (exact while K
-< 2^24). Diagonal detectors are clipped sums relu(s) - relu(s - 1) of approximate 0/1 scores (as in
-``group_cascade``), with exact terms (letter, action features) weighted W so that a mismatch there
-outweighs every approximate term.
+"""Multi-layer simulations of any DFA along its holonomy cascade, one recurrent layer per level: DeltaProduct
+(exact) and the diagonal classes (reset traces, counter-free DFAs). Proof: docs/constructions.md#reset-cascades
 """
 from __future__ import annotations
 
@@ -116,7 +83,7 @@ def _is_identity(action: Action) -> bool:
 
 
 def _level_factors(action: Action, m: int, delayed: bool) -> list[Factor]:
-    """Householder factors on the (c | p) one-hot of one level (module docstring)."""
+    """Householder factors on the (c | p) one-hot of one level (docs/constructions.md#reset-cascades)."""
     width = 2 * m if delayed else m
     unit = np.eye(width)
     if _is_identity(action):
@@ -124,6 +91,7 @@ def _level_factors(action: Action, m: int, delayed: bool) -> list[Factor]:
     if action.kind == "permutation":
         return [Factor(tuple(unit[i] - unit[j]), 1.0, (0.0,)) for i, j in transpositions(np.asarray(action.image))]
     target = action.image[0]
+    # a reset first swaps the blocks, keeping the value before it in p, then overwrites c with e_target
     factors = [Factor(tuple(unit[i] - unit[m + i]), 1.0, (0.0,)) for i in range(m)] if delayed else []
     if m & (m - 1) == 0:
         for key in _haar_keys(m):
@@ -136,6 +104,7 @@ def _level_factors(action: Action, m: int, delayed: bool) -> list[Factor]:
 
 
 def _z(config: Config, sizes: tuple[int, ...], level: int) -> int:
+    """The integer a layer outputs for its level: c + m p (the last level, which no layer reads, keeps no p)."""
     c, p = config[level]
     return c + sizes[level] * p if level < len(sizes) - 1 else c
 
@@ -154,7 +123,7 @@ def _radices(sizes: tuple[int, ...], n_symbols: int) -> list[int]:
 
 def deltaproduct_cascade(dfa: DFA, labels: np.ndarray | None = None, n_h: int | None = None) -> CompiledAutomaton:
     """A stack of DeltaProduct layers (beta in [0, 2]), one per holonomy level, computing
-    ``labels[state]`` after every prefix, exactly (module docstring); ``n_h`` pads every layer."""
+    ``labels[state]`` after every prefix, exactly (docs/constructions.md#reset-cascades); ``n_h`` pads every layer."""
     labels, n_labels = resolve_labels(dfa, labels)
     table = cascade_table(dfa)
     sizes, k, depth = table.sizes, dfa.n_symbols, len(table.sizes)
@@ -187,8 +156,8 @@ def deltaproduct_cascade(dfa: DFA, labels: np.ndarray | None = None, n_h: int | 
     with torch.no_grad():
         one_hot_embedding(model.embedding.weight, symbols)
         for d, block in enumerate(model.blocks):
-            for p in block.parameters():
-                p.zero_()
+            for param in block.parameters():
+                param.zero_()
             m = sizes[d]
             rec = block.recurrence
             width = rec.d_key
@@ -200,11 +169,11 @@ def deltaproduct_cascade(dfa: DFA, labels: np.ndarray | None = None, n_h: int | 
                         rec.to_k.weight[j * width:(j + 1) * width, col] = torch.tensor(f.key)
                         rec.to_v.weight[j, col] = f.value[0]
                         rec.to_beta.weight[j, col] = f.beta
-            query = np.arange(m, dtype=float)
+            query = np.arange(m, dtype=float)  # reads z = c + m p from the one-hots of c and p
             rec.to_q.bias.copy_(torch.tensor(np.concatenate([query, m * query]) if width == 2 * m else query))
             start = table.start[d][0]
             rec.s0[start, 0] = 1.0
-            if width == 2 * m:
+            if width == 2 * m:  # before any reset p is the start value, as in cascade_table
                 rec.s0[m + start, 0] = 1.0
             rec.out.weight[z[d].start, 0] = 1.0
             if d < depth - 1 and units[d]:
@@ -244,7 +213,7 @@ def _tents(mlp: MLP, symbols: Subspace, zs: list[Subspace], weights: list[int], 
 @dataclass(frozen=True)
 class Margins:
     """The reset gate lambda = 2^-k, the weight W of exact terms and the per-unit score constants for
-    scores with at most ``approx`` approximate terms (module docstring)."""
+    scores with at most ``approx`` approximate terms (docs/constructions.md#reset-cascades, Looking the actions up)."""
 
     lam: float
     weight: float
@@ -280,7 +249,8 @@ def _diagonal_keys(table: Table, depth: int) -> tuple[list[dict[tuple, Action]],
 
 def diagonal_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> CompiledAutomaton:
     """A stack of diagonal layers (gates in {lambda, 1}), one per holonomy level of a counter-free DFA,
-    computing ``labels[state]`` after every prefix; decisions exact, channel values not (docstring)."""
+    computing ``labels[state]`` after every prefix; decisions exact, channel values not
+    (docs/constructions.md#reset-cascades)."""
     labels, n_labels = resolve_labels(dfa, labels)
     table = cascade_table(dfa)
     sizes, k, depth = table.sizes, dfa.n_symbols, len(table.sizes)
@@ -306,14 +276,14 @@ def diagonal_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compiled
     with torch.no_grad():
         one_hot_embedding(model.embedding.weight, symbols)
         for d, block in enumerate(model.blocks):
-            for p in block.parameters():
-                p.zero_()
+            for param in block.parameters():
+                param.zero_()
             m, rec = sizes[d], block.recurrence
             rec.to_a.bias[:m] = 1.0
             for r_index, r in enumerate(resets[d]):
                 columns = ([symbols.start + a for a in range(k) if keyed[0][(a,)].kind == "constant"
                             and keyed[0][(a,)].image[0] == r] if d == 0 else [act[d].start + r_index])
-                for col in columns:
+                for col in columns:  # gate 1 + (lambda - 1): h = e_r + lambda h_before keeps the value before
                     rec.to_a.weight[:m, col] = margins.lam - 1.0
                     rec.to_b.weight[r, col] = 1.0
             rec.h0[table.start[d][0]] = 1.0
@@ -333,7 +303,7 @@ def _clipped(mlp: MLP, keys: list[tuple], targets: list[int], symbols: Subspace,
              h: list[Subspace], keyed: list[dict[tuple, Action]], resets: list[list[int]], margins: Margins,
              with_letter: bool) -> None:
     """Unit u is the pair relu(s) - relu(s - 1) over the score of key u: W [letter] + per level above,
-    if it reset to r: W [reset feature r] + (h_p - [p = r]) / lambda, else h_c (module docstring)."""
+    if it reset to r: W [reset feature r] + (h_p - [p = r]) / lambda, else h_c (docs/constructions.md#reset-cascades)."""
     lam, weight = margins.lam, margins.weight
     for u, (key, target) in enumerate(zip(keys, targets)):
         letter, levels = key[0], key[1:]
@@ -342,17 +312,16 @@ def _clipped(mlp: MLP, keys: list[tuple], targets: list[int], symbols: Subspace,
         if with_letter:
             row[symbols.start + letter] += weight
             exact += 1
-        for j, (c, p) in enumerate(levels):
-            if p < 0:
-                row[h[j].start + c] += 1.0
+        for j, (current, before) in enumerate(levels):
+            if before < 0:
+                row[h[j].start + current] += 1.0
                 continue
-            action = keyed[j][key[:j + 1]]
-            r = action.image[0]
-            if j > 0:
-                row[act[j].start + resets[j].index(r)] += weight
+            reset_to = keyed[j][key[:j + 1]].image[0]
+            if j > 0:  # the top level's resets are a function of the letter, already an exact term
+                row[act[j].start + resets[j].index(reset_to)] += weight
                 exact += 1
-            row[h[j].start + p] += 1.0 / lam
-            bias -= float(p == r) / lam
+            row[h[j].start + before] += 1.0 / lam  # the trace (h[before] - [before = r]) / lambda
+            bias -= float(before == reset_to) / lam
         gap = margins.gap(approx)
         scale = 4.0 / gap  # s >= 2 at a full match, s <= -2 otherwise: rounding cannot unclip it
         threshold = weight * exact + approx - gap / 2
