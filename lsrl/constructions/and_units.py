@@ -1,15 +1,5 @@
-"""AND units: one-layer nonlinear RNNs (Elman ReLU / tanh, LSTM, GRU) whose hidden units are bits, unit u
-firing after symbol x_t iff the code coordinate it reads was 1 after x_{t-1} and x_t lies in its symbol set.
-Code coordinates are sums of unit bits (``to_code``) and are 0 or 1 on every reachable configuration, so a
-unit is the exact AND ``relu(s + c - 1)`` (ReLU) or the saturated sign of ``s + c - 3/2`` (tanh, sigmoid gates)
-of two bits. Which units to use is a construction's choice: Minsky's (state, symbol) pairs (``minsky_pairs``)
-or the transformation units of ``transformation_units``; this module writes any choice into each class, and
-builds the model around any ``Units`` (also the GRU's ``interval_units``).
-
-The code the units feed is the DFA state's one-hot itself, or a code read by an MLP of vertex detectors
-(``decode.vertex_detectors``) into the state's one-hot; the readout maps the state to its label.
-Sigmoid pre-activations have magnitude >= 1000 and tanh ones >= 25, which are exactly 0, 1 or +-1 in
-float32 and float64 (thresholds in ``models.gated_rnn``); all other values are small integers or halves.
+"""AND units: one-layer nonlinear RNNs (Elman ReLU / tanh, LSTM, GRU) whose hidden units are exact ANDs of a
+code bit and the symbol. Proof: docs/constructions.md#and-units
 """
 from __future__ import annotations
 

@@ -1,18 +1,5 @@
-"""One-layer real diagonal LRNN simulations of DFAs that are direct products of two-state automata.
-
-A *bit* is a partition of the minimal DFA's states into two blocks that every letter maps blockwise: on
-the bit each letter is the identity, a flip, or a reset to 0 or 1. A diagonal channel h in {0, 1} runs
-one bit exactly: identity (a = 1, b = 0), reset (a = 0, b = 0 or 1), flip (a = -1, b = 1). Gates in
-[0, 1] (Mamba-like) allow no flip: the channels are flip-flops (Sarrof, Veitsman, Hahn 2024, flip-flop
-in one layer); gates in [-1, 1] add the flip, the sign gate with which Grazzi et al. 2025 solve parity.
-When a set of bits separates all states, the layer holds the state's code and an MLP of vertex
-detectors decodes it: relu(sum_j (2c_j - 1) h_j + 1 - |c|) is exactly 1 at h = c and <= 0 at every
-other 0/1 vector. Every value is 0, 1 or a small integer: exact in any float format, for all lengths.
-
-Finding the bits enumerates the 2^(n-1) - 1 two-block partitions, so it is limited to ``MAX_STATES``
-states; a minimum separating set is then chosen exhaustively among few bits, greedily among many.
-Languages that are not such products (most star-free ones, Z_4, D_4) need a cascade of layers
-(Krohn-Rhodes), which is not implemented here.
+"""One-layer real diagonal LRNN simulations of DFAs that are direct products of two-state automata (bits).
+Proof: docs/constructions.md#bits
 """
 from __future__ import annotations
 
@@ -125,6 +112,7 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, bits: list[Bit], arch: s
                          meta={"construction": f"{arch}-bits", "bits": len(bits)})
     model = RecurrentModel(config)
     codes = torch.tensor(np.stack([b.value for b in bits], 1) if bits else np.zeros((n, 1)), dtype=torch.float64)
+    # relu((2c - 1) . h + 1 - |c|) is exactly 1 at h = c and <= 0 at every other 0/1 vector
     functionals, offsets = 2 * codes - 1, 1 - codes.sum(1)
     with torch.no_grad():
         one_hot_embedding(model.embedding.weight, symbols)

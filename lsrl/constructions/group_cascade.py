@@ -1,24 +1,5 @@
-"""Multi-layer diagonal cascades for solvable group DFAs (Krohn-Rhodes for groups: a solvable group
-divides a wreath product of its cyclic composition factors; Krohn & Rhodes 1965).
-
-A chain G = H_0 > H_1 > ... > H_m = 1 with each H_i normal in H_{i-1} of prime index p_i (a composition
-series) gives every element one normal form g = t_m^{c_m} ... t_1^{c_1} (t_i generates H_{i-1}/H_i), so
-the right coset H_i g is fixed by (c_1, ..., c_i). Right multiplication by a letter x adds to c_i an
-amount e_i that depends only on x and the coset H_{i-1} g, i.e. on (c_1, ..., c_{i-1}): conjugation by
-an element of H_{i-1} is trivial on the abelian quotient H_{i-1}/H_i. Level i is therefore a Z_{p_i}
-counter whose increment is looked up from the letter and lower levels: one channel with gate
-exp(2 pi i e / p_i) (complex, "rotation") or (-1)^e (real, "diag-neg", when every p_i = 2). A layer
-reads the lower levels *after* they read x_t; in a group the levels before x_t are a function of the
-levels after it and x_t, so the lookup is keyed by the updated values. Levels are placed in the layer
-after the deepest level they read (increments that ignore a lower level do not wait for it).
-
-Between layers, the MLP computes each gate: for every (letter, values of the levels read) one pair of
-ReLUs clip(s) = relu(s) - relu(s - 1), with s = (4/mu)(x_a + sum of cosine scores - d - 1 + mu/2) >= 1
-at that key and <= 0 at every other (mu: the least score gap). The last MLP detects the group element
-the same way and the readout maps it to the DFA state's label. With every p_i = 2 all values are small
-integers: exact for all lengths. Otherwise channels of order p >= 3 use float32 roots of unity and
-drift; ``cascade_safe_length`` bounds the drift as ``rotation.RotationBound`` does, with the rounding
-of the clipped detectors added to each gate's error.
+"""Multi-layer diagonal cascades for solvable group DFAs: one Z_p counter per step of a composition series
+(Krohn & Rhodes 1965). Proof: docs/constructions.md#group-cascades
 """
 from __future__ import annotations
 

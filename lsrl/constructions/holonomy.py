@@ -1,27 +1,5 @@
-"""The holonomy decomposition of a DFA into a cascade of permutation-reset automata (Eilenberg 1976,
-Vol. B; Zeiger 1967; in the computational form of Egri-Nagy & Nehaniv, SgpDec, "Computational holonomy
-decomposition of transformation semigroups", arXiv:1508.06345).
-
-Letters act on the right on the states Q. The *images* are Q, every Q.w (w a word) and every singleton;
-they are closed under the letters. B *subducts* A (B <= A) if B is inside some A.w; A and B are
-*equivalent* if each subducts the other (then A.w = B exactly for some w, a bijection). The height of a
-singleton is 0, that of any other image 1 + the largest height of an image strictly below it. The *tiles*
-of an image are its maximal proper sub-images; they cover it. Every class of equivalent images has one
-representative X; each member A has a bijection ``from_rep[A]``: X -> A induced by a word (its inverse
-``to_rep`` maps the tiles of A onto the tiles of X).
-
-Level d (d = 0 the top, height H = height(Q)) has one value per tile of every representative of height
-H - d. A state's coordinates encode a chain Q = C_0 > C_1 > ... > {q}, each C_{i+1} a tile of C_i: the
-level of C_i's height holds ``to_rep[C_i](C_{i+1})``; levels skipped by the chain hold any value
-(decoding ignores them). On a letter s the new chain is built top-down alongside the old one (P: old chain
-set, R: new chain set, with P.s inside R throughout): at a level where R has that height, either P.s = R
-(then P has the same height and class, and the level's values are permuted by the bijection
-from_rep[P] . s . to_rep[R] of the representative's tiles) or P.s is strictly inside R (then the level is
-reset to the first tile of the representative containing to_rep[R](P.s)). Each level's map thus depends
-only on the letter and on the levels above (old and new values), and is a permutation of its values or a
-constant: a cascade of permutation-reset automata whose decoded state is the DFA's state. ``check``
-verifies both facts on every reachable configuration; the level groups are the holonomy groups, so they
-are trivial when the DFA is counter-free (aperiodic) and divide the DFA's subgroups in general.
+"""The holonomy decomposition of a DFA into a cascade of permutation-reset automata (Eilenberg 1976, Vol. B;
+Egri-Nagy & Nehaniv, arXiv:1508.06345). Definitions and proof: docs/constructions.md#holonomy-decomposition
 """
 from __future__ import annotations
 
@@ -199,7 +177,8 @@ class Holonomy:
         return a.bit_length() - 1
 
     def step(self, coords: tuple[int, ...], letter: int) -> tuple[tuple[int, ...], tuple[Action, ...]]:
-        """The new coordinates after ``letter`` and each level's action (module docstring)."""
+        """The new coordinates after ``letter`` and each level's action
+        (docs/constructions.md#holonomy-decomposition)."""
         old, new = self.full, self.full
         out, actions = list(coords), []
         for d in range(self.top):

@@ -1,27 +1,5 @@
-"""One-layer DeltaProduct simulations of DFAs: every letter is a product of at most n_h generalized
-Householder factors ``S <- (I - beta k k^T) S + beta k v^T`` (Siems et al. 2025; Grazzi et al. 2025),
-with unnormalised integer keys so that every value is a small integer or dyadic rational (exact).
-
-Two state encodings:
-
-* **one-hot vector** (d_k = n, d_v = 1) over the minimal DFA's states, for DFAs whose letters each act
-  as a permutation or as a constant map (permutation-reset automata). A permutation with c cycles is
-  n - c transpositions, each the reflection with key e_i - e_j and beta = 1 (beta = 2 on the unit key;
-  Siems et al. 2025 write S_n this way with n_h = n - 1). A constant map to state r overwrites every
-  coordinate: keys e_q, beta = 1, values [q = r] (n factors); when n is a power of two, the n - 1
-  Haar keys (orthogonal, +-1 entries, beta = 1/|k|^2, values k_r) do it instead. No other letter is
-  possible here: an affine map sending one-hot vectors to one-hot vectors along a non-injective,
-  non-constant map expands some difference of one-hot vectors, but every factor has norm <= 1 on the
-  linear part. The readout query holds the labels, so o_t is the label itself.
-* **permutation matrix** (d_k = d_v = d) for group DFAs: the transition group acting faithfully on the
-  d cosets of a core-free subgroup (``automata.finite_groups``); column j of S tracks the image of point
-  j, so S_t is the permutation matrix of the prefix's group element (S_4 on 4 points: n_h = 3 instead of
-  up to 18 on its 24-state Cayley automaton). The query (0, 1, ..., d-1) reads each column's image point,
-  and an MLP detects the element: sum_j c_j o_j - sum_j c_j^2 + 1 is 1 at o = c and <= 0 at every
-  other permutation c' of the points (sum c o = sum c^2 - |c - o|^2 / 2).
-
-DFAs with other letters need a multi-layer cascade (Krohn-Rhodes; Grazzi et al. 2025, Thm 4), which is
-not implemented here.
+"""One-layer DeltaProduct simulations of DFAs: every letter a product of generalized Householder factors with
+integer keys (exact), over one-hot or permutation-matrix states. Proof: docs/constructions.md#householder-products
 """
 from __future__ import annotations
 
@@ -96,7 +74,7 @@ def _haar_keys(n: int) -> list[np.ndarray]:
 
 
 def _reset_factors(n: int, target: int) -> list[Factor]:
-    """Factors sending every one-hot vector to e_target (see the module docstring)."""
+    """Factors sending every one-hot vector to e_target (docs/constructions.md#householder-products)."""
     if n > 1 and n & (n - 1) == 0:
         return [Factor(tuple(k), 1.0 / float(k @ k), (float(k[target]),)) for k in _haar_keys(n)]
     return [Factor(tuple(np.eye(n)[q]), 1.0, (float(q == target),)) for q in range(n)]
@@ -214,9 +192,10 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, plan: Plan, n_h: int) ->
         rec.out.weight[read.slice] = torch.eye(plan.d_value)
         if matrix:
             points = torch.tensor(plan.element_points, dtype=torch.float64)
+            # sum_j c_j o_j - |c|^2 + 1 = 1 - |c - o|^2 / 2: 1 at the element's points c, <= 0 at any other
             vertex_detectors(model.blocks[0].mlp, read, state, points, 1.0 - points.square().sum(1),
                              plan.element_state.tolist())
             label_readout(model.readout, state, labels, n_labels)
-        else:
+        else:  # the query holds the labels, so the layer outputs the label itself
             integer_readout(model.readout, read.start, n_labels)
     return CompiledAutomaton(model, dfa, labels, config.meta["construction"], SIEMS)

@@ -1,15 +1,5 @@
-"""Interval units for the GRU: the hidden state is the one-hot of each tracked point's image itself, not a pair
-of consecutive images as with AND units (``and_units``), so the reachable configurations are the prefixes'
-transformations alone (120 for S_5 instead of 14,400) and the units are rows x points (20 for S_5).
-
-Row r holds the one-hot of the image i of point ``rows[r]``, in signs h = 2 b - 1; i = idx_r(h) is linear in h.
-After letter x, unit (r, j) must be 1 iff i lies in the preimage of j under x, which must be an interval
-[lo, hi] of the point order (a permutation's preimages are single points). That is two thresholds, one more
-than an Elman or LSTM unit computes exactly, and the GRU has them: the reset gate r = sigmoid(2000 (i - lo + 1/2))
-is exactly [i >= lo], and multiplies the recurrent part of the candidate,
-n = tanh(50 (hi + 1/2) - C + r (C - 50 i)) with C = 50 n_points: 50 (hi + 1/2 - i) when r = 1, at most -25
-when r = 0. The update gate is 0. Every pre-activation is an integer or half times 50 or 1000, saturated
-exactly in float32 and float64 (``models.gated_rnn``).
+"""Interval units for the GRU: each tracked point's image held as a one-hot, moved by two exact thresholds
+(reset gate and candidate). Proof: docs/constructions.md#interval-units
 """
 from __future__ import annotations
 

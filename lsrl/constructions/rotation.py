@@ -1,17 +1,5 @@
 """One-layer complex diagonal (rotation) simulation of abelian group DFAs, and its float drift bound.
-
-When every letter permutes the minimal DFA's states and the letters commute, the transition group G is
-abelian and acts regularly, so states are group elements. G is split into cyclic factors Z_{m_1} x ...
-x Z_{m_r} (invariant factors, m_1 | m_2 | ... ; r is the least number of cyclic factors); each factor is
-one complex channel h_i = exp(2 pi i c_i / m_i) with h_0 = 1, and a letter with coordinates (c_i)
-multiplies channel i by exp(2 pi i c_i / m_i) (Merrill, Petty, Sabharwal 2024 note that such diagonal
-complex SSMs count modulo m). The state is decoded by cosine scores: sum_i Re(conj(w_i) h_i) is r at the
-element w and at most r - mu elsewhere, mu = min_i (1 - cos(2 pi / m_i)).
-
-Exactness: a rotation of order 1, 2 or 4 has gate entries in {0, 1, -1} and the state stays in
-{1, i, -1, -i}, so those channels are exact for every length. Other orders use float32 values of cos and
-sin chosen inside the closed unit disk (``root_of_unity``), and the state drifts; ``RotationBound``
-bounds the drift (Higham's complex multiplication bound) and gives the length up to which every decision is provably right.
+Proof: docs/constructions.md#rotations
 """
 from __future__ import annotations
 
@@ -245,6 +233,7 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, moduli: tuple[int, ...],
             for g, q in enumerate(element_state.tolist()):
                 model.readout.weight[labels[q], phase.slice] = scores[g].float()
         else:
+            # the score sum_i Re(conj(w_i) h_i) is r at the element, <= r - mu elsewhere: offset half a gap below r
             vertex_detectors(model.blocks[0].mlp, phase, state, scores, torch.full((len(coords),), bound.margin / 2 - r),
                              element_state.tolist())
             label_readout(model.readout, state, labels, n_labels)

@@ -1,19 +1,5 @@
-"""Compile a DFA into a model of a chosen architecture class with the smallest construction known here.
-
-The DFA is first reduced to its minimal labelled form (``labelling.minimal_labelled``); the result's
-``dfa`` and ``labels`` are that minimal automaton, which gives the same label as the input after every
-prefix. The classifier (``automata.classify``) is consulted first: if it proves the language of some label
-value impossible for the class, ``NotExpressible`` carries its theorem and no construction is tried; if it
-leaves the language open, ``NotImplementedConstruction`` says so at once (a construction would be a proof
-that settles it; the constructions here all follow constructible verdicts' rules). Then
-each class's constructions are tried from the smallest to the most general; a construction that applies is
-itself a proof that the class can express the automaton; when none applies, ``NotImplementedConstruction``
-says what is missing.
-The last resort of each linear class is a holonomy (Krohn-Rhodes) cascade (``cascade``): any DFA for
-deltaproduct, counter-free DFAs for the diagonal classes, and for diag-neg / rotation a cascade whose
-levels also permute (``diagonal_cascade``: level groups that are 2-groups / solvable). The nonlinear
-classes take the smallest of their AND-unit plans (``transformation_units``: Minsky's pairs, the DFA's
-transitions, the rows of a coset action's permutation matrix).
+"""Compile a DFA into a model of a chosen architecture class with the smallest construction known here, once
+the classifier does not refuse it. The order and why: docs/constructions.md#choosing-a-construction
 """
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ def markdown(rows: list[Row]) -> str:
              "task's minimal labelled DFA, with its layers, state size (real numbers carried between steps, all "
              "layers), Householder factors per token (deltaproduct) and parameters; or why there is none. "
              "Holonomy cascades (`cascade.py`) are exact for deltaproduct; the diagonal ones (counter-free DFAs) "
-             "decide exactly but do not keep exact channel values (see their docstring). The nonlinear classes "
+             "decide exactly but do not keep exact channel values (docs/constructions.md). The nonlinear classes "
              "take the unit plan with the fewest parameters (`transformation_units.py`): Minsky's (state, "
              "symbol) pairs, the DFA's transitions (state-pair units), or, for group DFAs, base rows of the "
              "permutation matrix of a small coset action (S_5, A_5 on 5 points); the GRU can also hold those rows, or "

@@ -1,23 +1,5 @@
-"""Transformation units: the nonlinear RNN classes (Elman ReLU / tanh, LSTM, GRU) track the 0/1 matrix P of
-the transformation that the prefix applies to a few points, P' = P A_x with A_x the letter's 0/1 matrix,
-through the AND units (``and_units``) u(i, k, j) = [P(i, k) = 1 and x maps k to j], so that
-P(i, j) = sum_k u(i, k, j) is linear in the units (Minsky's (state, symbol) pairs, generalised from symbols to
-the letters' point transitions). Only rows i whose images determine the DFA state are kept, and only units
-(k, j) that some letter takes (plus i = k = j, which sets P = identity before the first symbol).
-
-Two point actions:
-
-* **the DFA's states**, one row (the start state): P(start, .) is the state's one-hot, units are the DFA's
-  transitions (k, delta(k, x)); at most min(n^2, n*k) units, never more than the n*k + 1 Minsky pairs.
-* **a coset action** of a group DFA's transition group (``coset_action``): S_5 and A_5 on 5 points, with the
-  rows of a base (4 and 3 points): 100 and 75 units instead of 14,401 and 3,601. The code is not the state:
-  an MLP detector per group element g fires relu(sum_i P(i, g(i)) - (r - 1)) over the r rows, which is
-  exactly 1 at g and at most 0 at any other element (two elements differ on some base point).
-
-For the GRU, interval units (``interval_units``) hold the rows' one-hots themselves (rows x points units,
-configurations = transformations), when each letter's preimages are intervals of the points.
-Every value is 0/1 (or +-1) and every weight a small integer or half, so the exact certifier applies.
-``smallest`` picks, per class, the plan with the fewest parameters among these and Minsky's pairs.
+"""Transformation units: nonlinear RNNs (Elman, LSTM, GRU) track the 0/1 matrix of the prefix's transformation
+on a few points through AND units. Proof: docs/constructions.md#transformation-units
 """
 from __future__ import annotations
 
