@@ -28,16 +28,18 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from automata.dfa import DFA
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
-from models.stack import RecurrentModel
 from proofs.cyclotomic import Cyclotomic, root_of_unity
 from proofs.rational import to_rational
+
+if TYPE_CHECKING:
+    from models.stack import RecurrentModel
 
 FORMAT, VERSION, KIND = "lsrl-certificate", 2, "bounded"
 UNIT_ROUNDOFF = Fraction(1, 2 ** 24)  # float32, round to nearest

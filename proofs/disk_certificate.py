@@ -30,14 +30,13 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from automata.dfa import DFA
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
-from models.stack import RecurrentModel
 from proofs.bounded import (
     ASSUMPTIONS,
     FORMAT,
@@ -57,6 +56,9 @@ from proofs.bounded import (
     layer_safe_length,
     require_length,
 )
+
+if TYPE_CHECKING:
+    from models.stack import RecurrentModel
 
 KIND = "bounded-disk"
 MAX_NODES = 20_000

@@ -22,8 +22,8 @@ from fractions import Fraction
 
 import numpy as np
 
-GRID_BITS = 80
-ONE = 1 << GRID_BITS
+from proofs.float_error import GRID as ONE  # 1 on the grid: an endpoint x is stored as x * ONE
+from proofs.float_error import GRID_BITS, to_grid_ceil, to_grid_floor
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,6 @@ class Rounding:
     def unit(self) -> Fraction:
         return Fraction(0) if self.mantissa is None else Fraction(1, 2 ** self.mantissa)
 
-    def gamma(self, k: int) -> Fraction:
-        """A dyadic upper bound of gamma_k = k u / (1 - k u): k u (1 + 2 k u), valid while k u <= 1/2."""
-        ku = k * self.unit
-        if ku > Fraction(1, 2):
-            raise ValueError(f"{k} roundings of {self.name} exceed the range of the gamma bound")
-        return ku * (1 + 2 * ku)
-
 
 ROUNDINGS = {"exact": Rounding.exact(),
              "float32": Rounding("float32", 24, Fraction(1, 2 ** 150), -149),
@@ -62,14 +55,6 @@ def _floor_shift(values: np.ndarray, bits: int) -> np.ndarray:
 
 def _ceil_shift(values: np.ndarray, bits: int) -> np.ndarray:
     return np.asarray([-((-v) >> bits) for v in values.tolist()], dtype=object)
-
-
-def to_grid_floor(x: Fraction) -> int:
-    return (x.numerator << GRID_BITS) // x.denominator
-
-
-def to_grid_ceil(x: Fraction) -> int:
-    return -((-x.numerator << GRID_BITS) // x.denominator)
 
 
 def _objects(values) -> np.ndarray:
@@ -209,9 +194,10 @@ def _error(rounding: Rounding, active: int, rounds: int, magnitude: int, scale_b
     if rounding.mantissa is None or k <= 0:
         return 0
     m = rounding.mantissa
-    if 2 * k > 1 << m:
-        rounding.gamma(k)  # raises: k u > 1/2
-    # gamma(k) * magnitude / 2^scale_bits + 2 rounds eta, in integers over 2^shift (every term is dyadic)
+    if 2 * k > 1 << m:  # k u > 1/2, past the range of the dyadic bound below
+        raise ValueError(f"{k} roundings of {rounding.name} exceed the range of the gamma bound")
+    # k u (1 + 2 k u), a dyadic upper bound of gamma(k, u) (proofs.float_error) while k u <= 1/2, times
+    # magnitude / 2^scale_bits, + 2 rounds eta, in integers over 2^shift (every term is dyadic)
     # and rounded up onto the grid: the same value as to_grid_ceil of the Fraction sum
     eta = rounding.eta
     shift = max(2 * m + scale_bits, eta.denominator.bit_length() - 1)
