@@ -36,6 +36,7 @@ from automata.dfa import DFA
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from proofs.cyclotomic import Cyclotomic, root_of_unity
+from proofs.float_error import GRID, gamma, sqrt_up, up
 from proofs.rational import to_rational
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ UNIT_ROUNDOFF = Fraction(1, 2 ** 24)  # float32, round to nearest
 SQRT2_UP = Fraction(99, 70)
 MAX_LENGTH = 2 ** 62
 _QUARTER_TURNS = {(1, 0), (-1, 0), (0, 1), (0, -1)}
-GRID = 2 ** 80  # error bounds are rounded up to multiples of 2^-80
 ASSUMPTIONS = ("IEEE binary32 arithmetic, round to nearest, any summation order in matrix products (no TF32 "
                "or other reduced-precision accumulation)",
                "the recurrence h_t = a_t h_{t-1} + b_t evaluated step by step in complex64 "
@@ -62,21 +62,6 @@ PAIRED_ROWS = ("the two rows of a clipped detector pair relu(s) - relu(s - d) (e
 
 class BoundedCertificateError(LsrlInputError):
     """A bounded certificate that does not check; the message names the check, layer and value."""
-
-
-def _gamma(n: int) -> Fraction:
-    return n * UNIT_ROUNDOFF / (1 - n * UNIT_ROUNDOFF) if n else Fraction(0)
-
-
-def _up(x: Fraction) -> Fraction:
-    """x rounded up to the grid 2^-80 (keeps bounds small without losing soundness)."""
-    return Fraction(-((-x.numerator * GRID) // x.denominator), GRID)
-
-
-def _sqrt_up(x: Fraction) -> Fraction:
-    """An upper bound on sqrt(x) on the grid."""
-    root = math.isqrt(-((-x.numerator * GRID * GRID) // x.denominator))
-    return Fraction(root + 1, GRID)
 
 
 def _upper(v: Cyclotomic | Fraction) -> Fraction:
@@ -224,7 +209,7 @@ def check_gates(weights: dict[str, np.ndarray], roots: tuple[GateRoot, ...], n: 
             stored = _entry(weights, root)
         except IndexError:
             raise BoundedCertificateError(f"(ii) layer {root.layer}: no entry {root.describe()}") from None
-        errors[root.parameter, root.row, root.column] = _up((root.exact(n) - stored).upper())
+        errors[root.parameter, root.row, root.column] = up((root.exact(n) - stored).upper())
     return errors
 
 
@@ -294,7 +279,7 @@ class _Linear:
                 pert += err * mj + w_abs * dj
                 size += w_abs * (mj + dj)
             perturbation.append(Fraction(-((-pert) >> shift), GRID) if pert else Fraction(0))
-            n = _rounded_terms(terms)
+            n = _rounded_terms(terms)  # up(gamma(n, UNIT_ROUNDOFF) * size), gamma_n = n / (2^24 - n):
             rounding.append(Fraction(-((-n * size) // ((2 ** 24 - n) << scale)), GRID) if n and size else Fraction(0))
         return ideal, perturbation, rounding
 
@@ -338,8 +323,8 @@ class _Linear:
                 if dj:
                     pert += abs(w) * dj
                 size += abs(w) * (mj + dj)
-            perturbation.append(_up(pert))
-            rounding.append(_up(_gamma(_rounded_terms(terms)) * size))
+            perturbation.append(up(pert))
+            rounding.append(up(gamma(_rounded_terms(terms), UNIT_ROUNDOFF) * size))
         return perturbation, rounding
 
     def is_zero_row(self, i: int) -> bool:
@@ -421,8 +406,8 @@ def _add_to_stream(x, magnitude, deviation, y, pert, rounding, linear: _Linear):
             out_d[i] = dy
         else:
             y_size = _upper(y[i])
-            out_d[i] = _up(deviation[i] + dy + UNIT_ROUNDOFF * (magnitude[i] + deviation[i] + y_size + dy))
-        out_m[i] = _up(_upper(out_x[i]))
+            out_d[i] = up(deviation[i] + dy + UNIT_ROUNDOFF * (magnitude[i] + deviation[i] + y_size + dy))
+        out_m[i] = up(_upper(out_x[i]))
     return out_x, out_m, out_d
 
 
@@ -547,9 +532,9 @@ class DriftAnalysis:
         or is one bound per channel on the state's deviation from ``state`` before the step (``proofs.disk``)."""
         x, magnitude, deviation = list(x), list(magnitude), list(deviation)
         new, steps = self._recurrence(block, state, x, magnitude, deviation)
-        h_mag = [_up(_upper(v)) for v in new]
+        h_mag = [up(_upper(v)) for v in new]
         if isinstance(budget, tuple):  # deviations from a centre: the new state is within A e + K of its image
-            per_channel = [_up(c.growth * e + c.increment) for c, e in zip(steps, budget)]
+            per_channel = [up(c.growth * e + c.increment) for c, e in zip(steps, budget)]
         else:
             per_channel = [budget] * block.channels
         y, pert, rnd = block.out.apply(list(new), h_mag, per_channel + per_channel)
@@ -563,7 +548,7 @@ class DriftAnalysis:
         c = block.channels
         a, a_pert, a_rnd = block.to_a.apply(x, magnitude, deviation)
         b, b_pert, b_rnd = block.to_b.apply(x, magnitude, deviation)
-        theta_m = SQRT2_UP * _gamma(2)
+        theta_m = SQRT2_UP * gamma(2, UNIT_ROUNDOFF)
         theta_b = Fraction(0) if block.b_zero else UNIT_ROUNDOFF
         new_re, new_im, steps = [], [], []
         for j in range(c):
@@ -574,12 +559,12 @@ class DriftAnalysis:
             # the float product by +-1 or +-i is exact
             unit = eps_a == 0 and any(u == p and w == q for p, q in _QUARTER_TURNS)
             eps_b = b_pert[j] + b_rnd[j] + b_pert[c + j] + b_rnd[c + j]
-            a_abs = _sqrt_up(_upper(u * u + w * w))
-            h_abs = _sqrt_up(_upper(hr * hr + hi * hi))
-            b_abs = _sqrt_up(_upper(b[j] * b[j] + b[c + j] * b[c + j]))
+            a_abs = sqrt_up(_upper(u * u + w * w))
+            h_abs = sqrt_up(_upper(hr * hr + hi * hi))
+            b_abs = sqrt_up(_upper(b[j] * b[j] + b[c + j] * b[c + j]))
             theta_j = (1 + (0 if unit else theta_m)) * (1 + theta_b) - 1
-            steps.append(ChannelStep((u, w), _up((a_abs + eps_a) * (1 + theta_j)),
-                                     _up(eps_a * h_abs + (a_abs + eps_a) * h_abs * theta_j + eps_b * (1 + theta_b)
+            steps.append(ChannelStep((u, w), up((a_abs + eps_a) * (1 + theta_j)),
+                                     up(eps_a * h_abs + (a_abs + eps_a) * h_abs * theta_j + eps_b * (1 + theta_b)
                                          + b_abs * theta_b)))
         return tuple(new_re + new_im), tuple(steps)
 
@@ -619,19 +604,19 @@ class DriftAnalysis:
 
     @staticmethod
     def _mlp_ideal(block: _Block, hidden: tuple):
-        """The exact-root post-ReLU values of the hidden units, the upper bounds _up(|value|) (per unit, and
+        """The exact-root post-ReLU values of the hidden units, the upper bounds up(|value|) (per unit, and
         of the pair difference at a pair's first unit), and each pair's width as a rational (None if it is
         not one); a function of the ideal pre-activations only, cached on the block."""
         cache = block.ideal_cache
         out = cache.get(hidden)
         if out is None:
             values = [_relu(h) for h in hidden]
-            value_mag = [_up(_upper(v)) for v in values]
+            value_mag = [up(_upper(v)) for v in values]
             pair_mag, widths = {}, {}
             for unit in block.pairs:
                 if len(unit) == 2:
                     k = unit[0]
-                    pair_mag[k] = _up(_upper(values[k] - values[k + 1]))
+                    pair_mag[k] = up(_upper(values[k] - values[k + 1]))
                     widths[k] = _rational_part(hidden[k] - hidden[k + 1])
             out = cache[hidden] = (values, value_mag, pair_mag, widths)
         return out
@@ -674,8 +659,8 @@ class DriftAnalysis:
                 if j in leading:
                     pert += abs(w) * unit_dev[leading[j]] + error * unit_mag[j]
             ideal.append(exact_root[i])
-            perturbation.append(_up(pert))
-            rounding.append(_up(_gamma(terms) * total))
+            perturbation.append(up(pert))
+            rounding.append(up(gamma(terms, UNIT_ROUNDOFF) * total))
         return ideal, perturbation, rounding
 
 

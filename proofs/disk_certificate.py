@@ -48,14 +48,13 @@ from proofs.bounded import (
     _decision_holds,
     _ideal_margin,
     _sign,
-    _sqrt_up,
-    _up,
     _upper,
     field_order,
     find_gate_roots,
     layer_safe_length,
     require_length,
 )
+from proofs.float_error import sqrt_up, up
 
 if TYPE_CHECKING:
     from models.stack import RecurrentModel
@@ -86,7 +85,7 @@ class DiskExploration:
 
 
 def _modulus_up(re, im) -> Fraction:
-    return _sqrt_up(_upper(re * re + im * im))
+    return sqrt_up(_upper(re * re + im * im))
 
 
 def _structural(lam: Fraction) -> tuple[Fraction, Fraction]:
@@ -112,7 +111,7 @@ def _successor_layer(centre, nominal, image, steps, where: str):
     for j, step in enumerate(steps):
         u, w = step.gate
         xr, xi, nr, ni = centre[j], centre[c + j], nominal[j], nominal[c + j]
-        snap = _up(_modulus_up(u, w) * _modulus_up(xr - nr, xi - ni)) if (xr != nr or xi != ni) else Fraction(0)
+        snap = up(_modulus_up(u, w) * _modulus_up(xr - nr, xi - ni)) if (xr != nr or xi != ni) else Fraction(0)
         b_re, b_im = image[j] - (u * xr - w * xi), image[c + j] - (w * xr + u * xi)  # Y = a X + b
         moved_re, moved_im = u * nr - w * ni + b_re, w * nr + u * ni + b_im  # a N + b, |Y - (a N + b)| = snap
         size = _sign(u * u + w * w - 1)
@@ -163,7 +162,7 @@ def explore_disks(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, lam: Fr
                 for j, (big_a, k, snap) in enumerate(parts):
                     s_old = deviations[i][j] - budgets[i]
                     s_new = tau if (x[j] == n[j] and x[len(x) // 2 + j] == n[len(n) // 2 + j]) else trace
-                    excess[i] = max(excess[i], _up(big_a * s_old + k + snap - s_new))
+                    excess[i] = max(excess[i], up(big_a * s_old + k + snap - s_new))
                     growth[i] = max(growth[i], big_a)
             nxt = Node(r, tuple(centres), tuple(nominals))
             if nxt not in seen:
