@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,8 +16,6 @@ from automata.equivalence import first_label_difference
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from lsrl.constructions.labelling import minimal_labelled, resolve_labels
-from lsrl.constructions.result import CompiledAutomaton
-from lsrl.constructions.select import compile_automaton
 from lsrl.sources import Language, resolve_language
 from models import checkpoint, registry
 from proofs.bounded import BoundedCertificateError, certify_bounded
@@ -25,6 +23,10 @@ from proofs.certificate import CertificateError, certify, first_layer_spectrum, 
 from proofs.certificate_kinds import check_claims, kind_of, proven_classes
 from proofs.disk_certificate import DiskCertificateError, certify_disk
 from proofs.exact_model import NotCertifiable
+from proofs.stored_model import StoredModel, load_stored
+
+if TYPE_CHECKING:
+    from lsrl.constructions.result import CompiledAutomaton
 
 CERTIFICATE = "certificate.json"
 DFA_FILE = "dfa.json"
@@ -44,6 +46,8 @@ def compile_language(language: Language, arch: str, directory: str | os.PathLike
                      max_configurations: int = 20_000) -> CompileReport:
     """Compile ``language`` for ``arch`` (a task's labels, else acceptance), certify it, and write
     the directory atomically."""
+    from lsrl.constructions.select import compile_automaton  # torch: lsrl verify does without it
+
     compiled = compile_automaton(language.dfa, arch, language.labels, n_h)
     certificate, reason = _certificate(compiled, max_configurations)
     bounded_document, bounded_failure = _bounded_attempt(compiled) if certificate is None else (None, None)
@@ -129,11 +133,11 @@ def verify_directory(directory: str | os.PathLike, source: str | None = None) ->
     certificate's; the certificate against the weights; and each claim of the certificate
     (``all_lengths``, margins, dtypes, assumptions) against the recomputed values."""
     directory = Path(directory)
-    model = checkpoint.load(directory)
+    model = load_stored(directory)
     config = checkpoint.read_config(directory)
     if "program_hash" in config and source is None:  # a compiled program: recompiled from its source
         from lsrl.compiler.verify import verify_program
-        return verify_program(str(directory), config, model)
+        return verify_program(str(directory), config, checkpoint.load(directory))
     path = directory / CERTIFICATE
     if not path.exists():
         reason = config.get("not_certified") if isinstance(config.get("not_certified"), str) else None
@@ -150,6 +154,8 @@ def verify_directory(directory: str | os.PathLike, source: str | None = None) ->
     kind = kind_of(document, str(path))
     dfa, labels = _rederived_language(directory, config, source)
     _same_language(document.get("dfa"), document.get("labels"), dfa, labels, f"{path}: fields 'dfa', 'labels'")
+    if isinstance(model, StoredModel) and not kind.reads_stored:
+        model = checkpoint.load(directory)
     try:
         summary = kind.check(model, document)
     except LsrlInputError:

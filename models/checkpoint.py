@@ -1,21 +1,23 @@
 """Checkpoints: ``model.safetensors`` + ``config.json`` in a directory, written atomically and only
-over lsrl's own previous outputs (``models.output_directory``), never pickled."""
+over lsrl's own previous outputs (``models.output_directory``), never pickled. Torch is imported by
+``save`` and ``load`` only: the config and the weights file's header are read without it."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING, Any
 
 from automata.bounded_input import load_json, parse_json
 from automata.errors import LsrlInputError
 from models.config import ModelConfig
 from models.output_directory import write_directory
-from models.stack import RecurrentModel
+
+if TYPE_CHECKING:
+    import torch
+
+    from models.stack import RecurrentModel
 
 WEIGHTS = "model.safetensors"
 SMALL_MODEL = 1 << 22  # size_scale below which a model is built directly to learn its tensor shapes
@@ -30,6 +32,8 @@ def save(model: RecurrentModel, directory: str | os.PathLike, extra: dict[str, A
          files: dict[str, str] | None = None) -> Path:
     """Write the model (and any ``extra`` config fields and text ``files``) to ``directory``,
     replacing it only once everything is written."""
+    from safetensors.torch import save_file
+
     tensors = {name: t.detach().contiguous().cpu() for name, t in model.state_dict().items()}
     bad = _non_finite(tensors)
     if bad:
@@ -59,15 +63,25 @@ def read_config(directory: str | os.PathLike) -> dict[str, Any]:
 def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> RecurrentModel:
     """The model saved in ``directory``, on ``device``: the config is validated and the weights file's
     header is checked against the shapes the config implies before any tensor is read."""
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from models.stack import RecurrentModel
+
     config = ModelConfig.from_json(read_config(directory)["model"], f"{Path(directory) / CONFIG}: field 'model'")
     # A small model is built at once (cheap); a large one first on the meta device, which allocates nothing
     # but costs seconds (its initialisers load torch._dynamo), so that a hostile config cannot allocate.
     small = config.size_scale() <= SMALL_MODEL
-    with torch.device("cpu" if small else "meta"):
-        shaped = RecurrentModel(config).to(getattr(torch, config.dtype))
-    expected = {name: (tuple(t.shape), t.dtype) for name, t in shaped.state_dict().items()}
+    try:
+        with torch.device("cpu" if small else "meta"):
+            shaped = RecurrentModel(config).to(getattr(torch, config.dtype))
+    except (ValueError, ZeroDivisionError) as err:  # a layer its module refuses (a gate range outside the class's,
+        # an odd width, ...; an LSTM or GRU of width 0 divides by its width)
+        raise CheckpointError(f"{Path(directory) / CONFIG}: field 'model': {err}") from None
+    expected = {name: (tuple(t.shape), str(t.dtype).removeprefix("torch.")) for name, t in shaped.state_dict().items()}
     path = Path(directory) / WEIGHTS
-    _check_header(path, expected)
+    check_header(path, expected)
     try:
         state = load_file(path)
     except (OSError, SafetensorError) as err:
@@ -82,16 +96,18 @@ def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Re
 
 def _non_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
     """The names of the floating-point tensors holding a NaN or an infinity."""
-    return [name for name, t in tensors.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    return [name for name, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())]
 
 
-_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-                       "I64": torch.int64, "I32": torch.int32, "BOOL": torch.bool}
+# safetensors' dtype names -> torch's (and numpy's, but for bfloat16)
+SAFETENSORS_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64",
+                      "I32": "int32", "BOOL": "bool"}
 
 
-def _check_header(path: Path, expected: dict[str, tuple[tuple[int, ...], torch.dtype]]) -> None:
+def check_header(path: Path, expected: dict[str, tuple[tuple[int, ...], str]]) -> tuple[dict[str, Any], int]:
     """The safetensors header of ``path`` names exactly the ``expected`` tensors with their shapes
-    and dtypes, and their byte ranges lie inside the file (read without allocating the tensors)."""
+    and dtypes (torch's names), and their byte ranges lie inside the file (read without allocating the
+    tensors). Returns the header and the offset of the data in the file."""
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
@@ -117,9 +133,29 @@ def _check_header(path: Path, expected: dict[str, tuple[tuple[int, ...], torch.d
         if not isinstance(entry, dict) or not isinstance(entry.get("shape"), list) \
                 or not isinstance(entry.get("data_offsets"), list) or len(entry["data_offsets"]) != 2:
             raise CheckpointError(f"{path}: tensor {name!r}: malformed header entry")
-        if tuple(entry["shape"]) != shape or _SAFETENSORS_DTYPES.get(entry.get("dtype")) != dtype:
+        if tuple(entry["shape"]) != shape or SAFETENSORS_DTYPES.get(entry.get("dtype")) != dtype:
             raise CheckpointError(f"{path}: tensor {name!r} is {entry.get('dtype')} {entry['shape']}; config.json "
                                   f"implies {dtype} {list(shape)}")
         start, end = entry["data_offsets"]
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= data_bytes):
             raise CheckpointError(f"{path}: tensor {name!r}: data outside the file (truncated?)")
+        if end - start != math.prod(shape) * _ITEM_BYTES[entry["dtype"]]:
+            raise CheckpointError(f"{path}: tensor {name!r}: {end - start} bytes of data for {dtype} {list(shape)}")
+    _check_tiling(path, [header[name]["data_offsets"] for name in expected], data_bytes)
+    return header, 8 + length
+
+
+_ITEM_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "BOOL": 1}
+
+
+def _check_tiling(path: Path, ranges: list[list[int]], data_bytes: int) -> None:
+    """The tensors' byte ranges follow one another from the start of the data to the end of the file, as
+    the safetensors library requires (no overlap, no gap): what one reader accepts, every reader does."""
+    position = 0
+    for start, end in sorted(ranges):
+        if start != position:
+            raise CheckpointError(f"{path}: tensor data {'overlaps' if start < position else 'leaves a gap'} at byte "
+                                  f"{start} of the data")
+        position = end
+    if position != data_bytes:
+        raise CheckpointError(f"{path}: {data_bytes - position} bytes after the last tensor's data")

@@ -197,7 +197,7 @@ class BatchedModel:
             raise Unbatchable("a gated DeltaProduct layer (scalar decay): left to the one-step path")
         self.exact = exact
         self.nonlinearity = [exact.layer_config(i).nonlinearity if exact.model.config.arch == "elman" else None
-                             for i in range(len(exact.model.blocks))]
+                             for i in range(len(exact.model.config.layers))]
         self.m: dict[str, Matrix] = {}
         self.b: dict[str, Vec] = {}
         for name, w in exact.arrays.items():
@@ -206,8 +206,8 @@ class BatchedModel:
             else:
                 self.b[name] = _fixed(w)
         self.embedding = self.m["embedding.weight"]
-        self.transition_ids: list[dict[tuple, int]] = [{} for _ in exact.model.blocks]
-        self.transition_values: list[list[tuple]] = [[] for _ in exact.model.blocks]
+        self.transition_ids: list[dict[tuple, int]] = [{} for _ in exact.model.config.layers]
+        self.transition_values: list[list[tuple]] = [[] for _ in exact.model.config.layers]
 
     # -- the ledger's quantities, per pair ------------------------------------------------------
     def _affine(self, name: str, x: Vec, bias: Vec | None) -> Vec:

@@ -23,14 +23,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from automata.dfa import DFA
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
-from models.stack import RecurrentModel
 from proofs import batched_model as bm
 from proofs.disk_certificate import KIND as DISK
 from proofs.disk_certificate import DiskCertificateError, verify_disk
@@ -46,6 +45,9 @@ from proofs.spectral import (
     spectral_report,
     unchecked_layer_report,
 )
+
+if TYPE_CHECKING:
+    from models.stack import RecurrentModel
 
 FORMAT = "lsrl-certificate"
 VERSION = 2

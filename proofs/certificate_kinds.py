@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automata.bounded_input import parse_rational
-from models.stack import RecurrentModel
 from proofs import bounded, certificate, disk_certificate, interval_certificate
+
+if TYPE_CHECKING:
+    from models.stack import RecurrentModel
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class CertificateKind:
     all_lengths: bool  # the claim holds at every length (exact, interval) or up to a proved L (bounded)
     check: Callable[[RecurrentModel, dict[str, Any]], dict[str, Any]]
     claims: tuple[Claim, ...]
+    reads_stored: bool = False  # the checker also takes a torch-free ``proofs.stored_model.StoredModel``
 
 
 def _exact(model: RecurrentModel, document: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +52,7 @@ KINDS: dict[str, CertificateKind] = {kind.name: kind for kind in (
         Claim(("readout_margin",), "margin", rational=True),
         Claim(("float_safety", "exact_in"), "exact_in"),
         Claim(("float_safety", "summation_bits"), "summation_bits"),
-    )),
+    ), reads_stored=True),
     CertificateKind("interval", True, _interval, (
         Claim(("claim",), constant=interval_certificate.CLAIM),
         Claim(("readout_margin",), "margin", rational=True),

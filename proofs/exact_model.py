@@ -13,12 +13,16 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from automata.errors import LsrlInputError
-from models.stack import RecurrentModel
 from proofs.rational import MANTISSA_BITS, key, significant_bits_of, to_rational
+from proofs.stored_model import StoredModel
+
+if TYPE_CHECKING:
+    from models.stack import RecurrentModel
 
 Config = tuple[tuple[Fraction, ...], ...]
 
@@ -245,8 +249,16 @@ STEPS: dict[str, Step] = {"dense-lrnn": _dense_step, "elman": _elman_step, "diag
                           "rotation": _rotation_step, "deltaproduct": _deltaproduct_step,
                           "lstm": _lstm_step, "gru": _gru_step}
 
+def _float64_arrays(model: RecurrentModel | StoredModel) -> dict[str, np.ndarray]:
+    """The weights as float64 arrays (exact: every stored float is a float64), read without torch from a
+    ``StoredModel``."""
+    if isinstance(model, StoredModel):
+        return dict(model.arrays)
+    return {name: t.detach().double().cpu().numpy() for name, t in model.state_dict().items()}
+
+
 class RationalModel:
-    def __init__(self, model: RecurrentModel):
+    def __init__(self, model: RecurrentModel | StoredModel):
         config = model.config
         if not config.exact:
             raise NotCertifiable("only models on the exact (compiled) path can be certified")
@@ -254,9 +266,9 @@ class RationalModel:
             raise NotCertifiable(f"no exact rational step for architecture {config.arch!r} yet")
         self.model = model
         self.step_fn = STEPS[config.arch]
-        self.arrays = {name: t.detach().double().cpu().numpy() for name, t in model.state_dict().items()}
+        self.arrays = _float64_arrays(model)
         self.weights = {name: to_rational(a) for name, a in self.arrays.items()}
-        self.transitions: list[set[tuple]] = [set() for _ in model.blocks]
+        self.transitions: list[set[tuple]] = [set() for _ in config.layers]
         self.fresh: list[tuple[int, tuple]] = []  # recorded since the last ``take_fresh``
 
     def params(self, layer: int) -> dict[str, np.ndarray]:
@@ -280,7 +292,7 @@ class RationalModel:
     def initial(self) -> Config:
         """Every layer's initial state: h0 (and c0 for LSTM; the matrix s0 for DeltaProduct)."""
         out = []
-        for i in range(len(self.model.blocks)):
+        for i in range(len(self.model.config.layers)):
             p = self.params(i)
             state = p["s0"].ravel() if "s0" in p else np.concatenate([p["h0"], p["c0"]]) if "c0" in p else p["h0"]
             out.append(key(state))

@@ -26,18 +26,20 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from automata.dfa import DFA
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
-from models.stack import RecurrentModel
 from proofs.interval import ROUNDINGS, Intervals, Rounding, _objects, concat
 from proofs.interval_model import Box, IntervalModel
 from proofs.rational import fits
 from proofs.spectral import SpectralViolation, check_transition, layer_class, spectral_report
+
+if TYPE_CHECKING:
+    from models.stack import RecurrentModel
 
 KIND = "interval"
 MERGE_RADIUS = Fraction(1, 2)

@@ -20,13 +20,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.stack import RecurrentModel
 from proofs.exact_model import NotCertifiable
 from proofs.interval import ONE, Intervals, Rounded, Rounding, Weight, affine, cast, concat, constant, sum_of_products
 from proofs.rational import to_rational
+
+if TYPE_CHECKING:
+    from models.stack import RecurrentModel
 
 Box = tuple[Intervals, ...]  # per layer: its recurrent state's real coordinates ([Re h, Im h] for rotation)
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 MANTISSA_BITS = {"float64": 53, "float32": 24, "bfloat16": 8}
 
@@ -17,7 +20,7 @@ MANTISSA_BITS = {"float64": 53, "float32": 24, "bfloat16": 8}
 def to_rational(tensor: torch.Tensor | np.ndarray) -> np.ndarray:
     """The exact rational value of every entry, as an object array of ``Fraction`` (each distinct value
     converted once: compiled weights take few)."""
-    values = tensor.detach().double().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor, float)
+    values = np.asarray(tensor, float) if isinstance(tensor, np.ndarray) else tensor.detach().double().cpu().numpy()
     distinct, index = np.unique(values.ravel(), return_inverse=True)
     fractions = np.empty(len(distinct), dtype=object)
     fractions[:] = [Fraction(v) for v in distinct.tolist()]
