@@ -1,25 +1,6 @@
-"""Bounded-length certificates for rotation models whose gates are roots of unity of orders other than 1, 2, 4.
-
-Such a model is not exact in float32, but three checks, all in exact arithmetic and all re-done by
-``verify`` from the stored weights, prove it right up to a length L:
-
-(i) **The exact-root model is exact at every length.** Replace every listed gate weight by the root of
-    unity part it stands for (``GateRoot``: +-cos or +-sin of 2 pi k / m) and evaluate the model in the
-    cyclotomic field Q(zeta_N) (``proofs.cyclotomic``). Its reachable (configuration, DFA state) pairs are
-    explored breadth-first; they close up, every step agrees with the DFA and the readout picks the
-    state's label by a positive margin: by induction, right at every position of every string.
-(ii) **The stored gates are near the roots and inside the unit disk.** Each listed float32 weight differs
-    from its exact root part by at most ``gate_error`` (rational bounds on cos), and every stored gate
-    pair (u, w) has u^2 + w^2 <= 1 exactly.
-(iii) **The float32 error stays within budget up to L.** With budgets B_l on each layer's state error
-    |h_hat - h| (per complex channel), every reachable step is bounded by forward error analysis
-    (Higham 2002: gamma_n = n u / (1 - n u) for any summation order, sqrt(2) gamma_2 for a complex
-    product; ReLUs are 1-Lipschitz, exactly 0 where the ideal pre-activation is below minus its error,
-    and a clipped pair relu(s) - relu(s - d) is constant where s stays outside [0, d]). This gives per
-    layer e_t <= A e_{t-1} + K with A, K maximised over the reachable steps, and the readout picks the
-    right label whenever every e <= B. With e_0 = 0, e_t <= K ((A^t - 1) / (A - 1)) <= K t / (1 - (A-1) t)
-    (from e^x <= 1 / (1 - x)), which is <= B for t <= B / (K + B (A - 1)): by induction on t (lower
-    layers first, whose errors at time t feed the gates of higher ones), every decision up to L is right.
+"""Bounded-length certificates for rotation models whose gates are roots of unity of orders other than 1, 2, 4:
+the exact-root model is right at every length, the float32 model up to a proved length.
+Proof: docs/theorems.md#bounded-certificates
 """
 from __future__ import annotations
 

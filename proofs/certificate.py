@@ -1,22 +1,5 @@
-"""Exactness certificates: a compiled model simulates its DFA at every position of every string.
-
-The certificate lists the finite set of reachable pairs (model configuration, DFA state), each
-configuration given exactly as rationals, with its successor under every symbol. Checking it is
-finite and exact: (a) the start pair is (the model's initial configuration, the DFA's start
-state); (b) for every pair and symbol, the model's exact step maps the configuration to the listed
-successor's configuration, and the DFA maps the state to the successor's state; (c) at every pair
-the readout's argmax is the state's label, by a positive margin. Induction on the length then
-gives (b)+(c) for every prefix of every string. ``Ledger`` bounds on every linear map give the
-dtypes in which the float model computes these same values exactly. (d) Every transition value a
-layer uses at a listed pair lies in its class's allowed spectral set (``proofs.spectral``); since the
-pairs are all the reachable ones, so does every transition on any input.
-
-Constructions that declare their channel values inexact (``meta["exact_values"] is False``: holonomy
-cascades with reset traces, whose reachable values are infinitely many) get an interval certificate
-instead (``proofs.interval_certificate``: boxes closed under the step, with float rounding), written with
-``"kind": "interval"``; ``certify`` and ``verify`` dispatch on it. Those that also declare a safe length
-(odd-order counters that drift) have neither; ``lsrl.artifacts`` gives them a bounded-length disk
-certificate (``proofs.disk_certificate``, kind "bounded-disk"), which ``verify`` also dispatches to.
+"""Exactness certificates: a compiled model simulates its DFA at every position of every string, checked over
+the finite set of reachable (configuration, DFA state) pairs in exact arithmetic. Proof: docs/theorems.md#exact-certificates
 """
 from __future__ import annotations
 

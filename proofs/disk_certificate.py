@@ -1,29 +1,5 @@
-"""Bounded-length certificates over disks, for rotation cascades with reset traces and odd-order counters
-(``rotation-permuting-holonomy-cascade``): their channel values are infinitely many (no finite set for
-``proofs.bounded``) and rotations by 2 pi / p widen axis-aligned boxes (``proofs.interval_certificate``).
-
-**Nodes.** A node is a DFA state with, per complex channel of every layer, an exact nominal value N (a root
-of unity, 0 or 1, in Q(zeta_N): ``proofs.cyclotomic``) and an exact centre X: X = N, or a *trace* X = b + a
-N_old written by a reset (gate a = lambda, input b) from the previous nominal. The node claims that the
-float32 state h_hat of each channel lies in the disk |h_hat - X| <= S + e, S = tau = lambda / (1 - lambda)
-when X = N and S = lambda tau for a trace, e the float budget. Disks are invariant under rotations (|a| = 1),
-so they do not widen. A step from node (X, N) under a symbol: ``bounded.DriftAnalysis`` evaluates the
-exact-root model at the centres (Y = a X + b exactly) and bounds every float32 channel by
-|h_hat' - Y| <= A |h_hat - X| + K (gate error, rounding and the MLP's perturbations over the whole disk,
-clipped detectors proved saturated). The successor node: X' = a N + b; a channel with |a| < 1 (a reset)
-gets N' = b, one with |a| = 1 gets N' = X' (and |a| > 1 fails). Moving the centre from Y to X' costs
-snap = |a| |X - N| (0 unless X was a trace). With e_t <= t g the channel's next deviation is at most
-A (S + t g) + K + snap, which is <= S' + (t + 1) g as long as excess + G t g <= g, excess = A S + K + snap
-- S' and G = max(A - 1, 0): in exact arithmetic S' >= |a| S + snap (lambda (1 + tau) = tau), so the excess
-is the float part only. With a budget B per layer and g = B / L this holds for t <= L = B / (excess + G B)
-(``bounded.layer_safe_length``), and the analysis at deviation S + B covers every t g <= B.
-
-**Claim.** Every reachable node's decision (readout, evaluated over the disks) is right, so the float32
-model's prediction equals the DFA state's label at every position of every string of length <= L. The
-checks are exact and ``verify`` redoes them from the stored weights: the stored gates near the roots and in
-the closed unit disk (``bounded.check_gates``, ``check_unit_disk``), the exploration and L. The exact-root
-model at every length is not claimed here: its disks are the same with B = 0, but the analysis adds float
-rounding to every step.
+"""Bounded-length certificates over disks, for rotation cascades with reset traces and odd-order counters: the
+float32 model is right up to a proved length. Proof: docs/theorems.md#bounded-disk-certificates
 """
 from __future__ import annotations
 

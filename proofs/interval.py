@@ -1,19 +1,5 @@
-"""Rational boxes and the floating-point rounding of the operations a compiled model performs on them.
-
-An ``Intervals`` vector holds, per coordinate, a closed interval [lo, hi] with dyadic endpoints on the grid
-2^-GRID_BITS (stored as Python integers scaled by 2^GRID_BITS); every operation rounds its result
-outward onto the grid, so the result contains every exact value the operation can take on its inputs.
-
-``Rounding`` adds what floating point can do on top (Higham 2002, "Accuracy and Stability of Numerical
-Algorithms", Lemma 3.1 and section 3.1): a sum of s non-zero terms, of which some are products that round,
-evaluated in *any* order (blocked, pairwise, with fused multiply-adds), differs from the exact sum of the
-terms by at most gamma_k * sum |terms|, k = (s - 1) + [some product rounds], gamma_k = k u / (1 - k u),
-plus an underflow allowance of 2 eta per rounding product (IEEE 754 gradual underflow: a product's
-absolute error below the normal range is at most eta, half the smallest subnormal; additions that
-underflow are exact). A product is exact when one factor is exactly 0 or +-1, or both are points whose
-product is representable. A sum of points is exact when every partial sum in every order is representable:
-all are multiples of the terms' least power of two and at most their total magnitude (as in
-``proofs.exact_model.Ledger``). ``Rounding.exact()`` is exact rational arithmetic (no error at all).
+"""Rational boxes and the floating-point rounding of the operations a compiled model performs on them, in any
+summation order (Higham 2002). Proof: docs/theorems.md#boxes-and-rounding
 """
 from __future__ import annotations
 

@@ -1,25 +1,6 @@
-"""Interval certificates: a compiled model whose channel values are not a finite set (holonomy cascades with
-reset traces, ``meta["exact_values"] is False``) simulates its DFA at every position of every string.
-
-The certificate lists finitely many nodes, each a DFA state with a box (an interval per real coordinate of
-every layer's state), and a successor per node and symbol. Checking it is finite and exact
-(``proofs.interval_model``): (a) the model's initial state lies in the start node's box, whose DFA state is
-the start state; (b) for every node i and symbol a, the step maps every state of box i, under every
-evaluation the rounding model allows, into the successor's box, and the DFA maps i's state to the
-successor's; (c) over the whole step, the lower bound of the right label's logit exceeds the upper bound
-of every other logit; (d) every gate the step can use lies in the layer's class (``proofs.spectral``, on
-the gates' endpoints, or their largest-modulus corner). Induction on the length gives (b)+(c) at every
-prefix of every string. With rounding "float32" the boxes hold every float32 (and float64) evaluation
-of the model, in any summation order, with IEEE round-to-nearest and gradual underflow, and the claim
-covers those; with rounding "exact" it covers exact arithmetic with the stored weights only.
-
-The boxes are found by propagation: from the initial point, each step's box joins the node of the same DFA
-state whose box midpoint is nearest (within ``MERGE_RADIUS``) or opens a new node; a node whose box grows
-takes the hull and its successors are stepped again. A reset contracts a channel by lambda = 2^-k, so the
-growths of a geometric series shrink by a constant factor until they fall below the boxes' grid
-(``proofs.interval.GRID_BITS``), where outward rounding makes the hull stop: the iteration closes after a
-few dozen growths per node, or is declared not to close after ``MAX_GROWTHS``. (Widening by the last
-growth runs away on channels that two nodes pass to each other unchanged.) Only the check matters.
+"""Interval certificates: a model whose channel values are not a finite set (holonomy cascades with reset
+traces) simulates its DFA at every position of every string, by boxes closed under the step.
+Proof: docs/theorems.md#boxes-and-rounding
 """
 from __future__ import annotations
 

@@ -1,19 +1,5 @@
-"""A compiled diagonal or rotation model evaluated on boxes: one time step over every state in a box, and
-over every floating-point evaluation of that step.
-
-``IntervalModel.step`` mirrors ``models.stack.RecurrentModel``'s exact path (embedding, per block the
-recurrence ``h <- a h + b``, its ``out`` projection (of the state cast to the stream's format) added to the
-stream, the optional MLP, the readout) with every operation of ``proofs.interval``: its exact value over
-the box and, under a ``Rounding``, the error any float evaluation of it may add, whatever the summation
-order. Real diagonal gates are ``clamp(W_a x + c_a, lo, hi)``; complex gates are ``a = u + i w`` read in Cartesian form, and
-``a h + b`` is evaluated in real and imaginary parts (three-term sums of products).
-
-**Clipped detectors.** The constructions' MLP units come in pairs relu(s) - relu(s - D): two hidden rows
-with the same weights, biases D apart, read by the down projection with opposite weights. Over a box, s
-ranges over an interval; each row taken alone would add the whole range of relu(s) to the output, but the
-pair's exact value is clamp(s, 0, D), monotone in s, so the step evaluates pairs as clamps. In floating
-point the two rows round separately (errors e and e'): the pair's value lies within e + e' of the clamp
-(relu is 1-Lipschitz), and is exactly 0 when the float s is <= 0.
+"""A compiled diagonal or rotation model evaluated on boxes: one time step over every state in a box, and over
+every floating-point evaluation of that step. Proof: docs/theorems.md#boxes-and-rounding
 """
 from __future__ import annotations
 

@@ -1,24 +1,5 @@
 """Spectral certificates: every transition a layer uses has its eigenvalues in its class's allowed set.
-
-The exact model (``proofs.exact_model``) records every transition value a layer uses while the
-certificate's breadth-first search visits all reachable configurations, so the recorded set is every
-transition the model can use on any input. Each value is checked in exact rational arithmetic:
-
-* ``diag-01`` / ``diag-neg`` (real diagonal): every gate lies in [0, 1] / [-1, 1]; the gates are the
-  eigenvalues (Sarrof et al. 2024; Grazzi et al. 2025).
-* ``diag-complex`` (rotation channels ``a = u + i w``): ``|a|^2 = u^2 + w^2 <= 1`` exactly; the report
-  says whether every gate lies on the unit circle (Merrill et al. 2024 count modulo m with these).
-* ``deltaproduct``: each factor ``I - beta k k^T`` with an unnormalised key is symmetric with eigenvalues
-  1 (multiplicity d - 1) and ``1 - beta |k|^2``; the normalised ``beta' = beta |k|^2`` must lie in [0, 2],
-  so the factor has operator norm <= 1, and so has the product of a token's factors (times a scalar decay
-  alpha in [0, 1], if any): every eigenvalue of the token's transition has modulus <= 1 (Grazzi et al.
-  2025; Siems et al. 2025).
-* ``dense-lrnn``: the eigenvalues of each matrix. A 0/1 matrix with one 1 per column is the matrix of a
-  map on the coordinates: its characteristic polynomial is ``x^z prod_c (x^{len c} - 1)`` over the map's
-  cycles c (z the points off the cycles), so its eigenvalues are roots of unity and zeros. Other matrices
-  are factored with sympy; cyclotomic factors and x have roots of modulus 1 and 0, other factors' complex
-  roots are isolated in rational rectangles until each rectangle lies in the closed unit disk.
-* nonlinear RNNs (Elman, LSTM, GRU): no spectral claim; the class is not a linear recurrence.
+Proof: docs/theorems.md#spectral-claims
 """
 from __future__ import annotations
 
