@@ -30,6 +30,11 @@ class LayerConfig:
     out_gate: bool = False  # output times SiLU(W_g x), after out_norm (fla's FusedRMSNormGated)
     q_norm: bool = False  # deltaproduct: L2-normalised queries, read with scale d_k^-1/2 (fla's kernels)
     tied_input: bool = False  # diag: the input is silu(W_b x + c_b) * (1 - a_t), HGRN's
+    # Ports (ModelConfig.ported, compiled programs): the stream channels the recurrence and the MLP read and write.
+    reads: tuple[int, ...] = ()
+    writes: tuple[int, ...] = ()
+    mlp_reads: tuple[int, ...] = ()
+    mlp_writes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,10 @@ class ModelConfig:
     meta: dict[str, Any] = field(default_factory=dict)
     d_input: int = 0  # > 0: inputs are real vectors of this width, read by a linear projection, not the embedding
     norm: bool = False  # RMSNorm of the stream before the readout (the final norm of fla's models)
+    # Ported (compiled programs): the stream begins as the input followed by zeros, and every map reads and writes
+    # only the channels its layer lists (writes without a bias); the readout reads ``readout_reads``.
+    ported: bool = False
+    readout_reads: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.arch not in FAMILIES:
@@ -62,6 +71,7 @@ class ModelConfig:
             if on:
                 raise ConfigError(f"an exact (compiled) model has no {on[0]} part: its certificate reads the plain "
                                   "block (docs/architectures.md)")
+        _check_ports(self)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +88,7 @@ class ModelConfig:
         if not isinstance(fields["layers"], list) or not 1 <= len(fields["layers"]) <= MAX_LAYERS:
             raise ConfigError(f"{source}: field 'layers' must be a list of 1 to {MAX_LAYERS} layer objects")
         layers = tuple(_layer_from_json(layer, f"{source}: layers[{i}]") for i, layer in enumerate(fields["layers"]))
-        config = cls(**{**fields, "layers": layers})
+        config = cls(**{**fields, "layers": layers, **_port_fields(fields, source)})
         if config.size_scale() > MAX_PARAMETERS:
             raise ConfigError(f"{source}: the model would have more than {MAX_PARAMETERS:,} parameters")
         return config
@@ -145,4 +155,39 @@ def _layer_from_json(data: Any, source: str) -> LayerConfig:
         fields["gate_range"] = (float(lo_hi[0]), float(lo_hi[1]))
     if fields.get("nonlinearity", "relu") not in ("relu", "tanh"):
         raise ConfigError(f"{source}: field 'nonlinearity' must be 'relu' or 'tanh'")
-    return LayerConfig(**fields)
+    return LayerConfig(**{**fields, **_port_fields(fields, source)})
+
+
+PORTS = ("reads", "writes", "mlp_reads", "mlp_writes")
+
+
+def _port_fields(fields: dict[str, Any], source: str) -> dict[str, tuple[int, ...]]:
+    """The channel lists among ``fields`` as tuples, each entry an integer."""
+    out = {}
+    for name in (*PORTS, "readout_reads"):
+        if name in fields:
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in fields[name]):
+                raise ConfigError(f"{source}: field {name!r} must be a list of channel indices")
+            out[name] = tuple(fields[name])
+    return out
+
+
+def _check_ports(config: ModelConfig) -> None:
+    """A ported model's channel lists name distinct channels of its stream, which holds its input; an unported
+    model has none."""
+    lists = [("readout_reads", config.readout_reads)]
+    lists += [(f"layers[{i}].{name}", getattr(layer, name)) for i, layer in enumerate(config.layers) for name in PORTS]
+    if not config.ported:
+        named = next((name for name, channels in lists if channels), None)
+        if named:
+            raise ConfigError(f"field {named!r}: channel lists belong to ported models (field 'ported')")
+        return
+    if not config.exact:
+        raise ConfigError("a ported model is a compiled one (field 'exact')")
+    if not 0 < config.d_input <= config.d_model:
+        raise ConfigError(f"a ported model reads real vectors (d_input {config.d_input}) into the first channels of "
+                          f"its stream (d_model {config.d_model})")
+    for name, channels in lists:
+        if len(set(channels)) != len(channels) or not all(0 <= c < config.d_model for c in channels):
+            raise ConfigError(f"field {name!r} must list distinct channels in 0..{config.d_model - 1}")
+

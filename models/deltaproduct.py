@@ -28,11 +28,11 @@ from torch import nn
 from kernels.delta_product import gated_delta_product
 from models.config import LayerConfig
 from models.diagonal import check_gate_range
-from models.layer_parts import Recurrence, convolved, refuse_parts, short_convolution
+from models.layer_parts import Recurrence, convolved, refuse_parts, short_convolution, write_map
 
 
 class DeltaProductRecurrence(Recurrence):
-    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False, d_out: int | None = None):
         super().__init__()
         refuse_parts(layer, "deltaproduct")
         if layer.n_h < 1 or layer.heads < 1:
@@ -50,7 +50,7 @@ class DeltaProductRecurrence(Recurrence):
         self.to_v = nn.Linear(d_model, self.n_h * h * self.d_value)
         self.to_beta = nn.Linear(d_model, self.n_h * h)
         self.to_alpha = nn.Linear(d_model, h) if layer.gated else None
-        self.out = nn.Linear(h * self.d_value, d_model)
+        self.out = write_map(h * self.d_value, d_model, d_out)
         self.s0 = nn.Parameter(torch.zeros(h * self.d_key, self.d_value))  # the heads' initial states, stacked
         self.q_conv = short_convolution(layer, h * self.d_key)
         self.k_conv = short_convolution(layer, self.n_h * h * self.d_key)

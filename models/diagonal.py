@@ -16,7 +16,7 @@ from torch import nn
 
 from kernels.scan import diagonal_scan, naive_diagonal_scan
 from models.config import LayerConfig
-from models.layer_parts import Recurrence, convolved, refuse_parts, short_convolution
+from models.layer_parts import Recurrence, convolved, refuse_parts, short_convolution, write_map
 
 _WIDE = (torch.float64, torch.complex128)
 
@@ -43,7 +43,7 @@ class DiagonalRecurrence(Recurrence):
 
     family = "diag"
 
-    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False, d_out: int | None = None):
         super().__init__()
         refuse_parts(layer, self.family)
         n = layer.heads * layer.d_state
@@ -53,7 +53,7 @@ class DiagonalRecurrence(Recurrence):
         self.tied_input = layer.tied_input
         self.to_a = nn.Linear(d_model, n)
         self.to_b = nn.Linear(d_model, n)
-        self.out = nn.Linear(n, d_model)
+        self.out = write_map(n, d_model, d_out)
         self.h0 = nn.Parameter(torch.zeros(n))
         if not exact:  # gates start near hi: long memory at initialisation, as in Mamba
             nn.init.constant_(self.to_a.bias, 3.0)

@@ -8,12 +8,12 @@ from torch import nn
 from kernels.rnn import rnn_recurrence
 from models.config import LayerConfig
 from models.gated_rnn import fused_kernel_applies
-from models.layer_parts import Recurrence, refuse_parts
+from models.layer_parts import Recurrence, refuse_parts, write_map
 from models.unroll import unroll
 
 
 class ElmanRecurrence(Recurrence):
-    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False, d_out: int | None = None):
         super().__init__()
         refuse_parts(layer, "elman")
         if layer.nonlinearity not in ("relu", "tanh"):
@@ -24,7 +24,7 @@ class ElmanRecurrence(Recurrence):
         self.activation = torch.relu if layer.nonlinearity == "relu" else torch.tanh
         self.recurrent = nn.Linear(n, n, bias=False)
         self.inp = nn.Linear(d_model, n)
-        self.out = nn.Linear(n, d_model)
+        self.out = write_map(n, d_model, d_out)
         self.h0 = nn.Parameter(torch.zeros(n))
         self.add_output_parts(layer, n, d_model)
 

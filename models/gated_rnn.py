@@ -24,7 +24,7 @@ from torch import nn
 from kernels.backend import resolve
 from kernels.rnn import MAX_HIDDEN, rnn_recurrence
 from models.config import LayerConfig
-from models.layer_parts import Recurrence, refuse_parts
+from models.layer_parts import Recurrence, refuse_parts, write_map
 
 
 def fused_kernel_applies(x: torch.Tensor, hidden: int) -> bool:
@@ -40,7 +40,7 @@ class _GatedRecurrence(Recurrence):
 
     gates_per_unit = 1
 
-    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False, d_out: int | None = None):
         super().__init__()
         refuse_parts(layer, type(self).__name__.removesuffix("Recurrence").lower())
         n = layer.d_state
@@ -52,7 +52,7 @@ class _GatedRecurrence(Recurrence):
         bound = 1.0 / math.sqrt(n)  # torch.nn.LSTM / GRU initialisation
         for p in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh):
             nn.init.uniform_(p, -bound, bound)
-        self.out = nn.Linear(n, d_model)
+        self.out = write_map(n, d_model, d_out)
         self.h0 = nn.Parameter(torch.zeros(n))
         self.add_output_parts(layer, n, d_model)
 
@@ -65,8 +65,8 @@ class _GatedRecurrence(Recurrence):
 class LSTMRecurrence(_GatedRecurrence):
     gates_per_unit = 4
 
-    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
-        super().__init__(d_model, layer, exact)
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False, d_out: int | None = None):
+        super().__init__(d_model, layer, exact, d_out)
         self.c0 = nn.Parameter(torch.zeros(layer.d_state))
 
     @property

@@ -7,19 +7,19 @@ import torch
 from torch import nn
 
 from models.config import LayerConfig
-from models.layer_parts import Recurrence, refuse_parts
+from models.layer_parts import Recurrence, refuse_parts, write_map
 from models.unroll import unroll
 
 
 class LtiRecurrence(Recurrence):
-    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False, d_out: int | None = None):
         super().__init__()
         refuse_parts(layer, "lti")
         n = layer.d_state
         self.d_state = n
         self.transition = nn.Parameter(0.9 * torch.eye(n))  # stable, long memory at initialisation
         self.inp = nn.Linear(d_model, n)
-        self.out = nn.Linear(n, d_model)
+        self.out = write_map(n, d_model, d_out)
         self.h0 = nn.Parameter(torch.zeros(n))
         self.add_output_parts(layer, n, d_model)
 

@@ -24,8 +24,8 @@ class MambaRecurrence(DiagonalRecurrence):
 
     family = "mamba"
 
-    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
-        super().__init__(d_model, layer, exact)
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False, d_out: int | None = None):
+        super().__init__(d_model, layer, exact, d_out)
         self.to_g = nn.Linear(d_model, self.d_state)
 
     def inputs(self, x: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.config import LayerConfig
-from models.layer_parts import Recurrence, refuse_parts
+from models.layer_parts import Recurrence, refuse_parts, write_map
 
 CONV_WIDTH = 4
 C = 8.0
@@ -29,7 +29,7 @@ class RGLRURecurrence(Recurrence):
     """Its width-4 convolution and GeLU gate branch are part of the block; ``LayerConfig`` adds pre-normalisation
     and the output norm only."""
 
-    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False, d_out: int | None = None):
         super().__init__()
         refuse_parts(layer, "hawk")
         n = layer.d_state
@@ -44,7 +44,7 @@ class RGLRURecurrence(Recurrence):
         # a = sigmoid(Lambda) in [0.9, 0.999] at initialisation (Griffin, Sec. 2.4)
         self.lam = nn.Parameter(torch.logit(torch.empty(n).uniform_(0.9 ** (1 / C), 0.999 ** (1 / C))))
         self.to_gate = nn.Linear(d_model, n)
-        self.out = nn.Linear(n, d_model)
+        self.out = write_map(n, d_model, d_out)
         self.add_output_parts(layer, n, d_model)
 
     @property

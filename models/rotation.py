@@ -16,7 +16,7 @@ from torch import nn
 
 from models.config import LayerConfig
 from models.diagonal import diagonal_recurrence
-from models.layer_parts import Recurrence, convolved, refuse_parts, short_convolution
+from models.layer_parts import Recurrence, convolved, refuse_parts, short_convolution, write_map
 
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
@@ -24,7 +24,7 @@ _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 class RotationRecurrence(Recurrence):
     """One head; the short convolution, if any, acts on the input pair (Re b, Im b)."""
 
-    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False):
+    def __init__(self, d_model: int, layer: LayerConfig, exact: bool = False, d_out: int | None = None):
         super().__init__()
         refuse_parts(layer, "rotation")
         if layer.d_state % 2:
@@ -35,7 +35,7 @@ class RotationRecurrence(Recurrence):
         self.exact = exact
         self.to_a = nn.Linear(d_model, self.d_state)  # (u, w) per channel: first half u, second half w
         self.to_b = nn.Linear(d_model, self.d_state)  # (Re b, Im b)
-        self.out = nn.Linear(self.d_state, d_model)
+        self.out = write_map(self.d_state, d_model, d_out)
         self.h0 = nn.Parameter(torch.zeros(self.d_state))  # (Re h0, Im h0)
         if not exact:  # moduli near 1 and small angles at initialisation
             with torch.no_grad():

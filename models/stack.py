@@ -1,6 +1,7 @@
 """The layered model shared by every architecture class: an embedding of the input alphabet into a
 residual stream, blocks of (recurrence, position-wise MLP) that each add their output to the stream,
 and a linear readout at every position. Shapes are batch-first: symbols (B, T) -> logits (B, T, L).
+A ported model (compiled programs) reads and writes, in every map, only the stream channels its config lists.
 """
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from models.registry import recurrence_class
 
 
 class MLP(nn.Module):
-    """Position-wise ``W2 relu(W1 x + b1) + b2``, added to the residual stream."""
+    """Position-wise ``W2 relu(W1 x + b1) + b2``, added to the residual stream; ported (``d_out``): read from
+    ``d_model`` channels and written to ``d_out``, without ``b2``."""
 
-    def __init__(self, d_model: int, hidden: int):
+    def __init__(self, d_model: int, hidden: int, d_out: int | None = None):
         super().__init__()
         self.up = nn.Linear(d_model, hidden)
-        self.down = nn.Linear(hidden, d_model)
+        self.down = nn.Linear(hidden, d_model) if d_out is None else nn.Linear(hidden, d_out, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down(torch.relu(self.up(x)))
@@ -28,21 +30,51 @@ def rms_norm(config: ModelConfig, on: bool) -> nn.RMSNorm | None:
     return nn.RMSNorm(config.d_model, eps=NORM_EPS) if on else None
 
 
+class Port(nn.Module):
+    """The stream channels a map of a ported block reads or writes (all of them when not ported)."""
+
+    def __init__(self, config: ModelConfig, channels: tuple[int, ...]):
+        super().__init__()
+        self.ported = config.ported
+        self.register_buffer("channels", torch.tensor(channels, dtype=torch.long), persistent=False)
+
+    @property
+    def width(self) -> int | None:
+        """How many channels a ported map writes (None: the whole stream, with a bias)."""
+        return len(self.channels) if self.ported else None
+
+    def read_width(self, d_model: int) -> int:
+        """How many channels a map reads."""
+        return len(self.channels) if self.ported else d_model
+
+    def read(self, x: torch.Tensor) -> torch.Tensor:
+        return x.index_select(-1, self.channels) if self.ported else x
+
+    def add(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The stream ``x`` with ``y`` added to the channels written."""
+        return x.index_add(-1, self.channels, y) if self.ported else x + y
+
+
 class Block(nn.Module):
     """``x + recurrence(norm(x))``, then ``x + mlp(mlp_norm(x))``; the norms (``LayerConfig.norm``) are the
-    pre-normalisation of fla's blocks (``attn_norm``, ``mlp_norm``)."""
+    pre-normalisation of fla's blocks (``attn_norm``, ``mlp_norm``). Ported, each map reads and writes only its
+    layer's channels (``LayerConfig.reads``, ``writes``, ``mlp_reads``, ``mlp_writes``)."""
 
     def __init__(self, config: ModelConfig, layer: LayerConfig):
         super().__init__()
-        self.recurrence = recurrence_class(config.arch)(config.d_model, layer, exact=config.exact)
-        self.mlp = MLP(config.d_model, layer.mlp_hidden) if layer.mlp_hidden else None
+        self.reads, self.writes = Port(config, layer.reads), Port(config, layer.writes)
+        self.recurrence = recurrence_class(config.arch)(self.reads.read_width(config.d_model), layer,
+                                                        exact=config.exact, d_out=self.writes.width)
+        self.mlp_reads, self.mlp_writes = Port(config, layer.mlp_reads), Port(config, layer.mlp_writes)
+        self.mlp = (MLP(self.mlp_reads.read_width(config.d_model), layer.mlp_hidden, self.mlp_writes.width)
+                    if layer.mlp_hidden else None)
         self.norm = rms_norm(config, layer.norm)
         self.mlp_norm = rms_norm(config, layer.norm and self.mlp is not None)
         self.window = layer.conv
 
     def mixer_input(self, x: torch.Tensor) -> torch.Tensor:
-        """What the recurrence reads from the stream ``x``: ``x`` itself, or its RMS norm."""
-        return x if self.norm is None else self.norm(x)
+        """What the recurrence reads from the stream ``x``: ``x`` itself (its ported channels), or its RMS norm."""
+        return self.reads.read(x) if self.norm is None else self.norm(x)
 
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """What the block carries from step to step when it reads the stream ``x``: the recurrence's states and,
@@ -57,29 +89,32 @@ class Block(nn.Module):
         return torch.cat([states, *recent], dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.recurrence(self.mixer_input(x))
+        x = self.writes.add(x, self.recurrence(self.mixer_input(x)))
         if self.mlp is not None:
-            x = x + self.mlp(x if self.mlp_norm is None else self.mlp_norm(x))
+            x = self.mlp_writes.add(x, self.mlp(self.mlp_reads.read(x) if self.mlp_norm is None else self.mlp_norm(x)))
         return x
 
 
 class RecurrentModel(nn.Module):
     """Symbols -> embedding -> blocks -> per-position logits. ``states(symbols)`` also returns the
     residual stream after each block, which certificates and automaton extraction read. With
-    ``config.d_input`` the model reads real vectors (B, T, d_input) through a linear projection instead."""
+    ``config.d_input`` the model reads real vectors (B, T, d_input) through a linear projection instead, or,
+    ported, as the first channels of its stream."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.embedding = (nn.Linear(config.d_input, config.d_model) if config.d_input
+        self.embedding = (None if config.ported else nn.Linear(config.d_input, config.d_model) if config.d_input
                           else nn.Embedding(config.n_symbols, config.d_model))
         self.blocks = nn.ModuleList(Block(config, layer) for layer in config.layers)
-        self.readout = nn.Linear(config.d_model, config.n_labels)
+        self.readout_reads = Port(config, config.readout_reads)
+        self.readout = nn.Linear(self.readout_reads.read_width(config.d_model), config.n_labels)
         self.norm = rms_norm(config, config.norm)
 
     def streams(self, symbols: torch.Tensor) -> list[torch.Tensor]:
         """The residual stream after the embedding and after each block, each (B, T, d_model)."""
-        x = self.embedding(symbols)
+        x = (self.embedding(symbols) if self.embedding is not None
+             else nn.functional.pad(symbols, (0, self.config.d_model - self.config.d_input)))
         out = [x]
         for block in self.blocks:
             x = block(x)
@@ -88,7 +123,7 @@ class RecurrentModel(nn.Module):
 
     def logits(self, stream: torch.Tensor) -> torch.Tensor:
         """The readout of the last residual stream (after the final norm, if any)."""
-        return self.readout(stream if self.norm is None else self.norm(stream))
+        return self.readout(self.readout_reads.read(stream) if self.norm is None else self.norm(stream))
 
     def forward(self, symbols: torch.Tensor) -> torch.Tensor:
         return self.logits(self.streams(symbols)[-1])

@@ -3,13 +3,14 @@
 Each atom gets its own coordinates of the stream (inputs first, in declaration order, then atoms by
 phase), which start at zero and receive the atom's value once, from the recurrence or the MLP of the
 block it is scheduled in; the stream's skip connections carry it to every later reader. Affine
-nodes are never materialised: each linear map of the model applies the fused form it reads. Consumes
-a checked program, its forms, ranges and a backend; produces a ``Plan`` and a ``RecurrentModel``."""
+nodes are never materialised: each linear map of the model applies the fused form it reads. The model
+is ported: each map stores weights for the channels it reads and writes only. Consumes a checked
+program, its forms, ranges and a backend; produces a ``Plan`` and a ``RecurrentModel``."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -18,6 +19,7 @@ from lsrl.compiler.fuse import Atom, Row, is_atom
 from lsrl.compiler.schedule import Kind, block_of, schedule
 from lsrl.lang.graph import Input, Node
 from models.config import LayerConfig, ModelConfig
+from models.registry import recurrence_class
 from models.stack import RecurrentModel
 
 
@@ -30,6 +32,34 @@ class Layout:
 
     def index(self, atom: Atom) -> int:
         return self.starts[atom[0]] + atom[1]
+
+    def channels(self, atoms: Iterable[Atom]) -> tuple[int, ...]:
+        """The stream channels of ``atoms``, ascending."""
+        return tuple(sorted({self.index(a) for a in atoms}))
+
+
+class Port:
+    """A ported module's view of the stream: an atom's position among the channels the module reads, or among
+    those it writes (the two are disjoint)."""
+
+    def __init__(self, layout: Layout, *channel_lists: tuple[int, ...]):
+        self.layout = layout
+        self.positions = {c: i for channels in channel_lists for i, c in enumerate(channels)}
+
+    def index(self, atom: Atom) -> int:
+        return self.positions[self.layout.index(atom)]
+
+
+@dataclass
+class _Recorder:
+    """The layout of a dry run of a backend's ``write``: records every atom the weights it writes refer to."""
+
+    layout: Layout
+    atoms: set[Atom] = field(default_factory=set)
+
+    def index(self, atom: Atom) -> int:
+        self.atoms.add(atom)
+        return self.layout.index(atom)
 
 
 @dataclass(frozen=True)
@@ -74,29 +104,48 @@ def plan(ctx: Context, backend: Backend) -> Plan:
     return Plan(ctx, backend, Layout(starts, width), tuple(blocks), readout, phases)
 
 
+def own(nodes: Iterable[Node]) -> list[Atom]:
+    """Every component of ``nodes``."""
+    return [(n, i) for n in nodes for i in range(n.dim)]
+
+
+def ported(p: Plan, bp: BlockPlan) -> LayerConfig:
+    """The block's layer with its ports: the channels its recurrence's weights refer to (found by a dry run of the
+    backend's ``write`` on a whole-stream module) besides its own atoms, which it writes; and the channels its
+    MLP's units read and write."""
+    recorder = _Recorder(p.layout)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Initializing zero-element tensors is a no-op")
+        scratch = recurrence_class(p.backend.arch)(p.layout.width, bp.layer, exact=True).to(torch.float64)
+    p.backend.write(scratch, list(bp.recurrence), recorder, p.ctx)
+    writes = own(bp.recurrence)
+    return replace(bp.layer, reads=p.layout.channels(recorder.atoms - set(writes)), writes=p.layout.channels(writes),
+                   mlp_reads=p.layout.channels(a for _, unit in bp.hidden for a in unit.row.terms),
+                   mlp_writes=p.layout.channels(own(bp.mlp)))
+
+
 def build_model(p: Plan, meta: Mapping[str, object] | None = None) -> RecurrentModel:
-    """The model of the plan with exact weights (float64; cast with ``.to(dtype)``)."""
+    """The ported model of the plan with exact weights (float64; cast with ``.to(dtype)``): the inputs are the
+    first channels of the stream, and every map holds weights for the channels it reads and writes."""
     program, layout = p.ctx.program, p.layout
     d_input = sum(i.dim for i in program.inputs)
-    layers = tuple(b.layer for b in p.blocks)
+    assert all(layout.index(atom) == c for c, atom in enumerate(own(program.inputs)))
+    layers = tuple(ported(p, bp) for bp in p.blocks)
+    readout = layout.channels(a for row in p.readout for a in row.terms)
     config = ModelConfig(p.backend.arch, 0, len(p.readout), layout.width, layers, exact=True, dtype="float64",
-                         meta=dict(meta or {}), d_input=d_input)
+                         meta=dict(meta or {}), d_input=d_input, ported=True, readout_reads=readout)
     with warnings.catch_warnings():  # layers without a recurrence hold zero-size weights
         warnings.filterwarnings("ignore", message="Initializing zero-element tensors is a no-op")
         model = RecurrentModel(config).to(torch.float64)
     with torch.no_grad():
         for param in model.parameters():
             param.zero_()
-        offset = 0
-        for node in program.inputs:
-            for i in range(node.dim):
-                model.embedding.weight[layout.index((node, i)), offset + i] = 1.0
-            offset += node.dim
-        for block, bp in zip(model.blocks, p.blocks):
-            p.backend.write(block.recurrence, list(bp.recurrence), layout, p.ctx)
+        for block, bp, layer in zip(model.blocks, p.blocks, layers):
+            p.backend.write(block.recurrence, list(bp.recurrence), Port(layout, layer.reads, layer.writes), p.ctx)
+            up, down = Port(layout, layer.mlp_reads), Port(layout, layer.mlp_writes)
             for j, (node, unit) in enumerate(bp.hidden):
-                write_row(block.mlp.up.weight, block.mlp.up.bias, j, unit.row, layout)
-                block.mlp.down.weight[layout.index((node, unit.component)), j] += float(unit.coef)
+                write_row(block.mlp.up.weight, block.mlp.up.bias, j, unit.row, up)
+                block.mlp.down.weight[down.index((node, unit.component)), j] += float(unit.coef)
         for r, row in enumerate(p.readout):
-            write_row(model.readout.weight, model.readout.bias, r, row, layout)
+            write_row(model.readout.weight, model.readout.bias, r, row, Port(layout, readout))
     return model

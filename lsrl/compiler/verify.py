@@ -67,6 +67,9 @@ def verify_program(directory: str, config: dict, model: object) -> dict:
     if program_hash(program) != config.get("program_hash"):
         raise ProgramClaimError(f"{directory}: field 'program_hash' differs from the hash of {source} as it is now")
     compiled = compile_program(program, arch, ranges, max_length, dtype, approximate)
+    for field in ("d_model", "layers", "readout_reads"):  # the ports: which channels each map reads and writes
+        if getattr(model.config, field) != getattr(compiled.model.config, field):
+            raise ProgramClaimError(f"{directory}: field 'model.{field}' differs from the recompiled model's")
     stored, rebuilt = model.state_dict(), compiled.model.to(getattr(torch, dtype)).state_dict()
     for name, tensor in rebuilt.items():
         if name not in stored or stored[name].shape != tensor.shape or not torch.equal(stored[name], tensor):
