@@ -1,14 +1,5 @@
-"""Range analysis: for every atom (and any affine row over atoms), an interval that holds at every step
-of every run, and a lattice ``offset + step * Z`` that holds every value. Consumes the fused forms.
-
-The intervals decide what a backend may build: whether a diagonal gate lies in [0, 1] or [-1, 1], how
-large the constant of a ReLU gating must be, and whether a signal is Boolean (lattice points of its
-interval all in {0, 1}), which makes ``c * t`` exact with ReLUs. The lattice is what proves
-comparisons exact: ``step(x) = relu(x + 1) - relu(x)`` is 0 or 1 on integers, and sums of ReLUs of
-one variable (``step``, ``eq``) are evaluated exactly at the lattice points next to their breakpoints.
-Recurrent states are iterated in interval arithmetic up to ``max_length`` steps, or to a fixed point
-with widening to infinity when the length is unbounded; delta states reading finitely many values are
-enumerated exactly (``lsrl.compiler.reachable``).
+"""Range analysis: for every atom (and any affine row over atoms), an interval that holds at every step of every
+run, and a lattice ``offset + step * Z`` that holds every value, from the fused forms. Why: docs/compiler.md#range-analysis
 """
 from __future__ import annotations
 

@@ -1,14 +1,6 @@
-"""Float rounding of a compiled model: per output, a proved bound on |float model - exact interpreter| in a
-dtype over every input in the declared ranges and lengths; 0 (exact) when no operation of the model rounds.
-
-Exactness: a float format with ``p`` significand bits represents every multiple of ``q = 2^-k`` of
-magnitude at most ``2^p q`` (when q is at least its smallest subnormal). If every weight is a float, the
-operands are exact, and the products of a linear map lie on lattices whose steps are multiples of q with
-``sum |products| <= 2^p q``, then every product and partial sum is a float: the map is exact in any
-order of evaluation. Otherwise the standard bound holds for any order, FMA or not (Higham 2002, Sec. 3.1):
-``|fl(sum x_i y_i) - sum x_i y_i| <= gamma_n sum |x_i y_i| + 2 n eta``, ``gamma_n = n u / (1 - n u)``, and
-operand errors propagate as ``|x~ y~ - x y| <= (|x| + e_x) e_y + |y| e_x``. ReLU and clamping are
-1-Lipschitz and exact. States are iterated for ``max_length`` steps (unbounded: a contraction is needed)."""
+"""Float rounding of a compiled model: per output, a proved bound on |float model - exact interpreter| in a dtype
+over every input in the declared ranges and lengths; 0 (exact) when no operation rounds. Proof: docs/compiler.md#exactness
+"""
 from __future__ import annotations
 
 import itertools

@@ -1,15 +1,6 @@
-"""DeltaProduct (``models.deltaproduct``, Siems et al. 2025): every recurrent atom becomes heads, each a matrix
-state S updated per token by generalized Householder factors ``S <- S + beta k (v - S^T k)^T`` (unnormalised
-keys, beta in the class's range) and read as ``o = S^T q``. What each atom becomes:
-- a delta state: itself, one head per row r of S (read with q = e_r);
-- a product x * y: a 1 x 1 head reset to x (k = 1, beta = 1, v = x) and read with q = y, exact for all values;
-- an LTI state whose A is diagonalisable over Q with eigenvalues in [-1, 1], in its eigenbasis (as on mamba),
-  one head per eigenvalue lambda: S -> lambda S (k = 1, beta = 1 - lambda, v = 0), then + u by two reflections
-  (k = 1, beta = 2: S -> -S, then -S + 2 (u / 2 + S) = S + u); lambda = -1 is one reflection with v = u / 2;
-- a diagonal state s' = a s + b with a proven in [-1, 1]: the same with beta = 1 - a;
-- an automaton on one-hot symbols whose letters permute or reset the states: the one-hot construction of
-  ``lsrl.constructions.householder`` (transpositions, resets), keys, rates and values selected by the symbol.
-ReLUs go to the MLP."""
+"""DeltaProduct (``models.deltaproduct``, Siems et al. 2025): every recurrent atom becomes heads, matrix states
+updated by generalized Householder factors with unnormalised keys. What and why: docs/compiler.md#backends---arch
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

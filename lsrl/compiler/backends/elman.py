@@ -1,16 +1,6 @@
-"""Elman RNNs (``models.elman``, ``h = sigma(W h + U x + c)``) as program backends.
-
-ReLU (``elman``): a ReLU unit holds a real value exactly when its pre-activation is the value itself, so
-every state component is kept as units whose signed sum is the value:
-- an LTI component v' = sum_k A_ik v_k + u_i: ``relu(v')`` and ``relu(-v')`` (one of them where the range
-  analysis proves v' >= 0 or <= 0), exact for every value: LSRL's LTI states with no approximation;
-- a diagonal component s' = a s + b whose gate takes two values g0, g1 (a = g0 + (g1 - g0) c, c Boolean) and
-  whose state is bounded by L: ``g0 s + b`` as two units and ``c s`` in LSRL's ReLU form
-  ``relu(s - L (1 - c)) - relu(-s - L (1 - c))`` (parity's gate 1 - 2 b is g0 = 1, g1 = -1);
-ReLUs and Boolean-gated products go to the MLP, as on lti.
-
-tanh (``elman-tanh``): the threshold units of the LSTM/GRU backends (``lsrl.compiler.backends.lstm``), each held
-as h = 2 u - 1 = tanh(64 (2 f + 1)), exactly sign(2 f + 1) for an integer-valued f (as the GRU's candidate)."""
+"""Elman RNNs (``models.elman``, ``h = sigma(W h + U x + c)``) as program backends: states as signed ReLU parts
+(elman), the threshold units of lstm held as tanh signs (elman-tanh). Why exact: docs/compiler.md#backends---arch
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence

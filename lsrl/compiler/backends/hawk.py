@@ -1,15 +1,6 @@
-"""Hawk (``models.rglru``): RG-LRU layers with a temporal convolution, and ReLU MLPs.
-
-The exact path saturates every gate, so each RG-LRU channel has a_t in {0, 1} and sqrt(1 - a_t^2) in
-{1, 0}: a channel either holds its state and takes no input, or forgets it and passes ``i_t * x_t``.
-So an accumulator (an LTI eigenvalue 1, a counter) has no exact realisation: with a_t = 1 the input is cut
-to zero, with a_t < 1 the state decays and sqrt(1 - a_t^2) is irrational. What Hawk realises exactly:
-- products ``c * t`` with c proven Boolean: a channel with a_t = 0 passes x = t through the input gate
-  i_t = sigmoid(2048 c - 1024), which is exactly c (the gate reads c from an auxiliary channel);
-- LTI states with nilpotent A (A^4 = 0) and zero initial state, delay lines such as ``history(x, n)`` for
-  n <= 4: h_t = sum_{k < 4} A^k B x_{t-k}, the temporal convolution's taps, one channel per (component,
-  input component);
-- ReLUs in the MLP. Everything else is refused."""
+"""Hawk (``models.rglru``): RG-LRU layers with saturated gates and a temporal convolution, and ReLU MLPs: Boolean
+products and delay lines of at most 4 steps, no accumulator. Why: docs/compiler.md#why-the-gated-backends-are-exact
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,15 +1,6 @@
-"""LSTM (``models.gated_rnn``, torch's equations) as an exact threshold network, after the saturated
-constructions of ``lsrl.constructions.gated``: every cell holds 40 forever (f = 1, i = 0), so
-h = o * tanh(40) = o, and the output gate o = sigmoid(2048 f + 1024) is exactly [f >= 0] for an
-integer-valued linear form f of the stream and the previous h. A recurrent atom is realised when its
-values are Boolean or bounded counts of Boolean signals, as *units* in {0, 1}:
-- a state component proven Boolean: one unit, [v - 1 >= 0] for its update v (lti), or
-  [a + s + 2 b - 2 >= 0] for ``s' = a s + b`` with a, b, s proven Boolean (diagonal);
-- an lti component that adds a Boolean signal to itself (a row e_i of A) from an integer initial value
-  c0, with a bounded range (give ``--max-length``): the thermometer code u_k = [count >= k], k = c0 + 1..hi,
-  whose sum is count - c0, updated as u_k' = [2 u_k + u_{k-1} + b - 2 >= 0] (u_c0 = 1);
-- an automaton on one-hot symbols: Minsky's pairs, one unit per (state, symbol) and a start unit.
-ReLUs and Boolean-gated products (LSRL's f_ifelse) go to the MLP; everything else is refused."""
+"""LSTM (``models.gated_rnn``, torch's equations) as an exact threshold network of saturated units in {0, 1}:
+Boolean states, thermometer-coded counts, Minsky's pairs. Why exact: docs/compiler.md#why-the-gated-backends-are-exact
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence

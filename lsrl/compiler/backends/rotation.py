@@ -1,14 +1,6 @@
-"""Complex diagonal recurrences (``models.rotation``, exact path ``h = (u + i w) h + b``): every recurrent atom
-becomes complex channels whose gates have modulus <= 1:
-- an LTI state whose A is diagonalisable with eigenvalues of modulus <= 1, in its eigenbasis: a conjugate pair of
-  eigenvalues is one channel, read twice its real part;
-- a diagonal state with its gate proven in [-1, 1]: a real channel;
-- a delta state whose keys, values and rates read one Boolean signal b and that is the identity at b = 0: the
-  step at b = 1 is ``S -> M S + D``, so with M diagonalised each channel has the gate 1 + b (lambda - 1);
-- products with one factor proven Boolean: LSRL's ReLU form in the MLP (as on lti).
-Eigenvalues and eigenvectors are exact: Gaussian rationals for rotations of order 1, 2 or 4 (exact in floats),
-cyclotomic numbers otherwise (exp(2 pi i / 3) = -1/2 + i sqrt(3)/2), which the model rounds: the state drifts,
-and ``lsrl.compiler.rounding`` bounds the drift (compiled with ``--approximate``)."""
+"""Complex diagonal recurrences (``models.rotation``, exact path ``h = (u + i w) h + b``): every recurrent atom becomes
+complex channels whose gates have modulus <= 1, in exact eigenbases. What and why: docs/compiler.md#backends---arch
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
