@@ -2,6 +2,7 @@
 'docs/NAME.md#anchor' pointer in the code names a heading of that file."""
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -63,6 +64,15 @@ def test_code_pointers_to_docs_resolve() -> None:
                     problems.append(f"{source.relative_to(ROOT)}: docs/{name}#{anchor}: {problem}")
     assert not problems, problems
     assert pointers >= 20  # the construction modules alone point to their proofs
+
+
+def test_construction_modules_point_to_their_proofs() -> None:
+    """Each module with a section in docs/constructions.md has a short docstring pointing to it, not the proof."""
+    table = re.findall(r"^\| \[[^\]]+\]\(#([\w-]+)\) \| `(\w+)\.py`", (ROOT / "docs" / "constructions.md").read_text(), re.M)
+    assert len(table) >= 10
+    for anchor, module in table:
+        doc = ast.get_docstring(ast.parse((ROOT / "lsrl" / "constructions" / f"{module}.py").read_text())) or ""
+        assert len(doc.splitlines()) <= 3 and f"docs/constructions.md#{anchor}" in doc, module
 
 
 def test_slug_follows_github() -> None:
