@@ -1,24 +1,5 @@
-"""Extract a finite automaton from a recurrent model by clustering its hidden states.
-
-Breadth-first over prefixes with a quantisation grid, as in Omlin & Giles 1996 ("Extraction of rules
-from discrete-time recurrent neural networks"): the hidden state of a prefix is the concatenation of
-every layer's recurrent state after its last symbol; it is rounded to a grid of step ``tolerance``
-(relative to the largest state entry seen on random strings), and a prefix whose grid cell is new opens
-a cluster, which is then explored with every symbol. A cluster's label is the model's prediction on its
-representative prefix; the empty prefix, on which the model emits nothing, is a state of its own
-labelled as the target labels the empty word. The table is then minimised as a labelled (Moore)
-automaton and compared with the target: the shortest word on which their labels differ is the
-counterexample.
-
-Models whose states converge without ever repeating (the holonomy cascades hold a contracting code such
-as 1.25, 1.3125, 1.328..., and trained gates never reach exactly 0 or 1) never close the search on a
-fine grid, so extraction tries a schedule of tolerances from fine to coarse and keeps the finest whose
-search closes; the target is used only for the final comparison, never to choose. For a compiled model
-the schedule starts at 1e-6, where the clusters are exactly the distinct states (values that straddle a
-cell boundary open two clusters, which minimisation merges again). One-hot (state, symbol) constructions
-(Elman, LSTM, GRU) have up to states x symbols distinct hidden states, which bounds ``max_states`` by
-default. The LSTM's cell state is internal to ``states()``; only its hidden state is clustered, which is
-exact for the saturated compiled LSTMs and an approximation otherwise.
+"""Extract a finite automaton from a recurrent model by clustering its hidden states on a grid, breadth-first over
+prefixes (Omlin & Giles 1996), and compare it with the target. Method: docs/reproduce.md#extraction-lsrl-extract-dir
 """
 from __future__ import annotations
 

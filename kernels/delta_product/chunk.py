@@ -1,22 +1,5 @@
-"""Chunked gated DeltaProduct: the WY/UT form of Yang et al. 2024 over the T*n_h Householder rows.
-
-The n_h factors of a token are consecutive rows, so the recurrence is a gated delta rule over rows
-(Siems et al. 2025) whose gate g_t falls on a token's first row and whose output is read at its
-last row. Within a chunk of C rows with in-chunk cumulative log gates G and strictly lower
-A = diag(beta) (K K^T * exp(G_i - G_j)), the UT transform T = (I + A)^{-1} diag(beta) gives
-W = T diag(exp G) K and U = T V, and with the state S at the chunk's start
-
-    U' = U - W S,   o = diag(exp G) Q S + tril(Q K^T * exp(G_i - G_j)) U',
-    S <- exp(G_C) S + (diag(exp(G_C - G)) K)^T U'.
-
-One kernel (all chunks in parallel) builds A, inverts I + A by 16x16 diagonal blocks merged with
-tensor-core products (the structure of fla's solve_tril), and writes W, U, the chunk tokens' masked
-Q K^T and output scales; a second walks the chunks of one (head, value block) in order: U' = U - W S,
-the tokens' outputs, and the state update, with the decay on U's rows as in fla's chunk_delta_h.
-The chunked backward (backward="chunk") runs the same structure in reverse from the forward's stored T, chunk
-states and U': a reverse pass over the chunks for dU' and each chunk's dS, then two chunk-parallel kernels for
-dq, dk, dW and, back through W, U and T, dk, dv, dbeta; dg follows from homogeneity. backward="recurrent" is the
-fused-recurrent one, fed with the residuals w = v - S^T k that the second kernel writes.
+"""Chunked gated DeltaProduct: the WY/UT form of Yang et al. 2024 over the T*n_h Householder rows, forward and
+chunked backward in two kernels each. Derivation: docs/kernels.md#deltaproduct
 """
 from __future__ import annotations
 
