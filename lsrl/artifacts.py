@@ -19,9 +19,10 @@ from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.sources import Language, resolve_language
 from models import checkpoint, registry
 from proofs.bounded import BoundedCertificateError, certify_bounded
-from proofs.certificate import CertificateError, certify, first_layer_spectrum, save_certificate
+from proofs.certificate import CertificateError, certify, first_layer_spectrum
 from proofs.certificate_kinds import check_claims, kind_of, proven_classes
 from proofs.disk_certificate import DiskCertificateError, certify_disk
+from proofs.document import save_certificate
 from proofs.exact_model import NotCertifiable
 from proofs.stored_model import StoredModel, load_stored
 

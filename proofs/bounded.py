@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from automata.dfa import DFA
-from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from proofs.cyclotomic import Cyclotomic, root_of_unity
+from proofs.document import FORMAT, VERSION, CertificateError, header
 from proofs.float_error import GRID, gamma, sqrt_up, up
 from proofs.rational import to_rational
 
 if TYPE_CHECKING:
     from models.stack import RecurrentModel
 
-FORMAT, VERSION, KIND = "lsrl-certificate", 2, "bounded"
+KIND = "bounded"
 UNIT_ROUNDOFF = Fraction(1, 2 ** 24)  # float32, round to nearest
 SQRT2_UP = Fraction(99, 70)
 MAX_LENGTH = 2 ** 62
@@ -41,7 +41,7 @@ PAIRED_ROWS = ("the two rows of a clipped detector pair relu(s) - relu(s - d) (e
                "than any summation order, under which such a pair is off from d by rounding")
 
 
-class BoundedCertificateError(LsrlInputError):
+class BoundedCertificateError(CertificateError):
     """A bounded certificate that does not check; the message names the check, layer and value."""
 
 
@@ -185,11 +185,11 @@ def check_gates(weights: dict[str, np.ndarray], roots: tuple[GateRoot, ...], n: 
     errors = {}
     for root in roots:
         if root.parameter not in weights:
-            raise BoundedCertificateError(f"(ii) layer {root.layer}: the model has no parameter {root.parameter}")
+            raise BoundedCertificateError(f"layer {root.layer}: the model has no parameter {root.parameter}", check="ii")
         try:
             stored = _entry(weights, root)
         except IndexError:
-            raise BoundedCertificateError(f"(ii) layer {root.layer}: no entry {root.describe()}") from None
+            raise BoundedCertificateError(f"layer {root.layer}: no entry {root.describe()}", check="ii") from None
         errors[root.parameter, root.row, root.column] = up((root.exact(n) - stored).upper())
     return errors
 
@@ -205,9 +205,9 @@ def check_unit_disk(weights: dict[str, np.ndarray], roots: tuple[GateRoot, ...])
     for (layer, parameter, column, k, m, _), parts in pairs.items():
         modulus = parts.get("cos", Fraction(0)) ** 2 + parts.get("sin", Fraction(0)) ** 2
         if modulus > 1:
-            raise BoundedCertificateError(f"(ii) layer {layer} (diag-complex): the stored gate for root {k}/{m} in "
+            raise BoundedCertificateError(f"layer {layer} (diag-complex): the stored gate for root {k}/{m} in "
                                           f"{parameter}[:, {column}] is {parts.get('cos', 0)} + "
-                                          f"{parts.get('sin', 0)}i with modulus^2 {float(modulus)!r} > 1")
+                                          f"{parts.get('sin', 0)}i with modulus^2 {float(modulus)!r} > 1", check="ii")
         largest = max(largest, modulus)
     return largest
 
@@ -704,8 +704,8 @@ def explore(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, budgets: tupl
             try:
                 m = _ideal_margin(logits, label)
             except ValueError:
-                raise BoundedCertificateError(f"(i) {place}, the exact-root model does not pick label {label} of "
-                                              f"state {dfa.name(r)!r}") from None
+                raise BoundedCertificateError(f"{place}, the exact-root model does not pick label {label} of "
+                                              f"state {dfa.name(r)!r}", check="i") from None
             margin = m if margin is None else min(margin, m)
             if where is None and not _decision_holds(logits, errors, label):
                 where = place
@@ -716,8 +716,8 @@ def explore(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, budgets: tupl
             pair = (nxt, r)
             if pair not in seen:
                 if len(seen) >= max_configurations:
-                    raise BoundedCertificateError(f"(i) more than {max_configurations} reachable configurations: "
-                                                  "the exact-root model's state does not close up")
+                    raise BoundedCertificateError(f"more than {max_configurations} reachable configurations: "
+                                                  "the exact-root model's state does not close up", check="i")
                 seen.add(pair)
                 queue.append(pair)
     return Exploration(len(seen), margin or Fraction(1), tuple(growth), tuple(increment), where is None, where)
@@ -766,7 +766,7 @@ class BoundedCertificate:
 
     def to_json(self, dfa: DFA, labels: np.ndarray, construction: dict[str, Any] | None = None) -> dict[str, Any]:
         e = self.exploration
-        return {"format": FORMAT, "version": VERSION, "kind": KIND, "all_lengths": False,
+        return {**header(KIND), "all_lengths": False,
                 "claim": self.claim(), "assumptions": list(ASSUMPTIONS), "construction": construction or {},
                 "dfa": dfa_to_json(dfa), "labels": [int(x) for x in labels],
                 "orders": list(self.orders), "field": f"Q(zeta_{field_order(list(self.orders))})",
@@ -786,13 +786,14 @@ def _check(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, orders: list[i
     worst = max(analysis.errors.values(), default=Fraction(0))
     if gate_error is not None and worst > gate_error:
         root = next(r for r in roots if analysis.errors[r.parameter, r.row, r.column] > gate_error)
-        raise BoundedCertificateError(f"(ii) layer {root.layer}: gate weight {root.describe()} is "
+        raise BoundedCertificateError(f"layer {root.layer}: gate weight {root.describe()} is "
                                       f"{_entry(analysis.stored, root)}, not within {gate_error} of the root "
-                                      f"(off by up to {float(analysis.errors[root.parameter, root.row, root.column])!r})")
+                                      f"(off by up to {float(analysis.errors[root.parameter, root.row, root.column])!r})",
+                                      check="ii")
     exploration = explore(analysis, dfa, labels, budgets, max_configurations, stop_at_failure=True)
     if not exploration.within_budget:
-        raise BoundedCertificateError(f"(iii) {exploration.where}: with state errors within the budgets "
-                                      f"{[str(b) for b in budgets]} the float32 readout is not proved right")
+        raise BoundedCertificateError(f"{exploration.where}: with state errors within the budgets "
+                                      f"{[str(b) for b in budgets]} the float32 readout is not proved right", check="iii")
     lengths = safe_length(exploration, budgets)
     require_length(min(lengths), requested)
     return BoundedCertificate(tuple(orders), roots, gate_error if gate_error is not None else worst,
@@ -823,9 +824,9 @@ def certify_bounded(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders:
         try:
             return _check(analysis, dfa, labels, orders, roots, None, budgets, max_configurations, requested)
         except BoundedCertificateError as err:
-            if not str(err).startswith("(iii)"):
+            if err.check != "iii":
                 raise
-    raise BoundedCertificateError("(iii) no state error budget down to 2^-40 keeps the float32 readout right")
+    raise BoundedCertificateError("no state error budget down to 2^-40 keeps the float32 readout right", check="iii")
 
 
 def verify_bounded(model: RecurrentModel, document: dict[str, Any]) -> dict[str, Any]:
@@ -844,11 +845,11 @@ def verify_bounded(model: RecurrentModel, document: dict[str, Any]) -> dict[str,
     except (KeyError, TypeError, ValueError) as err:
         raise BoundedCertificateError(f"malformed bounded certificate: {err}") from None
     if len(budgets) != len(model.blocks):
-        raise BoundedCertificateError(f"(iii) {len(budgets)} budgets for a model of {len(model.blocks)} layers")
+        raise BoundedCertificateError(f"{len(budgets)} budgets for a model of {len(model.blocks)} layers", check="iii")
     cert = _check(DriftAnalysis(model, roots, orders), dfa, labels, orders, roots, gate_error, budgets, 20_000)
     if cert.length < claimed:
-        raise BoundedCertificateError(f"(iii) the certificate claims correctness up to length {claimed}, the checked "
-                                      f"quantities give {cert.length}")
+        raise BoundedCertificateError(f"the certificate claims correctness up to length {claimed}, the checked "
+                                      f"quantities give {cert.length}", check="iii")
     return {"kind": KIND, "correct_up_to_length": cert.length, "configurations": cert.exploration.configurations,
             "symbols": dfa.n_symbols, "margin": str(cert.exploration.margin),
             "margin_float": float(cert.exploration.margin), "gate_error": float(cert.gate_error),

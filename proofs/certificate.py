@@ -3,7 +3,6 @@ the finite set of reachable (configuration, DFA state) pairs in exact arithmetic
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -11,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from automata.dfa import DFA
-from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from proofs import batched_model as bm
 from proofs.disk_certificate import KIND as DISK
 from proofs.disk_certificate import DiskCertificateError, verify_disk
+from proofs.document import FORMAT, VERSION, CertificateError, header
 from proofs.exact_model import Config, Ledger, RationalModel
 from proofs.interval_certificate import KIND as INTERVAL
 from proofs.interval_certificate import IntervalCertificate, IntervalCertificateError, certify_interval, verify_interval
@@ -32,15 +31,10 @@ from proofs.spectral import (
 if TYPE_CHECKING:
     from models.stack import RecurrentModel
 
-FORMAT = "lsrl-certificate"
-VERSION = 2
+KIND = "exact"
 CLAIM = ("For every string over the alphabet and every position t, the argmax of the model's logits "
          "after t symbols equals the label of the DFA state after t symbols (by induction on t over "
          "the listed reachable (configuration, state) pairs, all checked in exact rational arithmetic).")
-
-
-class CertificateError(LsrlInputError):
-    """A certificate that does not check; the message names the configuration and symbol that break."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +50,7 @@ class Certificate:
 
     def to_json(self, dfa: DFA, labels: np.ndarray, construction: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
-            "format": FORMAT, "version": VERSION, "kind": "exact", "claim": CLAIM, "all_lengths": True,
+            **header(KIND), "claim": CLAIM, "all_lengths": True,
             "construction": construction or {},
             "dfa": dfa_to_json(dfa), "labels": [int(x) for x in labels],
             "start": 0,
@@ -94,10 +88,10 @@ def _claimed_classes(model: RecurrentModel, document: dict[str, Any]) -> list[st
     try:
         claimed = [str(layer["class"]) for layer in document["spectral"]["layers"]]
     except (KeyError, TypeError):
-        raise CertificateError("(d) the certificate has no well-formed spectral section") from None
+        raise CertificateError("the certificate has no well-formed spectral section", check="d") from None
     if len(claimed) != len(model.config.layers) or not set(claimed) <= set(KNOWN_CLASSES):
-        raise CertificateError(f"(d) the spectral section claims classes {claimed} for a model of "
-                               f"{len(model.config.layers)} layers")
+        raise CertificateError(f"the spectral section claims classes {claimed} for a model of "
+                               f"{len(model.config.layers)} layers", check="d")
     return claimed
 
 
@@ -108,7 +102,7 @@ def _check_spectra(exact: RationalModel, where: str, classes: list[str]) -> None
         try:
             check_transition(layer, classes[layer], transition)
         except SpectralViolation as err:
-            raise CertificateError(f"(d) {where}: {err}") from None
+            raise CertificateError(f"{where}: {err}", check="d") from None
 
 
 def _spectral_section(exact: RationalModel) -> dict[str, Any]:
@@ -210,7 +204,8 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
     _check_successor_table(document.get("successors"), len(configs), dfa.n_symbols)
     start = document.get("start")
     if type(start) is not int or not 0 <= start < len(configs):
-        raise CertificateError(f"(a) field 'start' must be a configuration index in 0..{len(configs) - 1}, got {start!r}")
+        raise CertificateError(f"field 'start' must be a configuration index in 0..{len(configs) - 1}, got {start!r}",
+                               check="a")
     exact = RationalModel(model)
     widths = [len(layer) for layer in exact.initial()]
     for i, config in enumerate(configs):
@@ -219,7 +214,8 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
                                    f"model's states have {widths}")
     classes = _claimed_classes(model, document)
     if configs[document["start"]] != exact.initial() or states[document["start"]] != dfa.start:
-        raise CertificateError("(a) the start configuration is not the model's initial state with the DFA's start state")
+        raise CertificateError("the start configuration is not the model's initial state with the DFA's start state",
+                               check="a")
     if batched:
         try:
             return _verify_batched(exact, document, dfa, labels, configs, states, classes)
@@ -234,14 +230,14 @@ def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = No
             where = f"configuration {i} (DFA state {dfa.name(q)!r}) reading {dfa.alphabet[a]!r}"
             _check_spectra(exact, where, classes)
             if states[j] != int(dfa.delta[q, a]):
-                raise CertificateError(f"(b) {where}: the DFA goes to {dfa.name(int(dfa.delta[q, a]))!r}, "
-                                       f"the certificate says {dfa.name(states[j])!r}")
+                raise CertificateError(f"{where}: the DFA goes to {dfa.name(int(dfa.delta[q, a]))!r}, "
+                                       f"the certificate says {dfa.name(states[j])!r}", check="b")
             if nxt != configs[j]:
                 raise _unreached(where, nxt, configs[j], j)
             m = _label_margin(logits, int(labels[states[j]]))
             if m <= 0:
-                raise CertificateError(f"(c) {where}: the readout does not pick label "
-                                           f"{int(labels[states[j]])} (margin {m})")
+                raise CertificateError(f"{where}: the readout does not pick label "
+                                           f"{int(labels[states[j]])} (margin {m})", check="c")
             margin = m if margin is None else min(margin, m)
     return _verified_summary(exact, document, ledger, len(configs), dfa.n_symbols, margin)
 
@@ -285,7 +281,7 @@ def _check_batch_spectra(checked: list[tuple[np.ndarray, list[str | None]]], row
     """Raise (d) at the first row that uses a transition outside its class, as the one-step path does."""
     for ids, errors in checked:
         if errors[ids[row]] is not None:
-            raise CertificateError(f"(d) {where}: {errors[ids[row]]}")
+            raise CertificateError(f"{where}: {errors[ids[row]]}", check="d")
 
 
 def _certify_batched(exact: RationalModel, dfa: DFA, labels: np.ndarray, max_configurations: int,
@@ -395,8 +391,8 @@ def _verify_batched(exact: RationalModel, document: dict[str, Any], dfa: DFA, la
                 _check_batch_spectra(spectral, b, where)
                 ledger.bits = max(ledger.bits, int(bits[b]))
                 if states[j] != int(delta[q, a]):
-                    raise CertificateError(f"(b) {where}: the DFA goes to {dfa.name(int(delta[q, a]))!r}, "
-                                           f"the certificate says {dfa.name(states[j])!r}")
+                    raise CertificateError(f"{where}: the DFA goes to {dfa.name(int(delta[q, a]))!r}, "
+                                           f"the certificate says {dfa.name(states[j])!r}", check="b")
                 if frontier.key([layer[b] for layer in nxt]) != keys[j]:
                     got, _ = exact.step(configs[i], a, Ledger())
                     if got == configs[j]:
@@ -404,8 +400,8 @@ def _verify_batched(exact: RationalModel, document: dict[str, Any], dfa: DFA, la
                     raise _unreached(where, got, configs[j], j)
                 if row_margins is not None and row_margins[b] <= 0:
                     m = Fraction(int(row_margins[b]), 1 << logits.e)
-                    raise CertificateError(f"(c) {where}: the readout does not pick label "
-                                           f"{int(labels[states[j]])} (margin {m})")
+                    raise CertificateError(f"{where}: the readout does not pick label "
+                                           f"{int(labels[states[j]])} (margin {m})", check="c")
         m = Fraction(1) if row_margins is None else Fraction(int(row_margins.min()), 1 << logits.e)
         margin = m if margin is None else min(margin, m)
         ledger.max_magnitude = max(ledger.max_magnitude, magnitude)
@@ -417,8 +413,8 @@ def _unreached(where: str, reached: Config, listed: Config, j: int) -> Certifica
     differing layer and coordinate."""
     layer = next(k for k, (x, y) in enumerate(zip(reached, listed)) if x != y)
     coordinate = next(t for t, (x, y) in enumerate(zip(reached[layer], listed[layer])) if x != y)
-    return CertificateError(f"(b) {where}: layer {layer} of the model does not reach the listed configuration {j} "
-                            f"(first differing coordinate {coordinate})")
+    return CertificateError(f"{where}: layer {layer} of the model does not reach the listed configuration {j} "
+                            f"(first differing coordinate {coordinate})", check="b")
 
 
 def _verified_summary(exact: RationalModel, document: dict[str, Any], ledger: Ledger, n_configurations: int,
@@ -427,8 +423,8 @@ def _verified_summary(exact: RationalModel, document: dict[str, Any], ledger: Le
     summary of a verified exact certificate (both verification paths end here)."""
     spectral = _spectral_section(exact)
     if document.get("spectral") != spectral:
-        raise CertificateError(f"(d) the certificate's spectral section does not match the transitions the model "
-                               f"uses: {_first_difference(document.get('spectral'), spectral)}")
+        raise CertificateError(f"the certificate's spectral section does not match the transitions the model "
+                               f"uses: {_first_difference(document.get('spectral'), spectral)}", check="d")
     exact_dtypes = [d for d in ("float64", "float32", "bfloat16") if ledger.exact_in(d) and exact.weights_fit(d)]
     return {"configurations": n_configurations, "symbols": n_symbols, "margin": str(margin),
             "exact_in": exact_dtypes, "summation_bits": ledger.bits, "mantissa_bits": MANTISSA_BITS,
@@ -438,12 +434,12 @@ def _verified_summary(exact: RationalModel, document: dict[str, Any], ledger: Le
 def _check_successor_table(successors: Any, n_configurations: int, n_symbols: int) -> None:
     """(b) needs one successor per configuration and symbol: a short row would leave symbols unchecked."""
     if not isinstance(successors, list) or len(successors) != n_configurations:
-        raise CertificateError(f"(b) the successor table must have one row per configuration ({n_configurations})")
+        raise CertificateError(f"the successor table must have one row per configuration ({n_configurations})", check="b")
     for i, row in enumerate(successors):
         if not isinstance(row, list) or len(row) != n_symbols:
-            raise CertificateError(f"(b) successor row {i} must list one configuration per symbol ({n_symbols})")
+            raise CertificateError(f"successor row {i} must list one configuration per symbol ({n_symbols})", check="b")
         if not all(isinstance(j, int) and 0 <= j < n_configurations for j in row):
-            raise CertificateError(f"(b) successor row {i} names a configuration outside 0..{n_configurations - 1}")
+            raise CertificateError(f"successor row {i} names a configuration outside 0..{n_configurations - 1}", check="b")
 
 
 def _first_difference(claimed: Any, actual: dict[str, Any]) -> str:
@@ -458,6 +454,3 @@ def _first_difference(claimed: Any, actual: dict[str, Any]) -> str:
                 return f"layer {got['layer']} lists {field} = {want.get(field)!r}, the model's are {value!r}"
     return "the rule differs"
 
-
-def save_certificate(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=None, separators=(",", ":")) + "\n"

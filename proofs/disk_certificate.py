@@ -11,13 +11,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from automata.dfa import DFA
-from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
 from proofs.bounded import (
     ASSUMPTIONS,
-    FORMAT,
     PAIRED_ROWS,
-    VERSION,
     BoundedCertificateError,
     DriftAnalysis,
     GateRoot,
@@ -30,6 +27,7 @@ from proofs.bounded import (
     layer_safe_length,
     require_length,
 )
+from proofs.document import FORMAT, VERSION, CertificateError, header
 from proofs.float_error import sqrt_up, up
 
 if TYPE_CHECKING:
@@ -41,7 +39,7 @@ MAX_NODES = 20_000
 Channels = tuple  # per layer: exact [Re ..., Im ...] coordinates, as in ``DriftAnalysis``
 
 
-class DiskCertificateError(LsrlInputError):
+class DiskCertificateError(CertificateError):
     """A disk certificate that does not check; the message names the check, the node's step and the value."""
 
 
@@ -92,7 +90,7 @@ def _successor_layer(centre, nominal, image, steps, where: str):
         moved_re, moved_im = u * nr - w * ni + b_re, w * nr + u * ni + b_im  # a N + b, |Y - (a N + b)| = snap
         size = _sign(u * u + w * w - 1)
         if size > 0:
-            raise DiskCertificateError(f"(i) {where}: channel {j}'s exact-root gate has modulus > 1")
+            raise DiskCertificateError(f"{where}: channel {j}'s exact-root gate has modulus > 1", check="i")
         new_x[j], new_x[c + j] = moved_re, moved_im
         if size < 0:  # a reset: the nominal value is its input, the centre the trace b + a N
             new_n[j], new_n[c + j] = b_re, b_im
@@ -124,12 +122,13 @@ def explore_disks(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, lam: Fr
             try:
                 m = _ideal_margin(logits, label)
             except ValueError:
-                raise DiskCertificateError(f"(i) {where}, the exact-root model at the disks' centres does not "
-                                           f"pick label {label} of state {dfa.name(r)!r}") from None
+                raise DiskCertificateError(f"{where}, the exact-root model at the disks' centres does not "
+                                           f"pick label {label} of state {dfa.name(r)!r}", check="i") from None
             margin = m if margin is None else min(margin, m)
             if not _decision_holds(logits, errors, label):
-                raise DiskCertificateError(f"(iii) {where}: over the disks with float budgets "
-                                           f"{[str(b) for b in budgets]} the float32 readout is not proved right")
+                raise DiskCertificateError(f"{where}: over the disks with float budgets "
+                                           f"{[str(b) for b in budgets]} the float32 readout is not proved right",
+                                           check="iii")
             centres, nominals = [], []
             for i in range(layers):
                 x, n, parts = _successor_layer(node.centre[i], node.nominal[i], image[i], bound.channels[i], where)
@@ -143,8 +142,8 @@ def explore_disks(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, lam: Fr
             nxt = Node(r, tuple(centres), tuple(nominals))
             if nxt not in seen:
                 if len(seen) >= max_nodes:
-                    raise DiskCertificateError(f"(i) more than {max_nodes} reachable nodes: the disks' centres "
-                                               "do not close up")
+                    raise DiskCertificateError(f"more than {max_nodes} reachable nodes: the disks' centres "
+                                               "do not close up", check="i")
                 seen.add(nxt)
                 queue.append(nxt)
     return DiskExploration(len(seen), margin or Fraction(1), tuple(growth), tuple(excess))
@@ -173,7 +172,7 @@ class DiskCertificate:
 
     def to_json(self, dfa: DFA, labels: np.ndarray, construction: dict[str, Any] | None = None) -> dict[str, Any]:
         e = self.exploration
-        return {"format": FORMAT, "version": VERSION, "kind": KIND, "all_lengths": False,
+        return {**header(KIND), "all_lengths": False,
                 "claim": self.claim(), "assumptions": [*ASSUMPTIONS, PAIRED_ROWS], "construction": construction or {},
                 "dfa": dfa_to_json(dfa), "labels": [int(x) for x in labels],
                 "orders": list(self.orders), "field": f"Q(zeta_{field_order(list(self.orders))})",
@@ -201,13 +200,13 @@ def _check(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders: list[int
     try:
         analysis = DriftAnalysis(model, roots, orders, paired_rows=True)
     except BoundedCertificateError as err:
-        raise DiskCertificateError(str(err)) from None
+        raise DiskCertificateError(err.reason, err.check) from None
     worst = max(analysis.errors.values(), default=Fraction(0))
     if gate_error is not None and worst > gate_error:
         root = next(r for r in roots if analysis.errors[r.parameter, r.row, r.column] > gate_error)
-        raise DiskCertificateError(f"(ii) layer {root.layer}: gate weight {root.describe()} is not within "
+        raise DiskCertificateError(f"layer {root.layer}: gate weight {root.describe()} is not within "
                                    f"{gate_error} of the root (off by up to "
-                                   f"{float(analysis.errors[root.parameter, root.row, root.column])!r})")
+                                   f"{float(analysis.errors[root.parameter, root.row, root.column])!r})", check="ii")
     if not 0 < lam < 1:
         raise DiskCertificateError(f"the reset gate {lam} is not in (0, 1)")
     exploration = explore_disks(analysis, dfa, labels, lam, budgets)
@@ -215,7 +214,7 @@ def _check(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders: list[int
     try:
         require_length(min(lengths), requested)
     except BoundedCertificateError as err:
-        raise DiskCertificateError(str(err)) from None
+        raise DiskCertificateError(err.reason, err.check) from None
     return DiskCertificate(tuple(orders), roots, gate_error if gate_error is not None else worst,
                            analysis.largest_modulus, lam, budgets, exploration, lengths)
 
@@ -231,9 +230,9 @@ def certify_disk(model: RecurrentModel, dfa: DFA, labels: np.ndarray, requested:
         try:
             return _check(model, dfa, labels, orders, roots, None, lam, budgets, requested)
         except DiskCertificateError as err:
-            if not str(err).startswith("(iii)"):
+            if err.check != "iii":
                 raise
-    raise DiskCertificateError("(iii) no float budget down to 2^-40 keeps the float32 readout right")
+    raise DiskCertificateError("no float budget down to 2^-40 keeps the float32 readout right", check="iii")
 
 
 def verify_disk(model: RecurrentModel, document: dict[str, Any]) -> dict[str, Any]:
@@ -253,14 +252,14 @@ def verify_disk(model: RecurrentModel, document: dict[str, Any]) -> dict[str, An
     except (KeyError, TypeError, ValueError) as err:
         raise DiskCertificateError(f"malformed disk certificate: {err}") from None
     if len(budgets) != len(model.blocks):
-        raise DiskCertificateError(f"(iii) {len(budgets)} budgets for a model of {len(model.blocks)} layers")
+        raise DiskCertificateError(f"{len(budgets)} budgets for a model of {len(model.blocks)} layers", check="iii")
     try:
         cert = _check(model, dfa, labels, orders, roots, gate_error, lam, budgets)
     except BoundedCertificateError as err:
-        raise DiskCertificateError(str(err)) from None
+        raise DiskCertificateError(err.reason, err.check) from None
     if cert.length < claimed:
-        raise DiskCertificateError(f"(iii) the certificate claims correctness up to length {claimed}, the checked "
-                                   f"quantities give {cert.length}")
+        raise DiskCertificateError(f"the certificate claims correctness up to length {claimed}, the checked "
+                                   f"quantities give {cert.length}", check="iii")
     return {"kind": KIND, "correct_up_to_length": cert.length, "nodes": cert.exploration.nodes,
             "symbols": dfa.n_symbols, "margin": str(cert.exploration.margin),
             "margin_float": float(cert.exploration.margin), "gate_error": float(cert.gate_error),

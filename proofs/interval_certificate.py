@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from automata.dfa import DFA
-from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json
+from proofs.document import CertificateError, header
 from proofs.interval import ROUNDINGS, Intervals, Rounding, _objects, concat
 from proofs.interval_model import Box, IntervalModel
 from proofs.rational import fits
@@ -35,7 +35,7 @@ CLAIM = ("For every string over the alphabet and every position t, the argmax of
          "summation order, IEEE round-to-nearest with gradual underflow), so the claim holds in it too.")
 
 
-class IntervalCertificateError(LsrlInputError):
+class IntervalCertificateError(CertificateError):
     """An interval certificate that does not check, or boxes that do not close; the message says where."""
 
 
@@ -52,7 +52,7 @@ class IntervalCertificate:
 
     def to_json(self, dfa: DFA, labels: np.ndarray, construction: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
-            "format": "lsrl-certificate", "version": 2, "kind": KIND, "claim": CLAIM, "all_lengths": True,
+            **header(KIND), "claim": CLAIM, "all_lengths": True,
             "construction": construction or {},
             "dfa": dfa_to_json(dfa), "labels": [int(x) for x in labels], "start": 0,
             "boxes": [{"dfa_state": dfa.name(q), "layers": [_box_json(layer) for layer in box]}
@@ -136,8 +136,8 @@ def explore(model: IntervalModel, dfa: DFA, rounding: Rounding,
                 queued.add(j)
             elif not _flat(boxes[j]).contains(_flat(reached)).all():
                 if growths[j] >= MAX_GROWTHS:
-                    raise IntervalCertificateError(f"(b) no inductive box found: {_where(i, dfa, states[i], a)} keeps "
-                                                   f"leaving box {j}: {_first_outside(reached, boxes[j])}")
+                    raise IntervalCertificateError(f"no inductive box found: {_where(i, dfa, states[i], a)} keeps "
+                                                   f"leaving box {j}: {_first_outside(reached, boxes[j])}", check="b")
                 boxes[j], last[j] = _grow(boxes[j], reached, last[j])
                 growths[j] += 1
                 if j not in queued:
@@ -187,7 +187,7 @@ def check(model: IntervalModel, dfa: DFA, labels: np.ndarray, states: list[int],
     layer and coordinate that break."""
     initial = model.initial()
     if states[0] != dfa.start or not _flat(boxes[0]).contains(_flat(initial)).all():
-        raise IntervalCertificateError("(a) the model's initial state with the DFA's start state is not in box 0")
+        raise IntervalCertificateError("the model's initial state with the DFA's start state is not in box 0", check="a")
     config = model.model.config
     transitions: list[set[tuple]] = [set() for _ in config.layers]
     margin = None
@@ -202,19 +202,19 @@ def check(model: IntervalModel, dfa: DFA, labels: np.ndarray, states: list[int],
                     try:
                         check_transition(layer, classes[layer] if classes else _class(model, layer), t)
                     except SpectralViolation as err:
-                        raise IntervalCertificateError(f"(d) {where}: {err}") from None
+                        raise IntervalCertificateError(f"{where}: {err}", check="d") from None
                 transitions[layer].update(recorded)
             r = int(dfa.delta[q, a])
             if not 0 <= j < len(states) or states[j] != r:
-                raise IntervalCertificateError(f"(b) {where}: the DFA goes to {dfa.name(r)!r}, the certificate's "
-                                               f"successor is not a box of that state")
+                raise IntervalCertificateError(f"{where}: the DFA goes to {dfa.name(r)!r}, the certificate's "
+                                               f"successor is not a box of that state", check="b")
             if not _flat(boxes[j]).contains(_flat(step.states)).all():
-                raise IntervalCertificateError(f"(b) {where}: the step leaves box {j}: "
-                                               f"{_first_outside(step.states, boxes[j])}")
+                raise IntervalCertificateError(f"{where}: the step leaves box {j}: "
+                                               f"{_first_outside(step.states, boxes[j])}", check="b")
             m = _margin(step.logits, int(labels[r]))
             if m <= 0:
-                raise IntervalCertificateError(f"(c) {where}: the readout does not pick label {int(labels[r])} of "
-                                               f"{dfa.name(r)!r} over the whole box (margin {float(m):.6g})")
+                raise IntervalCertificateError(f"{where}: the readout does not pick label {int(labels[r])} of "
+                                               f"{dfa.name(r)!r} over the whole box (margin {float(m):.6g})", check="c")
             margin = m if margin is None else min(margin, m)
     return Checked(margin if margin is not None else Fraction(1),
                    spectral_report(config.arch, config.layers, transitions))
@@ -294,10 +294,11 @@ def verify_interval(model: RecurrentModel, document: dict[str, Any], dfa: DFA | 
             raise IntervalCertificateError(f"box {i} has layer widths {[len(layer) for layer in box]}, the model's "
                                            f"states have {widths}")
     if document.get("start", 0) != 0:
-        raise IntervalCertificateError("(a) the start box must be box 0")
+        raise IntervalCertificateError("the start box must be box 0", check="a")
     checked = check(abstract, dfa, labels, states, boxes, successors, rounding, classes)
     if document.get("spectral") != checked.spectral:
-        raise IntervalCertificateError("(d) the certificate's spectral section does not match the gates the boxes use")
+        raise IntervalCertificateError("the certificate's spectral section does not match the gates the boxes use",
+                                       check="d")
     if rounding.mantissa is not None and not all(fits(w.ravel().tolist(), rounding.name)
                                                  for w in abstract.rational.values()):
         raise IntervalCertificateError(f"the certificate's rounding is {rounding.name}, but the weights are not "
