@@ -1,12 +1,5 @@
-"""Exact arithmetic in the cyclotomic field Q(zeta_N), zeta_N = exp(2 pi i / N), with proved signs.
-
-An element is the unique rational combination sum_j c_j zeta^j, j < phi(N), reduced modulo the N-th
-cyclotomic polynomial (a Q-basis), so equality is equality of coefficients. The roots of unity of every
-order dividing N, their cosines and (when 4 | N) their sines are elements; rationals embed. The sign of a
-real element is decided from rational enclosures of cos(2 pi j / N) (Taylor series with its remainder
-bound, pi from Machin's formula with alternating-series brackets), refined until the enclosure of the
-element excludes 0 (a nonzero element is not 0, so this terminates). Nothing is evaluated in floating
-point.
+"""Exact arithmetic in the cyclotomic field Q(zeta_N), zeta_N = exp(2 pi i / N), with signs proved from rational
+enclosures; nothing is evaluated in floating point. Why exact: docs/theorems.md#bounded-certificates
 """
 from __future__ import annotations
 
