@@ -59,11 +59,12 @@ def _v2(ints: np.ndarray) -> np.ndarray:
 
 
 def _normalise(ints: np.ndarray, e: int) -> tuple[np.ndarray, int]:
-    """The same values with the smallest exponent >= 0 (value-preserving)."""
-    nz = ints[ints != 0]
-    if e == 0 or nz.size == 0:
-        return ints, 0 if nz.size == 0 else e
-    t = min(int(_v2(nz).min()), e)
+    """The same values with the smallest exponent >= 0 (value-preserving). The least 2-adic valuation of the
+    nonzero entries is that of their bitwise OR (x and -x have the same lowest set bit)."""
+    low = int(np.bitwise_or.reduce(ints, axis=None)) if ints.size else 0
+    if low == 0:
+        return ints, 0
+    t = min((low & -low).bit_length() - 1, e)
     return (ints >> t, e - t) if t else (ints, e)
 
 
@@ -172,6 +173,16 @@ def _partial_affine(w: "Matrix", x: np.ndarray, columns: np.ndarray, bias: np.nd
     return out, mag, low
 
 
+def _combined(first: tuple, second: tuple) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Two column groups' (row -> group row, (sums, magnitudes, least valuations)) as one: per distinct pair of
+    group rows, the sums and magnitudes added (exact: integers whose total is below 2^53) and the minimum of
+    the valuations; with each row's pair."""
+    (i, (o1, m1, l1)), (j, (o2, m2, l2)) = first, second
+    pairs, inverse = np.unique(i * len(o2) + j, return_inverse=True)
+    a, b = pairs // len(o2), pairs % len(o2)
+    return inverse.ravel(), (o1[a] + o2[b], m1[a] + m2[b], np.minimum(l1[a], l2[b]))
+
+
 class Matrix:
     """A weight matrix on its integer grid, with what the ledger needs: row sums of |w| and the
     0/1 indicator of the entries of each 2-adic valuation."""
@@ -213,8 +224,8 @@ class BatchedModel:
     def _affine(self, name: str, x: Vec, bias: Vec | None) -> Vec:
         """``weight @ x + bias`` per row, recording the ledger's quantities. A row's sum, magnitude and
         least valuation are sums (and a minimum) over its columns, so they are computed per group of
-        columns on the group's distinct rows only and combined: the columns that depend on the symbol
-        alone (with a fixed bias), and the others (with a per-row bias)."""
+        columns on the group's distinct rows only and combined once per distinct pair of group rows: the
+        columns that depend on the symbol alone (with a fixed bias), and the others (with a per-row bias)."""
         w = self.m[name]
         rows = w.ints.shape[0]
         if bias is None:
@@ -225,36 +236,36 @@ class BatchedModel:
         max_b = int(np.abs(bias.ints).max()) if bias.ints.size else 0
         if ((w.max_row * max_x) << sp) + (max_b << sb) >= LIMIT:
             raise Unbatchable("a linear map's sum of |terms| reaches 2^53 on its integer grid")
-        out = mag = low = None
-        for index, x_part, columns, b_part in self._column_groups(x.ints, bias.ints):
-            o, m, v = (part[index] for part in _partial_affine(w, x_part, columns, b_part, sp, sb))
-            if out is None:
-                out, mag, low = o, m, v
-            else:
-                out += o  # exact: integers whose total is below 2^53 (checked above)
-                mag += m
-                np.minimum(low, v, out=low)
+        parts = [(index, _partial_affine(w, x_part, columns, b_part, sp, sb))
+                 for index, x_part, columns, b_part in self._column_groups(x.ints, bias.ints)]
+        index, (out, mag, low) = parts[0] if len(parts) == 1 else _combined(*parts)
         if out.size:
             # a row of zero magnitude has only zero terms (low = inf): its bits are 0
             bits = np.maximum((np.frexp(mag)[1] - low).max(axis=1), 0).astype(np.int64)
-            self.bits = np.maximum(self.bits, bits)
+            self.bits = np.maximum(self.bits, bits[index])
             self.max_mag = max(self.max_mag, Fraction(int(mag.max()), 1 << g))
-        ints, e = _normalise(out.astype(np.int64), g)
-        return Vec(ints, e)
+        ints, e = _normalise(out.astype(np.int64), g)  # every distinct row is some row's: the same grid
+        return Vec(ints[index], e)
 
     def _column_groups(self, x: np.ndarray, bias: np.ndarray):
         """(row -> group row, the group's distinct rows, its column mask, its bias or None) for the columns
-        determined by the symbol (rows: one per symbol) and for the rest (rows: the distinct ones)."""
+        determined by the symbol (rows: one per symbol) and for the rest (rows: the distinct ones); columns
+        of zeros hold no term and are in neither. A fixed bias goes with the first group."""
         slot, first_of = self.symbol_rows
-        by_symbol = np.all(x == x[first_of[slot]], axis=0)
+        used = x.any(axis=0)
+        by_symbol = used & np.all(x == x[first_of[slot]], axis=0)
+        rest = used & ~by_symbol
         fixed_bias = bias.ndim == 1
-        groups = [(slot, x[first_of][:, by_symbol], by_symbol, bias if fixed_bias else None)]
-        rest = ~by_symbol
-        if rest.any() or not fixed_bias:
+        has_rest = bool(rest.any()) or not fixed_bias
+        groups = []
+        if by_symbol.any() or not has_rest:
+            groups.append((slot, x[first_of][:, by_symbol], by_symbol, bias if fixed_bias else None))
+        if has_rest:
             part = np.concatenate([x[:, rest], bias], axis=1) if not fixed_bias else x[:, rest]
             distinct = _distinct_rows(part)
             index, chosen = (np.arange(len(x)), slice(None)) if distinct is None else (distinct[1], distinct[0])
-            groups.append((index, x[chosen][:, rest], rest, None if fixed_bias else bias[chosen]))
+            rest_bias = bias[chosen] if not fixed_bias else None if groups else bias
+            groups.append((index, x[chosen][:, rest], rest, rest_bias))
         return groups
 
     def _matrix_affine(self, w: Vec, x: Vec, bias: Vec | None = None) -> Vec:
