@@ -1,0 +1,76 @@
+"""The README's main job as a user runs it: ``lsrl compile task:S:5 --arch deltaproduct -o DIR`` then ``lsrl verify
+DIR``, each a fresh process with one thread; wall and CPU seconds, best and median of --repeats. Writes
+bench/results/readme_main_job.json.
+
+    python bench/readme_main_job.py
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.environment import environment  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+LSRL = [path] if (path := shutil.which("lsrl")) else [sys.executable, "-m", "lsrl.cli"]
+
+
+def timed(argv: list[str]) -> dict[str, float]:
+    """Wall and CPU (user + system) seconds of one ``lsrl`` process (the console script, as a user runs it);
+    it must exit 0."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([*LSRL, *argv], cwd=ROOT, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "load_average_1min": os.getloadavg()[0]}
+
+
+def summary(runs: list[dict[str, float]]) -> dict[str, float]:
+    walls, cpus = [r["wall_s"] for r in runs], [r["cpu_s"] for r in runs]
+    return {"wall_best_s": min(walls), "wall_median_s": statistics.median(walls),
+            "cpu_best_s": min(cpus), "cpu_median_s": statistics.median(cpus)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="task:S:5")
+    parser.add_argument("--arch", default="deltaproduct")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "readme_main_job.json"))
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="lsrl-readme-"))
+    runs: dict[str, list[dict[str, float]]] = {"compile": [], "verify": []}
+    try:
+        for i in range(args.repeats):
+            directory = scratch / f"run{i}"
+            runs["compile"].append(timed(["compile", args.task, "--arch", args.arch, "-o", str(directory)]))
+            runs["verify"].append(timed(["verify", str(directory)]))
+    finally:
+        shutil.rmtree(scratch)
+    result: dict[str, Any] = {
+        "benchmark": "readme_main_job", "environment": environment(), "threads": 1, "cpu_count": os.cpu_count(),
+        "lsrl": " ".join(LSRL), "commands": [f"lsrl compile {args.task} --arch {args.arch} -o DIR", "lsrl verify DIR"],
+        "runs": runs, "summary": {name: summary(r) for name, r in runs.items()}}
+    result["summary"]["total_wall_best_s"] = round(sum(s["wall_best_s"] for s in result["summary"].values()), 3)
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result["summary"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
