@@ -28,7 +28,7 @@ PAIRS = (("parity", "diag-neg"), ("flipflop", "diag-01"), ("Z:4", "rotation"), (
 def run(task_name: str, arch: str, length: int, batch: int, device: str, seed: int) -> dict:
     task = get_task(task_name)
     compiled = compile_automaton(task.dfa, arch, task.labels)
-    safe = compiled.model.config.meta.get("safe_length")
+    safe = compiled.model.config.origin.safe_length
     n = min(length, int(safe)) if safe else length
     symbols = np.random.default_rng(seed).integers(0, compiled.dfa.n_symbols, size=(batch, n))
     expected = compiled.labels[compiled.dfa.trace_batch(symbols)]

@@ -18,6 +18,7 @@ from automata.fileformat import dfa_from_json, dfa_to_json
 from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.sources import Language, resolve_language
 from models import checkpoint, registry
+from models.origin import ConstructionOrigin
 from proofs.bounded import BoundedCertificateError, certify_bounded
 from proofs.certificate import CertificateError, certify, first_layer_spectrum
 from proofs.certificate_kinds import check_claims, kind_of, proven_classes
@@ -75,15 +76,14 @@ def bounded_certificate(compiled: CompiledAutomaton) -> dict[str, Any] | None:
 
 def _bounded_attempt(compiled: CompiledAutomaton) -> tuple[dict[str, Any] | None, str | None]:
     """``bounded_certificate`` and, when a model that drifts gets none, why not."""
-    meta = compiled.model.config.meta
-    if not isinstance(meta.get("safe_length"), int):
+    origin = compiled.model.config.origin
+    if not isinstance(origin, ConstructionOrigin) or origin.safe_length is None:
         return None, None
     try:
-        if meta.get("exact_values") is False:
+        if not origin.exact_values:
             cert = certify_disk(compiled.model, compiled.dfa, compiled.labels)
         else:
-            orders = [int(m) for m in meta.get("moduli") or meta.get("primes") or ()]
-            cert = certify_bounded(compiled.model, compiled.dfa, compiled.labels, orders)
+            cert = certify_bounded(compiled.model, compiled.dfa, compiled.labels, list(origin.rotation_orders))
     except (BoundedCertificateError, DiskCertificateError) as err:
         return None, f"no bounded certificate either: {err}"
     construction = {"name": compiled.construction, "reference": compiled.reference, **compiled.size()}
@@ -94,12 +94,13 @@ def bounded_statement(compiled: CompiledAutomaton, document: dict[str, Any] | No
     """For a construction that drifts in float (rotations of order other than 1, 2, 4), the length up to
     which every prediction is proved right: the bounded certificate's L (re-checked by ``lsrl verify``)
     when ``document`` is one, else the construction's own bound (not re-checked); None if neither exists."""
-    length = compiled.model.config.meta.get("safe_length")
+    origin = compiled.model.config.origin
+    length = origin.safe_length if isinstance(origin, ConstructionOrigin) else None
     if document is not None:
         return {"all_lengths": False, "correct_up_to_length": document["correct_up_to_length"],
                 "statement": document["claim"] + f" Re-checked by lsrl verify ({CERTIFICATE}, kind \"{document['kind']}\").",
                 "first_layer_spectrum": first_layer_spectrum(compiled.model)}
-    if not isinstance(length, int):
+    if length is None:
         return None
     return {"all_lengths": False, "correct_up_to_length": length,
             "statement": f"every float32 prediction on every string of length <= {length} equals the DFA's "

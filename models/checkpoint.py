@@ -60,6 +60,11 @@ def read_config(directory: str | os.PathLike) -> dict[str, Any]:
     return document
 
 
+def read_model_config(directory: str | os.PathLike) -> ModelConfig:
+    """The validated model config of a model directory (its config.json's "model" field)."""
+    return ModelConfig.from_json(read_config(directory)["model"], f"{Path(directory) / CONFIG}: field 'model'")
+
+
 def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> RecurrentModel:
     """The model saved in ``directory``, on ``device``: the config is validated and the weights file's
     header is checked against the shapes the config implies before any tensor is read."""
@@ -69,7 +74,7 @@ def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Re
 
     from models.stack import RecurrentModel
 
-    config = ModelConfig.from_json(read_config(directory)["model"], f"{Path(directory) / CONFIG}: field 'model'")
+    config = read_model_config(directory)
     # A small model is built at once (cheap); a large one first on the meta device, which allocates nothing
     # but costs seconds (its initialisers load torch._dynamo), so that a hostile config cannot allocate.
     small = config.size_scale() <= SMALL_MODEL

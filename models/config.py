@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from automata.errors import LsrlInputError
+from models.origin import ORIGIN_KEYS, Origin, ProgramOrigin, ProgramPort, origin_to_json
 from models.registry import BLOCK_PARTS, FAMILIES
 
 
@@ -41,7 +42,8 @@ class LayerConfig:
 class ModelConfig:
     """A stack of blocks over a residual stream of width ``d_model``; symbols enter by an embedding
     and every position is read out into ``n_labels`` logits. ``exact`` selects the compiled path:
-    piecewise-linear gates whose values are exact rationals, instead of the trained sigmoids."""
+    piecewise-linear gates whose values are exact rationals, instead of the trained sigmoids. ``origin`` says
+    what the model was trained or compiled from (``models.origin``; saved as config.json's "meta")."""
 
     arch: str
     n_symbols: int
@@ -50,7 +52,7 @@ class ModelConfig:
     layers: tuple[LayerConfig, ...]
     exact: bool = False
     dtype: str = "float32"
-    meta: dict[str, Any] = field(default_factory=dict)
+    origin: Origin | None = None
     d_input: int = 0  # > 0: inputs are real vectors of this width, read by a linear projection, not the embedding
     norm: bool = False  # RMSNorm of the stream before the readout (the final norm of fla's models)
     # Ported (compiled programs): the stream begins as the input followed by zeros, and every map reads and writes
@@ -74,13 +76,15 @@ class ModelConfig:
         _check_ports(self)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {META if name == "origin" else name: origin_to_json(self.origin) if name == "origin" else value
+                for name, value in asdict(self).items()}
 
     @classmethod
     def from_json(cls, data: Any, source: str = "config.json") -> ModelConfig:
         """Parse a saved config, checking every field's type and bounds before anything is allocated;
         a malformed one raises ``ConfigError`` naming the field."""
         fields = _checked_fields(cls, data, source, required=("arch", "n_symbols", "n_labels", "d_model", "layers"))
+        fields["origin"] = _origin_from_json(fields.pop(META, {}), f"{source}: field {META!r}")
         if fields["arch"] not in FAMILIES:
             raise ConfigError(f"{source}: field 'arch': unknown architecture {fields['arch']!r}")
         if fields.get("dtype", "float32") not in DTYPES:
@@ -102,6 +106,7 @@ class ModelConfig:
 
 
 DTYPES = ("float16", "bfloat16", "float32", "float64")
+META = "meta"  # config.json's name for ModelConfig.origin
 MAX_LAYERS = 256
 MAX_WIDTH = 1 << 20
 MAX_PARAMETERS = 1 << 31
@@ -118,7 +123,8 @@ _KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a s
 def _json_kind(annotation: str) -> type:
     """The JSON type that stores a dataclass field annotated ``annotation`` (tuples are lists)."""
     base = annotation.split("[", 1)[0].split("|", 1)[0].strip()
-    return {"int": int, "float": float, "bool": bool, "str": str, "dict": dict, "tuple": list, "list": list}[base]
+    return {"int": int, "float": float, "bool": bool, "str": str, "dict": dict, "tuple": list, "list": list,
+            "Origin": dict}[base]
 
 
 def _checked_fields(cls: type, data: Any, source: str, required: tuple[str, ...]) -> dict[str, Any]:
@@ -126,7 +132,7 @@ def _checked_fields(cls: type, data: Any, source: str, required: tuple[str, ...]
     counts) in 0..MAX_WIDTH."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a JSON object, got {type(data).__name__}")
-    known = {f.name: _json_kind(str(f.type)) for f in dataclass_fields(cls)}
+    known = {(META if f.name == "origin" else f.name): _json_kind(str(f.type)) for f in dataclass_fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(f"{source}: unknown field {unknown[0]!r}")
@@ -143,6 +149,67 @@ def _checked_fields(cls: type, data: Any, source: str, required: tuple[str, ...]
         if kind is float and not math.isfinite(value):
             raise ConfigError(f"{source}: field {name!r} must be a finite number")
     return dict(data)
+
+
+MAX_COUNT = 2**63 - 1  # lengths in an origin (a safe length may reach 2^62)
+
+
+def _origin_from_json(data: dict[str, Any], source: str) -> Origin | None:
+    """The origin recorded in a saved "meta" object, told apart by its key field; {} (a model built by hand) is None."""
+    if not data:
+        return None
+    kinds = [cls for key, cls in ORIGIN_KEYS.items() if key in data]
+    if len(kinds) != 1:
+        raise ConfigError(f"{source}: expected exactly one of the fields {', '.join(map(repr, ORIGIN_KEYS))}")
+    known = {f.name: str(f.type) for f in dataclass_fields(kinds[0])}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{source}: unknown field {unknown[0]!r}")
+    missing = [f.name for f in dataclass_fields(kinds[0]) if f.name not in data and f.default is MISSING]
+    if missing:
+        raise ConfigError(f"{source}: missing field {missing[0]!r}")
+    if kinds[0] is ProgramOrigin:
+        return _program_from_json(data, source)
+    return kinds[0](**{name: _json_value(known[name], value, f"{source}: field {name!r}") for name, value in data.items()})
+
+
+def _program_from_json(data: dict[str, Any], source: str) -> ProgramOrigin:
+    """A program's origin: its ports are saved as [name, dim, alphabet or null] (inputs) and [name, dim] (outputs)."""
+    ports = {}
+    for field_name, width in (("inputs", 3), ("outputs", 2)):
+        items = _json_value("list", data[field_name], f"{source}: field {field_name!r}")
+        if not all(isinstance(item, list) and len(item) == width for item in items):
+            raise ConfigError(f"{source}: field {field_name!r} must hold lists of {width} values")
+        ports[field_name] = tuple(
+            ProgramPort(_json_value("str", item[0], f"{source}: {field_name}[{i}][0]"),
+                        _json_value("int", item[1], f"{source}: {field_name}[{i}][1]"),
+                        _json_value("tuple[str, ...] | None", item[2], f"{source}: {field_name}[{i}][2]")
+                        if width == 3 else None)
+            for i, item in enumerate(items))
+    return ProgramOrigin(_json_value("str", data["program_hash"], f"{source}: field 'program_hash'"),
+                         _json_value("str", data["compiled_for"], f"{source}: field 'compiled_for'"),
+                         _json_value("int | None", data["max_length"], f"{source}: field 'max_length'"),
+                         ports["inputs"], ports["outputs"])
+
+
+def _json_value(annotation: str, value: Any, where: str) -> Any:
+    """``value`` checked against a field's annotation ("int", "str | None", "tuple[int, ...]"); lists become
+    tuples where the annotation says tuple, integers lie in 0..MAX_COUNT and numbers are finite."""
+    options = [option.strip() for option in annotation.split("|")]
+    if value is None and "None" in options:
+        return None
+    kind = _json_kind(options[0])
+    numeric = kind is float and isinstance(value, int)
+    if not (isinstance(value, kind) or numeric) or (kind in (int, float) and isinstance(value, bool)):
+        raise ConfigError(f"{where} must be {_KINDS[kind]}, got {type(value).__name__}")
+    if kind is int and not 0 <= value <= MAX_COUNT:
+        raise ConfigError(f"{where} = {value} is outside 0..{MAX_COUNT}")
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number")
+    if options[0].startswith("tuple["):
+        item = options[0][len("tuple["):].split(",", 1)[0]
+        return tuple(_json_value(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    return float(value) if kind is float else value
 
 
 def _layer_from_json(data: Any, source: str) -> LayerConfig:

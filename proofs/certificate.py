@@ -11,6 +11,7 @@ import numpy as np
 
 from automata.dfa import DFA
 from automata.fileformat import dfa_from_json, dfa_to_json
+from models.origin import ConstructionOrigin
 from proofs import batched_model as bm
 from proofs.disk_certificate import KIND as DISK
 from proofs.disk_certificate import DiskCertificateError, verify_disk
@@ -116,8 +117,8 @@ def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray,
     whose construction declares inexact channel values gets an interval certificate instead, unless it also
     declares a safe length: its counters' phases drift (the stored roots of unity are not exact), so no box
     closes, and the exact explorer refuses it with its own reason."""
-    meta = model.config.meta
-    if meta.get("exact_values") is False and not isinstance(meta.get("safe_length"), int):
+    origin = model.config.origin
+    if isinstance(origin, ConstructionOrigin) and not origin.exact_values and origin.safe_length is None:
         try:
             return certify_interval(model, dfa, labels, max_configurations)
         except IntervalCertificateError as err:

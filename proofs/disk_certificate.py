@@ -12,6 +12,7 @@ import numpy as np
 
 from automata.dfa import DFA
 from automata.fileformat import dfa_from_json, dfa_to_json
+from models.origin import ConstructionOrigin
 from proofs.bounded import (
     ASSUMPTIONS,
     PAIRED_ROWS,
@@ -189,12 +190,6 @@ class DiskCertificate:
                              "largest_squared_modulus": str(self.largest_modulus), "within_unit_disk": True}}
 
 
-def _orders(model: RecurrentModel) -> list[int]:
-    """The counters' orders, from the construction's component names ("counter3@level2")."""
-    names = model.config.meta.get("components") or ()
-    return sorted({int(n.split("@")[0][len("counter"):]) for n in names if n.startswith("counter")})
-
-
 def _check(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders: list[int], roots: tuple[GateRoot, ...],
            gate_error: Fraction | None, lam: Fraction, budgets: tuple[Fraction, ...], requested: int = 1) -> DiskCertificate:
     try:
@@ -222,8 +217,10 @@ def _check(model: RecurrentModel, dfa: DFA, labels: np.ndarray, orders: list[int
 def certify_disk(model: RecurrentModel, dfa: DFA, labels: np.ndarray, requested: int = 1) -> DiskCertificate:
     """Find the gates and the largest budget 2^-k (k = 1..40, the same for every layer) whose exploration
     checks, and certify that the float32 model is right up to a length of at least ``requested``."""
-    orders = _orders(model)
-    lam = Fraction(model.config.meta["reset_gate"])
+    origin = model.config.origin
+    if not isinstance(origin, ConstructionOrigin) or origin.reset_gate is None:
+        raise DiskCertificateError("the model records no reset gate: not a cascade with reset traces")
+    orders, lam = list(origin.counter_orders), Fraction(origin.reset_gate)
     roots = find_gate_roots(model, orders)
     for k in range(1, 41):
         budgets = (Fraction(1, 2 ** k),) * len(model.blocks)

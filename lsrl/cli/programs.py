@@ -55,7 +55,7 @@ def _compile(args: argparse.Namespace) -> int:
                "input_ranges": list(args.input_range or ()), "max_length": args.max_length, "dtype": dtype,
                "approximate": args.approximate}
     extra = {"source": args.source, "arch": args.arch,
-             "program_hash": compiled.model.config.meta["program_hash"], "size": compiled.size(),
+             "program_hash": compiled.model.config.origin.program_hash, "size": compiled.size(),
              **compiled.claims(), "compile_options": options}
     model = compiled.model.to(getattr(__import__("torch"), dtype))
     model.config = dataclasses.replace(model.config, dtype=dtype)

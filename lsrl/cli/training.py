@@ -65,14 +65,17 @@ def _extract(args: argparse.Namespace) -> int:
     from automata.tasks import get_task
     from lsrl.extraction import extract_automaton
     from models import registry
-    from models.checkpoint import load, read_config
+    from models.checkpoint import load, read_config, read_model_config
+    from models.origin import TrainingOrigin
 
     tolerances = _numbers(args.tolerance, "--tolerance") if args.tolerance is not None else None
     if tolerances is not None and not all(math.isfinite(t) and t > 0 for t in tolerances):
         raise InvalidOption(f"--tolerance {args.tolerance!r:.60}: every tolerance must be a finite number > 0")
     config = read_config(args.directory)
     source = config.get("source") if isinstance(config.get("source"), str) else ""
-    name = (args.task or config.get("run", {}).get("train", {}).get("task") or config["model"]["meta"].get("task")
+    origin = read_model_config(args.directory).origin
+    name = (args.task or config.get("run", {}).get("train", {}).get("task")
+            or (origin.task if isinstance(origin, TrainingOrigin) else None)
             or (source.removeprefix("task:") if source.startswith("task:") else None))
     if name is None:
         raise InvalidOption(f"{args.directory}: no task recorded; pass --task")

@@ -19,6 +19,7 @@ from lsrl.compiler.fuse import Atom, Row, is_atom
 from lsrl.compiler.schedule import Kind, block_of, schedule
 from lsrl.lang.graph import Input, Node
 from models.config import LayerConfig, ModelConfig
+from models.origin import ProgramOrigin
 from models.registry import recurrence_class
 from models.stack import RecurrentModel
 
@@ -124,7 +125,7 @@ def ported(p: Plan, bp: BlockPlan) -> LayerConfig:
                    mlp_writes=p.layout.channels(own(bp.mlp)))
 
 
-def build_model(p: Plan, meta: Mapping[str, object] | None = None) -> RecurrentModel:
+def build_model(p: Plan, origin: ProgramOrigin | None = None) -> RecurrentModel:
     """The ported model of the plan with exact weights (float64; cast with ``.to(dtype)``): the inputs are the
     first channels of the stream, and every map holds weights for the channels it reads and writes."""
     program, layout = p.ctx.program, p.layout
@@ -133,7 +134,7 @@ def build_model(p: Plan, meta: Mapping[str, object] | None = None) -> RecurrentM
     layers = tuple(ported(p, bp) for bp in p.blocks)
     readout = layout.channels(a for row in p.readout for a in row.terms)
     config = ModelConfig(p.backend.arch, 0, len(p.readout), layout.width, layers, exact=True, dtype="float64",
-                         meta=dict(meta or {}), d_input=d_input, ported=True, readout_reads=readout)
+                         origin=origin, d_input=d_input, ported=True, readout_reads=readout)
     with warnings.catch_warnings():  # layers without a recurrence hold zero-size weights
         warnings.filterwarnings("ignore", message="Initializing zero-element tensors is a no-op")
         model = RecurrentModel(config).to(torch.float64)

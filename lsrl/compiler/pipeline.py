@@ -24,6 +24,7 @@ from lsrl.compiler.rounding import SIGNIFICAND_BITS, OutputError, output_errors
 from lsrl.constructions.errors import InvalidOption
 from lsrl.lang.errors import InputValueError, Location
 from lsrl.lang.graph import CheckedProgram, Node, exact
+from models.origin import ProgramOrigin, ProgramPort
 from models.stack import RecurrentModel
 from proofs.cyclotomic import Algebraic
 
@@ -152,10 +153,11 @@ def compile_program(program: CheckedProgram, arch: str, input_ranges: InputRange
         if error.bound == INF or (error.bound and not approximate):
             raise _refusal(target.name, dtype, error, simplified, approximate)
     length = correct_up_to(lowered, dtype, max_length) if approximate and any(e.bound for e in errors) else None
-    meta = {"program_hash": program_hash(program), "compiled_for": arch, "max_length": max_length,
-            "inputs": [[i.name, i.dim, list(i.alphabet) if i.alphabet else None] for i in program.inputs],
-            "outputs": [[name, node.dim] for name, node in program.outputs]}
-    return CompiledProgram(program, build_model(lowered, meta), lowered, arch, dtype, errors, max_length, length)
+    origin = ProgramOrigin(program_hash(program), arch, max_length,
+                           tuple(ProgramPort(i.name, i.dim, tuple(i.alphabet) if i.alphabet else None)
+                                 for i in program.inputs),
+                           tuple(ProgramPort(name, node.dim) for name, node in program.outputs))
+    return CompiledProgram(program, build_model(lowered, origin), lowered, arch, dtype, errors, max_length, length)
 
 
 Lowered = tuple[CheckedProgram, Plan, tuple[OutputError, ...]]

@@ -16,6 +16,7 @@ from lsrl.constructions.layout import Layout, Subspace, label_readout, one_hot_e
 from lsrl.constructions.result import CompiledAutomaton
 from models import registry
 from models.config import LayerConfig, ModelConfig
+from models.origin import ConstructionOrigin
 from models.stack import RecurrentModel
 
 SATURATE = 1000.0  # sigmoid pre-activation that is exactly 0 or 1 in float32 and float64
@@ -120,7 +121,7 @@ def model_config(cls: str, dfa: DFA, n_labels: int, plan: UnitPlan) -> tuple[Mod
     mlp = len(plan.detectors.states) if plan.detectors is not None else 0
     layer = LayerConfig(d_state=plan.units.n_units, mlp_hidden=mlp, nonlinearity=nonlinearity)
     config = ModelConfig(arch, dfa.n_symbols, n_labels, layout.width, (layer,), exact=True,
-                         meta={"construction": f"{construction_prefix(cls)}-{plan.name}"})
+                         origin=ConstructionOrigin(f"{construction_prefix(cls)}-{plan.name}"))
     return config, layout
 
 
@@ -154,7 +155,7 @@ def build(cls: str, dfa: DFA, labels: np.ndarray, n_labels: int, plan: UnitPlan)
             vertex_detectors(model.blocks[0].mlp, code, state, torch.tensor(d.functionals, dtype=torch.float64),
                              torch.tensor(d.offsets, dtype=torch.float64), d.states.tolist())
         label_readout(model.readout, state, labels, n_labels)
-    return CompiledAutomaton(model, dfa, labels, config.meta["construction"], plan.reference)
+    return CompiledAutomaton(model, dfa, labels, config.origin.construction, plan.reference)
 
 
 def float32(a: np.ndarray) -> torch.Tensor:

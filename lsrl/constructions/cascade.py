@@ -18,6 +18,7 @@ from lsrl.constructions.layout import Layout, Subspace, label_readout, one_hot_e
 from lsrl.constructions.result import CompiledAutomaton
 from models import registry
 from models.config import LayerConfig, ModelConfig
+from models.origin import ConstructionOrigin
 from models.stack import MLP, RecurrentModel
 
 REFERENCES = (HOLONOMY + "; Grazzi et al. 2025, 'Unlocking State-Tracking in Linear RNNs Through Negative "
@@ -151,7 +152,7 @@ def deltaproduct_cascade(dfa: DFA, labels: np.ndarray | None = None, n_h: int | 
                                gate_range=(0.0, 2.0), mlp_hidden=3 * len(units[d]))
                    for d, m in enumerate(sizes))
     config = ModelConfig("deltaproduct", k, n_labels, layout.width, layers, exact=True,
-                         meta={"construction": "householder-holonomy-cascade", "level_sizes": list(sizes)})
+                         origin=ConstructionOrigin("householder-holonomy-cascade", level_sizes=tuple(sizes)))
     model = RecurrentModel(config)
     with torch.no_grad():
         one_hot_embedding(model.embedding.weight, symbols)
@@ -185,7 +186,7 @@ def deltaproduct_cascade(dfa: DFA, labels: np.ndarray | None = None, n_h: int | 
                 codes = [sum(weights[j] * v for j, v in enumerate(key)) for key in units[d]]
                 _tents(block.mlp, symbols, z, weights, codes, targets, with_letter=False)
         label_readout(model.readout, state, labels, n_labels)
-    return CompiledAutomaton(model, dfa, labels, config.meta["construction"], REFERENCES)
+    return CompiledAutomaton(model, dfa, labels, config.origin.construction, REFERENCES)
 
 
 def _letters_with(top: dict[tuple, Action], action: Action, k: int) -> list[int]:
@@ -270,8 +271,8 @@ def diagonal_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compiled
     layers = tuple(LayerConfig(d_state=m * (2 if complex_channels else 1), gate_range=gate_range,
                                mlp_hidden=2 * len(units[d])) for d, m in enumerate(sizes))
     config = ModelConfig(family, k, n_labels, layout.width, layers, exact=True,
-                         meta={"construction": f"{arch}-holonomy-cascade", "level_sizes": list(sizes),
-                               "reset_gate": margins.lam, "exact_values": False})
+                         origin=ConstructionOrigin(f"{arch}-holonomy-cascade", level_sizes=tuple(sizes),
+                                                   reset_gate=margins.lam, exact_values=False))
     model = RecurrentModel(config)
     with torch.no_grad():
         one_hot_embedding(model.embedding.weight, symbols)
@@ -296,7 +297,7 @@ def diagonal_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compiled
                 plain = [(None, *((c, -1) for c in key)) for key in units[d]]
                 _clipped(block.mlp, plain, targets, symbols, act, h, keyed, resets, margins, with_letter=False)
         label_readout(model.readout, state, labels, n_labels)
-    return CompiledAutomaton(model, dfa, labels, config.meta["construction"], REFERENCES)
+    return CompiledAutomaton(model, dfa, labels, config.origin.construction, REFERENCES)
 
 
 def _clipped(mlp: MLP, keys: list[tuple], targets: list[int], symbols: Subspace, act: list[Subspace],

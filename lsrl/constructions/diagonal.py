@@ -16,6 +16,7 @@ from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
 from models.config import LayerConfig, ModelConfig
+from models.origin import ConstructionOrigin
 from models.stack import RecurrentModel
 
 MAX_STATES = 16
@@ -109,7 +110,7 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, bits: list[Bit], arch: s
     gate_range = (-1.0, 1.0) if arch == "diag-neg" else (0.0, 1.0)
     layer = LayerConfig(d_state=m, gate_range=gate_range, mlp_hidden=n if detect else 0)
     config = ModelConfig("diag", k, n_labels, layout.width, (layer,), exact=True,
-                         meta={"construction": f"{arch}-bits", "bits": len(bits)})
+                         origin=ConstructionOrigin(f"{arch}-bits", bits=len(bits)))
     model = RecurrentModel(config)
     codes = torch.tensor(np.stack([b.value for b in bits], 1) if bits else np.zeros((n, 1)), dtype=torch.float64)
     # relu((2c - 1) . h + 1 - |c|) is exactly 1 at h = c and <= 0 at every other 0/1 vector
@@ -135,4 +136,4 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, bits: list[Bit], arch: s
             for q in range(n):
                 model.readout.weight[labels[q], code.start] += functionals[q, 0].float()
                 model.readout.bias[labels[q]] += offsets[q].float()
-    return CompiledAutomaton(model, dfa, labels, config.meta["construction"], SOURCES)
+    return CompiledAutomaton(model, dfa, labels, config.origin.construction, SOURCES)

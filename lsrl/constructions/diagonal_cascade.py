@@ -21,6 +21,7 @@ from lsrl.constructions.layout import Layout, Subspace, label_readout, one_hot_e
 from lsrl.constructions.result import CompiledAutomaton
 from lsrl.constructions.rotation import MAX_SAFE_LENGTH, UNIT_ROUNDOFF, RotationBound
 from models.config import LayerConfig, ModelConfig
+from models.origin import ConstructionOrigin
 from models.stack import MLP, RecurrentModel
 from proofs.cyclotomic import root_of_unity
 
@@ -444,10 +445,10 @@ def permuting_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compile
     layers = tuple(LayerConfig(d_state=w * (1 if real else 2), gate_range=(-1.0, 1.0), mlp_hidden=h)
                    for w, h in zip(width, hidden))
     config = ModelConfig(family, dfa.n_symbols, n_labels, layout.width, layers, exact=True,
-                         meta={"construction": f"{arch}-permuting-holonomy-cascade",
-                               "components": [f"{c.kind}{c.size}@level{c.level}" for c in comps],
-                               "reset_gate": margins.lam, "exact_values": False,
-                               "safe_length": _safe_length(comps, margins, n, mu)})
+                         origin=ConstructionOrigin(f"{arch}-permuting-holonomy-cascade",
+                                                   components=tuple(f"{c.kind}{c.size}@level{c.level}" for c in comps),
+                                                   reset_gate=margins.lam, exact_values=False,
+                                                   safe_length=_safe_length(comps, margins, n, mu)))
     model = RecurrentModel(config)
     with torch.no_grad():
         one_hot_embedding(model.embedding.weight, symbols)
@@ -464,7 +465,7 @@ def permuting_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compile
             for pair, detector in enumerate(detectors):
                 _unit(block.mlp, pair, detector, components=comps, wiring=wiring, margins=margins)
         label_readout(model.readout, state, labels, n_labels)
-    return CompiledAutomaton(model, dfa, labels, config.meta["construction"], REFERENCES)
+    return CompiledAutomaton(model, dfa, labels, config.origin.construction, REFERENCES)
 
 
 def _wire_layer(rec, ids: list[int], comps: tuple[Component, ...], layered: Plan, wiring: Wiring, lam: float,

@@ -20,6 +20,7 @@ from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
 from lsrl.constructions.rotation import UNIT_ROUNDOFF, RotationBound
 from models.config import LayerConfig, ModelConfig
+from models.origin import ConstructionOrigin
 from models.stack import RecurrentModel
 from proofs.cyclotomic import root_of_unity
 
@@ -222,8 +223,8 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, cascade: Cascade, real: 
                                       mlp_hidden=2 * len(units)) for ids, units in zip(by_layer, detectors))
     safe = cascade_safe_length(cascade)
     config = ModelConfig("diag" if real else "rotation", k, n_labels, layout.width, layer_configs, exact=True,
-                         meta={"construction": f"{arch}-group-cascade", "primes": [lv.prime for lv in levels],
-                               "safe_length": safe})
+                         origin=ConstructionOrigin(f"{arch}-group-cascade", primes=tuple(lv.prime for lv in levels),
+                                                   safe_length=safe))
     model = RecurrentModel(config)
     with torch.no_grad():
         one_hot_embedding(model.embedding.weight, symbols)
@@ -234,7 +235,7 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, cascade: Cascade, real: 
             _wire_recurrence(block.recurrence, ids, levels, symbols, code, gate, real)
             _wire_units(block.mlp, units, levels, code, gate, state, symbols, real)
         label_readout(model.readout, state, labels, n_labels)
-    return CompiledAutomaton(model, dfa, labels, config.meta["construction"], KROHN_RHODES)
+    return CompiledAutomaton(model, dfa, labels, config.origin.construction, KROHN_RHODES)
 
 
 def _wire_recurrence(rec, ids: list[int], levels: tuple[Level, ...], symbols, code, gate, real: bool) -> None:

@@ -16,6 +16,7 @@ from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
 from models.config import LayerConfig, ModelConfig
+from models.origin import ConstructionOrigin
 from models.stack import RecurrentModel
 
 SIEMS = ("Siems et al. 2025, 'DeltaProduct: Improving State-Tracking in Linear RNNs via Householder Products'; "
@@ -174,8 +175,8 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, plan: Plan, n_h: int) ->
     units = len(plan.element_points) if matrix else 0
     layer = LayerConfig(d_state=plan.d_key, d_value=plan.d_value, n_h=n_h, gate_range=GATE_RANGE, mlp_hidden=units)
     config = ModelConfig("deltaproduct", k, n_labels, layout.width, (layer,), exact=True,
-                         meta={"construction": "householder-" + ("permutation-matrix" if matrix else "one-hot"),
-                               "description": plan.description})
+                         origin=ConstructionOrigin("householder-" + ("permutation-matrix" if matrix else "one-hot"),
+                                                   description=plan.description))
     model = RecurrentModel(config)
     with torch.no_grad():
         one_hot_embedding(model.embedding.weight, symbols)
@@ -198,4 +199,4 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, plan: Plan, n_h: int) ->
             label_readout(model.readout, state, labels, n_labels)
         else:  # the query holds the labels, so the layer outputs the label itself
             integer_readout(model.readout, read.start, n_labels)
-    return CompiledAutomaton(model, dfa, labels, config.meta["construction"], SIEMS)
+    return CompiledAutomaton(model, dfa, labels, config.origin.construction, SIEMS)

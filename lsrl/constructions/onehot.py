@@ -10,6 +10,7 @@ from lsrl.constructions.and_units import minsky
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding, transition_matrices
 from lsrl.constructions.result import CompiledAutomaton
 from models.config import LayerConfig, ModelConfig
+from models.origin import ConstructionOrigin
 from models.stack import RecurrentModel
 
 
@@ -25,7 +26,7 @@ def dense_lrnn(dfa: DFA, labels: np.ndarray | None = None) -> CompiledAutomaton:
     layout = Layout()
     symbols, state = layout.add("symbol", k), layout.add("state", n)
     config = ModelConfig("dense-lrnn", k, n_labels, layout.width, (LayerConfig(d_state=n),), exact=True,
-                         meta={"construction": "dense-onehot"})
+                         origin=ConstructionOrigin("dense-onehot"))
     model = RecurrentModel(config)
     matrices = torch.tensor(transition_matrices(dfa), dtype=torch.float32)
     with torch.no_grad():

@@ -19,6 +19,7 @@ from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
 from models.config import LayerConfig, ModelConfig
+from models.origin import ConstructionOrigin
 from models.stack import RecurrentModel
 from proofs.cyclotomic import exact_root, root_of_unity
 
@@ -182,7 +183,7 @@ class RotationBound:
 
 def rotation(dfa: DFA, labels: np.ndarray | None = None) -> CompiledAutomaton:
     """One complex diagonal layer computing ``labels[state]`` for a DFA whose transition group is
-    abelian; ``meta["safe_length"]`` is None when exact for all lengths, else the proved safe length."""
+    abelian; its origin's ``safe_length`` is None when exact for all lengths, else the proved safe length."""
     labels, n_labels = resolve_labels(dfa, labels)
     if not is_group_dfa(dfa):
         raise NotImplementedConstruction("rotation", "one rotation layer needs every letter to permute the minimal "
@@ -212,8 +213,8 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, moduli: tuple[int, ...],
     bound = RotationBound.for_moduli(moduli, detectors=not direct)
     layer = LayerConfig(d_state=2 * r, mlp_hidden=0 if direct else len(coords))
     config = ModelConfig("rotation", k, n_labels, layout.width, (layer,), exact=True,
-                         meta={"construction": "rotation-cyclic-factors", "moduli": list(moduli),
-                               "safe_length": None if exact else bound.safe_length()})
+                         origin=ConstructionOrigin("rotation-cyclic-factors", moduli=tuple(moduli),
+                                                   safe_length=None if exact else bound.safe_length()))
     model = RecurrentModel(config)
     roots_t = torch.tensor(roots, dtype=torch.float64)
     with torch.no_grad():
@@ -237,4 +238,4 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, moduli: tuple[int, ...],
             vertex_detectors(model.blocks[0].mlp, phase, state, scores, torch.full((len(coords),), bound.margin / 2 - r),
                              element_state.tolist())
             label_readout(model.readout, state, labels, n_labels)
-    return CompiledAutomaton(model, dfa, labels, config.meta["construction"], MERRILL)
+    return CompiledAutomaton(model, dfa, labels, config.origin.construction, MERRILL)

@@ -31,6 +31,7 @@ from lsrl.training.evaluate import LengthMetrics, evaluate
 from lsrl.training.warm_start import initial_model
 from models import registry
 from models.config import LayerConfig, ModelConfig
+from models.origin import TrainingOrigin
 from models.stack import RecurrentModel
 
 
@@ -265,7 +266,7 @@ def model_config(config: TrainConfig, task: Task) -> ModelConfig:
     layer = LayerConfig(d_state=config.d_state, mlp_hidden=config.mlp_hidden, n_h=config.n_h,
                         **({"gate_range": gate} if gate is not None else {}), **dict(arch.layer), **block)
     return ModelConfig(arch.family, task.dfa.n_symbols, max(task.n_labels, 2), config.d_model, (layer,) * config.layers,
-                       meta={"task": task.name, "arch_id": config.arch}, norm=layer.norm)
+                       origin=TrainingOrigin(task.name, config.arch), norm=layer.norm)
 
 
 def build_model(config: TrainConfig, task: Task) -> RecurrentModel:

@@ -90,7 +90,7 @@ def test_diagonal_cascade_gates_stay_in_the_class():
     dfa, labels = minimal("contains:aba")
     compiled = diagonal_cascade(dfa, labels, "diag-01")
     symbols = torch.as_tensor(np.random.default_rng(2).integers(0, dfa.n_symbols, size=(1, 300)))
-    lam = compiled.model.config.meta["reset_gate"]
+    lam = compiled.model.config.origin.reset_gate
     with torch.no_grad():
         for block, x in zip(compiled.model.blocks, compiled.model.streams(symbols)):
             gates = block.recurrence.gates(x)

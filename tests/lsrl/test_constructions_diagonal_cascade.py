@@ -42,8 +42,8 @@ def test_levels_with_groups_and_resets_compile_and_agree(name, arch):
 def test_sign_flip_cascade_uses_only_gates_one_reset_and_minus_one():
     dfa, labels = minimal("tomita:3")
     compiled = permuting_cascade(dfa, labels, "diag-neg")
-    lam = compiled.model.config.meta["reset_gate"]
-    assert compiled.model.config.meta["safe_length"] is None
+    lam = compiled.model.config.origin.reset_gate
+    assert compiled.model.config.origin.safe_length is None
     symbols = torch.as_tensor(np.random.default_rng(3).integers(0, dfa.n_symbols, size=(1, 500)))
     with torch.no_grad():
         for block, x in zip(compiled.model.blocks, compiled.model.streams(symbols)):
@@ -53,8 +53,9 @@ def test_sign_flip_cascade_uses_only_gates_one_reset_and_minus_one():
 def test_order_three_counter_reports_a_proved_safe_length():
     dfa, labels = minimal("modarith:3")
     compiled = permuting_cascade(dfa, labels, "rotation")
-    assert compiled.model.config.meta["safe_length"] >= 10_000
-    assert "counter3@level2" in compiled.model.config.meta["components"]
+    assert compiled.model.config.origin.safe_length >= 10_000
+    assert "counter3@level2" in compiled.model.config.origin.components
+    assert compiled.model.config.origin.counter_orders == (2, 3)
 
 
 def test_sign_flips_refuse_an_odd_order_level():

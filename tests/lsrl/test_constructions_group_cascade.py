@@ -33,7 +33,7 @@ def test_levels_follow_a_composition_series(name, primes):
 def test_two_groups_compile_to_exact_sign_flip_cascades(name, layers):
     dfa, labels = _task(name)
     compiled = cascade_automaton(dfa, labels, "diag-neg")
-    assert compiled.size()["layers"] == layers and compiled.model.config.meta["safe_length"] is None
+    assert compiled.size()["layers"] == layers and compiled.model.config.origin.safe_length is None
     x = compiled.model.embedding(torch.as_tensor(np.random.default_rng(0).integers(0, dfa.n_symbols, (1, 300))))
     for block in compiled.model.blocks:
         assert set(block.recurrence.gates(x).unique().tolist()) <= {-1.0, 1.0}
@@ -47,7 +47,7 @@ def test_solvable_groups_compile_to_rotation_cascades(name, layers):
     dfa, labels = _task(name)
     compiled = cascade_automaton(dfa, labels, "rotation")
     assert compiled.size()["layers"] == layers
-    assert compiled.model.config.meta["safe_length"] >= 1000
+    assert compiled.model.config.origin.safe_length >= 1000
     assert_computes(compiled, length=2000)
 
 

@@ -43,8 +43,8 @@ def test_cyclic_factors_decompose_products_of_cycles(lengths):
 def test_abelian_tasks(name, moduli):
     task = get_task(name)
     compiled = rotation(task.dfa, task.labels)
-    assert compiled.model.config.meta["moduli"] == moduli
-    safe = compiled.model.config.meta["safe_length"]
+    assert list(compiled.model.config.origin.moduli) == moduli
+    safe = compiled.model.config.origin.safe_length
     assert (safe is None) == all(4 % m == 0 for m in moduli)
     assert safe is None or safe >= 100_000
     assert_computes(compiled, length=2000)

@@ -63,8 +63,8 @@ def test_order_five_spectrum_is_inside_the_class() -> None:
 def _certified(task: str):
     t = get_task(task)
     compiled = compile_automaton(t.dfa, "rotation", t.labels)
-    meta = compiled.model.config.meta
-    cert = certify_bounded(compiled.model, compiled.dfa, compiled.labels, meta.get("moduli") or meta["primes"])
+    orders = list(compiled.model.config.origin.rotation_orders)
+    cert = certify_bounded(compiled.model, compiled.dfa, compiled.labels, orders)
     return compiled, json.loads(json.dumps(cert.to_json(compiled.dfa, compiled.labels)))
 
 
@@ -107,9 +107,9 @@ def test_a_certificate_of_length_zero_is_never_written_and_never_holds(tmp_path:
     # The cascade's error grows too fast for the bounded analysis: it proves length 0, which is no certificate.
     dfa = z3_times_s3()
     compiled = compile_automaton(dfa, "rotation")
-    meta = compiled.model.config.meta
+    orders = list(compiled.model.config.origin.rotation_orders)
     with pytest.raises(BoundedCertificateError, match=r"only up to length 0"):
-        certify_bounded(compiled.model, compiled.dfa, compiled.labels, meta.get("moduli") or meta["primes"])
+        certify_bounded(compiled.model, compiled.dfa, compiled.labels, orders)
     source = tmp_path / "z3s3.json"
     source.write_text(json.dumps(dfa_to_json(dfa)))
     assert main(["compile", str(source), "--arch", "rotation", "-o", str(tmp_path / "out")]) == 0

@@ -1,7 +1,7 @@
 """Every constructible (task, architecture) pair of the task library gets a certificate that verifies:
 compile with ``compile_automaton`` (pairs without a construction, or proved impossible, are counted, not
 certified), certify in exact arithmetic, round-trip the JSON, verify. Holonomy cascades with reset
-traces (``meta["exact_values"] is False``) get interval certificates (``proofs.interval_certificate``),
+traces (``exact_values`` False in their ``ConstructionOrigin``) get interval certificates (``proofs.interval_certificate``),
 sound in float32 where the boxes close with rounding, else in exact arithmetic. Rotation models that drift in float
 (orders other than 1, 2, 4) cannot have an all-length certificate; for them the exact certifier refuses, a
 bounded-length certificate (``proofs.bounded``, or ``proofs.disk_certificate`` for reset-trace cascades)
@@ -67,7 +67,7 @@ def test_constructible_pair_is_certified(task, arch):
     if bounded is not None:
         _check_bounded(compiled, bounded, task)
         return
-    if compiled.model.config.meta.get("exact_values") is False:
+    if not compiled.model.config.origin.exact_values:
         _check_interval(compiled, (task, arch) not in EXACT_ARITHMETIC_ONLY)
         return
     cert = certify(compiled.model, compiled.dfa, compiled.labels, max_configurations=50_000)
@@ -102,7 +102,7 @@ def _check_bounded(compiled, bounded, task: str) -> None:
         certify(compiled.model, compiled.dfa, compiled.labels)
     assert bounded["first_layer_spectrum"]["within_class"] is True
     document = json.loads(json.dumps(bounded_certificate(compiled)))
-    disk = compiled.model.config.meta.get("exact_values") is False
+    disk = not compiled.model.config.origin.exact_values
     assert document["kind"] == ("bounded-disk" if disk else "bounded")
     summary = (verify if disk else verify_bounded)(compiled.model, document)
     assert summary["correct_up_to_length"] == document["correct_up_to_length"]
