@@ -9,10 +9,11 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from automata import limits
 from automata.bounded_input import InputLimitError, read_text
 from automata.dfa import DFA
 from automata.errors import FileFormatError
-from automata.fileformat import MAX_TRANSITIONS, write_atomic
+from automata.fileformat import write_atomic
 from automata.nfa import NFA, determinize
 
 EPSILON = "<eps>"
@@ -158,14 +159,13 @@ def _alphabet(arcs: list[tuple[int, int, str | None]], symbols: Mapping[str, int
 def _to_dfa(acceptor: _Acceptor, source: str) -> DFA:
     """The acceptor as a total DFA: directly when it is deterministic, else by the subset construction
     (states named by the sets of ids they stand for); a missing arc goes to a rejecting sink."""
-    limit = MAX_TRANSITIONS // len(acceptor.alphabet)
+    width = len(acceptor.alphabet)
     targets: dict[tuple[int, str | None], set[int]] = {}
     for src, dst, label in acceptor.arcs:
         targets.setdefault((src, label), set()).add(dst)
     if all(label is not None and len(dst) == 1 for (_, label), dst in targets.items()):
-        if len(acceptor.states) + 1 > limit:
-            raise InputLimitError(f"{source}: {len(acceptor.states)} states x {len(acceptor.alphabet)} symbols is "
-                                  f"more than the {MAX_TRANSITIONS} transitions a DFA may have")
+        limits.check("transitions", (len(acceptor.states) + 1) * width,
+                     f"{source} ({len(acceptor.states)} states and a sink x {width} symbols)")
         names = acceptor.states
         transitions = {(names[q], a): names[next(iter(dst))] for (q, a), dst in targets.items()}
         return DFA.from_transitions(acceptor.alphabet, transitions, names[0], [names[q] for q in acceptor.final],
@@ -174,9 +174,10 @@ def _to_dfa(acceptor: _Acceptor, source: str) -> DFA:
               {key: dst for key, dst in targets.items() if key[1] is not None},
               {q: dst for (q, a), dst in targets.items() if a is None})
     try:
-        dfa = determinize(nfa, max_states=limit)
-    except InputLimitError as err:
-        raise InputLimitError(f"{source}: {err} (at most {MAX_TRANSITIONS} states x symbols)") from None
+        dfa = determinize(nfa, max_states=limits.value("transitions") // width)
+    except InputLimitError:
+        raise limits.LimitExceeded("transitions", f"{source}: determinising it makes more than "
+                                   f"{limits.value('transitions') // width} states x {width} symbols") from None
     rename = re.compile(r"\d+")
     names = tuple(rename.sub(lambda m: acceptor.states[int(m.group())], name) for name in dfa.state_names)
     return DFA(dfa.alphabet, dfa.delta, dfa.start, dfa.accepting, names)

@@ -21,10 +21,11 @@ from typing import Any, Literal
 import numpy as np
 
 from automata.dfa import DFA
+from automata.errors import UnknownArchitecture
 from automata.finite_groups import FiniteGroup
 from automata.green import GreenStructure, MaximalSubgroup, green_structure
 from automata.minimize import equivalence_classes, minimize
-from automata.monoid import DEFAULT_MAX_ELEMENTS, TransitionMonoid, transition_monoid
+from automata.monoid import TransitionMonoid, transition_monoid
 
 Status = Literal["constructible", "impossible", "open"]
 Source = Literal["theorem", "derived", "conjecture/open"]
@@ -134,7 +135,7 @@ class Classification:
         for v in self.verdicts:
             if v.architecture == architecture:
                 return v
-        raise KeyError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
+        raise UnknownArchitecture(f"unknown classifier class {architecture!r}; known: {', '.join(ARCHITECTURES)}")
 
     @property
     def all_groups_solvable(self) -> bool:
@@ -469,7 +470,7 @@ RULES = dict(zip(ARCHITECTURES, (_diag_01, _diag_neg, _diag_complex, _deltaprodu
                  strict=True))  # in the order of ARCHITECTURES, the one list of the classifier's classes
 
 
-def _classification(minimal: DFA, labels: np.ndarray | None, max_elements: int,
+def _classification(minimal: DFA, labels: np.ndarray | None, max_elements: int | None,
                     only: tuple[str, ...] | None) -> Classification:
     """The verdicts (for the classes in ``only``, all when None) read from the transition monoid of
     ``minimal`` and the unary counters of its labels (of its acceptance when ``labels`` is None)."""
@@ -485,15 +486,16 @@ def _classification(minimal: DFA, labels: np.ndarray | None, max_elements: int,
         verdicts=tuple(rule(facts) for name, rule in RULES.items() if only is None or name in only))
 
 
-def classify(dfa: DFA, max_elements: int = DEFAULT_MAX_ELEMENTS, only: tuple[str, ...] | None = None) -> Classification:
+def classify(dfa: DFA, max_elements: int | None = None, only: tuple[str, ...] | None = None) -> Classification:
     """Classify the language of ``dfa`` (minimised first) for every class, or for those in ``only``.
-    Raises ``MonoidTooLarge`` when the syntactic monoid has more than ``max_elements`` elements. Every
+    Raises ``MonoidTooLarge`` when the syntactic monoid has more than ``max_elements`` elements (default: the
+    limit ``automata.limits`` sets, ``--max-elements``). Every
     fact read is shared by the language and its complement (the syntactic monoid; unary counters of
     both), and so is every verdict."""
     return _classification(minimize(dfa), None, max_elements, only)
 
 
-def classify_labelling(dfa: DFA, labels: np.ndarray, max_elements: int = DEFAULT_MAX_ELEMENTS,
+def classify_labelling(dfa: DFA, labels: np.ndarray, max_elements: int | None = None,
                        only: tuple[str, ...] | None = None) -> Classification:
     """Classify the labelling ``q -> labels[q]`` of a DFA that is minimal as a labelled automaton (every
     state reachable, no two states with the same labels after every suffix; ``ValueError`` otherwise).

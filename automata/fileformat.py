@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from automata.bounded_input import InputLimitError, load_json
+from automata import limits
+from automata.bounded_input import load_json
 from automata.dfa import DFA, first_repeat
 from automata.errors import AutomatonError, FileFormatError, LsrlInputError
 
@@ -21,8 +22,6 @@ VERSION = 1
 FIELDS = ("format", "version", "alphabet", "states", "start", "accepting", "transitions", "labels")
 """The fields a DFA file may have; ``labels`` (a task's label per state) is written by ``lsrl compile``
 into a model directory's dfa.json and checked by ``lsrl verify``, not by this reader."""
-MAX_TRANSITIONS = 2**24
-"""Most states x symbols in a file (the table is allocated before a sink completes a partial one)."""
 
 
 def dfa_to_json(dfa: DFA) -> dict[str, Any]:
@@ -105,9 +104,8 @@ def dfa_from_json(data: Any, source: str = "<json>", complete_with_sink: bool = 
     start = _field(data, "start", str, source)
     if not alphabet:
         raise FileFormatError(f"{source}: field 'alphabet' is empty; a DFA reads at least one symbol")
-    if len(states) * len(alphabet) > MAX_TRANSITIONS:
-        raise InputLimitError(f"{source}: {len(states)} states x {len(alphabet)} symbols is more than the "
-                              f"{MAX_TRANSITIONS} transitions a DFA file may have")
+    # the table is allocated before a sink completes a partial one
+    limits.check("transitions", len(states) * len(alphabet), f"{source} ({len(states)} states x {len(alphabet)} symbols)")
     known = set(states)
     for q in [start, *accepting]:
         if q not in known:

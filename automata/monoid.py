@@ -17,19 +17,18 @@ from functools import cached_property
 
 import numpy as np
 
+from automata import limits
 from automata.dfa import DFA
-from automata.errors import LsrlInputError
 
-DEFAULT_MAX_ELEMENTS = 200_000
 _BLOCK_ENTRIES = 1 << 24
 
 
-class MonoidTooLarge(LsrlInputError):
+class MonoidTooLarge(limits.LimitExceeded):
     """The transition monoid has more elements than the caller allowed."""
 
     def __init__(self, n_states: int, max_elements: int):
-        super().__init__(f"the transition monoid of this {n_states}-state DFA has more than {max_elements} "
-                         f"elements; pass a larger max_elements to compute it")
+        super().__init__("elements", f"the transition monoid of this {n_states}-state DFA has too many elements",
+                         max_elements)
         self.n_states = n_states
         self.max_elements = max_elements
 
@@ -196,9 +195,10 @@ class TransitionMonoid:
         return (np.take_along_axis(t, t.astype(np.int64), axis=1) == t).all(axis=1)
 
 
-def transition_monoid(dfa: DFA, max_elements: int = DEFAULT_MAX_ELEMENTS) -> TransitionMonoid:
+def transition_monoid(dfa: DFA, max_elements: int | None = None) -> TransitionMonoid:
     """The transition monoid of ``dfa`` (of the DFA as given: minimise first for the syntactic
     monoid). Raises ``MonoidTooLarge`` once more than ``max_elements`` elements are found."""
+    max_elements = limits.value("elements") if max_elements is None else max_elements
     delta = np.asarray(dfa.delta, dtype=_state_dtype(dfa.n_states))
     letters = np.ascontiguousarray(delta.T)
     if (np.sort(letters, axis=1) == np.arange(dfa.n_states)).all():

@@ -14,13 +14,13 @@ from importlib import resources
 
 import lark
 
+from automata import limits
 from automata import nfa as thompson
 from automata.bounded_input import InputLimitError
 from automata.dfa import DFA
 from automata.errors import RegexSyntaxError
 from automata.minimize import minimize
 from automata.nfa import NFA, determinize
-from automata.tasks import MAX_STATES
 
 MAX_DEPTH = 200
 """Deepest AST accepted; deeper patterns would exhaust Python's recursion limit when compiled."""
@@ -401,11 +401,11 @@ def regex_to_nfa(pattern: str, alphabet: Sequence[str] | None = None) -> NFA:
 
 def regex_to_dfa(pattern: str, alphabet: Sequence[str] | None = None) -> DFA:
     """The minimal DFA of the pattern's language over ``alphabet`` (see ``regex_to_nfa``). A subset
-    construction of more than ``MAX_STATES`` states (``(a|b)*a(a|b)(a|b)...`` doubles with each
-    factor) is an ``InputLimitError``, raised before the table grows."""
+    construction of more states than the limit (``automata.limits``: ``(a|b)*a(a|b)(a|b)...`` doubles with
+    each factor) is an ``InputLimitError``, raised before the table grows."""
     nfa = regex_to_nfa(pattern, alphabet)
     try:
-        return minimize(determinize(nfa, max_states=MAX_STATES))
+        return minimize(determinize(nfa, max_states=limits.value("states")))
     except InputLimitError:
-        raise InputLimitError(f"regex {pattern!r:.60}: its DFA has more than {MAX_STATES} states "
-                              "before minimisation, the most lsrl builds") from None
+        raise limits.LimitExceeded("states", f"regex {pattern!r:.60}: its DFA has more states before "
+                                   "minimisation") from None

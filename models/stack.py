@@ -11,6 +11,7 @@ from torch import nn
 from models.config import LayerConfig, ModelConfig
 from models.layer_parts import NORM_EPS
 from models.registry import recurrence_class
+from models.tensor_shapes import check_parameters
 
 
 class MLP(nn.Module):
@@ -103,6 +104,7 @@ class RecurrentModel(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
+        check_parameters(config, f"a {config.arch} model (d_model {config.d_model}, {len(config.layers)} layers)")
         self.config = config
         self.embedding = (None if config.ported else nn.Linear(config.d_input, config.d_model) if config.d_input
                           else nn.Embedding(config.n_symbols, config.d_model))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from types import FrameType
 
+from automata import limits
 from automata.errors import LsrlInputError
 from lsrl import threads
 
@@ -129,7 +130,6 @@ def _add_classify(sub: argparse._SubParsersAction) -> None:
                                    "for each architecture class, whether it can recognise the language exactly.")
     _add_language_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON for machines instead of a table")
-    p.add_argument("--max-elements", type=int, default=200_000, help="refuse monoids larger than this")
     p.add_argument("--arch", help="only the verdict for this architecture class or alias (lsrl archs lists them)")
     p.set_defaults(handler=_classify)
 
@@ -208,7 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
         add(sub)
     for name in threads.COMMANDS:
         threads.add_argument(sub.choices[name])
+    for name, names in LIMITED.items():
+        limits.add_arguments(sub.choices[name], names)
     return parser
+
+
+# The limits (``automata.limits``) each command can meet, and so takes a flag for.
+LIMITED = {"classify": ("transitions", "states", "elements"), "trace": ("transitions", "states"),
+           "compile": tuple(limits.LIMITS), "verify": tuple(limits.LIMITS), "inspect": ("parameters",),
+           "run": ("parameters",), "export": ("parameters",)}
 
 
 def _interrupt_outside_imports(name: str) -> Callable[[int, FrameType | None], None]:
@@ -246,6 +254,7 @@ def _run(argv: Sequence[str] | None, in_main_thread: bool) -> int:
     if in_main_thread:
         signal.signal(signal.SIGINT, _interrupt_outside_imports(f"lsrl {args.command}"))
     try:
+        limits.from_arguments(args)
         return args.handler(args)
     except LsrlInputError as err:
         print(f"lsrl {args.command}: error: {err}", file=sys.stderr)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from automata import att_format
+from automata import limits
 from automata.att_format import att_text, load_att, parse_att, parse_symbols, save_att
 from automata.bounded_input import InputLimitError
 from automata.dfa import DFA
@@ -133,10 +133,12 @@ def test_malformed_symbol_tables_and_unknown_labels(tmp_path, table, att, messag
 
 
 def test_sizes_are_checked_before_the_table_is_built(monkeypatch):
-    monkeypatch.setattr(att_format, "MAX_TRANSITIONS", 8)
-    with pytest.raises(InputLimitError, match="5 states x 2 symbols"):
+    monkeypatch.setitem(limits._values, "transitions", 8)
+    with pytest.raises(InputLimitError, match=re.escape("(5 states and a sink x 2 symbols): 12 transitions (states x "
+                                                        "symbols) of a DFA (more than --max-transitions 8; pass")):
         parse_att("0 1 1\n1 2 2\n2 3 1\n3 4 1\n")
-    with pytest.raises(InputLimitError, match="determinising the NFA makes more than 4 states"):
+    with pytest.raises(InputLimitError, match=re.escape("determinising it makes more than 4 states x 2 symbols "
+                                                        "(more than --max-transitions 8")):
         parse_att("0 1 1\n0 2 1\n1 3 2\n2 4 1\n3 0 0\n4 0 0\n1\n")
 
 

@@ -1,5 +1,5 @@
-"""The torch-free reader of saved models (``proofs.stored_model``): the tensors it expects are the module's, the
-values it decodes are the stored floats, and ``lsrl verify`` of an exact certificate runs without torch."""
+"""The torch-free reader of saved models (``proofs.stored_model``): the values it decodes are the stored floats, a
+weights file the safetensors library refuses is refused, and ``lsrl verify`` of an exact certificate runs without torch."""
 from __future__ import annotations
 
 import json
@@ -11,57 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from models import checkpoint
-from models.config import ConfigError, LayerConfig, ModelConfig
+from models.config import LayerConfig, ModelConfig
 from models.stack import RecurrentModel
-from proofs.stored_model import StoredModel, exact_tensors, load_stored
+from proofs.stored_model import StoredModel, load_stored
 
 ROOT = Path(__file__).resolve().parents[2]
-FAMILIES = ("dense-lrnn", "elman", "diag", "rotation", "deltaproduct", "lstm", "gru", "mamba", "lti", "hawk")
-GATE_RANGES = [(0.0, 1.0), (-1.0, 1.0), (0.0, 2.0), (1.0, 1.0), (-2.0, 1.0), (0.0, 3.0)]
-
-layers = st.builds(LayerConfig, d_state=st.integers(0, 5), mlp_hidden=st.integers(0, 3),
-                   gate_range=st.sampled_from(GATE_RANGES), n_h=st.integers(0, 3), d_value=st.integers(0, 3),
-                   gated=st.booleans(), heads=st.integers(1, 2), nonlinearity=st.sampled_from(["relu", "tanh"]))
-
-
-@st.composite
-def configs(draw) -> ModelConfig:
-    try:
-        return ModelConfig(arch=draw(st.sampled_from(FAMILIES)), n_symbols=draw(st.integers(1, 4)),
-                           n_labels=draw(st.integers(1, 3)), d_model=draw(st.integers(1, 6)),
-                           layers=tuple(draw(st.lists(layers, min_size=1, max_size=2))), exact=draw(st.booleans()),
-                           dtype=draw(st.sampled_from(["float32", "float64", "bfloat16", "float16"])),
-                           d_input=draw(st.sampled_from([0, 0, 2])))
-    except ConfigError:
-        return draw(st.nothing())
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(config=configs())
-def test_the_expected_tensors_are_the_modules(config: ModelConfig) -> None:
-    """Where ``exact_tensors`` answers, the module builds and has exactly those tensors, in the config's dtype;
-    a layer the module refuses gets no answer (the checkpoint loader then refuses it)."""
-    expected = exact_tensors(config)
-    try:
-        module = RecurrentModel(config).to(getattr(torch, config.dtype))
-    except (ValueError, ZeroDivisionError):
-        assert expected is None
-        return
-    if expected is not None:
-        assert expected == {name: tuple(t.shape) for name, t in module.state_dict().items()}
-        assert {str(t.dtype) for t in module.state_dict().values()} == {f"torch.{config.dtype}"}
-
-
-def test_plain_exact_models_of_every_stepped_family_are_read_without_torch() -> None:
-    for arch in FAMILIES[:7]:
-        layer = LayerConfig(d_state=2, mlp_hidden=1, gate_range=(0.0, 1.0), n_h=2)
-        assert exact_tensors(ModelConfig(arch, 2, 2, 3, (layer,), exact=True)) is not None, arch
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16"])
 def test_the_decoded_values_are_the_stored_floats(tmp_path: Path, dtype: str) -> None:
     config = ModelConfig("deltaproduct", 3, 2, 4, (LayerConfig(d_state=2, mlp_hidden=3, gate_range=(0.0, 2.0),

@@ -1,0 +1,79 @@
+"""The sizes lsrl refuses before allocating, each with the command-line flag that raises it for one command
+(``lsrl.cli`` sets them from the flags; library callers may call ``raise_limits``)."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from automata.bounded_input import InputLimitError
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    default: int
+    what: str  # what is counted, as in "N {what}"
+
+    @property
+    def flag(self) -> str:
+        return f"--max-{self.name}"
+
+
+LIMITS: dict[str, Limit] = {limit.name: limit for limit in (
+    Limit("transitions", 2**24, "transitions (states x symbols) of a DFA"),
+    Limit("states", 65536, "states of a DFA under construction"),
+    Limit("elements", 200_000, "elements of a transition monoid"),
+    Limit("parameters", 2**27, "parameters of a model"),  # 512 MB in float32; the checker holds several copies
+)}
+_values: dict[str, int] = {}
+
+
+def value(name: str) -> int:
+    """The limit ``name`` now: its default unless raised (or lowered) for this process."""
+    return _values.get(name, LIMITS[name].default)
+
+
+def raise_limits(**values: int) -> None:
+    """Set limits for this process, e.g. ``raise_limits(states=10**6)``."""
+    unknown = sorted(set(values) - set(LIMITS))
+    if unknown:
+        raise KeyError(f"unknown limits {unknown}; known: {', '.join(LIMITS)}")
+    _values.update(values)
+
+
+class LimitExceeded(InputLimitError):
+    """A size past one of ``LIMITS`` (``bound``: the one in force, by default the process's); the message says
+    what is too large, then names the limit and its flag."""
+
+    def __init__(self, name: str, message: str, bound: int | None = None):
+        flag = LIMITS[name].flag
+        super().__init__(f"{message} (more than {flag} {value(name) if bound is None else bound}; pass a larger "
+                         f"{flag} to go on)")
+        self.limit = name
+
+
+def check(name: str, size: int, where: str) -> None:
+    """``LimitExceeded`` if ``size`` is past the limit ``name``; ``where`` names the input."""
+    if size > value(name):
+        raise LimitExceeded(name, f"{where}: {size:,} {LIMITS[name].what}")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] = tuple(LIMITS)) -> None:
+    """The flags of the limits ``names`` (a command sets them with ``from_arguments``)."""
+    for name in names:
+        limit = LIMITS[name]
+        parser.add_argument(limit.flag, type=_positive, default=None, metavar="N",
+                            help=f"refuse more than N {limit.what} (default {limit.default:,})")
+
+
+def from_arguments(args: argparse.Namespace) -> None:
+    """The limits a command's flags give, the defaults for the others (a process may run several commands)."""
+    _values.clear()
+    raise_limits(**{name: given for name in LIMITS
+                    if (given := getattr(args, f"max_{name}", None)) is not None})
