@@ -37,8 +37,13 @@ class Unbatchable(Exception):
     """The batched integer path does not apply (non-dyadic weight, or a bound reaches 2^53)."""
 
 
+def _largest(ints: np.ndarray) -> int:
+    """The largest magnitude of the entries (0 for none), without an array of magnitudes."""
+    return max(int(ints.max()), -int(ints.min())) if ints.size else 0
+
+
 def _check(ints: np.ndarray) -> np.ndarray:
-    if ints.size and int(np.abs(ints).max()) >= LIMIT:
+    if _largest(ints) >= LIMIT:
         raise Unbatchable("a value reaches 2^53 on its integer grid")
     return ints
 
@@ -47,7 +52,7 @@ def _ldexp_int(ints: np.ndarray, k: int) -> np.ndarray:
     """ints * 2^k for k >= 0, checked to stay below 2^53."""
     if k == 0:
         return ints
-    if ints.size and int(np.abs(ints).max()) << k >= LIMIT:
+    if _largest(ints) << k >= LIMIT:
         raise Unbatchable("a value reaches 2^53 on its integer grid")
     return ints << k
 
@@ -79,7 +84,7 @@ class Vec:
 
     def mul(self, other: "Vec") -> "Vec":
         a, b = self.ints, other.ints
-        if a.size and b.size and int(np.abs(a).max()) * int(np.abs(b).max()) >= LIMIT:
+        if _largest(a) * _largest(b) >= LIMIT:
             raise Unbatchable("a product reaches 2^53 on its integer grid")
         return Vec(a * b, self.e + other.e)
 
@@ -131,20 +136,37 @@ def _fixed(values: np.ndarray) -> Vec:
 _HASH = np.random.default_rng(0).integers(1, 1 << 62, size=4096, dtype=np.int64) | 1
 
 
-def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(first, inverse): the first row of each distinct value and each row's distinct index, when at most
-    half the rows are distinct (None otherwise, or when the rows are too wide to hash). Rows are grouped
-    by a wrapping int64 hash and every row is then compared with its group's first row, so a collision
-    only costs the grouping (None), never a wrong answer."""
+def _hashed_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(first, inverse): the first row of each distinct value and each row's distinct index (None when the
+    rows are too wide to hash). Rows are grouped by a wrapping int64 hash and every row is then compared with
+    its group's first row, so a collision only costs the grouping (None), never a wrong answer."""
     if rows.ndim != 2 or rows.shape[1] > len(_HASH) or len(rows) < 2:
         return None
     with np.errstate(over="ignore"):
         hashes = rows @ _HASH[:rows.shape[1]]
     _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
-    if 2 * len(first) > len(rows) or not np.array_equal(rows[first][inverse], rows):
-        return None
-    return first, inverse
+    return (first, inverse) if np.array_equal(rows[first][inverse], rows) else None
+
+
+def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``_hashed_rows`` when at most half the rows are distinct (None otherwise)."""
+    hashed = _hashed_rows(rows)
+    return hashed if hashed is not None and 2 * len(hashed[0]) <= len(rows) else None
+
+
+def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0)``'s first indices and inverse (distinct rows in lexicographic order), through
+    ``_hashed_rows`` (a sort of one int64 per row instead of one of whole rows) when it applies."""
+    hashed = _hashed_rows(rows)
+    if hashed is None:
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        return first, inverse.ravel()
+    first, inverse = hashed
+    order = np.lexsort(rows[first].T[::-1])
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse]
 
 
 def _partial_affine(w: "Matrix", x: np.ndarray, columns: np.ndarray, bias: np.ndarray | None, sp: int, sb: int):
@@ -170,17 +192,30 @@ def _partial_affine(w: "Matrix", x: np.ndarray, columns: np.ndarray, bias: np.nd
         for a, wc in w.classes:
             hit = (xc @ wc[:, columns].T) > 0
             low = np.where(hit, np.minimum(low, a + c + sp), low)
-    return out, mag, low
+    return out.astype(np.int64), mag, low
 
 
-def _combined(first: tuple, second: tuple) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Two column groups' (row -> group row, (sums, magnitudes, least valuations)) as one: per distinct pair of
-    group rows, the sums and magnitudes added (exact: integers whose total is below 2^53) and the minimum of
-    the valuations; with each row's pair."""
+def _combined(first: tuple, second: tuple, period: int | None) -> tuple[np.ndarray | None, tuple]:
+    """The symbol group's and the other group's (row -> group row or None for each row its own, (sums, magnitudes,
+    least valuations)) as one: per distinct pair of group rows (per row, index None, when most pairs are
+    distinct), the sums and magnitudes added (exact: integers whose total is below 2^53) and the minimum of the
+    valuations; with each row's pair. ``period``: row b reads symbol b mod period (the symbol group's rows are
+    then broadcast, not gathered)."""
     (i, (o1, m1, l1)), (j, (o2, m2, l2)) = first, second
+    j = np.arange(len(o2)) if j is None else j
     pairs, inverse = np.unique(i * len(o2) + j, return_inverse=True)
-    a, b = pairs // len(o2), pairs % len(o2)
-    return inverse.ravel(), (o1[a] + o2[b], m1[a] + m2[b], np.minimum(l1[a], l2[b]))
+    if 2 * len(pairs) <= len(i):
+        a, b = pairs // len(o2), pairs % len(o2)
+        return inverse.ravel(), (o1[a] + o2[b], m1[a] + m2[b], np.minimum(l1[a], l2[b]))
+    if period is None:
+        return None, (o1[i] + o2[j], m1[i] + m2[j], np.minimum(l1[i], l2[j]))
+    second_rows = second[0] is None
+
+    def tiled(rows: np.ndarray, symbol_rows: np.ndarray, op) -> np.ndarray:
+        mine = rows if second_rows else rows[j]
+        return op(mine.reshape(-1, period, mine.shape[1]), symbol_rows[None]).reshape(mine.shape)
+
+    return None, (tiled(o2, o1, np.add), tiled(m2, m1, np.add), tiled(l2, l1, np.minimum))
 
 
 class Matrix:
@@ -232,20 +267,19 @@ class BatchedModel:
             bias = Vec(np.zeros(rows, dtype=np.int64), 0)
         g = max(w.e + x.e, bias.e)
         sp, sb = g - w.e - x.e, g - bias.e
-        max_x = int(np.abs(x.ints).max()) if x.ints.size else 0
-        max_b = int(np.abs(bias.ints).max()) if bias.ints.size else 0
+        max_x, max_b = _largest(x.ints), _largest(bias.ints)
         if ((w.max_row * max_x) << sp) + (max_b << sb) >= LIMIT:
             raise Unbatchable("a linear map's sum of |terms| reaches 2^53 on its integer grid")
         parts = [(index, _partial_affine(w, x_part, columns, b_part, sp, sb))
                  for index, x_part, columns, b_part in self._column_groups(x.ints, bias.ints)]
-        index, (out, mag, low) = parts[0] if len(parts) == 1 else _combined(*parts)
+        index, (out, mag, low) = parts[0] if len(parts) == 1 else _combined(*parts, self.period)
         if out.size:
             # a row of zero magnitude has only zero terms (low = inf): its bits are 0
             bits = np.maximum((np.frexp(mag)[1] - low).max(axis=1), 0).astype(np.int64)
-            self.bits = np.maximum(self.bits, bits[index])
+            self.bits = np.maximum(self.bits, bits if index is None else bits[index])
             self.max_mag = max(self.max_mag, Fraction(int(mag.max()), 1 << g))
-        ints, e = _normalise(out.astype(np.int64), g)  # every distinct row is some row's: the same grid
-        return Vec(ints[index], e)
+        ints, e = _normalise(out, g)  # every distinct row is some row's: the same grid
+        return Vec(ints if index is None else ints[index], e)
 
     def _column_groups(self, x: np.ndarray, bias: np.ndarray):
         """(row -> group row, the group's distinct rows, its column mask, its bias or None) for the columns
@@ -253,7 +287,11 @@ class BatchedModel:
         of zeros hold no term and are in neither. A fixed bias goes with the first group."""
         slot, first_of = self.symbol_rows
         used = x.any(axis=0)
-        by_symbol = used & np.all(x == x[first_of[slot]], axis=0)
+        if self.period is None:
+            by_symbol = used & np.all(x == x[first_of[slot]], axis=0)
+        else:
+            blocks = x.reshape(-1, self.period, x.shape[1])
+            by_symbol = used & np.all(blocks == blocks[:1], axis=(0, 1))
         rest = used & ~by_symbol
         fixed_bias = bias.ndim == 1
         has_rest = bool(rest.any()) or not fixed_bias
@@ -263,7 +301,7 @@ class BatchedModel:
         if has_rest:
             part = np.concatenate([x[:, rest], bias], axis=1) if not fixed_bias else x[:, rest]
             distinct = _distinct_rows(part)
-            index, chosen = (np.arange(len(x)), slice(None)) if distinct is None else (distinct[1], distinct[0])
+            index, chosen = (None, slice(None)) if distinct is None else (distinct[1], distinct[0])
             rest_bias = bias[chosen] if not fixed_bias else None if groups else bias
             groups.append((index, x[chosen][:, rest], rest, rest_bias))
         return groups
@@ -281,7 +319,7 @@ class BatchedModel:
             return self._matrix_affine(Vec(columns, e), Vec(np.concatenate([x.ints, _ldexp_int(one, x.e)], axis=1), x.e))
         if w.ints.size == 0 or x.ints.size == 0:
             return Vec(np.zeros(w.ints.shape[:2], dtype=np.int64), 0)
-        if int(np.abs(w.ints).max()) * int(np.abs(x.ints).max()) * w.ints.shape[2] >= LIMIT:
+        if _largest(w.ints) * _largest(x.ints) * w.ints.shape[2] >= LIMIT:
             raise Unbatchable("a state-dependent product reaches 2^53 on its integer grid")
         terms = w.ints * x.ints[:, None, :]
         out, mag = terms.sum(axis=2), np.abs(terms).sum(axis=2)
@@ -298,7 +336,7 @@ class BatchedModel:
         ``make`` turns one row of each into the tuple ``RationalModel.record`` stores. Values are numbered
         once per model (``self.transition_values[layer]``), so each is built and checked once."""
         joined = np.concatenate([p.ints.reshape(len(p.ints), -1) for p in parts], axis=1)
-        _, first, inverse = np.unique(joined, axis=0, return_index=True, return_inverse=True)
+        first, inverse = _unique_rows(joined)
         grids = tuple(p.e for p in parts)
         known, values = self.transition_ids[layer], self.transition_values[layer]
         numbers = []
@@ -308,7 +346,7 @@ class BatchedModel:
                 known[key] = len(values)
                 values.append(make(*(p.ints.reshape(len(p.ints), -1)[b] for p in parts)))
             numbers.append(known[key])
-        self.used.append((layer, np.asarray(numbers, dtype=np.int64)[inverse.ravel()], values))
+        self.used.append((layer, np.asarray(numbers, dtype=np.int64)[inverse], values))
 
     def _deltaproduct(self, i: int, state: Vec, stream: Vec) -> tuple[Vec, Vec]:
         """``exact_model._deltaproduct_step`` on every row: S <- S + k beta (v - S^T k) per factor."""
@@ -385,6 +423,9 @@ class BatchedModel:
         self.used: list[tuple[int, np.ndarray, list[tuple]]] = []
         _, first_of, index = np.unique(symbols, return_index=True, return_inverse=True)
         self.symbol_rows = (index.ravel(), first_of)  # row -> its symbol's slot, slot -> its first row
+        period = len(first_of)
+        tiled = period and batch % period == 0 and np.array_equal(symbols, np.tile(np.arange(period), batch // period))
+        self.period = period if tiled else None  # row b reads symbol b mod period (``Frontier.evaluate``'s order)
         stream = Vec(self.embedding.ints[symbols], self.embedding.e)
         arch = self.exact.model.config.arch
         new_states = []
