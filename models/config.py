@@ -36,6 +36,7 @@ class LayerConfig:
     writes: tuple[int, ...] = ()
     mlp_reads: tuple[int, ...] = ()
     mlp_writes: tuple[int, ...] = ()
+    out_bias: bool = False  # ported: the recurrence's output projection has a bias (the threshold cells' constants)
 
 
 @dataclass(frozen=True)
@@ -246,8 +247,9 @@ def _check_ports(config: ModelConfig) -> None:
     lists += [(f"layers[{i}].{name}", getattr(layer, name)) for i, layer in enumerate(config.layers) for name in PORTS]
     if not config.ported:
         named = next((name for name, channels in lists if channels), None)
+        named = named or next((f"layers[{i}].out_bias" for i, layer in enumerate(config.layers) if layer.out_bias), None)
         if named:
-            raise ConfigError(f"field {named!r}: channel lists belong to ported models (field 'ported')")
+            raise ConfigError(f"field {named!r} belongs to ported models (field 'ported')")
         return
     if not config.exact:
         raise ConfigError("a ported model is a compiled one (field 'exact')")

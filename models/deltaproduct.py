@@ -50,7 +50,7 @@ class DeltaProductRecurrence(Recurrence):
         self.to_v = nn.Linear(d_model, self.n_h * h * self.d_value)
         self.to_beta = nn.Linear(d_model, self.n_h * h)
         self.to_alpha = nn.Linear(d_model, h) if layer.gated else None
-        self.out = write_map(h * self.d_value, d_model, d_out)
+        self.out = write_map(h * self.d_value, d_model, layer, d_out)
         self.s0 = nn.Parameter(torch.zeros(h * self.d_key, self.d_value))  # the heads' initial states, stacked
         self.q_conv = short_convolution(layer, h * self.d_key)
         self.k_conv = short_convolution(layer, self.n_h * h * self.d_key)

@@ -19,7 +19,7 @@ class DenseRecurrence(Recurrence):
         self.d_state = n
         self.to_a = nn.Linear(d_model, n * n)
         self.to_b = nn.Linear(d_model, n)
-        self.out = write_map(n, d_model, d_out)
+        self.out = write_map(n, d_model, layer, d_out)
         self.h0 = nn.Parameter(torch.zeros(n))
         if not exact:  # near-identity transitions train stably
             nn.init.zeros_(self.to_a.weight)

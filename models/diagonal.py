@@ -53,7 +53,7 @@ class DiagonalRecurrence(Recurrence):
         self.tied_input = layer.tied_input
         self.to_a = nn.Linear(d_model, n)
         self.to_b = nn.Linear(d_model, n)
-        self.out = write_map(n, d_model, d_out)
+        self.out = write_map(n, d_model, layer, d_out)
         self.h0 = nn.Parameter(torch.zeros(n))
         if not exact:  # gates start near hi: long memory at initialisation, as in Mamba
             nn.init.constant_(self.to_a.bias, 3.0)

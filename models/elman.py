@@ -24,7 +24,7 @@ class ElmanRecurrence(Recurrence):
         self.activation = torch.relu if layer.nonlinearity == "relu" else torch.tanh
         self.recurrent = nn.Linear(n, n, bias=False)
         self.inp = nn.Linear(d_model, n)
-        self.out = write_map(n, d_model, d_out)
+        self.out = write_map(n, d_model, layer, d_out)
         self.h0 = nn.Parameter(torch.zeros(n))
         self.add_output_parts(layer, n, d_model)
 

@@ -52,7 +52,7 @@ class _GatedRecurrence(Recurrence):
         bound = 1.0 / math.sqrt(n)  # torch.nn.LSTM / GRU initialisation
         for p in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh):
             nn.init.uniform_(p, -bound, bound)
-        self.out = write_map(n, d_model, d_out)
+        self.out = write_map(n, d_model, layer, d_out)
         self.h0 = nn.Parameter(torch.zeros(n))
         self.add_output_parts(layer, n, d_model)
 

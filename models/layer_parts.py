@@ -32,10 +32,11 @@ def convolved(conv: ShortConvolution | None, x: torch.Tensor) -> torch.Tensor:
     return x if conv is None else conv(x)
 
 
-def write_map(width: int, d_model: int, d_out: int | None) -> nn.Linear:
+def write_map(width: int, d_model: int, layer: LayerConfig, d_out: int | None) -> nn.Linear:
     """A recurrence's output projection from ``width`` features: onto the whole stream with a bias, or (a ported
-    layer, ``models.config.ModelConfig.ported``) onto the ``d_out`` channels it writes, without one."""
-    return nn.Linear(width, d_model) if d_out is None else nn.Linear(width, d_out, bias=False)
+    layer, ``models.config.ModelConfig.ported``) onto the ``d_out`` channels it writes, with a bias only if
+    ``layer.out_bias``."""
+    return nn.Linear(width, d_model) if d_out is None else nn.Linear(width, d_out, bias=layer.out_bias)
 
 
 _PLAIN = LayerConfig(d_state=0)

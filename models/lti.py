@@ -19,7 +19,7 @@ class LtiRecurrence(Recurrence):
         self.d_state = n
         self.transition = nn.Parameter(0.9 * torch.eye(n))  # stable, long memory at initialisation
         self.inp = nn.Linear(d_model, n)
-        self.out = write_map(n, d_model, d_out)
+        self.out = write_map(n, d_model, layer, d_out)
         self.h0 = nn.Parameter(torch.zeros(n))
         self.add_output_parts(layer, n, d_model)
 

@@ -44,7 +44,7 @@ class RGLRURecurrence(Recurrence):
         # a = sigmoid(Lambda) in [0.9, 0.999] at initialisation (Griffin, Sec. 2.4)
         self.lam = nn.Parameter(torch.logit(torch.empty(n).uniform_(0.9 ** (1 / C), 0.999 ** (1 / C))))
         self.to_gate = nn.Linear(d_model, n)
-        self.out = write_map(n, d_model, d_out)
+        self.out = write_map(n, d_model, layer, d_out)
         self.add_output_parts(layer, n, d_model)
 
     @property

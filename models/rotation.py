@@ -35,7 +35,7 @@ class RotationRecurrence(Recurrence):
         self.exact = exact
         self.to_a = nn.Linear(d_model, self.d_state)  # (u, w) per channel: first half u, second half w
         self.to_b = nn.Linear(d_model, self.d_state)  # (Re b, Im b)
-        self.out = write_map(self.d_state, d_model, d_out)
+        self.out = write_map(self.d_state, d_model, layer, d_out)
         self.h0 = nn.Parameter(torch.zeros(self.d_state))  # (Re h0, Im h0)
         if not exact:  # moduli near 1 and small angles at initialisation
             with torch.no_grad():

@@ -112,8 +112,8 @@ def own(nodes: Iterable[Node]) -> list[Atom]:
 
 def ported(p: Plan, bp: BlockPlan) -> LayerConfig:
     """The block's layer with its ports: the channels its recurrence's weights refer to (found by a dry run of the
-    backend's ``write`` on a whole-stream module) besides its own atoms, which it writes; and the channels its
-    MLP's units read and write."""
+    backend's ``write`` on a whole-stream module) besides its own atoms, which it writes, and whether its output
+    projection adds constants (the threshold cells'); and the channels its MLP's units read and write."""
     recorder = _Recorder(p.layout)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Initializing zero-element tensors is a no-op")
@@ -122,7 +122,7 @@ def ported(p: Plan, bp: BlockPlan) -> LayerConfig:
     writes = own(bp.recurrence)
     return replace(bp.layer, reads=p.layout.channels(recorder.atoms - set(writes)), writes=p.layout.channels(writes),
                    mlp_reads=p.layout.channels(a for _, unit in bp.hidden for a in unit.row.terms),
-                   mlp_writes=p.layout.channels(own(bp.mlp)))
+                   mlp_writes=p.layout.channels(own(bp.mlp)), out_bias=bool(scratch.out.bias.any()))
 
 
 def build_model(p: Plan, origin: ProgramOrigin | None = None) -> RecurrentModel:

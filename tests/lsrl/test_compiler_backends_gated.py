@@ -132,6 +132,6 @@ def test_hawk_gates_are_saturated() -> None:
         rec = block.recurrence
         if rec.d_state == 0:
             continue
-        xc = rec.conv_inputs(before)
+        xc = rec.conv_inputs(block.mixer_input(before))  # the channels the ported recurrence reads
         for gate in (torch.sigmoid(rec.to_r(xc)), torch.sigmoid(rec.to_i(xc))):
             assert set(gate.unique().tolist()) <= {0.0, 1.0}

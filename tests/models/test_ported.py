@@ -31,7 +31,7 @@ def ported_configs(draw: st.DrawFn) -> ModelConfig:
         d_state = draw(st.sampled_from((2, 4)))
         writes = _subset(draw, d_state if family in ("lti", "dense-lrnn") else None)
         layers.append(LayerConfig(d_state, mlp_hidden=draw(st.integers(0, 3)), reads=_subset(draw), writes=writes,
-                                  mlp_reads=_subset(draw), mlp_writes=_subset(draw),
+                                  mlp_reads=_subset(draw), mlp_writes=_subset(draw), out_bias=draw(st.booleans()),
                                   gate_range=(-1.0, 1.0) if family == "diag" else (0.0, 1.0)))
     return ModelConfig(family, 0, 3, D_MODEL, tuple(layers), exact=True, dtype="float64", d_input=D_INPUT,
                        ported=True, readout_reads=_subset(draw))
@@ -42,7 +42,8 @@ def whole_stream(ported: RecurrentModel) -> RecurrentModel:
     projection places the input in the first channels; maps from the stream keep their read channels as columns,
     output projections their written channels as rows."""
     config = ported.config
-    layers = tuple(replace(layer, reads=(), writes=(), mlp_reads=(), mlp_writes=()) for layer in config.layers)
+    layers = tuple(replace(layer, reads=(), writes=(), mlp_reads=(), mlp_writes=(), out_bias=False)
+                   for layer in config.layers)
     dense = RecurrentModel(replace(config, layers=layers, ported=False, readout_reads=())).double()
     lists = {"readout.": (config.readout_reads, None)}
     for i, layer in enumerate(config.layers):
@@ -104,6 +105,7 @@ BASE = {"arch": "lti", "n_symbols": 0, "n_labels": 1, "d_model": 4, "exact": Tru
     ({"layers": [{"d_state": 1, "reads": [0], "writes": [1], "mlp_writes": ["2"]}]}, "mlp_writes"),
     ({"readout_reads": [1, 7]}, "readout_reads"),
     ({"ported": False}, "readout_reads"),
+    ({"ported": False, "readout_reads": [], "layers": [{"d_state": 1, "out_bias": True}]}, "layers[0].out_bias"),
     ({"exact": False}, "exact"),
     ({"d_input": 0}, "d_input"),
 ])

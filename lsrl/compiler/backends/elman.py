@@ -161,4 +161,6 @@ class ElmanTanhBackend(ThresholdBackend):
     def write_output(self, m: ElmanRecurrence, index: int, terms: dict[int, Fraction], const: Fraction) -> None:
         for g, coef in terms.items():
             m.out.weight[index, g] = float(coef / 2)
-        m.out.bias[index] += float(const + sum(terms.values(), Fraction(0)) / 2)
+        offset = const + sum(terms.values(), Fraction(0)) / 2
+        if offset:  # a ported output projection has a bias only where some output has a constant
+            m.out.bias[index] += float(offset)

@@ -181,4 +181,5 @@ class LstmBackend(ThresholdBackend):
     def write_output(self, m: LSTMRecurrence, index: int, terms: dict[int, Fraction], const: Fraction) -> None:
         for g, coef in terms.items():
             m.out.weight[index, g] = float(coef)
-        m.out.bias[index] += float(const)
+        if const:  # a ported output projection has a bias only where some output has a constant
+            m.out.bias[index] += float(const)
