@@ -178,8 +178,9 @@ def _partial_affine(w: "Matrix", x: np.ndarray, columns: np.ndarray, bias: np.nd
         mag = ((np.abs(x) @ np.abs(wi).T) << sp).astype(np.float64)
     else:
         xf, scale_p = x.astype(np.float64), float(1 << sp)
-        out = (xf @ w.f[:, columns].T) * scale_p  # exact: every partial sum is an integer < 2^53
-        mag = (np.abs(xf) @ w.abs_f[:, columns].T) * scale_p
+        f, abs_f, _ = w.selected(columns)
+        out = (xf @ f) * scale_p  # exact: every partial sum is an integer < 2^53
+        mag = (np.abs(xf) @ abs_f) * scale_p
     low = np.full(out.shape, np.inf)
     if bias is not None:
         bf, scale_b = bias.astype(np.float64), float(1 << sb)
@@ -189,8 +190,8 @@ def _partial_affine(w: "Matrix", x: np.ndarray, columns: np.ndarray, bias: np.nd
     valuation = _v2(x)
     for c in np.unique(valuation[nonzero]).tolist():
         xc = (nonzero & (valuation == c)).astype(np.float64)
-        for a, wc in w.classes:
-            hit = (xc @ wc[:, columns].T) > 0
+        for a, wc in w.selected(columns)[2]:
+            hit = (xc @ wc) > 0
             low = np.where(hit, np.minimum(low, a + c + sp), low)
     return out.astype(np.int64), mag, low
 
@@ -231,6 +232,17 @@ class Matrix:
         val = _v2(self.ints)
         nonzero = self.ints != 0
         self.classes = [(int(a), ((val == a) & nonzero).astype(np.float64)) for a in np.unique(val[nonzero])]
+        self._selected: dict[bytes, tuple] = {}
+
+    def selected(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple[int, np.ndarray]]]:
+        """The transposed float64 matrix, its magnitudes and its valuation classes over the masked ``columns``
+        (made once per mask: a batch's column groups repeat from chunk to chunk)."""
+        key = np.packbits(columns).tobytes()
+        if key not in self._selected:
+            self._selected[key] = (np.ascontiguousarray(self.f[:, columns].T),
+                                   np.ascontiguousarray(self.abs_f[:, columns].T),
+                                   [(a, np.ascontiguousarray(wc[:, columns].T)) for a, wc in self.classes])
+        return self._selected[key]
 
 
 class BatchedModel:
