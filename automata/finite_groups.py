@@ -1,6 +1,7 @@
-"""Finite permutation groups given by all their elements, and the properties the classifier needs:
-order, commutativity, element orders, derived series and solvability, p-groups, and composition
-factors (Jordan-Hölder: the multiset does not depend on the series chosen).
+"""Finite permutation groups given by all their elements: the named groups of the task library with their
+Cayley automata, and the properties the classifier needs: order, commutativity, element orders, derived
+series and solvability, p-groups, and composition factors (Jordan-Hölder: the multiset does not depend on
+the series chosen).
 
 Permutations act on the right, as in ``automata.permutations`` and GAP: row ``p`` maps point ``x``
 to ``p[x]``, and the product ``g h`` applies ``g`` first. Subgroups are computed as boolean masks
@@ -9,13 +10,17 @@ fast for groups of up to a few thousand elements.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
+from automata.dfa import DFA
+from automata.errors import AutomatonError, MissingTransition
 from automata.monoid import TransformationIndex
+from automata.permutations import Permutation, compose, cycle_notation, from_cycles, identity, sign
 
 # Non-abelian simple groups of order below 10,000, which are determined by their order (the
 # first two non-isomorphic simple groups of equal order have order 20160: A_8 and PSL(3,4)).
@@ -37,42 +42,49 @@ def simple_group_name(order: int, abelian: bool) -> str:
 @dataclass(frozen=True, eq=False)
 class FiniteGroup:
     """A group of permutations of ``degree`` points, given by all its elements as the rows of
-    ``elements`` (identity first). Build it with ``from_elements`` or ``generated_by``."""
+    ``elements`` (identity first), with a display name for the group and for each element. Element ``i`` is
+    state ``i`` and symbol ``i`` of its Cayley automaton. Build it with ``from_elements`` or ``generated_by``."""
 
     elements: np.ndarray
     lookup: TransformationIndex = field(repr=False)
+    name: str = "G"
+    given_names: tuple[str, ...] | None = field(default=None, repr=False)
 
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
-    def _trusted(cls, elements: np.ndarray) -> FiniteGroup:
+    def _trusted(cls, elements: np.ndarray, name: str = "G", names: Sequence[str] | None = None) -> FiniteGroup:
         """A group from rows known to be distinct permutations forming a group, identity first."""
         elements = np.array(elements, dtype=np.int64, copy=True)
         elements.setflags(write=False)
-        return cls(elements, TransformationIndex.build(elements))
+        return cls(elements, TransformationIndex.build(elements), name, None if names is None else tuple(names))
 
     @classmethod
-    def from_elements(cls, elements: Sequence[Sequence[int]] | np.ndarray) -> FiniteGroup:
-        """The group whose elements are exactly the given permutations (the identity must come
-        first). Raises ValueError if they are not distinct permutations closed under products."""
+    def from_elements(cls, elements: Sequence[Sequence[int]] | np.ndarray, name: str = "G",
+                      names: Sequence[str] | None = None) -> FiniteGroup:
+        """The group whose elements are exactly the given permutations (the identity must come first), named
+        ``names`` (else in cycle notation). Raises ``AutomatonError`` naming the group if they are not distinct
+        permutations closed under products or the names are not one distinct name per element."""
         rows = np.asarray(elements, dtype=np.int64)
         if rows.ndim != 2 or rows.shape[0] == 0:
-            raise ValueError("a group needs a non-empty list of permutations of one degree")
+            raise AutomatonError(f"group {name} needs a non-empty list of permutations of one degree")
         degree = rows.shape[1]
         if not (np.sort(rows, axis=1) == np.arange(degree)).all():
-            raise ValueError("every element must be a permutation of 0..degree-1")
+            raise AutomatonError(f"group {name}: every element must be a permutation of 0..degree-1")
         if not (rows[0] == np.arange(degree)).all():
-            raise ValueError("the first element must be the identity")
+            raise AutomatonError(f"group {name}: the first element must be the identity")
         if len(np.unique(rows, axis=0)) != len(rows):
-            raise ValueError("the elements are not distinct")
-        group = cls._trusted(rows)
+            raise AutomatonError(f"group {name}: the elements are not distinct")
+        if names is not None and (len(names) != len(rows) or len(set(names)) != len(names)):
+            raise AutomatonError(f"group {name} needs one distinct name per element")
+        group = cls._trusted(rows, name, names)
         group._check_closed()
         return group
 
     @classmethod
-    def generated_by(cls, generators: Sequence[Sequence[int]] | np.ndarray) -> FiniteGroup:
+    def generated_by(cls, generators: Sequence[Sequence[int]] | np.ndarray, name: str = "G") -> FiniteGroup:
         """The group generated by the given (non-empty list of) permutations, elements in
-        breadth-first order."""
+        breadth-first order from the identity under right multiplication by the generators."""
         gens = np.asarray(generators, dtype=np.int64)
         identity = np.arange(gens.shape[1], dtype=np.int64)
         seen = {identity.tobytes()}
@@ -86,7 +98,7 @@ class FiniteGroup:
                     seen.add(key)
                     rows.append(row)
                     frontier.append(row)
-        return cls._trusted(np.asarray(rows))
+        return cls._trusted(np.asarray(rows), name)
 
     @property
     def order(self) -> int:
@@ -95,6 +107,11 @@ class FiniteGroup:
     @property
     def degree(self) -> int:
         return int(self.elements.shape[1])
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """The elements' display names (the Cayley automaton's symbols): the given ones, else cycle notation."""
+        return self.given_names or tuple(cycle_notation(tuple(p)) for p in self.elements.tolist())
 
     def __len__(self) -> int:
         return self.order
@@ -132,6 +149,22 @@ class FiniteGroup:
     def multiply(self, x: int | np.ndarray, y: int) -> int | np.ndarray:
         """Index of ``x y`` (apply x, then y); ``x`` may be an array of indices."""
         return self.right_multiplication(y)[x]
+
+    @cached_property
+    def _table(self) -> np.ndarray:
+        table = np.stack([self.products(np.arange(self.order), j) for j in range(self.order)], axis=1)
+        table = table.astype(np.int32)
+        table.setflags(write=False)
+        return table
+
+    def multiplication_table(self) -> np.ndarray:
+        """``table[i, j]`` is the index of ``elements[i] * elements[j]`` (apply i, then j); int32, read-only."""
+        return self._table
+
+    def cayley_dfa(self) -> DFA:
+        """The Cayley automaton: states and symbols are the elements, reading ``h`` in state ``g``
+        goes to ``g * h``, the start state is the identity and it is the only accepting state."""
+        return DFA(self.names, self.multiplication_table(), 0, frozenset({0}), self.names)
 
     @cached_property
     def inverses(self) -> np.ndarray:
@@ -193,12 +226,15 @@ class FiniteGroup:
         return gens
 
     def _check_closed(self) -> None:
-        """Raise ValueError unless the elements are closed under products. Greedy generators reach
-        every element through right multiplications; checking each x g against whole rows makes
+        """Raise ``MissingTransition`` unless the elements are closed under products. Greedy generators
+        reach every element through right multiplications; checking each x g against whole rows makes
         those multiplications (found from base images) trustworthy, so the set is the group they
         generate."""
         for g in self._generators_of(np.ones(self.order, dtype=bool)):
-            self.index(self.elements[g][self.elements])
+            try:
+                self.index(self.elements[g][self.elements])
+            except ValueError as err:
+                raise MissingTransition(f"group {self.name} is not closed: {err}", symbol=self.names[g]) from None
 
     @cached_property
     def generators(self) -> tuple[int, ...]:
@@ -225,10 +261,6 @@ class FiniteGroup:
                     mask = self._closure(gens)
                     grown = True
         return mask, gens
-
-    def normal_closure(self, elements: Sequence[int]) -> FiniteGroup:
-        """The normal closure of the given element indices, as a group."""
-        return self.subgroup(self._normal_closure(elements)[0])
 
     @cached_property
     def is_abelian(self) -> bool:
@@ -402,3 +434,57 @@ def _orbits(n: int, maps: Sequence[np.ndarray]) -> np.ndarray:
             labels[frontier] = n_orbits
         n_orbits += 1
     return labels
+
+
+# -- the named groups of the task library ---------------------------------------------------------
+
+
+def cyclic_group(n: int) -> FiniteGroup:
+    """Z_n as the rotations ``x -> x + i mod n``, named ``0..n-1`` (the integer i)."""
+    elements = [tuple((x + i) % n for x in range(n)) for i in range(n)]
+    return FiniteGroup.from_elements(elements, f"Z{n}", tuple(str(i) for i in range(n)))
+
+
+def klein_four_group() -> FiniteGroup:
+    """Z_2 x Z_2 as the double transpositions of four points, named ``e, a, b, c`` with c = ab."""
+    elements = [identity(4), from_cycles(4, (0, 1), (2, 3)), from_cycles(4, (0, 2), (1, 3)),
+                from_cycles(4, (0, 3), (1, 2))]
+    return FiniteGroup.from_elements(elements, "Z2xZ2", ("e", "a", "b", "c"))
+
+
+def dihedral_group(n: int) -> FiniteGroup:
+    """D_n (order 2n) as the symmetries of the n-gon on vertices Z_n: rotations ``r{i}: x -> x + i``
+    and reflections ``s{i}: x -> i - x``; needs n >= 3 for the action to be faithful."""
+    if n < 3:
+        raise ValueError(f"the dihedral group D_{n} needs n >= 3 to act faithfully on an n-gon")
+    rotations = [tuple((x + i) % n for x in range(n)) for i in range(n)]
+    reflections = [tuple((i - x) % n for x in range(n)) for i in range(n)]
+    names = tuple(f"r{i}" for i in range(n)) + tuple(f"s{i}" for i in range(n))
+    return FiniteGroup.from_elements(rotations + reflections, f"D{n}", names)
+
+
+def quaternion_group() -> FiniteGroup:
+    """Q_8 in its regular representation on 8 points (the generators GAP gives), with elements
+    named ``1, -1, i, -i, j, -j, k, -k`` where k = i * j and -1 = i * i (Hamilton's relations)."""
+    i = from_cycles(8, (0, 1, 3, 6), (2, 5, 7, 4))
+    j = from_cycles(8, (0, 2, 3, 7), (1, 4, 6, 5))
+
+    def word(*letters: Permutation) -> Permutation:
+        p = identity(8)
+        for g in letters:
+            p = compose(p, g)
+        return p
+
+    named = {"1": word(), "-1": word(i, i), "i": word(i), "-i": word(i, i, i), "j": word(j),
+             "-j": word(j, j, j), "k": word(i, j), "-k": word(i, j, i, i)}
+    return FiniteGroup.from_elements(list(named.values()), "Q8", tuple(named))
+
+
+def symmetric_group(n: int) -> FiniteGroup:
+    """S_n, elements in lexicographic order of their image tuples (identity first), in cycle notation."""
+    return FiniteGroup.from_elements(list(itertools.permutations(range(n))), f"S{n}")
+
+
+def alternating_group(n: int) -> FiniteGroup:
+    """A_n, the even permutations in lexicographic order (identity first), in cycle notation."""
+    return FiniteGroup.from_elements([p for p in itertools.permutations(range(n)) if sign(p) == 1], f"A{n}")

@@ -21,9 +21,8 @@ import numpy as np
 
 from automata.dfa import DFA
 from automata.errors import UnknownTask
-from automata.minimize import minimize
-from automata.permutations import (
-    PermutationGroup,
+from automata.finite_groups import (
+    FiniteGroup,
     alternating_group,
     cyclic_group,
     dihedral_group,
@@ -31,6 +30,7 @@ from automata.permutations import (
     quaternion_group,
     symmetric_group,
 )
+from automata.minimize import minimize
 
 KINDS = ("state-tracking", "recognition")
 MAX_GROUP_ORDER = 2520  # A_7; S_7 (5040) would need a 100 MB Cayley table
@@ -418,7 +418,7 @@ def _modarith_eq(name: str, k: int) -> Task:
                      sampler=Answered(tuple(range(k)), (k, k + 1, k + 2), k + 3))
 
 
-def _group_task(name: str, group: PermutationGroup, what: str) -> Task:
+def _group_task(name: str, group: FiniteGroup, what: str) -> Task:
     dfa = group.cayley_dfa()
     return Task(name, "state-tracking", dfa, np.arange(group.order), group.names,
                 f"{what}: the alphabet is all {group.order} elements; the label is the product of the "
@@ -456,17 +456,13 @@ def _symmetric(name: str, n: int) -> Task:
                                                  f"(permutations of 1..{n} in cycle notation, e the identity)")
 
 
-def _moved(p: Sequence[int]) -> int:
-    return sum(x != i for i, x in enumerate(p))
-
-
 def _perm_moves(name: str, n: int, m: int) -> Task:
     """The word problem of S_n read only on the letters that move at most m points; states: all of S_n
     (transpositions generate it), labelled by element."""
     if not 2 <= m < n:
         raise UnknownTask(f"task {name!r}: m must satisfy 2 <= m < n (Siems et al.'s limit), got n={n}, m={m}")
     group = symmetric_group(n)
-    allowed = [i for i, p in enumerate(group.elements) if _moved(p) <= m]
+    allowed = np.flatnonzero((group.elements != np.arange(n)).sum(axis=1) <= m).tolist()
     dfa = group.cayley_dfa()
     restricted = DFA(tuple(group.names[i] for i in allowed), dfa.delta[:, allowed], dfa.start, dfa.accepting,
                      group.names)
@@ -506,7 +502,7 @@ def _perm_tokens(name: str, n: int, r: int) -> Task:
                      f"S{n}_{r}_tokens); the label is the product of the elements whose {r} tokens have all been "
                      f"read, which is their supervision shifted by {r - 1} positions; a block of unequal tokens "
                      f"is 'invalid'.", SIEMS_DATA + ":170-201 (tokens, without s_token)",
-                     start=group.identity_index, state_names=names, sampler=Repeated(r))
+                     start=0, state_names=names, sampler=Repeated(r))  # element 0 is the identity
 
 
 # -- recognition families ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from automata.classify import classify
 from automata.errors import UnknownTask
-from automata.permutations import symmetric_group
+from automata.finite_groups import symmetric_group
 from automata.tasks import get_task
 
 
@@ -123,7 +123,7 @@ def test_perm_tokens_labels_siems_shifted_supervision(data):
     group = symmetric_group(n)
     length = data.draw(st.integers(r, 40))
     seq = data.draw(st.lists(st.integers(0, group.order - 1), min_size=length // r + 1, max_size=length // r + 1))
-    inputs, targets = siems_tokens(seq, r, length, group.multiplication_table(), group.identity_index)
+    inputs, targets = siems_tokens(seq, r, length, group.multiplication_table(), 0)  # element 0 is the identity
     assert len(inputs) == length
     assert task.label_sequence(np.asarray([inputs])).tolist() == [targets]
 

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from automata.dfa import DFA
-from automata.permutations import sign, symmetric_group
+from automata.finite_groups import symmetric_group
+from automata.permutations import sign
 from automata.tasks import get_task
 from lsrl.extraction import Extraction, relation
 from lsrl.reproduce import grid_cells

@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 from automata import permutations as perms
 from automata.dfa import DFA
 from automata.fileformat import dfa_to_json
+from automata.finite_groups import FiniteGroup
 from automata.tasks import get_task
 from lsrl.cli import main
 from lsrl.constructions.select import compile_automaton
@@ -97,9 +98,7 @@ def test_a_length_below_the_requested_one_is_a_failure_naming_it() -> None:
 def z3_times_s3() -> DFA:
     """The word problem of Z_3 x S_3 (acceptance: the identity), on Z_3's generator and S_3's two."""
     generators = [perms.from_cycles(6, (0, 1, 2)), perms.from_cycles(6, (3, 4)), perms.from_cycles(6, (3, 4, 5))]
-    elements = perms.generate_group(generators)
-    group = perms.PermutationGroup("Z3xS3", tuple(elements), tuple(str(i) for i in range(len(elements))))
-    return group.cayley_dfa()
+    return FiniteGroup.generated_by(generators, "Z3xS3").cayley_dfa()
 
 
 @pytest.mark.slow
