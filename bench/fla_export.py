@@ -9,8 +9,8 @@ CPU, one thread, in float32 and float64: what the identities of the export keep,
 
 MODELS_DIR holds compiled model directories (lsrl compile); each is exported to fla (lsrl.export) in a scratch
 folder and run with fla's chunk and fused_recurrent layers in float32 and bfloat16 (CUDA), and, where
-``--to hf`` applies, as fla's transformers model (which starts from a zero state). Writes JSON after every model,
-so a run cut short keeps what it measured.
+``--to hf`` applies, as fla's transformers model (its initial states passed through fla's cache). Writes JSON
+after every model, so a run cut short keeps what it measured.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from automata.errors import LsrlInputError  # noqa: E402
 from automata.tasks import get_task  # noqa: E402
 from bench.environment import environment  # noqa: E402
 from lsrl import fla_equations  # noqa: E402
-from lsrl.export import export, load_fla  # noqa: E402
+from lsrl.export import export, hf_cache, load_fla  # noqa: E402
 from models.checkpoint import read_config  # noqa: E402
 
 MODES = ("chunk", "fused_recurrent")
@@ -60,7 +60,8 @@ def first_disagreement(model: torch.nn.Module, symbols: np.ndarray, labels: np.n
 
 
 class HfLogits(torch.nn.Module):
-    """fla's transformers model from an ``--to hf`` folder, its logits cut to the labels (zero initial state)."""
+    """fla's transformers model from an ``--to hf`` folder, its logits cut to the labels; the export's initial states
+    (initial_state.safetensors) enter through fla's cache, as the export's deviation note says."""
 
     def __init__(self, folder: Path, mode: str, labels: int):
         import fla  # noqa: F401 - registers fla's model classes with transformers
@@ -68,11 +69,12 @@ class HfLogits(torch.nn.Module):
 
         super().__init__()
         self.model = AutoModelForCausalLM.from_pretrained(folder, use_kernels=False, attn_mode=mode)
-        self.labels = labels
+        self.folder, self.labels = folder, labels
 
     @torch.no_grad()
     def forward(self, symbols: torch.Tensor) -> torch.Tensor:
-        return self.model(symbols, use_cache=False).logits[..., : self.labels]
+        cache = hf_cache(self.folder, symbols.shape[0], symbols.device)
+        return self.model(symbols, past_key_values=cache, use_cache=True).logits[..., : self.labels]
 
 
 def _row(build: Any, symbols: np.ndarray, labels: np.ndarray, dtype: str, **fields: Any) -> dict[str, Any]:

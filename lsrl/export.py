@@ -402,7 +402,7 @@ def _hf_tensors(stack: FlaStack, vocab: int) -> dict[str, torch.Tensor]:
 HF_DEVIATIONS = ("fla's blocks RMS-normalise the stream before each layer (attn_norm) and the last stream (norm): "
                  "exact scalings only where the stream's RMS is the same at every position",
                  "fla's models start from a zero state: initial states are in initial_state.safetensors, to pass "
-                 "through a cache")
+                 "through a cache (lsrl.export.hf_cache)")
 
 
 def export(directory: str | Path, to: str, out: str | Path) -> Path:
@@ -486,6 +486,20 @@ class FlaModel(torch.nn.Module):
                      last_substep(mixer(substeps(x, n), past_key_values=cache)[0], n, x.shape[-1]))
             x = x + mlp(x) if isinstance(mlp, MLP) else x
         return self.readout(x)
+
+
+def hf_cache(folder: str | Path, batch: int, device: torch.device | str):
+    """fla's cache holding the initial states of an ``--to hf`` export (initial_state.safetensors), expanded to
+    ``batch``: pass it as ``past_key_values`` with ``use_cache=True``, since fla's models otherwise start from zero."""
+    from fla.models.cache_utils import Cache
+    from safetensors.torch import load_file
+
+    states = load_file(Path(folder) / "initial_state.safetensors")
+    cache = Cache()
+    for i in range(len(states)):
+        state = states[f"layers.{i}"].to(device)
+        cache.update(recurrent_state=state.expand(batch, *state.shape[1:]).contiguous(), layer_idx=i, offset=0)
+    return cache
 
 
 def load_fla(directory: str | Path, mode: str = "chunk") -> FlaModel:

@@ -6,6 +6,7 @@ import torch
 from kernels.backend import Backend, resolve
 from kernels.errors import KernelArgumentError
 from kernels.rnn.naive import GATES, naive_rnn
+from kernels.rnn.projection import input_projection
 
 MAX_HIDDEN = 512
 
@@ -81,10 +82,10 @@ def rnn_layer(
     backend: Backend = "auto",
     precision: str = "ieee",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """One batch-first layer with torch.nn.RNN/LSTM/GRU's weights: one matmul for all inputs, then the recurrence."""
-    xp = x @ w_ih.T
-    if b_ih is not None:
-        xp = xp + b_ih
+    """One batch-first layer with torch.nn.RNN/LSTM/GRU's weights: one matmul for all inputs (its bias in the GEMM's
+    epilogue), then the recurrence. The "tf32" and "bf16" precisions run this projection and the weight gradients
+    in TF32 too (as cuDNN's TF32 mode does); "ieee" keeps every product fp32."""
+    xp = input_projection(x, w_ih, b_ih, tf32=precision != "ieee" and x.is_cuda)
     return rnn_recurrence(cell, xp, w_hh, b_hh, h0, c0, backend, precision)
 
 

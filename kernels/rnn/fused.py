@@ -18,6 +18,7 @@ import triton.language as tl
 
 from kernels.backend import launchable
 from kernels.rnn.naive import GATES
+from kernels.rnn.projection import tensor_cores
 
 _CELLS = {"elman": 0, "lstm": 1, "gru": 2}
 PRECISIONS = ("ieee", "tf32", "bf16")
@@ -481,7 +482,8 @@ class _FusedRNN(torch.autograd.Function):
         dcT = torch.zeros_like(c0) if dcT is None or cell != "lstm" else dcT.contiguous().float()
         dgx, dgh, dh0, dc0 = _run_backward(cell, dh, dhT, dcT, w_hh, h0, c0, h, c, act, ctx.precision)
         h_prev = torch.cat([h0[:, None], h[:, :-1]], dim=1)
-        dw = dgh.flatten(0, 1).T @ h_prev.flatten(0, 1)
+        with tensor_cores(ctx.precision != "ieee"):
+            dw = dgh.flatten(0, 1).T @ h_prev.flatten(0, 1)
         db = dgh.sum((0, 1))
         return dgx, dw, db, dh0, (dc0 if cell == "lstm" else None), None, None, None
 

@@ -203,3 +203,18 @@ def test_agrees_with_cudnn(cuda, cell, module):
     params = (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0)
     h, _, _ = rnn_layer(cell, x, *(p.detach() for p in params))
     assert rel_err(h, want) < 1e-4
+
+
+@settings(max_examples=10, deadline=None)
+@given(batch=st.integers(1, 3), length=st.integers(1, 5), n_in=st.integers(1, 6), n_out=st.integers(1, 6),
+       bias=st.booleans())
+def test_tf32_projection_has_linears_values_and_gradients(batch, length, n_in, n_out, bias):
+    """The fast modes' input projection (its GEMMs on TF32 tensor cores on CUDA) is linear(x, w, b) with
+    linear's gradients: gradcheck in float64, where TF32 does not apply."""
+    from kernels.rnn.projection import input_projection
+    g = torch.Generator().manual_seed(batch * 100 + length * 10 + n_in)
+    x = torch.randn(batch, length, n_in, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(n_out, n_in, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(n_out, generator=g, dtype=torch.float64, requires_grad=True) if bias else None
+    assert torch.equal(input_projection(x, w, b, tf32=True), torch.nn.functional.linear(x, w, b))
+    assert torch.autograd.gradcheck(lambda *a: input_projection(*a, tf32=True), (x, w, b))

@@ -50,12 +50,17 @@ def test_fla_stack_keeps_the_labels(tmp_path: Path, case: tuple[str, str, str, s
     assert np.array_equal(predicted, _labels(task, symbols))
 
 
-def test_transformers_loads_the_hf_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("task, arch", [("tomita:1", "mamba"), ("parity", "deltanet")])
+def test_transformers_loads_the_hf_folder(tmp_path: Path, task: str, arch: str) -> None:
+    """fla's transformers model from the folder, its initial states passed through fla's cache, gives the labels."""
     from transformers import AutoModelForCausalLM
 
-    folder = _exported(tmp_path, "tomita:1", "mamba", "hf")
-    model = AutoModelForCausalLM.from_pretrained(folder, use_kernels=False).to("cuda").eval()
+    from lsrl.export import hf_cache
+
+    folder = _exported(tmp_path, task, arch, "hf")
+    model = AutoModelForCausalLM.from_pretrained(folder, use_kernels=False, attn_mode="fused_recurrent").to("cuda").eval()
     symbols = np.random.default_rng(0).integers(2, size=LENGTH)
     with torch.no_grad():
-        logits = model(torch.as_tensor(symbols, device="cuda")[None], use_cache=False).logits
-    assert np.array_equal(logits[0, :, :2].argmax(-1).cpu().numpy(), _labels("tomita:1", symbols))
+        logits = model(torch.as_tensor(symbols, device="cuda")[None], past_key_values=hf_cache(folder, 1, "cuda"),
+                       use_cache=True).logits
+    assert np.array_equal(logits[0, :, :2].argmax(-1).cpu().numpy(), _labels(task, symbols))
