@@ -50,5 +50,10 @@ class RegexSyntaxError(LsrlInputError):
         self.position = position
 
 
+class UnknownArchitecture(LsrlInputError):
+    """A name that is neither a canonical architecture name nor an alias (``models.registry``), or a classifier
+    class that ``automata.classify`` does not know; the message lists the names."""
+
+
 class UnknownTask(LsrlInputError):
     """A task name that the task library does not know; the message lists the known ones."""

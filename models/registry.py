@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from automata.errors import LsrlInputError
+from automata.errors import LsrlInputError, UnknownArchitecture
 
 if TYPE_CHECKING:
     from torch import nn
@@ -47,10 +47,6 @@ SARROF = "Sarrof, Veitsman, Hahn 2024 (arXiv:2405.17394)"
 GRAZZI = "Grazzi et al. 2025, 'Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues' (arXiv:2411.12537)"
 SIEMS = "Siems et al. 2025, 'DeltaProduct' (arXiv:2502.10297)"
 DELTANET = "Schlag et al. 2021; Yang et al. 2024, 'Parallelizing Linear Transformers with the Delta Rule' (arXiv:2406.06484)"
-
-
-class UnknownArchitecture(LsrlInputError):
-    """A name that is neither a canonical architecture name nor an alias; the message lists the names."""
 
 
 class NoPath(LsrlInputError):

@@ -13,8 +13,17 @@ from automata.errors import LsrlInputError
 from models import registry
 from models.config import LayerConfig
 
-DIAGONAL_CLASSES = {"diag-01": (Fraction(0), Fraction(1)), "diag-neg": (Fraction(-1), Fraction(1))}
-HOUSEHOLDER_RANGE = (Fraction(0), Fraction(2))
+
+def _gate_range(name: str) -> tuple[Fraction, Fraction]:
+    """The gate range of the registry's architecture class ``name``, as fractions."""
+    lo, hi = registry.get(name).gate_range
+    return Fraction(lo), Fraction(hi)
+
+
+# The diagonal classifier classes are the diagonal architecture classes of the same name (diag-01, diag-neg).
+DIAGONAL_CLASSES = {a.name: _gate_range(a.name) for a in registry.ARCHITECTURES
+                    if a.family == "diag" and a.classifier == a.name}
+HOUSEHOLDER_RANGE = _gate_range("deltaproduct")
 KNOWN_CLASSES = tuple(CLASSIFIER_CLASSES)
 KIND_CLASSES = {"diagonal": tuple(DIAGONAL_CLASSES), "complex": ("diag-complex",), "householder": ("deltaproduct",),
                 "matrix": ("dense-lrnn",)}  # the classes whose claim covers each recorded kind of transition

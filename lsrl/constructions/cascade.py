@@ -149,7 +149,7 @@ def deltaproduct_cascade(dfa: DFA, labels: np.ndarray | None = None, n_h: int | 
     units = [[key for key, action in keyed[d + 1].items() if not _is_identity(action)] for d in range(depth - 1)]
     units.append(list(states))
     layers = tuple(LayerConfig(d_state=(2 * m if d < depth - 1 else m), d_value=1, n_h=n_h or needs[d],
-                               gate_range=(0.0, 2.0), mlp_hidden=3 * len(units[d]))
+                               gate_range=registry.get("deltaproduct").gate_range, mlp_hidden=3 * len(units[d]))
                    for d, m in enumerate(sizes))
     config = ModelConfig("deltaproduct", k, n_labels, layout.width, layers, exact=True,
                          origin=ConstructionOrigin("householder-holonomy-cascade", level_sizes=tuple(sizes)))

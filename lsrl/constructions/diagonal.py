@@ -15,6 +15,7 @@ from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
+from models import registry
 from models.config import LayerConfig, ModelConfig
 from models.origin import ConstructionOrigin
 from models.stack import RecurrentModel
@@ -107,8 +108,7 @@ def _build(dfa: DFA, labels: np.ndarray, n_labels: int, bits: list[Bit], arch: s
     symbols, code = layout.add("symbol", k), layout.add("code", m)
     detect = len(bits) > 1
     state = layout.add("state", n) if detect else None
-    gate_range = (-1.0, 1.0) if arch == "diag-neg" else (0.0, 1.0)
-    layer = LayerConfig(d_state=m, gate_range=gate_range, mlp_hidden=n if detect else 0)
+    layer = LayerConfig(d_state=m, gate_range=registry.get(arch).gate_range, mlp_hidden=n if detect else 0)
     config = ModelConfig("diag", k, n_labels, layout.width, (layer,), exact=True,
                          origin=ConstructionOrigin(f"{arch}-bits", bits=len(bits)))
     model = RecurrentModel(config)

@@ -34,4 +34,4 @@ class NotImplementedConstruction(LsrlInputError):
 
 class InvalidOption(LsrlInputError):
     """An option that is malformed or does not apply to the architecture (an unknown architecture is
-    ``models.registry.UnknownArchitecture``)."""
+    ``automata.errors.UnknownArchitecture``)."""

@@ -15,13 +15,14 @@ from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
+from models import registry
 from models.config import LayerConfig, ModelConfig
 from models.origin import ConstructionOrigin
 from models.stack import RecurrentModel
 
 SIEMS = ("Siems et al. 2025, 'DeltaProduct: Improving State-Tracking in Linear RNNs via Householder Products'; "
          "Grazzi et al. 2025, 'Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues'")
-GATE_RANGE = (0.0, 2.0)
+GATE_RANGE = registry.get("deltaproduct").gate_range
 
 
 @dataclass(frozen=True)

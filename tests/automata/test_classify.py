@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from automata import permutations as perms
 from automata.classify import ARCHITECTURES, TC0_NC1, UnaryCounter, classify, classify_labelling, unary_counting_witness
 from automata.dfa import DFA
+from automata.errors import UnknownArchitecture
+from automata.finite_groups import symmetric_group
 from automata.minimize import equivalence_classes, minimize
 from automata.monoid import MonoidTooLarge
 from automata.strategies import dfas
@@ -136,11 +138,10 @@ def test_a_counter_in_the_complement_is_as_impossible_as_one_in_the_language():
 def s5_word_problem(generators=((0, 1, 2, 3, 4), (0, 1)), names=("c", "t")) -> DFA:
     """Accept products of the given cycles (by default a 5-cycle c and a transposition t) that equal
     the identity of S_5 (120 states)."""
-    group = perms.symmetric_group(5)
+    group = symmetric_group(5)
     letters = [perms.from_cycles(5, cycle) for cycle in generators]
-    table = np.array([[group.index(perms.compose(p, g)) for g in letters] for p in group.elements])
-    e = group.identity_index
-    return DFA(names, table, e, frozenset({e}))
+    table = group.index([perms.compose(tuple(p), g) for p in group.elements.tolist() for g in letters])
+    return DFA(names, table.reshape(group.order, len(letters)), 0, frozenset({0}))  # element 0 is the identity
 
 
 def test_s5_word_problem():
@@ -278,3 +279,8 @@ def test_word_problems_of_s5_and_a5_in_one_deltaproduct_layer():
     for name in ("S:5", "A:5"):
         delta = classify(get_task(name).dfa).verdict("deltaproduct")
         assert (delta.source, delta.construction.layers, delta.construction.n_h) == ("theorem", 1, 4)
+
+
+def test_an_unknown_classifier_class_is_the_registrys_unknown_architecture():
+    with pytest.raises(UnknownArchitecture, match="unknown classifier class 'mamba'; known: diag-01, diag-neg"):
+        classify(MOD3).verdict("mamba")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from automata.classify import ARCHITECTURES as CLASSIFIER_CLASSES
+from automata.tasks import get_task
 from lsrl.cli import main
 from lsrl.compiler.backends import backend
 from lsrl.constructions.select import CONSTRUCTIONS
@@ -51,6 +52,18 @@ def test_names_are_unique_and_every_field_points_somewhere_real() -> None:
 @pytest.mark.parametrize("name, canonical", sorted(ISSUE_ALIASES.items()))
 def test_the_issue_names_denote_their_class(name: str, canonical: str) -> None:
     assert registry.get(name).name == canonical
+
+
+def test_the_gate_ranges_that_constructions_build_and_proofs_check_are_the_registrys() -> None:
+    from lsrl.constructions.diagonal import diagonal
+    from lsrl.constructions.householder import GATE_RANGE
+    from proofs.spectral import DIAGONAL_CLASSES, HOUSEHOLDER_RANGE
+
+    assert DIAGONAL_CLASSES == {"diag-01": (0, 1), "diag-neg": (-1, 1)}  # the diagonal classes the classifier knows
+    assert HOUSEHOLDER_RANGE == registry.get("deltaproduct").gate_range == GATE_RANGE
+    for task, name in (("tomita:1", "diag-01"), ("parity", "diag-neg")):
+        compiled = diagonal(get_task(task).dfa, None, negative=name == "diag-neg")
+        assert compiled.model.config.layers[0].gate_range == registry.get(name).gate_range == DIAGONAL_CLASSES[name]
 
 
 def test_an_unknown_name_lists_the_names_and_the_closest(capsys: pytest.CaptureFixture[str]) -> None:
