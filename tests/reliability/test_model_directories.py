@@ -208,7 +208,8 @@ def test_a_large_config_is_checked_against_the_weights_without_allocating(lsrl, 
     directory = copy("exact")
     _edit_json(directory / "config.json", lambda d: (d["model"].update(d_model=2**20),
                                                      d["model"]["layers"][0].update(d_state=64)) and None)
-    assert_refused(lsrl("verify", directory), "model.safetensors", "config.json implies")
+    assert_refused(lsrl("verify", directory), "config.json: field 'model'", "(more than --max-parameters")
+    assert_refused(lsrl("verify", directory, "--max-parameters", 2**40), "model.safetensors", "config.json implies")
 
 
 def test_a_float64_program_directory_loads_and_verify_says_what_it_checks(lsrl, tmp_path):
