@@ -6,7 +6,6 @@ so that minimisation and products stay vectorisable on DFAs with thousands of st
 """
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -215,20 +214,6 @@ class DFA:
 
     def complement(self) -> DFA:
         return self.with_accepting(set(range(self.n_states)) - self.accepting)
-
-    def shortest_words(self) -> list[tuple[int, ...]]:
-        """A shortest word (as symbol indices) reaching each state; unreachable states get ()."""
-        words: list[tuple[int, ...] | None] = [None] * self.n_states
-        words[self.start] = ()
-        queue = deque([self.start])
-        while queue:
-            q = queue.popleft()
-            for a in range(self.n_symbols):
-                r = int(self.delta[q, a])
-                if words[r] is None:
-                    words[r] = words[q] + (a,)
-                    queue.append(r)
-        return [w if w is not None else () for w in words]
 
     def __eq__(self, other: object) -> bool:
         """Structural equality (same numbering); use ``automata.equivalence`` for language equality."""

@@ -12,7 +12,6 @@ language is star-free iff its syntactic monoid is aperiodic (Schützenberger 196
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -132,11 +131,6 @@ class GreenStructure:
     def is_aperiodic(self) -> bool:
         """True iff every H-class is a singleton (equivalently: no non-trivial subgroup)."""
         return int(np.bincount(self.h_class).max()) == 1
-
-    @cached_property
-    def regular_d_classes(self) -> np.ndarray:
-        """Labels of the D-classes that contain an idempotent."""
-        return np.unique(self.d_class[self.idempotents])
 
     def maximal_subgroup(self, idempotent: int) -> MaximalSubgroup:
         """The H-class of ``idempotent``, with the group it induces on the idempotent's image."""

@@ -135,11 +135,6 @@ class TransitionMonoid:
     def __len__(self) -> int:
         return self.size
 
-    def index_of(self, transformation: np.ndarray) -> int:
-        """The index of a transformation (a map on states as an integer array); KeyError if it is
-        not an element of the monoid."""
-        return int(self.lookup.find(np.asarray(transformation).reshape(1, -1))[0])
-
     def multiply(self, i: int, j: int) -> int:
         """The index of ``m_i m_j`` (apply ``m_i``, then ``m_j``)."""
         t = self.transformations
