@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
 # The limits (``automata.limits``) each command can meet, and so takes a flag for.
 LIMITED = {"classify": ("transitions", "states", "elements"), "trace": ("transitions", "states"),
            "compile": tuple(limits.LIMITS), "verify": tuple(limits.LIMITS), "inspect": ("parameters",),
-           "run": ("parameters",), "export": ("parameters",)}
+           "run": ("parameters",), "export": ("parameters",), "train": ("parameters",), "extract": ("parameters",)}
 
 
 def _interrupt_outside_imports(name: str) -> Callable[[int, FrameType | None], None]:
