@@ -139,11 +139,12 @@ class Weight:
 
     scaled: np.ndarray  # object (rows, cols) ints: W * 2^GRID_BITS
     columns: np.ndarray  # the columns with a non-zero entry (the products below are taken on these only)
-    positive: np.ndarray  # (rows, len(columns)) parts of scaled
+    positive: np.ndarray  # (len(rows), len(columns)) parts of scaled
     negative: np.ndarray
-    absolute: np.ndarray
+    absolute: np.ndarray  # (all rows, len(columns))
     nonzero: np.ndarray  # bool
     unit: np.ndarray  # bool: |W_ij| == 1 (the product is exact)
+    rows: np.ndarray  # the rows with a non-zero entry (the others are 0 over any box)
 
     @classmethod
     def of(cls, matrix: np.ndarray) -> Weight:
@@ -152,11 +153,11 @@ class Weight:
         if any(Fraction(g, ONE) != v for g, v in zip(flat, matrix.ravel().tolist())):
             raise ValueError("a weight is not a multiple of the grid 2^-GRID_BITS")
         scaled = np.asarray(flat, dtype=object).reshape(matrix.shape)
-        columns = np.flatnonzero((scaled != 0).any(axis=0))
+        columns, rows = np.flatnonzero((scaled != 0).any(axis=0)), np.flatnonzero((scaled != 0).any(axis=1))
         positive = np.where(scaled > 0, scaled, 0).astype(object)[:, columns]
         negative = np.where(scaled < 0, scaled, 0).astype(object)[:, columns]
-        return cls(scaled, columns, positive, negative, positive - negative, scaled != 0,
-                   (scaled == ONE) | (scaled == -ONE))
+        return cls(scaled, columns, positive[rows], negative[rows], positive - negative, scaled != 0,
+                   (scaled == ONE) | (scaled == -ONE), rows)
 
 
 def _point_sum_exact(terms: list[int], rounding: Rounding, scale_bits: int) -> bool:
@@ -215,12 +216,14 @@ class Rounded:
 
 def affine(weight: Weight, x: Intervals, bias: Weight | None, rounding: Rounding) -> Rounded:
     """W x + b over the box x, and its float error bound (module docstring)."""
-    rows = weight.scaled.shape[0]
-    used_lo, used_hi = x.lo[weight.columns], x.hi[weight.columns]  # zero columns add nothing
-    lo = weight.positive.dot(used_lo) + weight.negative.dot(used_hi) if len(weight.columns) else np.zeros(rows, dtype=object)
-    hi = weight.positive.dot(used_hi) + weight.negative.dot(used_lo) if len(weight.columns) else np.zeros(rows, dtype=object)
+    rows, some = weight.scaled.shape[0], weight.rows  # zero rows and columns add nothing
+    used_lo, used_hi = x.lo[weight.columns], x.hi[weight.columns]
+    positive, negative = weight.positive, weight.negative
+    lo, hi = np.zeros(rows, dtype=object), np.zeros(rows, dtype=object)
+    lo[some] = _floor_shift(positive.dot(used_lo) + negative.dot(used_hi), GRID_BITS)
+    hi[some] = _ceil_shift(positive.dot(used_hi) + negative.dot(used_lo), GRID_BITS)
     b = bias.scaled.ravel() if bias is not None else np.zeros(rows, dtype=object)
-    exact = Intervals(_floor_shift(lo, GRID_BITS) + b, _ceil_shift(hi, GRID_BITS) + b)
+    exact = Intervals(lo + b, hi + b)
     if rounding.mantissa is None:
         return Rounded(exact, np.zeros(rows, dtype=object))
     zero, point = x.is_zero(), x.is_point()
@@ -282,6 +285,22 @@ def sum_of_products(pairs: list[tuple[Intervals, Intervals]], rounding: Rounding
         else:
             errors.append(_error(rounding, active, rounds, magnitude, 2 * GRID_BITS))
     return Rounded(exact, np.asarray(errors, dtype=object))
+
+
+def add(x: Intervals, y: Intervals, rounding: Rounding) -> Rounded:
+    """x + y elementwise: ``sum_of_products([(x, 1), (y, 1)])`` (the same bounds), without its products by 1.
+    The terms never round; a coordinate with a zero term is the other term, exactly."""
+    exact = Intervals(x.lo + y.lo, x.hi + y.hi)
+    errors = np.zeros(len(x), dtype=object)
+    if rounding.mantissa is None:
+        return Rounded(exact, errors)
+    for i in np.flatnonzero(~x.is_zero() & ~y.is_zero()).tolist():
+        terms = ((x.lo[i], x.hi[i]), (y.lo[i], y.hi[i]))
+        if all(lo == hi for lo, hi in terms) and _point_sum_exact([lo * ONE for lo, _ in terms], rounding, 2 * GRID_BITS):
+            continue
+        magnitude = sum(max(-lo, hi) for lo, hi in terms) * ONE
+        errors[i] = _error(rounding, 2, 0, magnitude, 2 * GRID_BITS)
+    return Rounded(exact, errors)
 
 
 def constant(n: int, value: int = 1) -> Intervals:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from proofs.exact_model import NotCertifiable
-from proofs.interval import ONE, Intervals, Rounded, Rounding, Weight, affine, cast, concat, constant, sum_of_products
+from proofs.interval import (ONE, Intervals, Rounded, Rounding, Weight, _objects, add, affine, cast, concat,
+                             constant, sum_of_products, to_grid_floor)
 from proofs.rational import to_rational
 
 if TYPE_CHECKING:
@@ -27,6 +28,15 @@ class ClippedPairs:
 
     pairs: tuple[tuple[int, int], ...]
     single: tuple[int, ...]  # hidden units in no pair
+    spans: np.ndarray  # per pair, D on the grid (object ints)
+
+    @property
+    def first(self) -> np.ndarray:
+        return np.asarray([i for i, _ in self.pairs], dtype=np.int64)
+
+    @property
+    def second(self) -> np.ndarray:
+        return np.asarray([j for _, j in self.pairs], dtype=np.int64)
 
     @classmethod
     def find(cls, up: np.ndarray, up_bias: np.ndarray, down: np.ndarray) -> ClippedPairs:
@@ -42,7 +52,8 @@ class ClippedPairs:
                     if all(x == -y for x, y in zip(down[:, i].tolist(), down[:, j].tolist())):
                         pairs.append((i, j))
                         used.update((i, j))
-        return cls(tuple(pairs), tuple(i for i in range(up.shape[0]) if i not in used))
+        spans = _objects([to_grid_floor(up_bias[i] - up_bias[j]) for i, j in pairs])
+        return cls(tuple(pairs), tuple(i for i in range(up.shape[0]) if i not in used), spans)
 
 
 @dataclass(frozen=True)
@@ -125,30 +136,21 @@ class IntervalModel:
         hidden = affine(self.weight(prefix + "up.weight"), stream, self.weight(prefix + "up.bias"), rounding)
         units = hidden.value().relu()
         down, down_bias = self.weight(prefix + "down.weight"), self.weight(prefix + "down.bias")
-        error = affine(down, units, down_bias, rounding).error
+        error = (affine(down, units, down_bias, rounding).error if rounding.mantissa is not None
+                 else np.zeros(down.scaled.shape[0], dtype=object))
         pairs = self.pairs[layer]
-        bias = self.rational[prefix + "up.bias"]
-        lo, hi, columns = [], [], []
-        for i, j in pairs.pairs:
-            span = bias[i] - bias[j]
-            if units.hi[i] == 0 and units.hi[j] == 0:  # both float pre-activations <= 0: both units are 0
-                lo.append(0)
-                hi.append(0)
-            else:
-                slack = hidden.error[i] + hidden.error[j]
-                clamp = hidden.exact[i:i + 1].clamp(Fraction(0), span)
-                lo.append(clamp.lo[0] - slack)
-                hi.append(clamp.hi[0] + slack)
-            columns.append(i)
-        for k in pairs.single:
-            lo.append(units.lo[k])
-            hi.append(units.hi[k])
-            columns.append(k)
+        first, second = pairs.first, pairs.second
+        off = (units.hi[first] == 0) & (units.hi[second] == 0)  # both float pre-activations <= 0: both units are 0
+        slack = hidden.error[first] + hidden.error[second]
+        lo = np.minimum(np.maximum(hidden.exact.lo[first], 0), pairs.spans) - slack
+        hi = np.minimum(np.maximum(hidden.exact.hi[first], 0), pairs.spans) + slack
+        single = np.asarray(pairs.single, dtype=np.int64)
+        values = Intervals(np.concatenate([np.where(off, 0, lo).astype(object), units.lo[single]]),
+                           np.concatenate([np.where(off, 0, hi).astype(object), units.hi[single]]))
         if layer not in self.virtual:  # the columns are the same at every call: the pairs' first rows, then singles
+            columns = np.concatenate([first, single])
             self.virtual[layer] = Weight.of(self.rational[prefix + "down.weight"][:, columns])
-        virtual = self.virtual[layer]
-        exact = affine(virtual, Intervals(np.asarray(lo, dtype=object), np.asarray(hi, dtype=object)), down_bias,
-                       Rounding.exact()).exact
+        exact = affine(self.virtual[layer], values, down_bias, Rounding.exact()).exact
         return Rounded(exact, error)
 
 
@@ -158,8 +160,7 @@ def _key(x: Intervals) -> tuple:
 
 def _add(x: Intervals, y: Intervals, rounding: Rounding) -> Intervals:
     """The residual addition x + y."""
-    one = constant(len(x))
-    return sum_of_products([(x, one), (y, one)], rounding).value()
+    return add(x, y, rounding).value()
 
 
 def _diagonal(self: IntervalModel, layer: int, state: Intervals, x: Intervals, rounding: Rounding):

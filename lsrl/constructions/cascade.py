@@ -26,6 +26,9 @@ REFERENCES = (HOLONOMY + "; Grazzi et al. 2025, 'Unlocking State-Tracking in Lin
               "Siems et al. 2025 (DeltaProduct); Sarrof, Veitsman, Hahn 2024 (star-free languages with "
               "non-negative diagonal gates)")
 MAX_KEY = 2 ** 24
+# the diagonal cascades keep the stale values of skipped levels (fewer resets: the models earlier versions built)
+# up to this many configurations, and reset them beyond (configurations: the chains, about the monoid's size)
+STALE_CONFIGURATIONS = 64
 
 Config = tuple[tuple[int, int], ...]  # per level: (current value c, value before the last reset p)
 
@@ -41,29 +44,44 @@ class Table:
     state_of: dict[Config, int]
 
 
-def cascade_table(dfa: DFA) -> Table:
+def cascade_table(dfa: DFA, delayed: bool = True) -> Table:
     """Breadth-first search over the configurations of the holonomy cascade with delay slots (a reset
-    moves the old value into p; other actions leave p alone)."""
+    moves the old value into p; other actions leave p alone). Not ``delayed`` (the diagonal cascades, whose
+    layers read the value before a reset only at the step of the reset): p is that value at a reset and -1
+    otherwise, and not part of the configuration. Levels the chain skips keep stale values, unless (not
+    ``delayed``) these make more than ``STALE_CONFIGURATIONS`` configurations: then the levels the chain leaves
+    reset to 0 (``Holonomy.step``'s ``canonical``), and the configurations are the chains alone."""
     holonomy = Holonomy(dfa)
     if holonomy.top == 0:
         raise NotImplementedConstruction("cascade", "a one-state automaton has no cascade levels")
+    if delayed:
+        return _search(holonomy, True, False, None)
+    return _search(holonomy, False, False, STALE_CONFIGURATIONS) or _search(holonomy, False, True, None)
+
+
+def _search(holonomy: Holonomy, delayed: bool, canonical: bool, limit: int | None) -> Table | None:
+    """``cascade_table``'s search; None once it finds more than ``limit`` configurations."""
+    dfa = holonomy.dfa
     coords = holonomy.encode(dfa.start)
-    start = tuple((c, c) for c in coords)
+    start = tuple((c, c if delayed else -1) for c in coords)
     steps, state_of = {}, {start: dfa.start}
     queue = deque([start])
     while queue:
         config = queue.popleft()
         for a in range(dfa.n_symbols):
-            new, actions = holonomy.step(tuple(c for c, _ in config), a)
-            nxt = tuple((c, old if action.kind == "constant" else p)
+            new, actions = holonomy.step(tuple(c for c, _ in config), a, canonical)
+            nxt = tuple((c, old if action.kind == "constant" else p if delayed else -1)
                         for c, (old, p), action in zip(new, config, actions))
             steps[config, a] = (nxt, actions)
             state = holonomy.decode(new)
             if state != dfa.delta[state_of[config], a]:
                 raise AssertionError("the holonomy cascade disagrees with the DFA")
-            if nxt not in state_of:
-                state_of[nxt] = state
-                queue.append(nxt)
+            reached = nxt if delayed else tuple((c, -1) for c in new)
+            if reached not in state_of:
+                if limit is not None and len(state_of) >= limit:
+                    return None
+                state_of[reached] = state
+                queue.append(reached)
     return Table(tuple(holonomy.sizes), start, steps, state_of)
 
 
@@ -253,7 +271,7 @@ def diagonal_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compiled
     computing ``labels[state]`` after every prefix; decisions exact, channel values not
     (docs/constructions.md#reset-cascades)."""
     labels, n_labels = resolve_labels(dfa, labels)
-    table = cascade_table(dfa)
+    table = cascade_table(dfa, delayed=False)
     sizes, k, depth = table.sizes, dfa.n_symbols, len(table.sizes)
     keyed, states = _diagonal_keys(table, depth)
     margins = Margins.for_terms(depth)
