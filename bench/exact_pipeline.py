@@ -109,7 +109,8 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 def _certify(compiled: Any) -> tuple[dict[str, Any] | None, str | None]:
     """The certificate document lsrl compile writes (exact, interval or bounded), or why there is none."""
     from lsrl.artifacts import bounded_certificate
-    from proofs.certificate import CertificateError, certify
+    from proofs.certificate_kinds import certify
+    from proofs.document import CertificateError
     from proofs.exact_model import NotCertifiable
 
     construction = {"name": compiled.construction, **compiled.size()}
@@ -122,11 +123,9 @@ def _certify(compiled: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def _verify(model: Any, document: dict[str, Any]) -> None:
-    from proofs.bounded import KIND as BOUNDED
-    from proofs.bounded import verify_bounded
-    from proofs.certificate import verify
+    from proofs.certificate_kinds import verify
 
-    verify_bounded(model, document) if document.get("kind") == BOUNDED else verify(model, document)
+    verify(model, document)
 
 
 def run_cell(dfa: DFA, labels: np.ndarray | None, arch: str) -> dict[str, Any]:

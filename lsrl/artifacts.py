@@ -19,11 +19,9 @@ from lsrl.constructions.labelling import minimal_labelled, resolve_labels
 from lsrl.sources import Language, resolve_language
 from models import checkpoint, registry
 from models.origin import ConstructionOrigin
-from proofs.bounded import BoundedCertificateError, certify_bounded
-from proofs.certificate import CertificateError, certify, first_layer_spectrum
-from proofs.certificate_kinds import check_claims, kind_of, proven_classes
-from proofs.disk_certificate import DiskCertificateError, certify_disk
-from proofs.document import save_certificate
+from proofs.certificate import first_layer_spectrum
+from proofs.certificate_kinds import ALL_LENGTHS, KINDS, certify, certify_bounded_length, from_json, proven_classes
+from proofs.document import CertificateError, save_certificate
 from proofs.exact_model import NotCertifiable
 from proofs.stored_model import StoredModel, load_stored
 
@@ -39,7 +37,7 @@ class CompileReport:
     directory: Path
     construction: str
     size: dict[str, int]
-    certificate: dict[str, Any] | None  # summary of the certificate, None if it could not be made
+    certificate: str | None  # the line lsrl compile prints of the all-lengths certificate, None if none was made
     not_certified: str | None  # why not, when certificate is None
     bounded: dict[str, Any] | None = None  # a proved safe length when no all-length certificate exists
 
@@ -62,8 +60,8 @@ def compile_language(language: Language, arch: str, directory: str | os.PathLike
     if certificate is not None or bounded_document is not None:
         files[CERTIFICATE] = save_certificate(certificate or bounded_document)
     out = checkpoint.save(compiled.model, directory, extra=extra, files=files)
-    summary = _summary(certificate) if certificate is not None else None
-    return CompileReport(out, compiled.construction, compiled.size(), summary, reason, bounded)
+    made = ALL_LENGTHS[certificate["kind"]].made(certificate) if certificate is not None else None
+    return CompileReport(out, compiled.construction, compiled.size(), made, reason, bounded)
 
 
 def bounded_certificate(compiled: CompiledAutomaton) -> dict[str, Any] | None:
@@ -76,16 +74,12 @@ def bounded_certificate(compiled: CompiledAutomaton) -> dict[str, Any] | None:
 
 def _bounded_attempt(compiled: CompiledAutomaton) -> tuple[dict[str, Any] | None, str | None]:
     """``bounded_certificate`` and, when a model that drifts gets none, why not."""
-    origin = compiled.model.config.origin
-    if not isinstance(origin, ConstructionOrigin) or origin.safe_length is None:
-        return None, None
     try:
-        if not origin.exact_values:
-            cert = certify_disk(compiled.model, compiled.dfa, compiled.labels)
-        else:
-            cert = certify_bounded(compiled.model, compiled.dfa, compiled.labels, list(origin.rotation_orders))
-    except (BoundedCertificateError, DiskCertificateError) as err:
+        cert = certify_bounded_length(compiled.model, compiled.dfa, compiled.labels)
+    except CertificateError as err:
         return None, f"no bounded certificate either: {err}"
+    if cert is None:
+        return None, None
     construction = {"name": compiled.construction, "reference": compiled.reference, **compiled.size()}
     return cert.to_json(compiled.dfa, compiled.labels, construction), None
 
@@ -118,17 +112,6 @@ def _certificate(compiled: CompiledAutomaton, max_configurations: int) -> tuple[
     return cert.to_json(compiled.dfa, compiled.labels, construction), None
 
 
-def _summary(certificate: dict[str, Any]) -> dict[str, Any]:
-    """What ``lsrl compile`` prints of a certificate: exact ones list configurations and the dtypes they are
-    exact in, interval ones their boxes and the float formats the boxes are sound in."""
-    safety = certificate["float_safety"]
-    if certificate.get("kind") == "interval":
-        return {"kind": "interval", "configurations": len(certificate["boxes"]),
-                "margin": certificate["readout_margin"], "exact_in": [], "sound_in": safety["sound_in"]}
-    return {"kind": "exact", "configurations": len(certificate["configurations"]),
-            "margin": certificate["readout_margin"], "exact_in": safety["exact_in"]}
-
-
 def verify_directory(directory: str | os.PathLike, source: str | None = None) -> dict[str, Any]:
     """Re-check a compiled directory and re-derive everything it states: the DFA and labels from the
     source (``source``, else the one recorded in config.json), compared with dfa.json and the
@@ -153,20 +136,32 @@ def verify_directory(directory: str | os.PathLike, source: str | None = None) ->
         raise LsrlInputError(f"{directory}: no {CERTIFICATE} to verify ({reason or 'no certificate was written'})")
     document = load_json(path, "certificate")
     check_number_strings(document, str(path))
-    kind = kind_of(document, str(path))
+    kind = from_json(document, str(path))
     dfa, labels = _rederived_language(directory, config, source)
     _same_language(document.get("dfa"), document.get("labels"), dfa, labels, f"{path}: fields 'dfa', 'labels'")
     if isinstance(model, StoredModel) and not kind.reads_stored:
         model = checkpoint.load(directory)
     try:
-        summary = kind.check(model, document)
+        summary = kind.verify(model, document, None, True)
     except LsrlInputError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as err:
         raise CertificateError(f"{path}: malformed {kind.name} certificate ({type(err).__name__}: {err})") from None
-    check_claims(kind, document, summary, str(path))
+    kind.check_claims(document, summary, str(path))
     _check_class(config, proven_classes(document), directory)
     return {**summary, "kind": kind.name, "source": config["source"] if source is None else source}
+
+
+def verified(summary: dict[str, Any]) -> str:
+    """The line ``lsrl verify`` prints of ``verify_directory``'s summary (after the directory): the certificate
+    kind's summary, or what a compiled program's recompilation re-derived."""
+    if summary["kind"] != "program":
+        return KINDS[summary["kind"]].summary(summary)
+    claim = (f"exact in {summary['dtype']}" if summary["exact_in_dtype"] else "error bounds " + ", ".join(
+        f"{k} <= {v:.3g}" for k, v in summary["error_bounds"].items()))
+    bounded = summary.get("bounded", {}).get("correct_up_to_length")
+    return (f"recompiled from {summary['source']}: the same weights and claims ({claim}"
+            + (f"; every output rounds to its exact value up to length {bounded}" if bounded else "") + ")")
 
 
 def _check_class(config: dict[str, Any], proven: list[str], directory: Path) -> None:

@@ -11,14 +11,9 @@ import numpy as np
 
 from automata.dfa import DFA
 from automata.fileformat import dfa_from_json, dfa_to_json
-from models.origin import ConstructionOrigin
 from proofs import batched_model as bm
-from proofs.disk_certificate import KIND as DISK
-from proofs.disk_certificate import DiskCertificateError, verify_disk
-from proofs.document import FORMAT, VERSION, CertificateError, header
+from proofs.document import CertificateError, header
 from proofs.exact_model import Config, Ledger, RationalModel
-from proofs.interval_certificate import KIND as INTERVAL
-from proofs.interval_certificate import IntervalCertificate, IntervalCertificateError, certify_interval, verify_interval
 from proofs.rational import MANTISSA_BITS
 from proofs.spectral import (
     KNOWN_CLASSES,
@@ -110,19 +105,11 @@ def _spectral_section(exact: RationalModel) -> dict[str, Any]:
     return spectral_report(exact.model.config.arch, exact.model.config.layers, exact.transitions)
 
 
-def certify(model: RecurrentModel, dfa: DFA, labels: np.ndarray,
-            max_configurations: int = 100_000, batched: bool = True) -> Certificate | IntervalCertificate:
+def certify_exact(model: RecurrentModel, dfa: DFA, labels: np.ndarray,
+                  max_configurations: int = 100_000, batched: bool = True) -> Certificate:
     """Explore reachable (configuration, state) pairs breadth-first in exact arithmetic and check
-    (a)-(c); raise ``CertificateError`` naming the first pair that breaks or if they do not close. A model
-    whose construction declares inexact channel values gets an interval certificate instead, unless it also
-    declares a safe length: its counters' phases drift (the stored roots of unity are not exact), so no box
-    closes, and the exact explorer refuses it with its own reason."""
-    origin = model.config.origin
-    if isinstance(origin, ConstructionOrigin) and not origin.exact_values and origin.safe_length is None:
-        try:
-            return certify_interval(model, dfa, labels, max_configurations)
-        except IntervalCertificateError as err:
-            raise CertificateError(f"interval certificate: {err}") from None
+    (a)-(c); raise ``CertificateError`` naming the first pair that breaks or if they do not close. Which
+    kind a model gets is ``proofs.certificate_kinds``'s choice."""
     exact = RationalModel(model)
     classes = _model_classes(model)
     if batched:
@@ -176,24 +163,11 @@ def first_layer_spectrum(model: RecurrentModel) -> dict[str, Any]:
     return unchecked_layer_report(config.arch, 0, config.layers[0], exact.transitions[0])
 
 
-def verify(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = None,
+def verify_exact(model: RecurrentModel, document: dict[str, Any], dfa: DFA | None = None,
            batched: bool = True) -> dict[str, Any]:
     """Re-check a saved certificate against the model's weights and the DFA (the certificate's own
-    DFA unless one is given). Returns a summary; raises ``CertificateError`` naming what breaks."""
-    if document.get("format") != FORMAT or document.get("version") != VERSION:
-        raise CertificateError(f"not an {FORMAT} version {VERSION} document")
-    if document.get("kind") == INTERVAL:
-        try:
-            return verify_interval(model, document, dfa)
-        except IntervalCertificateError as err:
-            raise CertificateError(str(err)) from None
-    if document.get("kind") == DISK:
-        try:
-            return verify_disk(model, document)
-        except DiskCertificateError as err:
-            raise CertificateError(str(err)) from None
-    if document.get("kind") != "exact":
-        raise CertificateError(f"unknown certificate kind {document.get('kind')!r}")
+    DFA unless one is given). Returns a summary; raises ``CertificateError`` naming what breaks. The document's
+    format and kind are ``proofs.certificate_kinds``'s to check."""
     cert_dfa = dfa_from_json(document["dfa"], "certificate")
     dfa = dfa or cert_dfa
     if dfa.alphabet != cert_dfa.alphabet:
@@ -287,8 +261,8 @@ def _check_batch_spectra(checked: list[tuple[np.ndarray, list[str | None]]], row
 
 def _certify_batched(exact: RationalModel, dfa: DFA, labels: np.ndarray, max_configurations: int,
                      classes: list[str]) -> Certificate:
-    """``certify``'s loop for nonlinear RNNs and DeltaProduct with dyadic weights, a frontier of pairs at a time through
-    ``proofs.batched_model``: the same pairs in the same order, the same checks in the same order per
+    """``certify_exact``'s loop for nonlinear RNNs and DeltaProduct with dyadic weights, a frontier of pairs at a
+    time through ``proofs.batched_model``: the same pairs in the same order, the same checks in the same order per
     (pair, symbol), the same ledger. ``bm.Unbatchable`` (raised before anything is returned) sends the
     caller to the one-step path."""
     _check_labels_batchable(exact, dfa, labels)
@@ -355,7 +329,7 @@ def _certify_batched(exact: RationalModel, dfa: DFA, labels: np.ndarray, max_con
 
 def _verify_batched(exact: RationalModel, document: dict[str, Any], dfa: DFA, labels: np.ndarray,
                     configs: list[Config], states: list[int], classes: list[str]) -> dict[str, Any]:
-    """``verify``'s loop (after (a)) through ``proofs.batched_model``, the same checks in the same order;
+    """``verify_exact``'s loop (after (a)) through ``proofs.batched_model``, the same checks in the same order;
     an error message is rebuilt from the one-step path, so it is the same message."""
     n_symbols = dfa.n_symbols
     if any(len(row) != n_symbols for row in document["successors"]) or len(document["successors"]) != len(configs):

@@ -11,7 +11,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 from types import FrameType
 
 from automata import limits
@@ -78,41 +77,13 @@ def _trace(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from lsrl.artifacts import verify_directory
+    from lsrl.artifacts import verified, verify_directory
     from lsrl.progress import Progress
 
     with Progress("lsrl verify") as progress:
         progress.phase(f"checking {args.directory} against its certificate")
         summary = verify_directory(args.directory, args.source)
-    if summary.get("kind") == "program":
-        claim = (f"exact in {summary['dtype']}" if summary["exact_in_dtype"] else "error bounds " + ", ".join(
-            f"{k} <= {v:.3g}" for k, v in summary["error_bounds"].items()))
-        bounded = summary.get("bounded", {}).get("correct_up_to_length")
-        print(f"{args.directory}: recompiled from {summary['source']}: the same weights and claims ({claim}"
-              + (f"; every output rounds to its exact value up to length {bounded}" if bounded else "") + ")")
-        return 0
-    if summary.get("kind") == "bounded":
-        print(f"{args.directory}: bounded certificate holds: the float32 model is right at every position up to "
-              f"length {summary['correct_up_to_length']}; the exact-root model at every length "
-              f"({summary['configurations']} configurations x {summary['symbols']} symbols checked exactly, "
-              f"readout margin >= {summary['margin_float']:.6g}, {summary['gates']} gates within "
-              f"{summary['gate_error']:.3g} of their roots, all in the closed unit disk)")
-        return 0
-    if summary.get("kind") == "bounded-disk":
-        print(f"{args.directory}: bounded disk certificate holds: the float32 model is right at every position up "
-              f"to length {summary['correct_up_to_length']} ({summary['nodes']} disk nodes x {summary['symbols']} "
-              f"symbols checked exactly, {summary['gates']} gates within {summary['gate_error']:.3g} of their "
-              f"roots, all in the closed unit disk; assumes paired detector rows share one dot product)")
-        return 0
-    if summary.get("kind") == "interval":
-        print(f"{args.directory}: certificate holds for every length: {summary['configurations']} boxes x "
-              f"{summary['symbols']} symbols checked in exact interval arithmetic, readout margin >= "
-              f"{float(Fraction(summary['margin'])):.6g}, sound in "
-              f"{', '.join(summary['sound_in']) or 'exact arithmetic only (no float format)'}")
-        return 0
-    print(f"{args.directory}: certificate holds for every length: {summary['configurations']} configurations x "
-          f"{summary['symbols']} symbols checked exactly, readout margin {summary['margin']}, "
-          f"exact in {', '.join(summary['exact_in']) or 'no float dtype'}")
+    print(f"{args.directory}: {verified(summary)}")
     return 0
 
 

@@ -89,13 +89,7 @@ def _compile_automaton(args: argparse.Namespace) -> int:
     size = ", ".join(f"{k} {v}" for k, v in report.size.items())
     print(f"{language.name} -> {report.directory} ({args.arch}, {report.construction}: {size})")
     if report.certificate is not None:
-        c = report.certificate
-        if c.get("kind") == "interval":
-            print(f"certified for all lengths (interval certificate): {c['configurations']} boxes, sound in "
-                  f"{', '.join(c['sound_in']) or 'exact arithmetic only'}")
-        else:
-            print(f"certified for all lengths: {c['configurations']} configurations, readout margin {c['margin']}, "
-                  f"exact in {', '.join(c['exact_in']) or 'no float dtype'}")
+        print(report.certificate)
     else:
         print(f"not certified: {report.not_certified}")
         if report.bounded is not None:

@@ -16,7 +16,7 @@ from lsrl.constructions.interval_units import interval_units
 from lsrl.constructions.labelling import minimal_labelled
 from lsrl.constructions.select import compile_automaton
 from lsrl.constructions.transformation_units import INTERVALS, smallest, transitions_plan
-from proofs.certificate import certify, verify
+from proofs.certificate_kinds import certify, verify
 from tests.lsrl.compiled_checks import assert_computes
 
 NONLINEAR = ("elman", "elman-tanh", "lstm", "gru")

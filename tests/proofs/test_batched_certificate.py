@@ -13,7 +13,8 @@ from automata.tasks import get_task
 from lsrl.constructions.select import compile_automaton
 from lsrl.constructions.transformation_units import smallest
 from proofs import batched_model as bm
-from proofs.certificate import CertificateError, certify, verify
+from proofs.certificate_kinds import certify, verify
+from proofs.document import CertificateError
 from proofs.exact_model import Ledger, NotCertifiable, RationalModel
 
 CLASSES = ["elman", "elman-tanh", "lstm", "gru"]

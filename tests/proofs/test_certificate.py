@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from automata.strategies import dfas
 from automata.tasks import get_task
 from lsrl.constructions.onehot import dense_lrnn, elman
-from proofs.certificate import CertificateError, certify, verify
+from proofs.certificate_kinds import certify, verify
+from proofs.document import CertificateError
 
 BUILDERS = {"dense": dense_lrnn, "elman-relu": elman, "elman-tanh": lambda d, labels: elman(d, labels, "tanh")}
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from automata.tasks import get_task
 from lsrl.constructions.select import compile_automaton
-from proofs.certificate import CertificateError, certify, verify
+from proofs.certificate_kinds import certify, verify
+from proofs.document import CertificateError
 from proofs.interval import ROUNDINGS, Intervals, Weight, affine, sum_of_products
 from proofs.interval_certificate import IntervalCertificate, _grow
 from proofs.rational import to_rational

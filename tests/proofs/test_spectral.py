@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from automata.tasks import get_task
 from lsrl.constructions.select import compile_automaton
 from models.stack import RecurrentModel
-from proofs.certificate import CertificateError, certify, first_layer_spectrum, verify
+from proofs.certificate import first_layer_spectrum
+from proofs.certificate_kinds import certify, verify
+from proofs.document import CertificateError
 from proofs.spectral import functional_spectrum, general_spectrum
 
 

@@ -21,7 +21,8 @@ from lsrl.artifacts import bounded_certificate, bounded_statement
 from lsrl.constructions.errors import NotExpressible, NotImplementedConstruction
 from lsrl.constructions.select import ARCHITECTURES, compile_automaton
 from proofs.bounded import verify_bounded
-from proofs.certificate import CertificateError, certify, verify
+from proofs.certificate_kinds import certify, verify
+from proofs.document import CertificateError
 
 TASKS = ("parity", "mod:3", "mod:4", "mod:5", "cycle:5", "modarith:3", "Z:4", "Z:6", "Z2xZ2", "dihedral:3",
          "dihedral:4", "Q8", "A:4", "S:3", "S:4", "A:5", "flipflop", "even-pairs", *(f"tomita:{n}" for n in range(1, 8)),

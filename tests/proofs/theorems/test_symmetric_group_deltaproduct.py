@@ -14,7 +14,7 @@ import pytest
 from automata.tasks import get_task
 from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.select import compile_automaton
-from proofs.certificate import certify, verify
+from proofs.certificate_kinds import certify, verify
 
 pytestmark = pytest.mark.theorem
 

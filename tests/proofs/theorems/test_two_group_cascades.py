@@ -16,7 +16,7 @@ from automata.classify import classify
 from automata.tasks import get_task
 from lsrl.constructions.errors import NotExpressible
 from lsrl.constructions.select import compile_automaton
-from proofs.certificate import certify, verify
+from proofs.certificate_kinds import certify, verify
 
 pytestmark = pytest.mark.theorem
 
