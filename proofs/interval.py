@@ -141,9 +141,9 @@ class Weight:
     columns: np.ndarray  # the columns with a non-zero entry (the products below are taken on these only)
     positive: np.ndarray  # (len(rows), len(columns)) parts of scaled
     negative: np.ndarray
-    absolute: np.ndarray  # (all rows, len(columns))
-    nonzero: np.ndarray  # bool
-    unit: np.ndarray  # bool: |W_ij| == 1 (the product is exact)
+    absolute: np.ndarray  # (len(rows), len(columns))
+    nonzero: np.ndarray  # bool (len(rows), all columns)
+    unit: np.ndarray  # bool (len(rows), all columns): |W_ij| == 1 (the product is exact)
     rows: np.ndarray  # the rows with a non-zero entry (the others are 0 over any box)
 
     @classmethod
@@ -156,8 +156,9 @@ class Weight:
         columns, rows = np.flatnonzero((scaled != 0).any(axis=0)), np.flatnonzero((scaled != 0).any(axis=1))
         positive = np.where(scaled > 0, scaled, 0).astype(object)[:, columns]
         negative = np.where(scaled < 0, scaled, 0).astype(object)[:, columns]
-        return cls(scaled, columns, positive[rows], negative[rows], positive - negative, scaled != 0,
-                   (scaled == ONE) | (scaled == -ONE), rows)
+        positive, negative = positive[rows], negative[rows]
+        return cls(scaled, columns, positive, negative, positive - negative, (scaled != 0)[rows],
+                   ((scaled == ONE) | (scaled == -ONE))[rows], rows)
 
 
 def _point_sum_exact(terms: list[int], rounding: Rounding, scale_bits: int) -> bool:
@@ -226,28 +227,27 @@ def affine(weight: Weight, x: Intervals, bias: Weight | None, rounding: Rounding
     exact = Intervals(lo + b, hi + b)
     if rounding.mantissa is None:
         return Rounded(exact, np.zeros(rows, dtype=object))
+    # a row without non-zero weights sums at most its bias: one term, no rounding (error 0)
     zero, point = x.is_zero(), x.is_point()
-    magnitude = (weight.absolute.dot(x[weight.columns].magnitude()) if len(weight.columns)
-                 else np.zeros(rows, dtype=object))
+    magnitude = weight.absolute.dot(x[weight.columns].magnitude())
     used = weight.nonzero & ~zero  # the non-zero terms of each row
+    unit, scaled = weight.unit, weight.scaled[some]
     # a term rounds unless its weight is +-1 or it is a point product that is a float of the format
-    maybe_exact = used & ~weight.unit & point
+    maybe_exact = used & ~unit & point
     exact_product = np.zeros(used.shape, dtype=bool)
     for i, j in zip(*np.nonzero(maybe_exact)):
-        exact_product[i, j] = _product_exact(weight.scaled[i, j], x.lo[j], rounding.mantissa, 2 * GRID_BITS)
-    rounds = (used & ~weight.unit & ~exact_product).sum(axis=1).tolist()
+        exact_product[i, j] = _product_exact(scaled[i, j], x.lo[j], rounding.mantissa, 2 * GRID_BITS)
+    rounds = (used & ~unit & ~exact_product).sum(axis=1).tolist()
     all_points = ~(used & ~point).any(axis=1)
-    active = (used.sum(axis=1) + (b != 0)).tolist()
+    active = (used.sum(axis=1) + (b[some] != 0)).tolist()
     # rows of exact point terms: their products W_ij x_j (a row's other entries are 0, which add nothing)
-    candidates = [i for i in range(rows) if not rounds[i] and all_points[i]]
-    products = dict(zip(candidates, (weight.scaled[candidates] * x.lo).tolist())) if candidates else {}
-    errors = []
-    for i in range(rows):
-        if i in products and _point_sum_exact(products[i] + [b[i] << GRID_BITS], rounding, 2 * GRID_BITS):
-            errors.append(0)
-        else:
-            errors.append(_error(rounding, active[i], rounds[i], magnitude[i] + (abs(b[i]) << GRID_BITS), 2 * GRID_BITS))
-    return Rounded(exact, np.asarray(errors, dtype=object))
+    candidates = [r for r in range(len(some)) if not rounds[r] and all_points[r]]
+    products = dict(zip(candidates, (scaled[candidates] * x.lo).tolist())) if candidates else {}
+    errors = np.zeros(rows, dtype=object)
+    for r, i in enumerate(some.tolist()):
+        if not (r in products and _point_sum_exact(products[r] + [b[i] << GRID_BITS], rounding, 2 * GRID_BITS)):
+            errors[i] = _error(rounding, active[r], rounds[r], magnitude[r] + (abs(b[i]) << GRID_BITS), 2 * GRID_BITS)
+    return Rounded(exact, errors)
 
 
 def _product(a: Intervals, b: Intervals) -> Intervals:

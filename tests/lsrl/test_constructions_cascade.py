@@ -97,6 +97,53 @@ def test_diagonal_cascade_gates_stay_in_the_class():
             assert set(torch.unique(gates).tolist()) <= {lam, 1.0}
 
 
+def _canonical_configurations(holonomy: Holonomy) -> dict[tuple[int, ...], int]:
+    """The canonical cascade's reachable coordinates and their decoded states, checked step by step."""
+    start = holonomy.encode(holonomy.dfa.start)
+    seen, queue = {start: holonomy.dfa.start}, [start]
+    while queue:
+        coords = queue.pop()
+        for a in range(holonomy.dfa.n_symbols):
+            new, actions = holonomy.step(coords, a, canonical=True)
+            assert holonomy.decode(new) == holonomy.dfa.delta[seen[coords], a]
+            assert all(act.kind == "constant" or len(set(act.image)) == len(act.image) for act in actions)
+            if new not in seen:
+                seen[new] = holonomy.decode(new)
+                queue.append(new)
+    return seen
+
+
+@settings(max_examples=25, deadline=None)
+@given(dfas(max_states=6, max_symbols=3, minimal=True))
+def test_canonical_holonomy_cascade_simulates_random_dfas_with_skipped_levels_at_0(dfa):
+    if dfa.n_states < 2:
+        return
+    holonomy = Holonomy(dfa)
+    configurations = _canonical_configurations(holonomy)
+    for coords in configurations:  # every level off the decoding chain holds 0
+        chain, a = set(), holonomy.full
+        while a & (a - 1):
+            chain.add(holonomy.top - holonomy.height[a])
+            a = holonomy._real_tile(a, coords[holonomy.top - holonomy.height[a]])
+        assert all(v == 0 for d, v in enumerate(coords) if d not in chain)
+    assert len(configurations) <= len(holonomy.reachable())
+
+
+@pytest.mark.parametrize("name", ["tomita:7", "contains:aba", "no-aa"])
+def test_diagonal_cascade_with_canonical_levels_computes_and_certifies(name, monkeypatch):
+    from lsrl.constructions import cascade
+    from proofs.interval_certificate import certify_interval, verify_interval
+
+    monkeypatch.setattr(cascade, "STALE_CONFIGURATIONS", 0)  # every table takes the canonical cascade
+    dfa, labels = minimal(name)
+    table = cascade_table(dfa, delayed=False)
+    assert len(table.state_of) == len(_canonical_configurations(Holonomy(dfa)))
+    compiled = diagonal_cascade(dfa, labels, "diag-01")
+    assert_computes(compiled, length=2000, batch=1)
+    document = certify_interval(compiled.model, dfa, compiled.labels).to_json(dfa, compiled.labels)
+    assert verify_interval(compiled.model, document)["configurations"] == len(document["boxes"])
+
+
 def test_diagonal_cascade_refuses_counting():
     dfa, labels = minimal("tomita:3")
     with pytest.raises(NotImplementedConstruction, match="permutes"):

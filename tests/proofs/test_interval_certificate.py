@@ -114,20 +114,23 @@ def test_affine_exact_bounds_are_the_box_extremes(case):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(FLOAT32, FLOAT32, FLOAT32), min_size=1, max_size=6), st.integers(0, 3))
-def test_a_growing_box_contains_both_boxes_and_jumps_only_where_growth_halves(ends, shrink):
+@given(st.lists(st.tuples(FLOAT32, FLOAT32, FLOAT32), min_size=1, max_size=6), st.integers(0, 3), st.booleans())
+def test_a_growing_box_contains_both_boxes_and_jumps_only_where_growth_halves(ends, shrink, remember):
     """``_grow``: the new box holds the old one and the reached one; an endpoint whose growth is at most half
-    its previous growth moves by its growth once more (the tail of a contracting series), no other does."""
+    its previous growth moves by its growth once more (the tail of a contracting series), no other does; the
+    growth it returns is the endpoint's own, or (``remember``) its previous one where it did not grow."""
     lo = [min(e) for e in ends]
     old = Intervals.from_fractions(lo, [sorted(e)[1] for e in ends])
     reached = Intervals.from_fractions([v - abs(v) / 2 for v in lo], [max(e) for e in ends])
-    first, growth = _grow((old,), (reached,), None)
+    first, growth = _grow((old,), (reached,), None, remember)
     assert first[0] == old.hull(reached)
-    previous = Intervals(growth.lo * 2 ** shrink, growth.hi * 2 ** shrink)
-    grown, _ = _grow((old,), (reached,), previous)
-    jump = [g if 0 < g and shrink else 0 for g in growth.lo.tolist()], [g if 0 < g and shrink else 0
-                                                                          for g in growth.hi.tolist()]
+    previous = Intervals(growth.lo * 2 ** shrink + 1, growth.hi * 2 ** shrink + 1)
+    grown, last = _grow((old,), (reached,), previous, remember)
+    jump = [g if 0 < g and 2 * g <= p else 0 for g, p in zip(growth.lo.tolist(), previous.lo.tolist())], \
+        [g if 0 < g and 2 * g <= p else 0 for g, p in zip(growth.hi.tolist(), previous.hi.tolist())]
     assert grown[0] == old.hull(reached).widen(np.asarray(jump[0], dtype=object), np.asarray(jump[1], dtype=object))
+    for got, own, before in ((last.lo, growth.lo, previous.lo), (last.hi, growth.hi, previous.hi)):
+        assert got.tolist() == [g or (p if remember else 0) for g, p in zip(own.tolist(), before.tolist())]
 
 
 @settings(max_examples=60, deadline=None)
