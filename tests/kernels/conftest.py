@@ -1,32 +1,9 @@
-"""Kernel tests run the Triton kernels on a GPU when there is one, else in Triton's CPU interpreter.
-
-Triton decides at import whether ``@triton.jit`` compiles or interprets, so TRITON_INTERPRET=1
-is set here before triton is first imported, and the choice is then pinned in triton.knobs; the
-variable itself is restored so the kernels' dispatcher keeps sending other tests' CPU tensors to
-the PyTorch references.
-"""
+"""Kernel tests run the Triton kernels on a GPU when there is one, else in Triton's CPU interpreter
+(selected in tests/conftest.py before triton is first imported)."""
 from __future__ import annotations
-
-import os
-import sys
 
 import pytest
 import torch
-
-if not torch.cuda.is_available() and "triton" not in sys.modules:
-    _saved = os.environ.get("TRITON_INTERPRET")
-    os.environ["TRITON_INTERPRET"] = "1"
-    try:
-        import triton
-
-        triton.knobs.runtime.interpret = True
-    except ImportError:
-        pass
-    finally:
-        if _saved is None:
-            del os.environ["TRITON_INTERPRET"]
-        else:
-            os.environ["TRITON_INTERPRET"] = _saved
 
 
 def _triton_runs_here() -> str | None:
@@ -37,7 +14,7 @@ def _triton_runs_here() -> str | None:
         return "triton is not installed"
     if torch.cuda.is_available() or triton.knobs.runtime.interpret:
         return None
-    return "triton was imported before tests/kernels/conftest.py could select its interpreter"
+    return "triton was imported before tests/conftest.py could select its interpreter"
 
 
 @pytest.fixture(scope="session")
