@@ -55,3 +55,27 @@ def test_a_dense_model_that_would_not_fit_is_refused_before_it_is_built(lsrl, tm
     by the default limit instead of allocating gigabytes."""
     assert limits.value("parameters") < 750_000_000
     assert_refused(lsrl("compile", "task:S:6", "--arch", "dense-lrnn", "-o", tmp_path / "s6"), "--max-parameters")
+
+
+def test_sizes_counted_on_the_meta_device_are_not_refused():
+    """Constructions compare candidate plans by building them on the meta device (nothing allocated): a candidate
+    past --max-parameters is counted there, not refused; building it for real is refused."""
+    import pytest
+    import torch
+
+    from automata import limits
+    from models.config import LayerConfig, ModelConfig
+    from models.stack import RecurrentModel
+
+    config = ModelConfig(arch="elman", n_symbols=2, n_labels=2, d_model=8,
+                         layers=[LayerConfig(d_state=64, nonlinearity="relu")])
+    with torch.device("meta"):
+        counted = sum(p.numel() for p in RecurrentModel(config).parameters())
+    limits.raise_limits(parameters=counted - 1)
+    try:
+        with torch.device("meta"):
+            assert sum(p.numel() for p in RecurrentModel(config).parameters()) == counted
+        with pytest.raises(limits.LimitExceeded, match="--max-parameters"):
+            RecurrentModel(config)
+    finally:
+        limits.raise_limits(parameters=limits.LIMITS["parameters"].default)
