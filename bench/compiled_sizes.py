@@ -1,6 +1,7 @@
 """Compiled sizes: every example (examples/*.lsrl, and LSRL's programs ported in examples/lsrl-paper/ in their
-configurations) compiled for every class with a program backend: layers, widths, parameters and the proved float
-bound, or the refusal (the construct and why). Writes JSON with the versions; docs/compiled-sizes.md reads it.
+configurations) compiled for every class with a program backend: layers, widths, parameters, the channel indices
+of the ported maps and the proved float bound, or the refusal (the construct and why). Writes JSON with the
+versions; docs/compiled-sizes.md reads it.
 
     python -m bench.compiled_sizes --out bench/results/compiled_sizes.json
     python -m bench.compiled_sizes --dtype float32 --only modulo_counter \
@@ -21,6 +22,7 @@ from lsrl.compiler.pipeline import compile_program
 from lsrl.compiler.ranges import InputRanges, Interval, Lattice
 from lsrl.lang.check import check_file
 from models import registry
+from models.config import PORTS, ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 INTEGERS = Lattice.of(Fraction(1), Fraction(0))
@@ -73,6 +75,11 @@ CONFIGS = (
 )
 
 
+def channel_indices(config: ModelConfig) -> int:
+    """How many channel indices the ported model's config.json lists (which channels each map reads and writes)."""
+    return len(config.readout_reads) + sum(len(getattr(layer, name)) for layer in config.layers for name in PORTS)
+
+
 def measure(config: Config, arch: str, dtype: str) -> dict:
     """The compiled size and bound of one program on one class, or the refusal."""
     program = check_file(ROOT / config.path, config.params)
@@ -86,7 +93,8 @@ def measure(config: Config, arch: str, dtype: str) -> dict:
         where = f"{Path(location.file).relative_to(ROOT)}:{location.line}:{location.col}" if location else None
         return row | {"refused": error.reason, "construct": error.construct, "at": where}
     bounds = {e.name: float(e.bound) for e in compiled.errors}
-    return row | compiled.size() | {"exact": compiled.exact, "error_bounds": bounds,
+    return row | compiled.size() | {"channel_indices": channel_indices(compiled.model.config),
+                                    "exact": compiled.exact, "error_bounds": bounds,
                                     "correct_up_to": compiled.correct_up_to,
                                     "seconds": round(time.perf_counter() - started, 2)}
 
