@@ -93,7 +93,10 @@ class ModelConfig:
         if not isinstance(fields["layers"], list) or not 1 <= len(fields["layers"]) <= MAX_LAYERS:
             raise ConfigError(f"{source}: field 'layers' must be a list of 1 to {MAX_LAYERS} layer objects")
         layers = tuple(_layer_from_json(layer, f"{source}: layers[{i}]") for i, layer in enumerate(fields["layers"]))
-        config = cls(**{**fields, "layers": layers, **_port_fields(fields, source)})
+        try:
+            config = cls(**{**fields, "layers": layers, **_port_fields(fields, source)})
+        except ConfigError as error:  # the checks across fields (exact parts, channel lists) name no file
+            raise ConfigError(f"{source}: {error}") from None
         if config.size_scale() > MAX_PARAMETERS:
             raise ConfigError(f"{source}: the model would have more than {MAX_PARAMETERS:,} parameters")
         return config
