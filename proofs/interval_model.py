@@ -11,8 +11,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from proofs.exact_model import NotCertifiable
-from proofs.interval import (ONE, Intervals, Rounded, Rounding, Weight, _objects, add, affine, cast, concat,
-                             constant, sum_of_products, to_grid_floor)
+from proofs.interval import (
+    ONE,
+    Intervals,
+    Rounded,
+    Rounding,
+    Weight,
+    _objects,
+    add,
+    affine,
+    cast,
+    concat,
+    constant,
+    sum_of_products,
+    to_grid_floor,
+)
 from proofs.rational import to_rational
 
 if TYPE_CHECKING:
