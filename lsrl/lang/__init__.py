@@ -4,10 +4,11 @@ from __future__ import annotations
 from importlib import import_module
 
 # Public name -> the module that defines it; loaded on first use, so importing one module of the
-# language (``lsrl.lang.errors``, say) does not load the parser and numpy with it.
+# language (``lsrl.lang.errors``, say) does not load the parser and numpy with it. ``check.check`` is reached through
+# its module: once ``lsrl.lang.check`` is imported, the package attribute ``check`` is that module.
 _EXPORTS = {
     "parse_file": "parser", "parse_text": "parser",
-    "check": "check", "check_file": "check",
+    "check_file": "check",
     "CheckedProgram": "graph", "Input": "graph",
     "interpret": "interpreter", "evaluate": "interpreter",
     "encode_text": "textio", "format_outputs": "textio",

@@ -1,7 +1,4 @@
-"""``lsrl reproduce NAME``: rerun a published experiment (or the atlas) and write its tables
-(Markdown and LaTeX), plots and raw records into an output directory. One module per experiment,
-each with ``cells(quick, protocol)``, ``tables(records)`` and ``plots(records, out)``; ``grid`` runs and shards;
-``protocol`` holds the papers' own training protocols (``--protocol paper``)."""
+"""``lsrl reproduce NAME``: rerun a published experiment (or the atlas) into tables, plots and raw records."""
 from __future__ import annotations
 
 import json
@@ -16,6 +13,9 @@ from automata.errors import LsrlInputError
 if TYPE_CHECKING:
     from lsrl.reproduce.grid import Cell
 
+# One module per experiment, each with ``cells(quick, protocol)``, ``tables(records)`` and ``plots(records, out)``
+# (Markdown and LaTeX tables); ``grid`` runs and shards the cells; ``protocol`` holds the papers' own training
+# protocols (``--protocol paper``).
 EXPERIMENTS = {"negative-eigenvalues": "lsrl.reproduce.negative_eigenvalues",
                "deltaproduct-groups": "lsrl.reproduce.deltaproduct_groups",
                "chomsky-regular": "lsrl.reproduce.chomsky_regular",
@@ -23,6 +23,17 @@ EXPERIMENTS = {"negative-eigenvalues": "lsrl.reproduce.negative_eigenvalues",
 
 
 BUDGET_FIELDS = ("steps", "batch", "warmup")
+
+# Public names of the package's modules -> the module that defines them, loaded on first use (grid imports torch).
+_EXPORTS = {"Table": "tables", "Cell": "grid", "World": "grid", "run_grid": "grid", "disagreements": "atlas"}
+__all__ = sorted(["BUDGET_FIELDS", "EXPERIMENTS", "Reproduction", "UnknownExperiment", "cells_of_classes", "experiment",
+                  "grid_cells", "render", "render_saved", "render_units", "reproduce", "scaled", *_EXPORTS])
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
 
 
 class UnknownExperiment(LsrlInputError):
