@@ -139,8 +139,9 @@ class Weight:
 
     scaled: np.ndarray  # object (rows, cols) ints: W * 2^GRID_BITS
     columns: np.ndarray  # the columns with a non-zero entry (the products below are taken on these only)
-    positive: np.ndarray  # (len(rows), len(columns)) parts of scaled
-    negative: np.ndarray
+    entries: np.ndarray  # the non-zero entries row by row (of ``rows``): their columns,
+    values: np.ndarray  # their values (object ints),
+    starts: np.ndarray  # and where each row's entries start
     absolute: np.ndarray  # (len(rows), len(columns))
     nonzero: np.ndarray  # bool (len(rows), all columns)
     unit: np.ndarray  # bool (len(rows), all columns): |W_ij| == 1 (the product is exact)
@@ -154,10 +155,10 @@ class Weight:
             raise ValueError("a weight is not a multiple of the grid 2^-GRID_BITS")
         scaled = np.asarray(flat, dtype=object).reshape(matrix.shape)
         columns, rows = np.flatnonzero((scaled != 0).any(axis=0)), np.flatnonzero((scaled != 0).any(axis=1))
-        positive = np.where(scaled > 0, scaled, 0).astype(object)[:, columns]
-        negative = np.where(scaled < 0, scaled, 0).astype(object)[:, columns]
-        positive, negative = positive[rows], negative[rows]
-        return cls(scaled, columns, positive, negative, positive - negative, (scaled != 0)[rows],
+        row, column = np.nonzero(scaled[rows] != 0)
+        starts = np.flatnonzero(np.diff(row, prepend=-1))
+        absolute = np.where(scaled < 0, -scaled, scaled).astype(object)[rows][:, columns]
+        return cls(scaled, columns, column, scaled[rows][row, column], starts, absolute, (scaled != 0)[rows],
                    ((scaled == ONE) | (scaled == -ONE))[rows], rows)
 
 
@@ -217,12 +218,14 @@ class Rounded:
 
 def affine(weight: Weight, x: Intervals, bias: Weight | None, rounding: Rounding) -> Rounded:
     """W x + b over the box x, and its float error bound (module docstring)."""
-    rows, some = weight.scaled.shape[0], weight.rows  # zero rows and columns add nothing
-    used_lo, used_hi = x.lo[weight.columns], x.hi[weight.columns]
-    positive, negative = weight.positive, weight.negative
+    rows, some = weight.scaled.shape[0], weight.rows  # zero entries add nothing: sums over the non-zero ones
     lo, hi = np.zeros(rows, dtype=object), np.zeros(rows, dtype=object)
-    lo[some] = _floor_shift(positive.dot(used_lo) + negative.dot(used_hi), GRID_BITS)
-    hi[some] = _ceil_shift(positive.dot(used_hi) + negative.dot(used_lo), GRID_BITS)
+    if len(some):
+        ends = x.lo[weight.entries], x.hi[weight.entries]
+        positive = weight.values > 0  # each product's least value takes lo for a positive weight, else hi
+        low, high = np.where(positive, ends[0], ends[1]), np.where(positive, ends[1], ends[0])
+        lo[some] = _floor_shift(np.add.reduceat(weight.values * low, weight.starts), GRID_BITS)
+        hi[some] = _ceil_shift(np.add.reduceat(weight.values * high, weight.starts), GRID_BITS)
     b = bias.scaled.ravel() if bias is not None else np.zeros(rows, dtype=object)
     exact = Intervals(lo + b, hi + b)
     if rounding.mantissa is None:
