@@ -99,7 +99,9 @@ def test_a_failure_at_any_step_of_a_save_leaves_the_old_output(tmp_path, monkeyp
     old = _weights(out)
     boom = RuntimeError("crash")
     if failing_step == "write":
-        monkeypatch.setattr(checkpoint, "save_file", lambda *a, **k: (_ for _ in ()).throw(boom))
+        import safetensors.torch  # checkpoint.save imports save_file from it when it runs (no torch at import)
+
+        monkeypatch.setattr(safetensors.torch, "save_file", lambda *a, **k: (_ for _ in ()).throw(boom))
     elif failing_step == "marker":
         monkeypatch.setattr(output_directory, "_write_marker", lambda d, files: (_ for _ in ()).throw(boom)
                             if files else None)
