@@ -40,7 +40,7 @@ class Port(nn.Module):
         self.register_buffer("channels", torch.tensor(channels, dtype=torch.long), persistent=False)
 
     @property
-    def width(self) -> int | None:
+    def write_width(self) -> int | None:
         """How many channels a ported map writes (None: the whole stream, with a bias)."""
         return len(self.channels) if self.ported else None
 
@@ -65,9 +65,9 @@ class Block(nn.Module):
         super().__init__()
         self.reads, self.writes = Port(config, layer.reads), Port(config, layer.writes)
         self.recurrence = recurrence_class(config.arch)(self.reads.read_width(config.d_model), layer,
-                                                        exact=config.exact, d_out=self.writes.width)
+                                                        exact=config.exact, d_out=self.writes.write_width)
         self.mlp_reads, self.mlp_writes = Port(config, layer.mlp_reads), Port(config, layer.mlp_writes)
-        self.mlp = (MLP(self.mlp_reads.read_width(config.d_model), layer.mlp_hidden, self.mlp_writes.width)
+        self.mlp = (MLP(self.mlp_reads.read_width(config.d_model), layer.mlp_hidden, self.mlp_writes.write_width)
                     if layer.mlp_hidden else None)
         self.norm = rms_norm(config, layer.norm)
         self.mlp_norm = rms_norm(config, layer.norm and self.mlp is not None)
