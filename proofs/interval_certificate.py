@@ -106,9 +106,11 @@ def _first_outside(box: Box, target: Box) -> str:
     return "inside"
 
 
-def explore(model: IntervalModel, dfa: DFA, rounding: Rounding,
+def explore(model: IntervalModel, dfa: DFA, labels: np.ndarray, rounding: Rounding,
             max_nodes: int) -> tuple[list[int], list[Box], list[list[int]]]:
-    """Boxes closed under the step (module docstring); ``IntervalCertificateError`` if they do not close."""
+    """Boxes closed under the step (module docstring); ``IntervalCertificateError`` if they do not close, or as
+    soon as a step's readout misses its label's margin: boxes only grow and the step is monotone under
+    inclusion, so ``check``'s (c) would fail on the final boxes too."""
     states, boxes, growths = [dfa.start], [model.initial()], [0]
     last: list[Intervals | None] = [None]  # each node's last growth (lo decrease, hi increase) on the grid
     successors: list[list[int | None]] = [[None] * dfa.n_symbols]
@@ -117,8 +119,13 @@ def explore(model: IntervalModel, dfa: DFA, rounding: Rounding,
         i = queue.popleft()
         queued.discard(i)
         for a in range(dfa.n_symbols):
-            reached = model.step(boxes[i], a, rounding).states
-            r = int(dfa.delta[states[i], a])
+            step = model.step(boxes[i], a, rounding)
+            reached, r = step.states, int(dfa.delta[states[i], a])
+            margin = _margin(step.logits, int(labels[r]))
+            if margin <= 0:
+                raise IntervalCertificateError(f"{_where(i, dfa, states[i], a)}: the readout does not pick label "
+                                               f"{int(labels[r])} of {dfa.name(r)!r} over the whole box (margin "
+                                               f"{float(margin):.6g})", check="c")
             j = successors[i][a]
             if j is None:
                 j = _nearest(states, boxes, r, reached)
@@ -246,7 +253,7 @@ def certify_interval(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_no
     abstract = IntervalModel(model)
     exact = ROUNDINGS["exact"]
     try:
-        explored = explore(abstract, dfa, exact, max_nodes)
+        explored = explore(abstract, dfa, labels, exact, max_nodes)
         budget, why = min(max_nodes, FLOAT_NODES * len(explored[1])), f" ({FLOAT_NODES}x the exact boxes)"
     except IntervalCertificateError as err:
         explored, budget, why = err, max_nodes, ""
@@ -256,7 +263,7 @@ def certify_interval(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_no
             not_float[name] = f"the weights are not {name} numbers"
             continue
         try:
-            found = explore(abstract, dfa, ROUNDINGS[name], budget)
+            found = explore(abstract, dfa, labels, ROUNDINGS[name], budget)
             return _certificate(abstract, dfa, labels, found, ROUNDINGS[name], not_float)
         except IntervalCertificateError as err:
             not_float[name] = str(err) + why

@@ -18,7 +18,8 @@ from lsrl.constructions.select import compile_automaton
 from proofs.certificate_kinds import certify, verify
 from proofs.document import CertificateError
 from proofs.interval import ROUNDINGS, Intervals, Weight, affine, sum_of_products
-from proofs.interval_certificate import IntervalCertificate, _grow
+from proofs.interval_certificate import IntervalCertificate, IntervalCertificateError, _grow, explore
+from proofs.interval_model import IntervalModel
 from proofs.rational import to_rational
 
 CHEAP = [("no-aa", "diag-01"), ("tomita:2", "rotation"), ("flipflop", "rotation"), ("ab-star", "diag-neg")]
@@ -209,3 +210,15 @@ def test_lsrl_compile_writes_an_interval_certificate_and_verify_names_a_corrupti
     assert main(["verify", str(out)]) == 2
     err = capsys.readouterr().err
     assert "lsrl verify: error: (b) box" in err and "layer 1, coordinate" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("rounding", ["exact", "float32"])
+def test_exploration_stops_at_the_first_readout_that_misses_its_label(rounding):
+    # boxes only grow and the step is monotone: a negative margin during exploration is a failed check (c)
+    task = get_task("contains:aba")
+    compiled = compile_automaton(task.dfa, "diag-01", task.labels)
+    model = IntervalModel(compiled.model)
+    explore(model, compiled.dfa, compiled.labels, ROUNDINGS[rounding], 1000)
+    with pytest.raises(IntervalCertificateError, match="readout does not pick label") as failed:
+        explore(model, compiled.dfa, 1 - compiled.labels, ROUNDINGS[rounding], 1000)
+    assert failed.value.check == "c"
