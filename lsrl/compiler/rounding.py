@@ -24,6 +24,7 @@ from lsrl.compiler.fuse import Atom, Row
 from lsrl.compiler.lower import Plan
 from lsrl.compiler.ranges import INF, Bound, Interval
 from lsrl.lang.graph import AutomatonState, DeltaState, DiagonalState, Input, LtiState, Multiply, Node
+from proofs import float_error
 from proofs.cyclotomic import Algebraic
 
 SIGNIFICAND_BITS = {"float32": 24, "float64": 53}
@@ -70,7 +71,8 @@ class Format:
         return INF if math.isinf(narrow) else Fraction(narrow)
 
     def gamma(self, n: int) -> Fraction:
-        return n * self.unit / (1 - n * self.unit)
+        """gamma_n of this format (proofs.float_error.gamma, the one definition)."""
+        return float_error.gamma(n, self.unit)
 
 
 @dataclass(frozen=True)
