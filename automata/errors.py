@@ -50,6 +50,11 @@ class RegexSyntaxError(LsrlInputError):
         self.position = position
 
 
+class InvalidOption(LsrlInputError):
+    """An option that is malformed or does not apply (to the architecture, the training run, the curriculum): the
+    message names the field, the value and what it must be (an unknown architecture is ``UnknownArchitecture``)."""
+
+
 class UnknownArchitecture(LsrlInputError):
     """A name that is neither a canonical architecture name nor an alias (``models.registry``), or a classifier
     class that ``automata.classify`` does not know; the message lists the names."""

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from automata.errors import InvalidOption
 from lsrl.compiler.ranges import Interval
 from lsrl.compiler.verify import parse_input_range, parse_param
-from lsrl.constructions.errors import InvalidOption
 from lsrl.progress import Progress
 
 

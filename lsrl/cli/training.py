@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lsrl.constructions.errors import InvalidOption
+from automata.errors import InvalidOption
 
 if TYPE_CHECKING:
     from lsrl.training.train import TrainConfig

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from automata.errors import InvalidOption
 from lsrl.compiler.backends import Backend, Context, backend
 from lsrl.compiler.dce import eliminate_dead_code
 from lsrl.compiler.errors import ConstructNotExpressible, InexactInFloat
@@ -21,7 +22,6 @@ from lsrl.compiler.lower import Plan, build_model, plan
 from lsrl.compiler.observe import reduce_states
 from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, Lattice, analyse
 from lsrl.compiler.rounding import SIGNIFICAND_BITS, OutputError, output_errors
-from lsrl.constructions.errors import InvalidOption
 from lsrl.lang.errors import InputValueError, Location
 from lsrl.lang.graph import CheckedProgram, Node, exact
 from models.origin import ProgramOrigin, ProgramPort

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from automata.bounded_input import InputLimitError, parse_rational
-from automata.errors import LsrlInputError
+from automata.errors import InvalidOption, LsrlInputError
 from lsrl.compiler.ranges import Interval, Lattice
-from lsrl.constructions.errors import InvalidOption
 
 
 def parse_input_range(text: str) -> tuple[str, Interval]:

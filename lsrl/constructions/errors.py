@@ -2,7 +2,9 @@
 for which no construction is implemented for it (yet). Both are user-input errors (CLI exit code 2)."""
 from __future__ import annotations
 
-from automata.errors import LsrlInputError
+from automata.errors import InvalidOption, LsrlInputError
+
+__all__ = ["InvalidOption", "NotExpressible", "NotImplementedConstruction"]  # InvalidOption: automata.errors
 
 
 class NotExpressible(LsrlInputError):
@@ -31,7 +33,3 @@ class NotImplementedConstruction(LsrlInputError):
         self.arch = arch
         self.missing = missing
 
-
-class InvalidOption(LsrlInputError):
-    """An option that is malformed or does not apply to the architecture (an unknown architecture is
-    ``automata.errors.UnknownArchitecture``)."""

@@ -7,9 +7,9 @@ from importlib import import_module
 # train.train and evaluate.evaluate are reached through their modules: a function named like its module is not
 # re-exported, since the package attribute is the module once that is imported.
 _EXPORTS = {name: module for module, names in {
-    "train": ("TrainConfig", "TrainOptionError", "TrainResult", "TrainingDiverged", "build_model", "model_config",
+    "train": ("TrainConfig", "TrainResult", "TrainingDiverged", "build_model", "model_config",
               "resolve_device", "save_run"),
-    "curriculum": ("Curriculum", "CurriculumError"),
+    "curriculum": ("Curriculum",),
     "evaluate": ("LengthMetrics", "bucket", "evaluate_length", "scaled_accuracy"),
     "warm_start": ("InitMismatch", "initial_model"),
 }.items() for name in names}

@@ -10,14 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from automata.errors import LsrlInputError
+from automata.errors import InvalidOption
 
 MAX_LENGTH = 2**20
 """Longest string a run trains or evaluates on."""
 
-
-class CurriculumError(LsrlInputError):
-    """A curriculum whose lengths are out of range; the message names the field."""
 
 
 @dataclass(frozen=True)
@@ -31,11 +28,11 @@ class Curriculum:
     def __post_init__(self) -> None:
         for name, value, low in (("max_length", self.max_length, 1), ("start", self.start, 1)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= MAX_LENGTH:
-                raise CurriculumError(f"curriculum {name} = {value!r:.40}: must be an integer from {low} to {MAX_LENGTH}")
+                raise InvalidOption(f"curriculum {name} = {value!r:.40}: must be an integer from {low} to {MAX_LENGTH}")
         if self.start > self.max_length:
-            raise CurriculumError(f"curriculum start = {self.start} exceeds max_length = {self.max_length}")
+            raise InvalidOption(f"curriculum start = {self.start} exceeds max_length = {self.max_length}")
         if isinstance(self.ramp, bool) or not isinstance(self.ramp, (int, float)) or not 0.0 <= self.ramp <= 1.0:
-            raise CurriculumError(f"curriculum ramp = {self.ramp!r:.40}: must lie in [0, 1]")
+            raise InvalidOption(f"curriculum ramp = {self.ramp!r:.40}: must lie in [0, 1]")
 
     @classmethod
     def up_to(cls, max_length: int) -> Curriculum:

@@ -23,9 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from automata.errors import LsrlInputError
+from automata.errors import InvalidOption, LsrlInputError
 from automata.tasks import Task, get_task
-from lsrl.constructions.errors import InvalidOption
 from lsrl.training.curriculum import MAX_LENGTH, Curriculum
 from lsrl.training.evaluate import LengthMetrics, evaluate
 from lsrl.training.warm_start import initial_model
@@ -33,10 +32,6 @@ from models import registry
 from models.config import LayerConfig, ModelConfig
 from models.origin import TrainingOrigin
 from models.stack import RecurrentModel
-
-
-class TrainOptionError(LsrlInputError):
-    """A training option outside its domain; the message names the field, the value and the range."""
 
 
 class TrainingDiverged(LsrlInputError):
@@ -55,7 +50,7 @@ PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}  # autocast dtype of 
 
 def _check_integer(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise TrainOptionError(f"{name} = {value!r:.40}: must be an integer from {low} to {high}")
+        raise InvalidOption(f"{name} = {value!r:.40}: must be an integer from {low} to {high}")
 
 
 WARM_STEPS = 10
@@ -69,7 +64,7 @@ MAX_REAL = 1e30
 def _check_real(name: str, value: object, positive: bool) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_REAL \
             or (positive and value == 0):
-        raise TrainOptionError(f"{name} = {value!r:.40}: must be a finite number {'> 0' if positive else '>= 0'} "
+        raise InvalidOption(f"{name} = {value!r:.40}: must be a finite number {'> 0' if positive else '>= 0'} "
                                f"and at most {MAX_REAL:g}")
 
 
@@ -78,7 +73,7 @@ def _curriculum(value: object) -> Curriculum:
     if isinstance(value, dict) and set(value) <= {f.name for f in fields(Curriculum)}:
         return Curriculum(**value)
     if not isinstance(value, Curriculum):
-        raise TrainOptionError(f"curriculum = {value!r:.40}: must be a Curriculum or a dict of its fields")
+        raise InvalidOption(f"curriculum = {value!r:.40}: must be a Curriculum or a dict of its fields")
     return value
 
 
@@ -89,40 +84,40 @@ def _check_options(config: TrainConfig) -> None:
     for name, positive in (("lr", True), ("weight_decay", False), ("clip", False), ("lr_floor", False)):
         _check_real(name, getattr(config, name), positive)
     if config.lr_floor > 1:
-        raise TrainOptionError(f"lr_floor = {config.lr_floor!r}: the final learning rate is a fraction of lr, at most 1")
+        raise InvalidOption(f"lr_floor = {config.lr_floor!r}: the final learning rate is a fraction of lr, at most 1")
     _check_choices(config)
     if not isinstance(config.eval_lengths, (tuple, list)) or not config.eval_lengths:
-        raise TrainOptionError(f"eval_lengths = {config.eval_lengths!r:.40}: give at least one length")
+        raise InvalidOption(f"eval_lengths = {config.eval_lengths!r:.40}: give at least one length")
     for length in config.eval_lengths:
         _check_integer("eval_lengths", length, 1, MAX_LENGTH)
     width = config.d_model * config.layers
     for what, strings, length in (("batch x train length", config.batch, config.train_length),
                                   ("eval strings x eval length", min(config.eval_n, 256), max(config.eval_lengths))):
         if strings * length * width > MAX_ACTIVATIONS:
-            raise TrainOptionError(f"{what} x d_model x layers = {strings} x {length} x {config.d_model} x "
+            raise InvalidOption(f"{what} x d_model x layers = {strings} x {length} x {config.d_model} x "
                                    f"{config.layers} activations, more than the {MAX_ACTIVATIONS} one pass may hold")
     gate = config.gate_range
     if gate is not None and (len(gate) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in gate)
                              or gate[0] > gate[1]):
-        raise TrainOptionError(f"gate_range = {gate!r:.40}: must be two finite numbers LO <= HI")
+        raise InvalidOption(f"gate_range = {gate!r:.40}: must be two finite numbers LO <= HI")
 
 
 def _check_choices(config: TrainConfig) -> None:
     """``loss``, ``precision``, ``lengths`` and ``parts`` in their domains."""
     for name, allowed in (("loss", LOSSES), ("precision", tuple(PRECISIONS))):
         if getattr(config, name) not in allowed:
-            raise TrainOptionError(f"{name} = {getattr(config, name)!r:.40}: must be one of {', '.join(allowed)}")
+            raise InvalidOption(f"{name} = {getattr(config, name)!r:.40}: must be one of {', '.join(allowed)}")
     if config.lengths is not None:
         if not isinstance(config.lengths, (tuple, list)) or len(config.lengths) != 2:
-            raise TrainOptionError(f"lengths = {config.lengths!r:.40}: give two lengths LO <= HI")
+            raise InvalidOption(f"lengths = {config.lengths!r:.40}: give two lengths LO <= HI")
         for length in config.lengths:
             _check_integer("lengths", length, 1, MAX_LENGTH)
         if config.lengths[0] > config.lengths[1]:
-            raise TrainOptionError(f"lengths = {tuple(config.lengths)}: LO exceeds HI")
+            raise InvalidOption(f"lengths = {tuple(config.lengths)}: LO exceeds HI")
     pairs = tuple(config.parts.items()) if isinstance(config.parts, dict) else config.parts
     if not isinstance(pairs, (tuple, list)) or not all(
             isinstance(pair, (tuple, list)) and len(pair) == 2 and pair[0] in registry.BLOCK_PARTS for pair in pairs):
-        raise TrainOptionError(f"parts = {config.parts!r:.60}: must be (name, value) pairs of block parts "
+        raise InvalidOption(f"parts = {config.parts!r:.60}: must be (name, value) pairs of block parts "
                                f"({', '.join(registry.BLOCK_PARTS)})")
 
 
@@ -131,13 +126,13 @@ def resolve_device(name: str | torch.device) -> torch.device:
     try:
         device = torch.device(name)
     except (RuntimeError, ValueError, TypeError):
-        raise TrainOptionError(f"device {str(name)!r:.40}: not a device name (write cpu, cuda or cuda:N)") from None
+        raise InvalidOption(f"device {str(name)!r:.40}: not a device name (write cpu, cuda or cuda:N)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainOptionError(f"device {str(name)!r}: no CUDA device is available on this machine")
+        raise InvalidOption(f"device {str(name)!r}: no CUDA device is available on this machine")
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise TrainOptionError(f"device {str(name)!r}: this machine has {torch.cuda.device_count()} CUDA devices")
+        raise InvalidOption(f"device {str(name)!r}: this machine has {torch.cuda.device_count()} CUDA devices")
     if device.type not in ("cpu", "cuda"):
-        raise TrainOptionError(f"device {str(name)!r}: lsrl trains on cpu or cuda")
+        raise InvalidOption(f"device {str(name)!r}: lsrl trains on cpu or cuda")
     return device
 
 
@@ -193,7 +188,7 @@ class TrainConfig:
         arch = registry.require(self.arch, "train")
         object.__setattr__(self, "arch", arch.name)
         if self.block not in BLOCKS:
-            raise TrainOptionError(f"block = {self.block!r:.40}: must be one of {', '.join(BLOCKS)}")
+            raise InvalidOption(f"block = {self.block!r:.40}: must be one of {', '.join(BLOCKS)}")
         if self.heads > 1 and "heads" not in registry.FAMILY_PARTS[arch.family]:
             with_heads = (a.name for a in registry.ARCHITECTURES if "heads" in registry.FAMILY_PARTS[a.family])
             raise InvalidOption(f"{arch.name} has no heads; heads apply to {', '.join(with_heads)}")

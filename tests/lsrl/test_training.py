@@ -10,10 +10,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from automata.errors import InvalidOption
 from automata.tasks import get_task
 from lsrl.training.curriculum import Curriculum
 from lsrl.training.evaluate import bucket, evaluate, scaled_accuracy
-from lsrl.training.train import TrainConfig, TrainOptionError, build_model, model_config, save_run, train
+from lsrl.training.train import TrainConfig, build_model, model_config, save_run, train
 from models import registry
 from models.checkpoint import load, read_config
 from models.registry import UnknownArchitecture
@@ -163,7 +164,7 @@ def test_uniform_lengths_put_the_loss_on_each_strings_answer(task_name: str, hig
 def test_protocol_options_are_checked() -> None:
     for bad in ({"loss": "answer"}, {"precision": "fp8"}, {"lengths": (5, 3)}, {"parts": (("wings", 2),)},
                 {"lr_floor": 2.0}, {"clip": -1.0}):
-        with pytest.raises(TrainOptionError):
+        with pytest.raises(InvalidOption):
             TrainConfig(task="parity", arch="deltanet", **bad)
     config = TrainConfig(task="parity", arch="deltanet", lengths=(3, 40), parts=(("conv", 0),), loss="final")
     assert TrainConfig.from_json(json.loads(json.dumps(config.to_json()))) == config and config.train_length == 40
