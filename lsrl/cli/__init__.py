@@ -1,6 +1,6 @@
 """The ``lsrl`` command line: ``main`` (the driver), one module per group of subcommands, ``entry`` (the console script)."""
 from __future__ import annotations
 
-from lsrl.cli.main import build_parser, entry, main
+from lsrl.cli.commands import build_parser, entry, main
 
 __all__ = ["build_parser", "entry", "main"]

@@ -1,4 +1,4 @@
 """``python -m lsrl.cli ...`` (as torchrun runs it): the ``lsrl`` console script."""
-from lsrl.cli.main import entry
+from lsrl.cli.commands import entry
 
 entry()
