@@ -1,8 +1,4 @@
-"""Backends: how one layer of an architecture realises the atoms scheduled into it. The lowering
-(``lsrl.compiler.lower``) is shared; a backend says which atoms its recurrence computes and which its
-MLP computes (``kind``), the ReLU units of the MLP atoms (``hidden``), the configuration of a layer
-holding given recurrent atoms (``layer``), and writes the recurrence's
-weights (``write``). Anything it cannot realise exactly raises ``ConstructNotExpressible`` from ``kind``."""
+"""Backends: how a layer of each architecture class realises the atoms scheduled into it (docs/compiler.md)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -61,7 +57,16 @@ class Layout(Protocol):
     def index(self, atom: tuple[Node, int]) -> int: ...
 
 
+__all__ = ["BACKENDS", "Backend", "Context", "Hidden", "Layout", "ReluMlpBackend", "backend", "boolean_product_units",
+           "refuse", "relu_units", "unsupported", "write_row"]
+
+
 class Backend(Protocol):
+    """One class's layer: which atoms its recurrence computes and which its MLP computes (``kind``; anything it
+    cannot realise exactly raises ``ConstructNotExpressible`` there), the ReLU units of the MLP atoms
+    (``hidden``), the configuration of a layer holding given recurrent atoms (``layer``), and the recurrence's
+    weights (``write``). The lowering (``lsrl.compiler.lower``) is shared by all backends."""
+
     name: str
     arch: str
 
