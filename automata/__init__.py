@@ -1,12 +1,12 @@
 """Finite automata and their algebra: DFAs, regexes, minimisation, transition monoids, the classifier, the task library."""
 from __future__ import annotations
 
-from importlib import import_module
+from automata.lazy_exports import lazy_exports
 
 # Public name -> the module that defines it, loaded on first use: every package imports automata.errors, which
 # must not load the regex grammar, numpy or the task library with it. A function named like its module
 # (classify.classify, minimize.minimize) is not here: once the module is imported, the package attribute is the module.
-_EXPORTS = {name: module for module, names in {
+__all__, __getattr__ = lazy_exports(__name__, {
     "dfa": ("DFA",),
     "nfa": ("NFA", "determinize"),
     "regex": ("parse_regex", "regex_to_dfa", "regex_to_nfa", "render_regex"),
@@ -25,13 +25,6 @@ _EXPORTS = {name: module for module, names in {
     "att_format": ("load_att", "save_att"),
     "bounded_input": ("InputLimitError", "load_json", "parse_rational", "read_text"),
     "limits": ("LimitExceeded",),
-    "errors": ("AutomatonError", "FileFormatError", "LsrlInputError", "MissingTransition", "RegexSyntaxError",
-               "UnknownArchitecture", "UnknownSymbol", "UnknownTask"),
-}.items() for name in names}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    "errors": ("AutomatonError", "FileFormatError", "InvalidOption", "LsrlInputError", "MissingTransition",
+               "RegexSyntaxError", "UnknownArchitecture", "UnknownSymbol", "UnknownTask"),
+})

@@ -1,11 +1,11 @@
 """The layered recurrent model, its recurrences, configs and checkpoints, and the architecture registry."""
 from __future__ import annotations
 
-from importlib import import_module
+from automata.lazy_exports import lazy_exports
 
 # Public name -> the module that defines it, loaded on first use: configs, origins and shapes are read without
 # torch (`lsrl verify` of an exact certificate), the modules and checkpoints import it.
-_EXPORTS = {name: module for module, names in {
+__all__, __getattr__ = lazy_exports(__name__, {
     "config": ("ConfigError", "LayerConfig", "ModelConfig"),
     "origin": ("ConstructionOrigin", "ProgramOrigin", "ProgramPort", "TrainingOrigin"),
     "stack": ("MLP", "RecurrentModel"),
@@ -22,11 +22,4 @@ _EXPORTS = {name: module for module, names in {
     "mamba": ("MambaRecurrence",),
     "rglru": ("RGLRURecurrence",),
     "rotation": ("RotationRecurrence",),
-}.items() for name in names}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+})

@@ -1,8 +1,7 @@
 """``lsrl reproduce NAME``: rerun a published experiment (or the atlas) into tables, plots and raw records."""
 from __future__ import annotations
 
-from importlib import import_module
-
+from automata.lazy_exports import lazy_exports
 from lsrl.reproduce.experiments import (
     BUDGET_FIELDS,
     EXPERIMENTS,
@@ -18,16 +17,9 @@ from lsrl.reproduce.experiments import (
     scaled,
 )
 
-# Public names of the package's modules -> the module that defines them, loaded on first use (grid imports torch).
-_EXPORTS = {"Table": "tables", "Cell": "grid", "World": "grid", "run_grid": "grid", "disagreements": "atlas"}
+# Public names of the package's modules, loaded on first use (grid imports torch).
+_lazy_names, __getattr__ = lazy_exports(__name__, {"tables": ("Table",), "grid": ("Cell", "World", "run_grid"),
+                                             "atlas": ("disagreements",)})
 __all__ = ["BUDGET_FIELDS", "EXPERIMENTS", "Cell", "Reproduction", "Table", "UnknownExperiment", "World",
            "cells_of_classes", "disagreements", "experiment", "grid_cells", "render", "render_saved", "render_units",
            "reproduce", "run_grid", "scaled"]
-
-
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-
-
