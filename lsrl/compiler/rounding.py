@@ -527,7 +527,7 @@ def output_errors(plan: Plan, dtype: str, max_length: int | None = None) -> tupl
             value = analysis.row(next(rows), node, f"output {name!r}")
             bound = max(bound, value.error)
             cause = cause or value.cause
-        if analysis.overflow:  # the stream is mixed by dense products, whose zero weights do not stop a nan
+        if analysis.overflow:  # maps mix channels through products whose zero weights turn an inf into a nan
             bound, cause = INF, cause or analysis.overflow
         out.append(OutputError(name, bound, cause))
     return tuple(out)
