@@ -97,8 +97,9 @@ class ModelConfig:
             config = cls(**{**fields, "layers": layers, **_port_fields(fields, source)})
         except ConfigError as error:  # the checks across fields (exact parts, channel lists) name no file
             raise ConfigError(f"{source}: {error}") from None
-        if config.size_scale() > MAX_PARAMETERS:
-            raise ConfigError(f"{source}: the model would have more than {MAX_PARAMETERS:,} parameters")
+        from models.tensor_shapes import check_parameters  # tensor_shapes reads this module's types
+
+        check_parameters(config, source)  # --max-parameters, before anything is allocated
         return config
 
     def size_scale(self) -> int:
@@ -113,7 +114,6 @@ DTYPES = ("float16", "bfloat16", "float32", "float64")
 META = "meta"  # config.json's name for ModelConfig.origin
 MAX_LAYERS = 256
 MAX_WIDTH = 1 << 20
-MAX_PARAMETERS = 1 << 31
 
 
 class ConfigError(LsrlInputError):
