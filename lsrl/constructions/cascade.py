@@ -292,6 +292,7 @@ def diagonal_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compiled
                          origin=ConstructionOrigin(f"{arch}-holonomy-cascade", level_sizes=tuple(sizes),
                                                    reset_gate=margins.lam, exact_values=False))
     model = RecurrentModel(config)
+    wiring = _Wiring(symbols, tuple(act), tuple(h), tuple(keyed), tuple(tuple(r) for r in resets), margins)
     with torch.no_grad():
         one_hot_embedding(model.embedding.weight, symbols)
         for d, block in enumerate(model.blocks):
@@ -309,20 +310,34 @@ def diagonal_cascade(dfa: DFA, labels: np.ndarray | None, arch: str) -> Compiled
             rec.out.weight[h[d].slice, :m] = torch.eye(m)
             if d < depth - 1 and units[d]:
                 targets = [act[d + 1].start + resets[d + 1].index(keyed[d + 1][key].image[0]) for key in units[d]]
-                _clipped(block.mlp, units[d], targets, symbols, act, h, keyed, resets, margins, with_letter=True)
+                _clipped(block.mlp, units[d], targets, wiring, with_letter=True)
             elif d == depth - 1:
                 targets = [state.start + states[key] for key in units[d]]
                 plain = [(None, *((c, -1) for c in key)) for key in units[d]]
-                _clipped(block.mlp, plain, targets, symbols, act, h, keyed, resets, margins, with_letter=False)
+                _clipped(block.mlp, plain, targets, wiring, with_letter=False)
         label_readout(model.readout, state, labels, n_labels)
     return CompiledAutomaton(model, dfa, labels, config.origin.construction, REFERENCES)
 
 
-def _clipped(mlp: MLP, keys: list[tuple], targets: list[int], symbols: Subspace, act: list[Subspace],
-             h: list[Subspace], keyed: list[dict[tuple, Action]], resets: list[list[int]], margins: Margins,
-             with_letter: bool) -> None:
+@dataclass(frozen=True)
+class _Wiring:
+    """What every detector MLP of a diagonal reset cascade reads: the letter's channels, each level's reset
+    features (``act[0]`` is the letter) and value channels, each level's actions keyed by the levels above, the
+    reset targets of each level, and the detector margins."""
+
+    symbols: Subspace
+    act: tuple[Subspace, ...]
+    h: tuple[Subspace, ...]
+    keyed: tuple[dict[tuple, Action], ...]
+    resets: tuple[tuple[int, ...], ...]
+    margins: Margins
+
+
+def _clipped(mlp: MLP, keys: list[tuple], targets: list[int], wiring: _Wiring, with_letter: bool) -> None:
     """Unit u is the pair relu(s) - relu(s - 1) over the score of key u: W [letter] + per level above,
     if it reset to r: W [reset feature r] + (h_p - [p = r]) / lambda, else h_c (docs/constructions.md#reset-cascades)."""
+    symbols, act, h, keyed, resets, margins = (wiring.symbols, wiring.act, wiring.h, wiring.keyed, wiring.resets,
+                                               wiring.margins)
     lam, weight = margins.lam, margins.weight
     for u, (key, target) in enumerate(zip(keys, targets)):
         letter, levels = key[0], key[1:]
