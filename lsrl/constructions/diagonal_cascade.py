@@ -13,6 +13,7 @@ import torch
 from automata.dfa import DFA
 from automata.finite_groups import FiniteGroup
 from lsrl.constructions.cascade import REFERENCES as CASCADE_REFERENCES
+from lsrl.constructions.cascade import STALE_CONFIGURATIONS
 from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.group_cascade import KROHN_RHODES, _coordinates, _prime_index_step
 from lsrl.constructions.holonomy import Holonomy
@@ -92,15 +93,16 @@ class FineTable:
 
 
 class _Levels:
-    """Per holonomy level: its group, whether it resets, and its components' indices."""
+    """Per holonomy level: its group, whether it resets, and its components' indices; ``canonical``: the
+    holonomy steps reset the levels the chain leaves (``Holonomy.step``)."""
 
-    def __init__(self, holonomy: Holonomy):
-        self.holonomy = holonomy
+    def __init__(self, holonomy: Holonomy, canonical: bool):
+        self.holonomy, self.canonical = holonomy, canonical
         perms: list[set[tuple[int, ...]]] = [set() for _ in range(holonomy.top)]
         resets = [False] * holonomy.top
-        for coords in holonomy.reachable():
+        for coords in holonomy.reachable(canonical) or ():
             for a in range(holonomy.dfa.n_symbols):
-                for d, action in enumerate(holonomy.step(coords, a)[1]):
+                for d, action in enumerate(holonomy.step(coords, a, canonical)[1]):
                     if action.kind == "constant":
                         resets[d] = True
                     elif action.image != tuple(range(len(action.image))):
@@ -141,7 +143,7 @@ class _Levels:
 
     def moves(self, config: Config, fixed: tuple[int, ...], letter: int) -> tuple[tuple[int, ...], list[Move]]:
         """The holonomy's next coordinates and each component's move on ``letter``."""
-        new, actions = self.holonomy.step(self.values(config, fixed), letter)
+        new, actions = self.holonomy.step(self.values(config, fixed), letter, self.canonical)
         moves = [IDENTITY] * len(self.components)
         for d, action in enumerate(actions):
             if action.kind == "constant":  # v := r, so the target resets to r and g := 1 (every exponent 0)
@@ -174,11 +176,13 @@ def _apply(config: Config, moves: list[Move], components: list[Component]) -> Co
 
 
 def fine_table(dfa: DFA) -> FineTable:
-    """Breadth-first search over the component cascade, checked against the holonomy cascade and the DFA."""
+    """Breadth-first search over the component cascade, checked against the holonomy cascade and the DFA. As in
+    ``cascade_table``, the canonical holonomy cascade (levels the chain leaves reset to 0) once the stale values
+    of skipped levels make more than ``STALE_CONFIGURATIONS`` holonomy coordinate tuples."""
     holonomy = Holonomy(dfa)
     if holonomy.top == 0:
         raise NotImplementedConstruction("cascade", "a one-state automaton has no cascade levels")
-    levels = _Levels(holonomy)
+    levels = _Levels(holonomy, holonomy.reachable(limit=STALE_CONFIGURATIONS) is None)
     fixed = holonomy.encode(dfa.start)
     start = levels.start()
     steps, state_of = {}, {start: dfa.start}

@@ -213,16 +213,19 @@ class Holonomy:
             actions.append(action)
         return tuple(out), tuple(actions)
 
-    def reachable(self) -> list[tuple[int, ...]]:
-        """Coordinate tuples reachable from the start state's, in breadth-first order."""
+    def reachable(self, canonical: bool = False, limit: int | None = None) -> list[tuple[int, ...]] | None:
+        """Coordinate tuples reachable from the start state's, in breadth-first order (``step``'s
+        ``canonical``); None once more than ``limit`` are found."""
         start = self.encode(self.dfa.start)
         seen = {start: None}
         queue = deque([start])
         while queue:
             c = queue.popleft()
             for a in range(self.dfa.n_symbols):
-                nxt = self.step(c, a)[0]
+                nxt = self.step(c, a, canonical)[0]
                 if nxt not in seen:
+                    if limit is not None and len(seen) >= limit:
+                        return None
                     seen[nxt] = None
                     queue.append(nxt)
         return list(seen)
