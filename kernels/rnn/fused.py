@@ -373,10 +373,12 @@ def _units(backward: bool, cell: str, hidden: int, precision: str, rows: int, le
     """Forced-free layouts of long sequences on CUDA: the tuned units per program (None: the default)."""
     if device.type != "cuda" or length < TUNE_MIN_STEPS:
         return None
+    key = ("bwd" if backward else "fwd", cell, hidden, precision, rows, str(device))
+    if key in TUNED:  # every launch after the first: no layout arithmetic or device query on this path
+        return _tuned_units(key, [], launch)
     candidates = candidate_units(backward, cell, hidden, precision, device)
     if len(candidates) < 2:
         return None
-    key = ("bwd" if backward else "fwd", cell, hidden, precision, rows, str(device))
     return _tuned_units(key, candidates, launch)
 
 
