@@ -481,13 +481,13 @@ def _wire_layer(rec, ids: list[int], comps: tuple[Component, ...], layered: Plan
     for j in ids:
         comp = comps[j]
         size = comp.size if comp.kind == "target" else 1
-        rows = slice(start, start + size)
-        rec.to_a.bias[rows] = 1.0
+        slot = _Slot(start, size, total)
+        rec.to_a.bias[slot.rows] = 1.0
         for move in {m for m in layered.moves[j].values() if m != IDENTITY}:
             columns = ([wiring.features[j][move]] if layered.layer[j] > 0 else
                        [wiring.symbols.start + key[0] for key, m in layered.moves[j].items() if m == move])
             for col in columns:
-                _wire_move(rec, comp, move, rows, start, total, col, lam, wiring.real)
+                _wire_move(rec, comp, move, col, slot=slot, lam=lam, real=wiring.real)
         if comp.kind == "target":
             rec.h0[start + initial[j]] = 1.0
             for v in range(size):
@@ -500,9 +500,23 @@ def _wire_layer(rec, ids: list[int], comps: tuple[Component, ...], layered: Plan
         start += size
 
 
-def _wire_move(rec, comp: Component, move: Move, rows: slice, start: int, total: int, col: int, lam: float,
-               real: bool) -> None:
+@dataclass(frozen=True)
+class _Slot:
+    """Where a component's channels sit in its layer's state: ``size`` real parts from ``start`` (and, on the
+    rotation class, their imaginary parts ``total`` channels further)."""
+
+    start: int
+    size: int
+    total: int
+
+    @property
+    def rows(self) -> slice:
+        return slice(self.start, self.start + self.size)
+
+
+def _wire_move(rec, comp: Component, move: Move, col: int, *, slot: _Slot, lam: float, real: bool) -> None:
     """Gate and input of one move read from coordinate ``col`` (exactly 0 or 1)."""
+    rows, start, total = slot.rows, slot.start, slot.total
     if move.kind == "reset":  # gate 1 + (lambda - 1) = lambda: h = input + lambda h_old keeps the old value's trace
         rec.to_a.weight[rows, col] = lam - 1.0
         if comp.kind == "target":
