@@ -17,14 +17,13 @@ from automata.dfa import DFA
 from automata.fileformat import dfa_from_json, dfa_to_json
 from proofs.cyclotomic import Cyclotomic, root_of_unity
 from proofs.document import CertificateError, header
-from proofs.float_error import GRID, gamma, sqrt_up, up
+from proofs.float_error import FLOAT32_UNIT, GRID, gamma, sqrt_up, up
 from proofs.rational import to_rational
 
 if TYPE_CHECKING:
     from models.stack import RecurrentModel
 
 KIND = "bounded"
-UNIT_ROUNDOFF = Fraction(1, 2 ** 24)  # float32, round to nearest
 SQRT2_UP = Fraction(99, 70)
 MAX_LENGTH = 2 ** 62
 _QUARTER_TURNS = {(1, 0), (-1, 0), (0, 1), (0, -1)}
@@ -260,7 +259,7 @@ class _Linear:
                 pert += err * mj + w_abs * dj
                 size += w_abs * (mj + dj)
             perturbation.append(Fraction(-((-pert) >> shift), GRID) if pert else Fraction(0))
-            n = _rounded_terms(terms)  # up(gamma(n, UNIT_ROUNDOFF) * size), gamma_n = n / (2^24 - n):
+            n = _rounded_terms(terms)  # up(gamma(n, FLOAT32_UNIT) * size), gamma_n = n / (2^24 - n):
             rounding.append(Fraction(-((-n * size) // ((2 ** 24 - n) << scale)), GRID) if n and size else Fraction(0))
         return ideal, perturbation, rounding
 
@@ -305,7 +304,7 @@ class _Linear:
                     pert += abs(w) * dj
                 size += abs(w) * (mj + dj)
             perturbation.append(up(pert))
-            rounding.append(up(gamma(_rounded_terms(terms), UNIT_ROUNDOFF) * size))
+            rounding.append(up(gamma(_rounded_terms(terms), FLOAT32_UNIT) * size))
         return perturbation, rounding
 
     def is_zero_row(self, i: int) -> bool:
@@ -387,7 +386,7 @@ def _add_to_stream(x, magnitude, deviation, y, pert, rounding, linear: _Linear):
             out_d[i] = dy
         else:
             y_size = _upper(y[i])
-            out_d[i] = up(deviation[i] + dy + UNIT_ROUNDOFF * (magnitude[i] + deviation[i] + y_size + dy))
+            out_d[i] = up(deviation[i] + dy + FLOAT32_UNIT * (magnitude[i] + deviation[i] + y_size + dy))
         out_m[i] = up(_upper(out_x[i]))
     return out_x, out_m, out_d
 
@@ -529,8 +528,8 @@ class DriftAnalysis:
         c = block.channels
         a, a_pert, a_rnd = block.to_a.apply(x, magnitude, deviation)
         b, b_pert, b_rnd = block.to_b.apply(x, magnitude, deviation)
-        theta_m = SQRT2_UP * gamma(2, UNIT_ROUNDOFF)
-        theta_b = Fraction(0) if block.b_zero else UNIT_ROUNDOFF
+        theta_m = SQRT2_UP * gamma(2, FLOAT32_UNIT)
+        theta_b = Fraction(0) if block.b_zero else FLOAT32_UNIT
         new_re, new_im, steps = [], [], []
         for j in range(c):
             u, w, hr, hi = a[j], a[c + j], state[j], state[c + j]
@@ -641,7 +640,7 @@ class DriftAnalysis:
                     pert += abs(w) * unit_dev[leading[j]] + error * unit_mag[j]
             ideal.append(exact_root[i])
             perturbation.append(up(pert))
-            rounding.append(up(gamma(terms, UNIT_ROUNDOFF) * total))
+            rounding.append(up(gamma(terms, FLOAT32_UNIT) * total))
         return ideal, perturbation, rounding
 
 

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 GRID_BITS = 80
 GRID = 1 << GRID_BITS  # bounds are multiples of 1 / GRID: small denominators, soundness kept by rounding outward
+FLOAT32_UNIT = Fraction(1, 2 ** 24)  # float32's unit roundoff (round to nearest)
 
 
 def gamma(n: int, unit: Fraction) -> Fraction:

@@ -18,7 +18,7 @@ from lsrl.constructions.errors import NotImplementedConstruction
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, label_readout, one_hot_embedding
 from lsrl.constructions.result import CompiledAutomaton
-from lsrl.constructions.rotation import UNIT_ROUNDOFF, RotationBound
+from lsrl.constructions.rotation import UNIT_ROUNDOFF, RotationBound, float32_gamma
 from models.config import LayerConfig, ModelConfig
 from models.origin import ConstructionOrigin
 from models.stack import RecurrentModel
@@ -178,9 +178,7 @@ def cascade_safe_length(cascade: Cascade) -> int | None:
     fan_in = max([len(level.deps) + 1 for level in cascade.levels] + [len(cascade.levels)])
     margin = min(_margin(level.prime) for level in cascade.levels)
     scale = 4 / margin
-    terms = 2 * fan_in + 3
-    gamma = terms * UNIT_ROUNDOFF / (1 - terms * UNIT_ROUNDOFF)
-    clip_error = 2 * gamma * scale * (1 + 2 * math.sqrt(2) * fan_in + fan_in + 2)
+    clip_error = 2 * float32_gamma(2 * fan_in + 3) * scale * (1 + 2 * math.sqrt(2) * fan_in + fan_in + 2)
     lengths = []
     for level, is_exact in zip(cascade.levels, exact):
         if is_exact:

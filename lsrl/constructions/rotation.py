@@ -22,11 +22,18 @@ from models.config import LayerConfig, ModelConfig
 from models.origin import ConstructionOrigin
 from models.stack import RecurrentModel
 from proofs.cyclotomic import exact_root, root_of_unity
+from proofs.float_error import FLOAT32_UNIT, gamma
 
 MERRILL = ("Merrill, Petty, Sabharwal 2024, 'The Illusion of State in State-Space Models' (complex diagonal "
            "SSMs count modulo m); rotations by 2 pi c / m per cyclic factor")
-UNIT_ROUNDOFF = 2.0 ** -24  # float32, round to nearest
+UNIT_ROUNDOFF = float(FLOAT32_UNIT)  # exact: a power of two
 MAX_SAFE_LENGTH = 2 ** 62
+
+
+def float32_gamma(n: int) -> float:
+    """float32's gamma_n (``proofs.float_error.gamma``, exact) rounded up to a float, for the constructions' own
+    length bounds (the certificates re-prove theirs in exact rationals)."""
+    return math.nextafter(float(gamma(n, FLOAT32_UNIT)), math.inf)
 
 
 def cyclic_factors(group: FiniteGroup) -> tuple[tuple[int, ...], np.ndarray]:
@@ -150,7 +157,7 @@ class RotationBound:
 
     def state_error(self, length: int) -> float:
         """Bound on |h_hat_t - h_t| for every channel and every t <= length."""
-        gamma2 = 2 * UNIT_ROUNDOFF / (1 - 2 * UNIT_ROUNDOFF)
+        gamma2 = float32_gamma(2)
         rho = 1 + self.gate_error
         growth = rho * (1 + math.sqrt(2) * gamma2) - 1
         kappa = math.sqrt(2) * gamma2 * rho + self.gate_error
@@ -162,10 +169,9 @@ class RotationBound:
         e = self.state_error(length)
         r = self.channels
         terms = 2 * r + 1 if self.detectors else 2
-        gamma = terms * UNIT_ROUNDOFF / (1 - terms * UNIT_ROUNDOFF)
         rho = 1 + self.gate_error
         per_channel = self.gate_error * (1 + e) + e
-        return 1.001 * (r * per_channel + gamma * (math.sqrt(2) * r * rho * (1 + e) + r) + UNIT_ROUNDOFF * r)
+        return 1.001 * (r * per_channel + float32_gamma(terms) * (math.sqrt(2) * r * rho * (1 + e) + r) + UNIT_ROUNDOFF * r)
 
     def safe(self, length: int) -> bool:
         return self.score_error(length) < self.margin / 2

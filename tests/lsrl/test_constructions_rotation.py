@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 from automata.finite_groups import FiniteGroup
 from automata.tasks import get_task
 from lsrl.constructions.errors import NotImplementedConstruction
-from lsrl.constructions.rotation import RotationBound, cyclic_factors, rotation
+from lsrl.constructions.rotation import RotationBound, cyclic_factors, float32_gamma, rotation
+from proofs.float_error import FLOAT32_UNIT, gamma
 from tests.lsrl.compiled_checks import assert_computes
 
 
@@ -48,6 +50,12 @@ def test_abelian_tasks(name, moduli):
     assert (safe is None) == all(4 % m == 0 for m in moduli)
     assert safe is None or safe >= 100_000
     assert_computes(compiled, length=2000)
+
+
+@given(st.integers(1, 2 ** 23))
+def test_float32_gamma_rounds_the_exact_gamma_up(n: int) -> None:
+    exact = gamma(n, FLOAT32_UNIT)
+    assert exact <= Fraction(float32_gamma(n)) <= exact * (1 + Fraction(1, 2 ** 51))
 
 
 def test_quarter_turns_stay_exact():

@@ -7,8 +7,8 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proofs.bounded import UNIT_ROUNDOFF, _Linear
-from proofs.float_error import GRID, gamma, sqrt_up, to_grid_ceil, to_grid_floor, up
+from proofs.bounded import _Linear
+from proofs.float_error import FLOAT32_UNIT, GRID, gamma, sqrt_up, to_grid_ceil, to_grid_floor, up
 from proofs.interval import ROUNDINGS, _error
 
 fractions = st.fractions(min_value=-(2 ** 40), max_value=2 ** 40, max_denominator=2 ** 100)
@@ -29,8 +29,8 @@ def test_sqrt_up_bounds_the_root(x: Fraction) -> None:
 
 @given(st.integers(0, 2 ** 20))
 def test_gamma_is_higham(n: int) -> None:
-    assert gamma(n, UNIT_ROUNDOFF) == n * UNIT_ROUNDOFF / (1 - n * UNIT_ROUNDOFF)
-    assert gamma(n, UNIT_ROUNDOFF) >= n * UNIT_ROUNDOFF
+    assert gamma(n, FLOAT32_UNIT) == n * FLOAT32_UNIT / (1 - n * FLOAT32_UNIT)
+    assert gamma(n, FLOAT32_UNIT) >= n * FLOAT32_UNIT
 
 
 @given(st.sampled_from(["float32", "bfloat16"]), st.integers(1, 60), st.integers(0, 3),
