@@ -7,7 +7,7 @@ from automata.lazy_exports import lazy_exports
 # torch (`lsrl verify` of an exact certificate), the modules and checkpoints import it.
 __all__, __getattr__ = lazy_exports(__name__, {
     "config": ("ConfigError", "LayerConfig", "ModelConfig"),
-    "origin": ("ConstructionOrigin", "ProgramOrigin", "ProgramPort", "TrainingOrigin"),
+    "origin": ("ConstructionOrigin", "ProgramIO", "ProgramOrigin", "TrainingOrigin"),
     "stack": ("MLP", "RecurrentModel"),
     "registry": ("Architecture", "recurrence_class"),
     "checkpoint": ("CheckpointError", "load", "read_config", "read_model_config", "save"),

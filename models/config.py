@@ -7,7 +7,7 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from automata.errors import LsrlInputError
-from models.origin import ORIGIN_KEYS, Origin, ProgramOrigin, ProgramPort, origin_to_json
+from models.origin import ORIGIN_KEYS, Origin, ProgramIO, ProgramOrigin, origin_to_json
 from models.registry import BLOCK_PARTS, FAMILIES
 
 
@@ -185,7 +185,7 @@ def _program_from_json(data: dict[str, Any], source: str) -> ProgramOrigin:
         if not all(isinstance(item, list) and len(item) == width for item in items):
             raise ConfigError(f"{source}: field {field_name!r} must hold lists of {width} values")
         ports[field_name] = tuple(
-            ProgramPort(_json_value("str", item[0], f"{source}: {field_name}[{i}][0]"),
+            ProgramIO(_json_value("str", item[0], f"{source}: {field_name}[{i}][0]"),
                         _json_value("int", item[1], f"{source}: {field_name}[{i}][1]"),
                         _json_value("tuple[str, ...] | None", item[2], f"{source}: {field_name}[{i}][2]")
                         if width == 3 else None)

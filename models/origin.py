@@ -51,7 +51,7 @@ class ConstructionOrigin:
 
 
 @dataclass(frozen=True)
-class ProgramPort:
+class ProgramIO:
     """An input or output of a compiled program: its name, its width and, for a one-hot input, its symbols."""
 
     name: str
@@ -67,8 +67,8 @@ class ProgramOrigin:
     program_hash: str
     compiled_for: str
     max_length: int | None
-    inputs: tuple[ProgramPort, ...]
-    outputs: tuple[ProgramPort, ...]
+    inputs: tuple[ProgramIO, ...]
+    outputs: tuple[ProgramIO, ...]
 
     def to_json(self) -> dict[str, Any]:
         return {"program_hash": self.program_hash, "compiled_for": self.compiled_for, "max_length": self.max_length,

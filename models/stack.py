@@ -31,7 +31,7 @@ def rms_norm(config: ModelConfig, on: bool) -> nn.RMSNorm | None:
     return nn.RMSNorm(config.d_model, eps=NORM_EPS) if on else None
 
 
-class Port(nn.Module):
+class StreamChannels(nn.Module):
     """The stream channels a map of a ported block reads or writes (all of them when not ported)."""
 
     def __init__(self, config: ModelConfig, channels: tuple[int, ...]):
@@ -63,10 +63,10 @@ class Block(nn.Module):
 
     def __init__(self, config: ModelConfig, layer: LayerConfig):
         super().__init__()
-        self.reads, self.writes = Port(config, layer.reads), Port(config, layer.writes)
+        self.reads, self.writes = StreamChannels(config, layer.reads), StreamChannels(config, layer.writes)
         self.recurrence = recurrence_class(config.arch)(self.reads.read_width(config.d_model), layer,
                                                         exact=config.exact, d_out=self.writes.write_width)
-        self.mlp_reads, self.mlp_writes = Port(config, layer.mlp_reads), Port(config, layer.mlp_writes)
+        self.mlp_reads, self.mlp_writes = StreamChannels(config, layer.mlp_reads), StreamChannels(config, layer.mlp_writes)
         self.mlp = (MLP(self.mlp_reads.read_width(config.d_model), layer.mlp_hidden, self.mlp_writes.write_width)
                     if layer.mlp_hidden else None)
         self.norm = rms_norm(config, layer.norm)
@@ -110,7 +110,7 @@ class RecurrentModel(nn.Module):
         self.embedding = (None if config.ported else nn.Linear(config.d_input, config.d_model) if config.d_input
                           else nn.Embedding(config.n_symbols, config.d_model))
         self.blocks = nn.ModuleList(Block(config, layer) for layer in config.layers)
-        self.readout_reads = Port(config, config.readout_reads)
+        self.readout_reads = StreamChannels(config, config.readout_reads)
         self.readout = nn.Linear(self.readout_reads.read_width(config.d_model), config.n_labels)
         self.norm = rms_norm(config, config.norm)
 

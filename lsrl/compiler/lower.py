@@ -39,7 +39,7 @@ class Layout:
         return tuple(sorted({self.index(a) for a in atoms}))
 
 
-class Port:
+class LocalLayout:
     """A ported module's view of the stream: an atom's position among the channels the module reads, or among
     those it writes (the two are disjoint)."""
 
@@ -142,11 +142,11 @@ def build_model(p: Plan, origin: ProgramOrigin | None = None) -> RecurrentModel:
         for param in model.parameters():
             param.zero_()
         for block, bp, layer in zip(model.blocks, p.blocks, layers):
-            p.backend.write(block.recurrence, list(bp.recurrence), Port(layout, layer.reads, layer.writes), p.ctx)
-            up, down = Port(layout, layer.mlp_reads), Port(layout, layer.mlp_writes)
+            p.backend.write(block.recurrence, list(bp.recurrence), LocalLayout(layout, layer.reads, layer.writes), p.ctx)
+            up, down = LocalLayout(layout, layer.mlp_reads), LocalLayout(layout, layer.mlp_writes)
             for j, (node, unit) in enumerate(bp.hidden):
                 write_row(block.mlp.up.weight, block.mlp.up.bias, j, unit.row, up)
                 block.mlp.down.weight[down.index((node, unit.component)), j] += float(unit.coef)
         for r, row in enumerate(p.readout):
-            write_row(model.readout.weight, model.readout.bias, r, row, Port(layout, readout))
+            write_row(model.readout.weight, model.readout.bias, r, row, LocalLayout(layout, readout))
     return model

@@ -24,7 +24,7 @@ from lsrl.compiler.ranges import INF, Bound, InputRanges, Interval, Lattice, ana
 from lsrl.compiler.rounding import SIGNIFICAND_BITS, OutputError, output_errors
 from lsrl.lang.errors import InputValueError, Location
 from lsrl.lang.graph import CheckedProgram, Node, exact
-from models.origin import ProgramOrigin, ProgramPort
+from models.origin import ProgramIO, ProgramOrigin
 from models.stack import RecurrentModel
 from proofs.cyclotomic import Algebraic
 
@@ -154,9 +154,9 @@ def compile_program(program: CheckedProgram, arch: str, input_ranges: InputRange
             raise _refusal(target.name, dtype, error, simplified, approximate)
     length = correct_up_to(lowered, dtype, max_length) if approximate and any(e.bound for e in errors) else None
     origin = ProgramOrigin(program_hash(program), arch, max_length,
-                           tuple(ProgramPort(i.name, i.dim, tuple(i.alphabet) if i.alphabet else None)
+                           tuple(ProgramIO(i.name, i.dim, tuple(i.alphabet) if i.alphabet else None)
                                  for i in program.inputs),
-                           tuple(ProgramPort(name, node.dim) for name, node in program.outputs))
+                           tuple(ProgramIO(name, node.dim) for name, node in program.outputs))
     return CompiledProgram(program, build_model(lowered, origin), lowered, arch, dtype, errors, max_length, length)
 
 

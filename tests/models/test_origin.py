@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.config import ConfigError, LayerConfig, ModelConfig
-from models.origin import ConstructionOrigin, ProgramOrigin, ProgramPort, TrainingOrigin
+from models.origin import ConstructionOrigin, ProgramIO, ProgramOrigin, TrainingOrigin
 
 NAMES = st.text(min_size=1, max_size=12)
 COUNTS = st.lists(st.integers(1, 2**40), max_size=4).map(tuple)
@@ -17,9 +17,9 @@ CONSTRUCTIONS = st.builds(ConstructionOrigin, NAMES, st.none() | NAMES, st.none(
                           st.lists(NAMES, max_size=4).map(tuple), COUNTS, COUNTS,
                           st.none() | st.floats(0.0, 1.0, exclude_min=True, exclude_max=True), st.booleans(),
                           st.none() | st.integers(0, 2**62))
-PORTS = st.builds(ProgramPort, NAMES, st.integers(1, 64), st.none() | st.lists(NAMES, min_size=1, max_size=3).map(tuple))
+PORTS = st.builds(ProgramIO, NAMES, st.integers(1, 64), st.none() | st.lists(NAMES, min_size=1, max_size=3).map(tuple))
 PROGRAMS = st.builds(ProgramOrigin, NAMES, NAMES, st.none() | st.integers(1, 10**9), st.lists(PORTS, max_size=3).map(tuple),
-                     st.lists(PORTS.map(lambda p: ProgramPort(p.name, p.dim)), max_size=3).map(tuple))
+                     st.lists(PORTS.map(lambda p: ProgramIO(p.name, p.dim)), max_size=3).map(tuple))
 ORIGINS = st.none() | st.builds(TrainingOrigin, NAMES, NAMES) | CONSTRUCTIONS | PROGRAMS
 
 
@@ -59,7 +59,7 @@ OLD_LAYOUT = [
      ConstructionOrigin("householder-one-hot", description="one-hot state over the 2 minimal-DFA states")),
     ({"program_hash": "3edd", "compiled_for": "mamba-neg", "max_length": None, "inputs": [["x", 2, ["0", "1"]]],
       "outputs": [["odd", 1]]},
-     ProgramOrigin("3edd", "mamba-neg", None, (ProgramPort("x", 2, ("0", "1")),), (ProgramPort("odd", 1),))),
+     ProgramOrigin("3edd", "mamba-neg", None, (ProgramIO("x", 2, ("0", "1")),), (ProgramIO("odd", 1),))),
 ]
 
 
