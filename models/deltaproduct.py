@@ -1,24 +1,5 @@
-"""DeltaProduct (Siems et al. 2025, "DeltaProduct: Improving State-Tracking in Linear RNNs via Householder
-Products"; n_h = 1 is DeltaNet): a matrix state S of d_k x d_v, and per token n_h generalized Householder
-factors, each ``S <- (I - beta k k^T) S + beta k v^T``, optionally after a scalar decay ``S <- alpha S``;
-the output is ``o_t = S_t^T q_t``.
-
-Trained models L2-normalise the keys and squash ``beta = lo + (hi - lo) sigmoid(.)`` into
-``LayerConfig.gate_range`` ([0, 1] for DeltaNet, [0, 2] for the negative-eigenvalue extension of
-Grazzi et al. 2025), and ``alpha = sigmoid(.)``. The exact (compiled) path keeps the keys
-unnormalised and clamps: ``beta = clamp(., lo, hi)``, ``alpha = clamp(., 0, 1)``. A factor then has
-eigenvalue ``1 - beta |k|^2`` along k, so an unnormalised key ``e_i - e_j`` with beta = 1 is the
-reflection swapping coordinates i and j (beta = 2 on the unit key), computed with integers only;
-a certificate must check that ``beta |k|^2`` stays in the gate range for every factor reached.
-
-With ``LayerConfig.heads`` > 1 there are that many independent matrix states, each d_k x d_v (fla's layout:
-projections ordered (factor, head, width)); the short convolution, if any, acts on q, k and v as in fla's
-DeltaNet and GatedDeltaProduct layers, and ``q_norm`` L2-normalises the queries and reads them with scale
-d_k^-1/2, as fla's kernels do (``use_qk_l2norm_in_kernel``).
-
-``forward`` runs ``kernels.delta_product.gated_delta_product`` (fla's layout); ``states`` steps the same
-recurrence in PyTorch, with the same per-factor update ``S += beta k (v - S^T k)^T``.
-"""
+"""DeltaProduct (Siems et al. 2025; n_h = 1 is DeltaNet): a d_k x d_v state and n_h generalized Householder factors per
+token, after an optional scalar decay; the exact path clamps beta (docs/architectures.md#householder-products)."""
 from __future__ import annotations
 
 import torch
@@ -71,7 +52,7 @@ class DeltaProductRecurrence(Recurrence):
         v = convolved(self.v_conv, self.to_v(x)).view(batch, length, self.n_h, self.heads, self.d_value)
         beta_pre = self.to_beta(x).view(batch, length, self.n_h, self.heads)
         if self.exact:
-            beta = beta_pre.clamp(self.lo, self.hi)
+            beta = beta_pre.clamp(self.lo, self.hi)  # Why: docs/architectures.md#householder-products
         else:
             k = F.normalize(k, dim=-1)
             beta = self.lo + (self.hi - self.lo) * torch.sigmoid(beta_pre)

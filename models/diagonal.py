@@ -1,13 +1,5 @@
-"""Selective diagonal real linear RNN (Mamba-like): ``h_t = a_t * h_{t-1} + b_t`` elementwise, with an
-input-dependent gate ``a_t`` in ``LayerConfig.gate_range`` and input ``b_t = W_b x_t + c_b``.
-
-Gate range (0, 1) is the Mamba/GLA class; (-1, 1) is the extension of Grazzi et al. 2025
-("Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues"), who map a sigmoid s to
-2s - 1. Trained models squash the pre-activation: ``a = lo + (hi - lo) * sigmoid(W_a x + c_a)``.
-The exact (compiled) path clamps instead: ``a = clamp(W_a x + c_a, lo, hi)``, a piecewise-linear map
-under which compiled gates such as -1, 0 and 1 are computed exactly; a certificate must still check
-that every gate value reached lies in [lo, hi] (the clamp only guarantees it, it proves nothing).
-"""
+"""Selective diagonal real linear RNN (Mamba-like): ``h_t = a_t * h_{t-1} + b_t``, an input-dependent gate in
+``LayerConfig.gate_range``, squashed when trained and clamped on the exact path (docs/architectures.md#diagonal-gates)."""
 from __future__ import annotations
 
 import torch
@@ -69,7 +61,7 @@ class DiagonalRecurrence(Recurrence):
         """a_t for every position, (B, T, d_state), inside [lo, hi]."""
         pre = self.to_a(x)
         if self.exact:
-            return pre.clamp(self.lo, self.hi)
+            return pre.clamp(self.lo, self.hi)  # Why: docs/architectures.md#diagonal-gates
         return self.lo + (self.hi - self.lo) * torch.sigmoid(pre)
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:

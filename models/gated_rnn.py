@@ -1,19 +1,5 @@
-"""LSTM (Hochreiter & Schmidhuber 1997, with forget gate) and GRU (Cho et al. 2014) with the equations,
-gate order and parameter layout of ``torch.nn.LSTM`` / ``torch.nn.GRU`` (one layer, batch-first), plus
-learnable initial states and an output projection into the residual stream.
-
-LSTM:  i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of ``W_ih x + b_ih + W_hh h + b_hh`` (that order);
-       c' = f * c + i * g;  h' = o * tanh(c').
-GRU:   r, z = sigmoid(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z});
-       n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h' = (1 - z) * n + z * h.
-
-There is no separate exact path: compiled weights drive every gate into saturation, where the
-float result is exactly 0, 1 or -1. Measured on torch's CPU kernels: sigmoid(x) is exactly 1.0 for
-x > 16.7 in float32 and x > 36.8 in float64, and exactly 0.0 for x < -88.8 in float32 (exp overflows)
-and x < -709.8 in float64; tanh(x) is exactly +-1 for |x| > 9.02 in float32 and |x| > 19.1 in float64.
-Constructions use sigmoid pre-activations of magnitude >= 1000 and tanh pre-activations of magnitude
->= 25, which saturate in both formats with a wide margin for other kernels' rounding.
-"""
+"""LSTM and GRU with torch.nn's equations, gate order and parameter layout, learnable initial states and an output
+projection; compiled weights saturate every gate (docs/architectures.md#saturated-lstm-and-gru-gates)."""
 from __future__ import annotations
 
 import math

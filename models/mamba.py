@@ -1,13 +1,5 @@
-"""Selective diagonal SSM in the form of Mamba's S6 (Gu & Dao 2023) with one state per channel:
-``h_t = a_t * h_{t-1} + g_t * u_t``, where the gate ``a_t``, the input ``u_t = W_b x_t + c_b`` and the
-selective step ``g_t`` (Mamba's Delta_t B_t) all depend on the input; output ``C h_t + d``.
-
-The product ``g_t * u_t`` is the multiplicative interaction that LSRL's conversion to Mamba uses
-for gating (Petrov et al. 2024, Sec. 5). Trained models squash: ``a = lo + (hi - lo) sigmoid(.)`` and
-``g = softplus(.)``. The exact (compiled) path is piecewise linear: ``a = clamp(., lo, hi)`` and
-``g`` the identity, so compiled gates such as 0, 1 and -1 and products of exact values are exact; a
-compiler must prove that every gate it builds lies in [lo, hi] (``LayerConfig.gate_range``).
-"""
+"""Selective diagonal SSM in the form of Mamba's S6 (Gu & Dao 2023): ``h_t = a_t * h_{t-1} + g_t * u_t``, output
+``C h_t + d``; piecewise linear on the exact path (docs/architectures.md#mambas-selective-step)."""
 from __future__ import annotations
 
 import torch
@@ -31,4 +23,4 @@ class MambaRecurrence(DiagonalRecurrence):
     def inputs(self, x: torch.Tensor) -> torch.Tensor:
         """g_t * u_t for every position, (B, T, d_state)."""
         g = self.to_g(x)
-        return self.branch(x) * (g if self.exact else F.softplus(g))
+        return self.branch(x) * (g if self.exact else F.softplus(g))  # Why: docs/architectures.md#mambas-selective-step

@@ -1,17 +1,5 @@
-"""Hawk's recurrent block (De et al. 2024, "Griffin", Sec. 2.4): the stream goes through a linear map and a
-causal depthwise temporal convolution of width 4 to ``x_t``; the RG-LRU
-
-    r_t = sigmoid(W_a x_t + b_a),  i_t = sigmoid(W_x x_t + b_x),  a_t = a^(c r_t),  a = sigmoid(Lambda),
-    h_t = a_t * h_{t-1} + sqrt(1 - a_t^2) * (i_t * x_t),   h_0 = 0,  c = 8,
-
-runs over it, and the output ``W_o (GeLU(W_g u_t + b_g) * h_t)`` (the gate branch) goes back to the stream.
-Deviations: W_a and W_x are dense (Griffin's are block-diagonal), and the block's MLP is the stack's ReLU
-MLP, not Hawk's gated GeLU MLP.
-
-There is no separate exact path: compiled weights saturate. sigmoid(+-1024) is exactly 1 / 0 and
-sigmoid(-1024)^(c r) is exactly 0 for r = 1 and 1 for r = 0, so a_t and sqrt(1 - a_t^2) are exactly 0 or 1;
-GeLU(1024) = 1024 exactly (float32 and float64), so a constant gate of 1024 with output weights 1/1024 is
-the identity. ``exact`` is accepted for the common constructor and changes nothing."""
+"""Hawk's recurrent block (De et al. 2024, "Griffin", Sec. 2.4): a width-4 causal convolution, the RG-LRU and a GeLU gate
+branch; compiled weights saturate (docs/architectures.md#hawks-rg-lru)."""
 from __future__ import annotations
 
 import torch

@@ -1,14 +1,5 @@
-"""Complex diagonal linear RNN (LRU-like, with input-dependent rotations): ``h_t = a_t * h_{t-1} + b_t``
-over ``d_state / 2`` complex channels, the state exposed as real coordinates ``[Re h, Im h]``.
-
-The gate pre-activation is a pair (u, w) = W_a x + c_a per channel. Trained models use polar form,
-``a = sigmoid(u) * exp(i w)`` (modulus in (0, 1), angle w), as the LRU (Orvieto et al. 2023)
-parametrises its eigenvalues but input-dependent. The exact path reads the pair as Cartesian
-coordinates, ``a = u + i w``: compiled rotations by 0, pi/2, pi, 3pi/2 are then exactly 1, i, -1, -i,
-whereas cos/sin of an angle are not exact in float (cos(pi/2) is about -4.4e-8 in float32). A
-certificate must check that every compiled gate has modulus 1 (or bound the drift of those whose
-float value does not).
-"""
+"""Complex diagonal linear RNN (LRU-like, input-dependent rotations) over ``d_state / 2`` complex channels; polar gates
+when trained, Cartesian on the exact path (docs/architectures.md#complex-rotations)."""
 from __future__ import annotations
 
 import torch
@@ -56,7 +47,7 @@ class RotationRecurrence(Recurrence):
         """Complex a_t for every position, (B, T, d_state / 2)."""
         pre = self.to_a(x)
         if self.exact:
-            return self._complex(pre)
+            return self._complex(pre)  # Why: docs/architectures.md#complex-rotations
         u, w = pre[..., : self.channels], pre[..., self.channels:]
         return torch.polar(torch.sigmoid(u), w).to(_COMPLEX[torch.promote_types(pre.dtype, torch.float32)])
 
