@@ -1,18 +1,5 @@
-"""The expressivity classifier: which recurrent architecture classes can recognise a regular language.
-
-``classify(dfa)`` minimises the DFA, computes its syntactic monoid (the transition monoid of the
-minimal DFA), Green's relations and the maximal subgroups with their group properties, and gives
-for each architecture class a ``Verdict``. The rules follow shared/THEORY.md and are listed with
-their references in docs/classifier.md. Every verdict carries a ``source``:
-
-- ``"theorem"``: a published result applies as stated (the reference is given);
-- ``"derived"``: our own consequence of cited results, a construction that the compiler and its
-  certificate must confirm; never to be cited as a published theorem;
-- ``"conjecture/open"``: nothing proved either way that we know of.
-
-An ``"impossible"`` verdict that rests on a complexity assumption names it in
-``theorem.condition`` (e.g. TC^0 != NC^1); it is not an unconditional impossibility.
-"""
+"""The expressivity classifier: for each architecture class, whether it can recognise a regular language and on what
+grounds (a theorem, a derived construction, or open); pipeline and rules in docs/classifier.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,9 +1,5 @@
-"""Deterministic finite automata with an explicit alphabet and a total transition table.
-
-States are the integers ``0..n_states-1``; symbols are strings, indexed by their position in
-``alphabet``. The transition table is a read-only ``int32`` array of shape ``(n_states, n_symbols)``,
-so that minimisation and products stay vectorisable on DFAs with thousands of states.
-"""
+"""Deterministic finite automata with an explicit alphabet and a total, read-only ``int32`` transition table
+(docs/automata.md#conventions-and-methods)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence

@@ -1,9 +1,5 @@
-"""The lsrl DFA file format (JSON, versioned). Documented in docs/dfa-format.md.
-
-    {"format": "lsrl-dfa", "version": 1,
-     "alphabet": ["a", "b"], "states": ["even", "odd"], "start": "even", "accepting": ["even"],
-     "transitions": {"even": {"a": "odd", "b": "even"}, "odd": {"a": "even", "b": "odd"}}}
-"""
+"""The lsrl DFA file format (JSON, versioned ``{"format": "lsrl-dfa", "version": 1, ...}``), documented in
+docs/dfa-format.md."""
 from __future__ import annotations
 
 import json

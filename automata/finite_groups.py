@@ -1,13 +1,5 @@
-"""Finite permutation groups given by all their elements: the named groups of the task library with their
-Cayley automata, and the properties the classifier needs: order, commutativity, element orders, derived
-series and solvability, p-groups, and composition factors (Jordan-Hölder: the multiset does not depend on
-the series chosen).
-
-Permutations act on the right, as in ``automata.permutations`` and GAP: row ``p`` maps point ``x``
-to ``p[x]``, and the product ``g h`` applies ``g`` first. Subgroups are computed as boolean masks
-over the element indices by closing generator sets under right multiplication, which is exact and
-fast for groups of up to a few thousand elements.
-"""
+"""Finite permutation groups given by all their elements: the named groups of the task library with their Cayley automata,
+and the group properties the classifier needs (docs/automata.md#conventions-and-methods)."""
 from __future__ import annotations
 
 import itertools

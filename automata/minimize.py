@@ -1,11 +1,5 @@
-"""Hopcroft's DFA minimisation (Hopcroft 1971), with the array-based partition refinement of
-Valmari and Lehtinen (2008) so that each split costs time proportional to the smaller part.
-A few vectorised rounds of Moore's refinement run first: on random DFAs they reach the fixed point
-alone, and otherwise they hand Hopcroft a finer starting partition.
-
-``minimize(dfa)`` first drops unreachable states, then merges equivalent ones; the result is the
-unique minimal DFA of the language, numbered breadth-first from the start state.
-"""
+"""DFA minimisation: a few vectorised Moore rounds, then Hopcroft's algorithm with Valmari-Lehtinen partition refinement
+(docs/automata.md#conventions-and-methods)."""
 from __future__ import annotations
 
 import numpy as np

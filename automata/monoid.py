@@ -1,15 +1,5 @@
-"""The transition monoid of a DFA: the transformations of its state set that words induce.
-
-For a minimal DFA this is the syntactic monoid of its language (e.g. Pin, "Mathematical
-Foundations of Automata Theory", Ch. IV). Elements act on states from the right: row ``i``
-of ``transformations`` maps state ``q`` to ``q . m_i``, and the product ``m_i m_j`` applies ``m_i``
-first, so reading a word left to right multiplies its letters left to right.
-
-The elements are found breadth-first from the identity (the empty word) by right multiplication
-with letters, processing each level in order of discovery and letters in alphabet order; element
-``i`` is therefore first reached by its shortlex-least word, which is kept as a parent pointer.
-Element 0 is always the identity.
-"""
+"""The transition monoid of a DFA (its syntactic monoid when minimal): the transformations of its states that words
+induce, each with its shortlex-least word (docs/automata.md#conventions-and-methods)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,11 +1,5 @@
-"""Nondeterministic finite automata with epsilon moves, Thompson's combinators (Thompson 1968) and
-the subset construction (Rabin and Scott 1959) that turns an NFA into a total DFA.
-
-States are the integers ``0..n_states-1``. ``transitions`` maps ``(state, symbol)`` to the set of
-successor states, ``epsilon`` maps a state to the states it reaches without reading; missing keys
-mean no move. The subset construction represents sets of states as bitmasks (Python ints), so a
-regex over dozens of symbols with hundreds of NFA states determinises quickly.
-"""
+"""Nondeterministic finite automata with epsilon moves, Thompson's combinators and the subset construction to a total DFA
+(docs/automata.md#conventions-and-methods)."""
 from __future__ import annotations
 
 from collections import deque

@@ -1,9 +1,5 @@
-"""Permutations as tuples: products, inverses, cycles, signs and orders (the groups are ``automata.finite_groups``).
-
-A permutation of degree n is a tuple ``p`` with ``p[x]`` the image of point ``x`` (points 0..n-1).
-Permutations act on the right, as in GAP: the product ``compose(p, q)`` applies ``p`` first and
-then ``q``, so reading a word ``g1 g2 ... gt`` left to right multiplies ``g1 * g2 * ... * gt``.
-"""
+"""Permutations as tuples acting on the right (as in GAP): products, inverses, cycles, signs and orders; the groups are
+``automata.finite_groups`` (docs/automata.md#conventions-and-methods)."""
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,10 +1,5 @@
-"""Regular expressions to minimal DFAs: parse (``regex.lark``) to a typed AST, build an NFA with
-Thompson's combinators, determinise by the subset construction, minimise with Hopcroft.
-
-The syntax is a subset of Python's ``re`` over single-character symbols (docs/regex.md): the
-language of a pattern is the set of words ``w`` over the alphabet with ``re.fullmatch(pattern, w)``.
-Every AST node keeps the 0-based offset of its first character in the pattern, for errors.
-"""
+"""Regular expressions (a subset of Python's ``re``, docs/regex.md) to minimal DFAs: parse to a typed AST with offsets,
+Thompson NFA, subset construction, Hopcroft."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
