@@ -1,21 +1,5 @@
-"""``RationalModel.step`` for many (configuration, symbol) pairs at once, in exact integer arithmetic.
-
-Applies to the nonlinear RNNs (Elman ReLU/tanh, LSTM, GRU), dense LRNNs and DeltaProduct whose weights are all
-dyadic rationals. Every array of values is a pair (ints, e) meaning ints / 2^e exactly, ints an int64 array whose
-entries are all below ``LIMIT`` = 2^53 in magnitude (checked after every operation; an operation whose
-a-priori bound exceeds it raises ``Unbatchable`` and the caller falls back to ``RationalModel.step``).
-Matrix products are float64 matrix products of such integers: every product and every partial sum,
-in any order, is an integer of magnitude at most the row's sum of |terms|, which is checked < 2^53
-before the product is taken, so float64 holds each exactly and the result is the exact integer.
-
-Per pair, the batched step returns exactly what ``RationalModel.step`` returns (next configuration,
-logits), and the bits ``Ledger.affine`` would record for that pair: for each linear map row, the
-bit length of (sum of |terms|) / 2^t, t the least 2-adic valuation among the nonzero terms (that
-quantity does not depend on the grid the integers are scaled to), maximised over rows and maps;
-and the largest magnitude (sum of |terms|) of any row over the batch. Pairs whose tanh / sigmoid
-pre-activations are not saturated (``exact_model``'s thresholds, same comparisons) are flagged
-``bad``; the caller re-runs those through ``RationalModel.step``, which raises ``NotCertifiable``.
-"""
+"""``RationalModel.step`` for many (configuration, symbol) pairs at once, in exact integer arithmetic on dyadic grids (why
+it is exact: docs/theorems.md#certificates-proofs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,11 +1,5 @@
-"""A compiled model re-evaluated in exact rational arithmetic, one time step at a time.
-
-``RationalModel`` mirrors ``models.stack.RecurrentModel``'s exact path: embedding, then per block
-the recurrence step, its output projection added to the residual stream, the optional MLP, and
-the readout. A configuration is the tuple of every layer's recurrent state. Each linear map is
-also recorded in a ``Ledger`` that bounds the bits any float summation of it needs, which decides
-the dtypes in which the float model computes exactly what the rational model computes.
-"""
+"""A compiled model re-evaluated in exact rational arithmetic, one time step at a time, with a ``Ledger`` of the bits
+every float summation needs (docs/theorems.md#exact-certificates)."""
 from __future__ import annotations
 
 import functools
