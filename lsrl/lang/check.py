@@ -1,9 +1,5 @@
-"""The checking pass: AST to ``CheckedProgram`` (``lsrl.lang.graph``).
-
-Resolves names (``use``d modules, lets, parameters, defs, builtins), expands every macro call,
-folds constants exactly and checks every shape, building the primitive graph as it goes. Macros
-are templates: a body is checked afresh at each call with the shapes of that call's arguments.
-"""
+"""The checking pass: AST to ``CheckedProgram`` (``lsrl.lang.graph``): names resolved, macros expanded, constants folded,
+shapes checked (docs/language.md#inside-the-checker-and-the-interpreter)."""
 from __future__ import annotations
 
 import difflib

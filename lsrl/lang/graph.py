@@ -1,22 +1,5 @@
-"""The checked program: a DAG of primitive nodes with exact rational weights, typed by dimension.
-
-This is what ``lsrl.lang.check`` produces and what the interpreter and the compiler consume: names are
-resolved, macros expanded, constants folded and every shape checked. Each node is a vector-valued
-sequence; the recurrent nodes hold a state. With ``x`` the inputs at step t and ``s`` the state:
-
-- ``Input``: the declared input.                     ``Affine``: ``sum_i W_i x_i + b`` (no terms: a constant).
-- ``Relu``: ``max(x, 0)``.                           ``Multiply``: ``x * y`` elementwise (gating).
-- ``Concat``, ``Slice``: wiring.
-- ``LtiState``: ``s_t = A s_{t-1} + B x_t`` (LSRL's LinState, Petrov et al. 2024).
-- ``DiagonalState``: ``s_t = a_t * s_{t-1} + b_t`` (input-dependent diagonal, as in Mamba/GLA/LRU).
-- ``DeltaState``: ``S <- (I - beta_j k_j k_j^T) S + beta_j k_j v_j^T`` for j = 1..factors
-  (DeltaNet / DeltaProduct, Siems et al. 2025), value ``S`` flattened row-major.
-- ``AutomatonState``: ``s_t = (sum_a x_t[a] M_a) s_{t-1}`` with ``M_a`` the 0/1 transition matrix of a
-  DFA on symbol a; for one-hot inputs, the one-hot of the DFA's state after the prefix.
-
-Weights are tuples of exact reals (immutable ``Fraction``, or ``Algebraic`` for constants such as sqrt(3) / 2);
-``matrix()``/``vector()`` give arrays.
-"""
+"""The checked program: a DAG of primitive nodes with exact rational weights, typed by dimension; what each node computes:
+docs/language.md#inside-the-checker-and-the-interpreter."""
 from __future__ import annotations
 
 from collections.abc import Mapping

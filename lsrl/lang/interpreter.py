@@ -1,9 +1,5 @@
-"""The reference semantics of a checked program: every node's value at every step.
-
-Two number systems share one code path: exact rationals (numpy ``object`` arrays of ``Fraction``)
-define the semantics; ``float64`` is the same computation, faster, with rounding. Values are batched:
-arrays of shape (B, T, dim); a single sequence (T, dim) is a batch of one.
-"""
+"""The reference semantics of a checked program: every node's value at every step, in exact rationals or float64 on one
+code path (docs/language.md#inside-the-checker-and-the-interpreter)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

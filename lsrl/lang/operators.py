@@ -1,9 +1,5 @@
-"""The arithmetic operators on checker values: folded exactly on constants, graph nodes on signals.
-
-Signals combine linearly into ``Affine`` nodes (chains of unnamed affine maps are fused into one),
-``signal * signal`` is a ``Multiply`` node. Operands of ``+ - * /`` must have equal dimensions, or
-one of them dimension 1 (a scalar or a 1-dimensional signal), which is repeated.
-"""
+"""The arithmetic operators on checker values: folded exactly on constants, graph nodes on signals
+(docs/language.md#inside-the-checker-and-the-interpreter)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,11 +1,5 @@
-"""The interpreter's inputs and outputs as text, for ``lsrl run prog.lsrl --input-str ...``.
-
-A program whose only input is declared over an alphabet reads a string of symbols: one character
-per symbol when every symbol is one character (whitespace ignored), otherwise symbols separated by
-whitespace. Any other program reads steps separated by whitespace, each step the comma-separated
-rationals of all inputs in declaration order (``1,0 0,1/2 -3,0.25``). Outputs print one line
-per step, exact values as fractions.
-"""
+"""The interpreter's inputs and outputs as text, for ``lsrl run prog.lsrl --input-str ...`` (the format:
+docs/language.md#python-api)."""
 from __future__ import annotations
 
 from fractions import Fraction

@@ -1,10 +1,5 @@
-"""The kinds of value the checker computes with, their shapes, and the coercions between them.
-
-A *signal* is a vector that changes at every step (a node of the graph); everything else is known
-when the program is checked: rational scalars, vectors and matrices (``Const``), strings, automata,
-alphabets and lists of blocks. Shapes are printed as ``scalar``, ``vector[3]``, ``matrix[2x3]`` and
-``signal[3]`` in every message.
-"""
+"""The kinds of value the checker computes with (signals and constants), their shapes, and the coercions between them
+(docs/language.md#inside-the-checker-and-the-interpreter)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
