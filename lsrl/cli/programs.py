@@ -1,11 +1,5 @@
-"""Subcommands for programs: ``lsrl check``, ``lsrl compile``, ``lsrl run`` and ``lsrl inspect``.
-
-Thin, like the rest of the CLI: each parses its arguments and calls ``lsrl.lang.check``,
-``lsrl.compiler.pipeline``, ``lsrl.lang.interpreter`` or ``models.checkpoint``. ``lsrl.cli`` registers them
-with ``add_subcommands``. A source ending in ``.lsrl`` is a program; any other source of ``compile``
-(``task:NAME``, a DFA ``.json`` file, ``--regex R``) is an automaton, compiled by
-``lsrl.constructions.select.compile_automaton``.
-"""
+"""Subcommands for programs, thin over the library: ``lsrl check``, ``compile``, ``run`` and ``inspect``
+(docs/compiler.md#cli-lsrlcliprogramspy-registered-with-add_subcommands)."""
 from __future__ import annotations
 
 import argparse

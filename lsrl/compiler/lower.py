@@ -1,11 +1,5 @@
-"""Lowering: the scheduled atoms to a stack of blocks over a residual stream, and the stack to weights.
-
-Each atom gets its own coordinates of the stream (inputs first, in declaration order, then atoms by
-phase), which start at zero and receive the atom's value once, from the recurrence or the MLP of the
-block it is scheduled in; the stream's skip connections carry it to every later reader. Affine
-nodes are never materialised: each linear map of the model applies the fused form it reads. The model
-is ported: each map stores weights for the channels it reads and writes only. Consumes a checked
-program, its forms, ranges and a backend; produces a ``Plan`` and a ``RecurrentModel``."""
+"""Lowering: the scheduled atoms to a ``Plan`` (a stack of blocks over a residual stream, one coordinate per atom, ported
+maps) and the plan to a ``RecurrentModel``'s weights (docs/compiler.md#scheduling-and-layout)."""
 from __future__ import annotations
 
 import warnings

@@ -1,9 +1,5 @@
-"""Scheduling: the phase of every atom in the layer stack, as soon as its operands are ready, so that
-independent branches share layers and the depth is the least the phase structure allows.
-
-Phase 0 is the embedding; block k has phase 2k + 1 (its recurrence) and 2k + 2 (its position-wise
-MLP, which reads the stream after the recurrence). An atom of kind ``recurrence`` goes to the first
-odd phase after all the atoms it reads, one of kind ``mlp`` to the first even one."""
+"""Scheduling: the phase of every atom in the layer stack, as soon as its operands are ready, so that independent branches
+share layers (docs/compiler.md#scheduling-and-layout)."""
 from __future__ import annotations
 
 from collections.abc import Mapping

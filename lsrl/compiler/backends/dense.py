@@ -1,8 +1,5 @@
-"""Dense input-dependent linear RNN (``models.dense``): ``h_t = A(x_t) h_{t-1} + b(x_t)`` with A affine in
-the stream. One layer holds, block-diagonally, LTI states (constant A), diagonal states (A = diag(a_t)),
-automata (A = sum_a x_t[a] M_a, the 0/1 transition matrices) and delta states reading one Boolean signal b
-(A = M0 + b (M1 - M0), the transitions at b = 0 and 1). Products go to the MLP in LSRL's Boolean-gated ReLU
-form, as in the LTI backend; other delta states are not expressible."""
+"""Dense input-dependent linear RNN backend (``models.dense``, ``h_t = A(x_t) h_{t-1} + b(x_t)``): states
+block-diagonally, products in the MLP (docs/compiler.md#backends---arch)."""
 from __future__ import annotations
 
 from fractions import Fraction

@@ -1,8 +1,5 @@
-"""GRU (``models.gated_rnn``, torch's equations) as an exact threshold network: the same units as the LSTM
-backend (``lsrl.compiler.backends.lstm``), each held as h = 2 u - 1 in {-1, 1}. The reset gate is 1 and
-the update gate 0, so h' = n = tanh(64 (2 f + 1)), exactly sign(2 f + 1) for an integer-valued form f
-(|64 (2 f + 1)| >= 64 > 19.1, where tanh is exactly +-1 in float32 and float64); the output map reads
-u = (h + 1) / 2."""
+"""GRU backend (``models.gated_rnn``) as an exact threshold network: the LSTM backend's units held as h = 2 u - 1
+(docs/compiler.md#why-the-gated-backends-are-exact)."""
 from __future__ import annotations
 
 from fractions import Fraction

@@ -1,10 +1,5 @@
-"""Mamba (selective diagonal SSM, ``models.mamba``): per channel ``h_t = a_t h_{t-1} + g_t u_t``.
-
-Following LSRL's conversion (Petrov et al. 2024, Sec. 5): a product ``x * y`` is a memoryless channel
-(gate 0) with ``u = x`` and selective step ``g = y``; a diagonal state is a channel with its own gate,
-which the range analysis must prove inside [0, 1] (or [-1, 1] for the negative-eigenvalue variant of
-Grazzi et al. 2025); an LTI state runs in the eigenbasis of A, which needs A diagonalisable over the
-rationals with eigenvalues in the gate range. ReLUs go to the MLP."""
+"""Mamba backend (``models.mamba``, per channel ``h_t = a_t h_{t-1} + g_t u_t``) after LSRL's conversion: what it realises
+and refuses is in docs/compiler.md#backends---arch."""
 from __future__ import annotations
 
 from collections.abc import Sequence
