@@ -1,13 +1,5 @@
-"""Training budgets of the reproductions: the full one of the papers (GPU) and a CPU smoke test.
-
-Full: train on lengths up to 40 and evaluate up to 500, as Deletang et al. 2023 ("Neural Networks and
-the Chomsky Hierarchy") and Grazzi et al. 2025 (who evaluate up to 256); three seeds, best kept;
-6,000 steps of batch 128 per seed (the papers train far longer: this budget is what one GPU runs for
-the two published grids, 84 runs, in about five minutes with 16 processes sharing it, as measured by
-``bench/training_throughput.py``; docs/results/README.md discusses what it changes).
-Quick: the same lengths (the negative-eigenvalue effect needs training strings long enough to push
-gates towards -1), a few hundred steps of a small model on one or two seeds, evaluation at 10x.
-"""
+"""Training budgets of the reproductions: the full one (GPU) and a CPU smoke test; why these sizes:
+docs/reproduce.md#reproductions-lsrl-reproduce-name---quick."""
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,8 +1,5 @@
-"""Siems et al. 2025, "DeltaProduct: Improving State-Tracking in Linear RNNs via Householder Products":
-word problems of S_3, S_4, A_5 and S_5 with n_h = 1..4 Householder factors per token (beta in [0,2],
-one layer). Their claim: S_n needs n_h = n - 1 in one layer (a permutation is at most n - 1
-transpositions); A_5 as rotations of R^3 needs n_h = 2. In their protocol (``--protocol paper``) the grid
-also trains two layers."""
+"""Siems et al. 2025, "DeltaProduct": word problems of S_3, S_4, A_5 and S_5 with n_h = 1..4 Householder factors per
+token, and the claims it tests (docs/reproduce.md#the-papers-own-protocol---protocol-paper)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,12 +1,5 @@
-"""An experiment's grid of cells, one cell run (classify, compile, train over seeds, extract), and the
-sharding of a grid over the ranks of ``torchrun --nproc-per-node N`` with the merge of their results.
-
-The grid is cut into units (a cell and its seeds, or one seed of a cell), dealt to the ranks by
-estimated cost (``balanced_shard``: most costly first, to the least loaded rank), so ranks finish at
-about the same time; each rank returns (index, result) pairs, ``torch.distributed.all_gather_object``
-collects them, ``merge`` puts them back in order, checking that every unit came back exactly once,
-and ``cell_record`` keeps each cell's best seed. ``shard`` is the plain round-robin split.
-"""
+"""An experiment's grid of cells, one cell run (classify, compile, train over seeds, extract), and its sharding over
+``torchrun`` ranks with the merge of their results (docs/reproduce.md#full-grid-on-gpus)."""
 from __future__ import annotations
 
 import json

@@ -1,8 +1,5 @@
-"""Grazzi et al. 2025, "Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues":
-parity, modular arithmetic without brackets and a permutation-group word problem, for diagonal gates in
-[0,1] vs [-1,1] (Mamba-like) and DeltaNet with beta in [0,1] vs [0,2]. Reported: scaled accuracy
-(``lsrl.training.evaluate``) at each evaluation length; the paper trains to 40 and tests to 256. In the paper's
-protocol the grid is Table 3 (parity, modarith:5) plus the modarith:5 ablation that moves one factor at a time."""
+"""Grazzi et al. 2025, "Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues": its grid of tasks and
+classes (docs/reproduce.md#reproductions-lsrl-reproduce-name---quick)."""
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,10 +1,5 @@
-"""The papers' own training protocols (``lsrl reproduce NAME --protocol paper``): block, data, loss,
-optimiser, schedule and precision as the official code sets them; docs/results/README.md cites each line.
-
-Grazzi et al. 2025: github.com/adankow/unlocking_state_tracking at dd420c5 (``xlstm/experiments/``).
-Siems et al. 2025: github.com/automl/DeltaProduct at 38cd4e4 (``state_tracking/src/main.py``, README.md).
-Both train in bfloat16 (Grazzi: autocast; Siems: bfloat16 weights, which we approximate by autocast).
-"""
+"""The papers' own training protocols (``lsrl reproduce NAME --protocol paper``), as the official code of Grazzi et al.
+2025 and Siems et al. 2025 sets them; docs/results/README.md cites each line."""
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,9 +1,5 @@
-"""A curriculum over training lengths: short strings first, then every length up to the maximum.
-
-Deletang et al. 2023 ("Neural Networks and the Chomsky Hierarchy") draw each training batch's length
-uniformly from 1 to 40; the curriculum here draws it uniformly from 1 to a ceiling that grows linearly
-from ``start`` to ``max_length`` over the first ``ramp`` fraction of the steps, then stays there.
-"""
+"""A curriculum over training lengths: a ceiling growing linearly from ``start`` to ``max_length``, each batch's length
+uniform up to it (docs/reproduce.md#training-lsrl-train)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

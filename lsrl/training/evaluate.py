@@ -1,16 +1,5 @@
-"""Length-generalisation metrics: accuracy per evaluation length, and the scaled accuracy.
-
-Per length we report three accuracies over fresh strings from the task's sampler:
-``token`` (every position's label, the next-label objective we train), ``final`` (the label after the
-whole string, ``Task.final_position``: the last position, or for modular arithmetic the last operand,
-since after an operator the label is a constant "pending": the sequence-level score of Deletang et al.
-2023, who read the output at the end only) and ``sequence`` (all positions of a string right). Scaled
-accuracy follows the convention of Grazzi et al. 2025 (Table 2, Chomsky-hierarchy tasks, "1.0 is
-perfect, 0.0 is random guessing"); our definition, stated here because the papers leave the chance
-level implicit: ``(final - chance) / (1 - chance)`` with ``chance = 1 / k``, k the number of distinct
-labels among the evaluated strings at the final position (uniform guessing among the answers that
-occur there: 2 for parity, k for arithmetic mod k), clipped below at 0.
-"""
+"""Length-generalisation metrics: token, final and sequence accuracy per evaluation length, and the scaled accuracy, whose
+chance level we define (docs/reproduce.md#metrics-lsrltrainingevaluate)."""
 from __future__ import annotations
 
 from collections.abc import Sequence

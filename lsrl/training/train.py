@@ -1,15 +1,5 @@
-"""Train a model of one architecture class on one task: next-label prediction at every position.
-
-The objective, lengths and evaluation follow Deletang et al. 2023 ("Neural Networks and the Chomsky
-Hierarchy": train on lengths up to 40, evaluate up to 500) and Grazzi et al. 2025 ("Unlocking
-State-Tracking in Linear RNNs Through Negative Eigenvalues": train up to 40, evaluate up to 256): a
-cross-entropy loss on the label after every prefix, batch lengths from a ``Curriculum``, AdamW with a
-linear warm-up and cosine decay, gradient clipping. A run is a pure function of its ``TrainConfig``:
-the seed fixes the initial weights (drawn inside a forked torch RNG) and every batch (numpy).
-The papers' protocol (``lsrl.reproduce.protocol``) switches four things: per-string uniform lengths
-(``lengths``), the loss on the answer only (``loss="final"``), bfloat16 autocast (``precision``) and the
-learning-rate floor of their schedule (``lr_floor``).
-"""
+"""Train a model of one architecture class on one task: next-label prediction at every position, as Deletang et al. 2023
+and Grazzi et al. 2025 train; a pure function of its ``TrainConfig`` (docs/reproduce.md#training-lsrl-train)."""
 from __future__ import annotations
 
 import math
