@@ -1,13 +1,5 @@
-"""Triton kernels of the gated DeltaProduct recurrence, one token at a time, with autograd.
-
-Each program keeps a (K x BV) slice of one head's state in registers and walks the sequence
-(the fused-recurrent form of Yang et al. 2024's DeltaNet kernels, with n_h factors per token as
-in Siems et al. 2025). The backward pass needs no stored states: a reverse sweep carries dS and
-writes du_s = dS^T k_s; a forward sweep rebuilds S from the saved residuals w_s = v_s - S^T k_s
-and adds the terms that need S (dq, and dk's -beta S du part). The gate's gradient follows from
-homogeneity: scaling the state after gate t and every later value by c scales every later
-output, so dg_t = sum_{s >= t} (<do_s, o_s> - sum_j <dv_{s,j}, v_{s,j}>) + <dS_T, S_T>.
-"""
+"""Triton kernels of the gated DeltaProduct recurrence, one token at a time, with autograd: a backward without stored
+states, the gate's gradient by homogeneity (docs/kernels.md#deltaproduct)."""
 from __future__ import annotations
 
 import torch

@@ -1,10 +1,5 @@
-"""Plain PyTorch reference of the gated DeltaProduct recurrence (Siems et al. 2025), in fla's layout.
-
-Per head, for each token t the state S (K x V) is decayed by exp(g_t), then each of the
-token's n_h Householder factors applies S <- (I - beta k k^T) S + beta k v^T, and the output
-is o_t = S^T (scale * q_t). k, v and beta hold the n_h factors of token t in rows
-t * n_h ... t * n_h + n_h - 1, as in flash-linear-attention's ``chunk_gated_delta_product``.
-"""
+"""Plain PyTorch reference of the gated DeltaProduct recurrence (Siems et al. 2025) in fla's layout: per token a decay,
+then n_h Householder factors (docs/kernels.md#deltaproduct)."""
 from __future__ import annotations
 
 import torch

@@ -1,15 +1,5 @@
-"""Triton kernels of the Elman, LSTM and GRU recurrences fused over time: a persistent grid with a
-grid-wide barrier per step, the recurrent weight split across programs and kept in registers.
-
-Forward: program p owns HB hidden units (all G gates of them: one tensor-core product per step
-against its (H x GP*HB) slice of W_hh^T); each step it reads the whole h_{t-1} (B x H, from L2),
-writes its units of h_t, counts itself in at a sequence-numbered counter (release) and waits until
-every program has (acquire), so the counter never resets. Backward: the same in reverse time;
-program p owns 16 units, computes their gate gradients, and after the barrier reads all gate
-gradients of the step for dh_{t-1} = dgates_t W_hh[:, units] (W_hh's columns in registers).
-dW_hh, db_hh and the input projection's gradients are single GEMMs over all steps outside.
-Precision of the products: "ieee" (fp32, the exact mode), "tf32" or "bf16" (fp32 accumulation).
-"""
+"""Triton kernels of the Elman, LSTM and GRU recurrences fused over time: a persistent grid with a grid-wide barrier per
+step, the recurrent weight split across programs and kept on chip (docs/kernels.md#nonlinear-rnns)."""
 from __future__ import annotations
 
 import torch

@@ -1,10 +1,5 @@
-"""Plain PyTorch references of the Elman, LSTM and GRU recurrences, in torch.nn's weight layout.
-
-The input projection x_t W_ih^T + b_ih is computed for all t outside; these loops do the
-sequential part from the projected inputs ``xp`` (B, T, G*H), with W_hh (G*H, H) and b_hh:
-Elman (G = 1, tanh), LSTM (G = 4, gates i, f, g, o), GRU (G = 3, gates r, z, n, with
-n = tanh(x_n + r * (W_hn h + b_hn)) as in torch.nn.GRU).
-"""
+"""Plain PyTorch references of the Elman, LSTM and GRU recurrences in torch.nn's weight layout: the sequential part, from
+inputs projected outside (docs/kernels.md#nonlinear-rnns)."""
 from __future__ import annotations
 
 import torch

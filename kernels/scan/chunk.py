@@ -1,12 +1,5 @@
-"""Triton kernel of the diagonal scan h_t = a_t * h_{t-1} + b_t, chunked over time, with autograd.
-
-Each program owns a block of channels and walks the sequence in tiles of BT steps: a tile is
-loaded once, scanned in parallel with the associative operator (a1, b1) . (a2, b2) =
-(a1 a2, a2 b1 + b2) (Blelloch 1990; Martin & Cundy 2018), and joined to the carried state.
-No logarithms are taken, so gates of any sign, zero included, are exact; complex gates
-(rotation-scaling pairs) use the same operator in complex arithmetic. The backward pass is
-the same kernel run in reverse time with conjugated, shifted gates.
-"""
+"""Triton kernel of the diagonal scan h_t = a_t * h_{t-1} + b_t, chunked over time with an associative scan per tile, with
+autograd (docs/kernels.md#diagonal-scan)."""
 from __future__ import annotations
 
 import torch
