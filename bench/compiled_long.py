@@ -1,9 +1,5 @@
-"""Compiled automaton models on long strings on the GPU kernels: every position of random strings of
-length T (default 1,000,000) in float32 is compared with the DFA. Drifting rotation models (a proved
-safe length below T) run at their safe length instead. Writes JSON with the device and versions.
-
-    python -m bench.compiled_long --length 1000000 --out bench/results/compiled_long.json
-"""
+"""Compiled automaton models on long strings on the GPU kernels: every position of random float32 strings compared
+with the DFA; writes JSON with the device and versions."""
 from __future__ import annotations
 
 import argparse
@@ -50,7 +46,14 @@ def run(task_name: str, arch: str, length: int, batch: int, device: str, seed: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""\
+Strings of length T (--length, default 1,000,000). Drifting rotation models (a proved safe length below T)
+run at their safe length instead.
+
+  python -m bench.compiled_long --length 1000000 --out bench/results/compiled_long.json
+""")
     parser.add_argument("--length", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)

@@ -1,12 +1,5 @@
-"""Compiled sizes: every example (examples/*.lsrl, and LSRL's programs ported in examples/lsrl-paper/ in their
-configurations) compiled for every class with a program backend: layers, widths, parameters, the channel indices
-of the ported maps and the proved float bound, or the refusal (the construct and why). Writes JSON with the
-versions; docs/compiled-sizes.md reads it.
-
-    python -m bench.compiled_sizes --out bench/results/compiled_sizes.json
-    python -m bench.compiled_sizes --dtype float32 --only modulo_counter \
-        --out bench/results/compiled_sizes_modulo_counter_float32.json
-"""
+"""Compiled sizes of every example for every class with a program backend, or the refusal; writes JSON with the
+versions, which docs/compiled-sizes.md reads."""
 from __future__ import annotations
 
 import argparse
@@ -100,7 +93,17 @@ def measure(config: Config, arch: str, dtype: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""\
+Every example (examples/*.lsrl, and LSRL's programs ported in examples/lsrl-paper/ in their configurations):
+layers, widths, parameters, the channel indices of the ported maps and the proved float bound, or the refusal
+(the construct and why).
+
+  python -m bench.compiled_sizes --out bench/results/compiled_sizes.json
+  python -m bench.compiled_sizes --dtype float32 --only modulo_counter \\
+      --out bench/results/compiled_sizes_modulo_counter_float32.json
+""")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/compiled_sizes.json")
     parser.add_argument("--dtype", default="float64")
     parser.add_argument("--only", help="a program name prefix")

@@ -1,14 +1,5 @@
-"""Times and peak memory of the exact pipeline (classify, compile, certify, verify) on the task library and a
-seeded corpus of random minimal DFAs; one thread, CPU. Writes bench/results/exact_pipeline.json.
-
-    python bench/exact_pipeline.py                      # 300 random DFAs + the task library
-    python bench/exact_pipeline.py --dfas 30 --no-tasks # a quick look
-
-The corpus mixes three shapes, each minimised, 3-100 states (log-uniform): star-free (every letter maps a
-state to itself or a later one: a partially ordered automaton, R-trivial monoid), group (letters are powers
-of an n-cycle, with a reflection half the time: Z_n or D_n) and mixed (a rotation and a reset letter).
-A cell that runs past ``--timeout`` seconds is recorded as "timed out" (the alarm interrupts Python code).
-"""
+"""Times and peak memory of the exact pipeline (classify, compile, certify, verify), one thread, CPU,
+on the task library and a seeded corpus of random minimal DFAs (docs/suite.md#a-research-scale-run-the-benchmark-corpus)."""
 from __future__ import annotations
 
 import argparse

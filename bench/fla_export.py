@@ -1,17 +1,5 @@
 """How far fla's own kernels keep exported compiled models exact: per (task, class, dtype, mode), the first position
-where the label fla's layers give differs from the automaton's, on a random string of up to --length symbols.
-
-    python3 bench/fla_export.py MODELS_DIR [--length 1000000] [--out bench/results/fla_export.json]
-    python3 bench/fla_export.py MODELS_DIR --equations --length 100000 --out bench/results/fla_equations.json
-
-``--equations`` reads the exports with fla's layer equations written out in PyTorch (lsrl.fla_equations) on the
-CPU, one thread, in float32 and float64: what the identities of the export keep, without fla's kernels.
-
-MODELS_DIR holds compiled model directories (lsrl compile); each is exported to fla (lsrl.export) in a scratch
-folder and run with fla's chunk and fused_recurrent layers in float32 and bfloat16 (CUDA), and, where
-``--to hf`` applies, as fla's transformers model (its initial states passed through fla's cache). Writes JSON
-after every model, so a run cut short keeps what it measured.
-"""
+where the label fla's layers give differs from the automaton's, on a random string of up to --length symbols."""
 from __future__ import annotations
 
 import argparse
@@ -139,7 +127,19 @@ def measure_equations(directory: Path, scratch: Path, length: int, seed: int) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""\
+  python3 bench/fla_export.py MODELS_DIR [--length 1000000] [--out bench/results/fla_export.json]
+  python3 bench/fla_export.py MODELS_DIR --equations --length 100000 --out bench/results/fla_equations.json
+
+MODELS_DIR holds compiled model directories (lsrl compile); each is exported to fla (lsrl.export) in a scratch
+folder and run with fla's chunk and fused_recurrent layers in float32 and bfloat16 (CUDA), and, where
+--to hf applies, as fla's transformers model (its initial states passed through fla's cache). --equations
+reads the exports with fla's layer equations written out in PyTorch (lsrl.fla_equations) on the CPU, one
+thread, in float32 and float64: what the identities of the export keep, without fla's kernels. Writes JSON
+after every model, so a run cut short keeps what it measured.
+""")
     parser.add_argument("models", type=Path)
     parser.add_argument("--length", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)

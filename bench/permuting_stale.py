@@ -1,9 +1,5 @@
-"""Stale skipped levels in the permuting diagonal cascades (issue #14): per seeded uniform random DFA, its holonomy
-coordinates with and without canonical resets, the component cascade's configurations, and the exact pipeline's
-diag-neg and rotation cells (one thread, CPU). Writes bench/results/permuting_stale.json.
-
-    python bench/permuting_stale.py --before old.json   # old.json: the same run on an earlier commit
-"""
+"""Stale skipped levels in the permuting diagonal cascades (issue #14), per seeded uniform random DFA; one thread, CPU.
+Writes bench/results/permuting_stale.json."""
 from __future__ import annotations
 
 import argparse
@@ -55,7 +51,14 @@ def _counts(dfa: Any, timeout: float) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""\
+Per DFA: its holonomy coordinates with and without canonical resets, the component cascade's configurations,
+and the exact pipeline's diag-neg and rotation cells.
+
+  python bench/permuting_stale.py --before old.json   # old.json: the same run on an earlier commit
+""")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per cell")
     parser.add_argument("--before", type=Path, help="an earlier run's JSON, kept under 'before'")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "permuting_stale.json")

@@ -1,9 +1,5 @@
 """The README's main job as a user runs it: ``lsrl compile task:S:5 --arch deltaproduct -o DIR`` then ``lsrl verify
-DIR``, each a fresh process with one thread; wall and CPU seconds, best and median of --repeats. Writes
-bench/results/readme_main_job.json.
-
-    python bench/readme_main_job.py
-"""
+DIR``, each a fresh process with one thread; writes bench/results/readme_main_job.json."""
 from __future__ import annotations
 
 import argparse
@@ -48,7 +44,13 @@ def summary(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""\
+Wall and CPU seconds of each, best and median of --repeats.
+
+  python bench/readme_main_job.py
+""")
     parser.add_argument("--task", default="task:S:5")
     parser.add_argument("--arch", default="deltaproduct")
     parser.add_argument("--repeats", type=int, default=5)

@@ -1,9 +1,5 @@
-"""Training throughput of the reproduction grids' cells on one device: milliseconds per optimiser step
-at the full budget's sizes (``lsrl.reproduce.budget.FULL``) and the longest training length, for one
-process alone and for ``--procs`` processes sharing the device (how the grids are run on one GPU).
-
-    python -m bench.training_throughput --procs 1 8 14 --steps 60 --out bench/results/training_throughput.json
-"""
+"""Training throughput of the reproduction grids' cells on one device: milliseconds per optimiser step, for one
+process alone and for --procs processes sharing the device."""
 from __future__ import annotations
 
 import argparse
@@ -39,7 +35,14 @@ def _time_cell(args: tuple[str, str, dict, int, str]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""\
+At the full budget's sizes (lsrl.reproduce.budget.FULL) and the longest training length; several processes
+sharing one GPU is how the grids are run.
+
+  python -m bench.training_throughput --procs 1 8 14 --steps 60 --out bench/results/training_throughput.json
+""")
     parser.add_argument("--procs", type=int, nargs="+", default=[1])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--out", type=Path, default=Path("bench/results/training_throughput.json"))

@@ -1,10 +1,5 @@
 """Size the paper-protocol grids from the throughput phase: the largest --scale (fraction of the papers' steps) at
-which every rank's share of the grid, dealt as ``grid.balanced_shard`` deals it, fits SECONDS of wall time.
-Usage: python3 size.py NAME RECORDS.json TP_SCALE SECONDS RANKS [key=value: seeds=2 tasks=S:4,S:5 slowdown=1.3
-extra=60]. A cell the throughput phase did not run is timed as its stand-in (``STAND_IN``: the same block and lengths,
-another task), a factor it did not run as the cell without it; ``slowdown`` multiplies every step time (the full
-phase of the first call ran 45-60 ms a step where the throughput phase measured 34-48, about 1.3x); ``extra`` adds
-seconds per unit (extraction)."""
+which every rank's share of the grid, dealt as ``grid.balanced_shard`` deals it, fits SECONDS of wall time."""
 from __future__ import annotations
 
 import json
@@ -54,6 +49,11 @@ def _seconds(time: tuple[float, float], steps: int, slowdown: float) -> float:
     return time[1] + time[0] * steps * slowdown
 
 
+# Usage: python3 size.py NAME RECORDS.json TP_SCALE SECONDS RANKS [key=value: seeds=2 tasks=S:4,S:5 slowdown=1.3
+# extra=60]. A cell the throughput phase did not run is timed as its stand-in (STAND_IN: the same block and lengths,
+# another task), a factor it did not run as the cell without it; slowdown multiplies every step time (the full
+# phase of the first call ran 45-60 ms a step where the throughput phase measured 34-48, about 1.3x); extra adds
+# seconds per unit (extraction).
 def main() -> None:
     name, records, _, seconds, ranks, *options = sys.argv[1:]
     opts = dict(o.split("=", 1) for o in options)
