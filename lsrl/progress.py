@@ -1,9 +1,6 @@
-"""Progress of a long command on stderr: silent for ``QUIET_SECONDS``, then a rich spinner with the phase
-and the elapsed time on a terminal, elsewhere a log line every ``LOG_SECONDS``.
-
-A background thread does the showing, so the library computes without callbacks; ``phase`` names what
-the command is doing now.
-"""
+"""Progress of a long command on stderr: silent for ``QUIET_SECONDS``, then a spinner with the phase and the elapsed time
+on a terminal, elsewhere a log line every ``LOG_SECONDS``; a background thread shows it, so the library computes
+without callbacks."""
 from __future__ import annotations
 
 import sys

@@ -1,10 +1,5 @@
-"""How many threads torch and numpy's BLAS use in a command: one by default (``--threads N`` overrides).
-
-lsrl's models are small; on a shared machine every extra thread spins against the others (``lsrl train
-parity`` took 162 s with torch's one thread per core, 30 s with one; an S_5 verify 6.4 s of CPU with two
-BLAS threads, 0.9 s with one). Both libraries read their thread counts from the environment when they
-load, so ``limit`` runs before the command imports them, and sets torch's count directly if it has.
-"""
+"""How many threads torch and numpy's BLAS use in a command: one by default (``--threads N`` overrides), set before they
+load."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +39,9 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+# One by default: lsrl's models are small, and on a shared machine every extra thread spins against the others
+# (``lsrl train parity`` took 162 s with torch's one thread per core, 30 s with one; an S_5 verify 6.4 s of CPU with
+# two BLAS threads, 0.9 s with one).
 def add_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=_positive, default=1,
                         help="threads for torch and the BLAS (default 1: the models are small)")

@@ -1,12 +1,5 @@
-"""Output directories that never destroy what lsrl did not write: a marker file records what lsrl
-wrote, a new version is written in a temporary sibling and swapped in atomically, writers serialise.
-
-A target is replaced only if it does not exist, is an empty directory, or is a previous lsrl output
-whose files are exactly those its marker lists (a foreign file inside means it is not ours). The
-filesystem root, the home directory and the current directory or its ancestors are never targets.
-On Linux the swap is one ``renameat2(RENAME_EXCHANGE)``, so a reader sees the old or the new
-directory at every instant; elsewhere two renames leave a window of microseconds without one.
-"""
+"""Output directories that never destroy what lsrl did not write: a marker lists what lsrl wrote, a new version is written
+beside the target and swapped in atomically, writers serialise (README.md, "Outputs never destroy your files")."""
 from __future__ import annotations
 
 import contextlib

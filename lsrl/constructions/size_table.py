@@ -1,9 +1,5 @@
-"""The table of construction sizes: for each task of the library and each architecture class, the
-smallest construction ``compile_automaton`` builds (layers, state size, n_h, parameters), or why there is
-none ("impossible: <theorem>" or "not implemented: <what is missing>").
-
-Run ``python -m lsrl.constructions.size_table > docs/construction-sizes.md``.
-"""
+"""The table of construction sizes: per task of the library and architecture class, the smallest construction
+``compile_automaton`` builds, or why there is none; it writes docs/construction-sizes.md."""
 from __future__ import annotations
 
 import re
