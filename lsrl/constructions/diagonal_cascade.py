@@ -15,7 +15,7 @@ from automata.finite_groups import FiniteGroup
 from lsrl.constructions.cascade import REFERENCES as CASCADE_REFERENCES
 from lsrl.constructions.cascade import STALE_CONFIGURATIONS
 from lsrl.constructions.errors import NotImplementedConstruction
-from lsrl.constructions.group_cascade import KROHN_RHODES, _coordinates, _prime_index_step
+from lsrl.constructions.group_cascade import KROHN_RHODES, composition_coordinates
 from lsrl.constructions.holonomy import Holonomy
 from lsrl.constructions.labelling import resolve_labels
 from lsrl.constructions.layout import Layout, Subspace, label_readout, one_hot_embedding
@@ -71,14 +71,9 @@ def _level_group(perms: list[tuple[int, ...]]) -> LevelGroup | None:
     if not perms:
         return None
     group = FiniteGroup.generated_by(np.asarray(perms))
-    chain, steps = [np.ones(group.order, dtype=bool)], []
-    while chain[-1].sum() > 1:
-        maximal, p, t = _prime_index_step(group, chain[-1])
-        chain.append(maximal)
-        steps.append((p, t))
-    coords = _coordinates(group, chain, steps)
+    coords, primes = composition_coordinates(group)
     index = {tuple(row): e for e, row in enumerate(coords.tolist())}
-    return LevelGroup(group, coords, tuple(p for p, _ in steps), index)
+    return LevelGroup(group, coords, primes, index)
 
 
 @dataclass(frozen=True)

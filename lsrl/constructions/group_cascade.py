@@ -94,6 +94,17 @@ def _prime_index_step(group: FiniteGroup, h: np.ndarray) -> tuple[np.ndarray, in
     return maximal, p, generators[0]
 
 
+def composition_coordinates(group: FiniteGroup) -> tuple[np.ndarray, tuple[int, ...]]:
+    """A composition series of a solvable group by prime-index steps: each element's normal-form exponents along it
+    (order x steps) and the steps' primes; NotImplementedConstruction if the group is not solvable."""
+    chain, steps = [np.ones(group.order, dtype=bool)], []
+    while chain[-1].sum() > 1:
+        maximal, p, t = _prime_index_step(group, chain[-1])
+        chain.append(maximal)
+        steps.append((p, t))
+    return _coordinates(group, chain, steps), tuple(p for p, _ in steps)
+
+
 def _coordinates(group: FiniteGroup, chain: list[np.ndarray], steps: list[tuple[int, int]]) -> np.ndarray:
     """Each element's normal-form exponents (c_1, ..., c_m)."""
     current = np.arange(group.order)
@@ -147,15 +158,10 @@ def group_cascade(dfa: DFA) -> Cascade:
                                                     "decompositions, not implemented")
     monoid = transition_monoid(dfa)
     group = FiniteGroup.from_elements(monoid.transformations)
-    chain, steps = [np.ones(group.order, dtype=bool)], []
-    while chain[-1].sum() > 1:
-        maximal, p, t = _prime_index_step(group, chain[-1])
-        chain.append(maximal)
-        steps.append((p, t))
-    coords = _coordinates(group, chain, steps)
+    coords, primes = composition_coordinates(group)
     letters = monoid.right[0]
     levels: list[Level] = []
-    for i, (p, _) in enumerate(steps):
+    for i, p in enumerate(primes):
         levels.append(_level(i, p, coords, letters, group, [level.depth for level in levels]))
     return Cascade(tuple(levels), coords, monoid.transformations[:, dfa.start].astype(np.int64))
 
