@@ -1,13 +1,5 @@
-"""The named task library: regular tasks from the literature, addressable as ``get_task("mod:3")``.
-
-A task is a DFA with a label on every state, read as a Moore machine: the label of a string at
-position t is the label of the state reached after its first t+1 symbols. *State-tracking* tasks
-label each state with the value it tracks (a count, a position, a group element); their DFA is the
-machine whose states are exactly those values, and its accepting states are those labelled 0 (for
-a group, the identity: the word problem proper). *Recognition* tasks use the minimal DFA of a
-language and label states 1 (accepting) or 0. Every family, its parameters and its source are in
-``TASKS``; ``docs/tasks.md`` has the same list with examples.
-"""
+"""The named task library: regular tasks from the literature as labelled DFAs read as Moore machines, addressable as
+``get_task("mod:3")``; every family is in ``TASKS`` (docs/tasks.md#what-a-task-is)."""
 from __future__ import annotations
 
 import functools
