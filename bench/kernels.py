@@ -1,8 +1,5 @@
 """Run the kernel benchmarks on the GPU and write one JSON per op (rewritten after every row, so a cut-off run keeps
-what it measured); then run bench/kernels_summary.py.
-
-    python bench/kernels.py [--out bench/results] [--only scan,delta_product,rnn]
-"""
+what it measured); then run bench/kernels_summary.py."""
 from __future__ import annotations
 
 import argparse
@@ -24,7 +21,9 @@ def _log(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="  python bench/kernels.py [--out bench/results] [--only scan,delta_product,rnn]")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--only", default=",".join(SUITES))
     args = parser.parse_args(argv)

@@ -1,8 +1,6 @@
-"""Nonlinear RNNs: our fused Elman/LSTM/GRU layers against cuDNN's torch.nn.RNN/LSTM/GRU at the same sizes.
-
-Ours in each product precision (kernels.rnn.PRECISIONS) against cuDNN in float32 with and without
-TF32; relative errors of the forward output against cuDNN float32 and float64 references go beside.
-"""
+"""Nonlinear RNNs: our fused Elman/LSTM/GRU layers in each product precision (kernels.rnn.PRECISIONS) against cuDNN's
+torch.nn.RNN/LSTM/GRU in float32 with and without TF32, at the same sizes, with the forward's relative errors against
+cuDNN float32 and float64 references."""
 from __future__ import annotations
 
 from typing import Iterator

@@ -1,8 +1,5 @@
-"""Choose between a Triton kernel and its PyTorch reference, and launch Triton kernels on any device.
-
-CUDA tensors run the compiled Triton kernel; CPU tensors run the reference, or, when asked for
-(``backend="triton"`` or ``TRITON_INTERPRET=1``), the same Triton kernel in Triton's interpreter.
-"""
+"""Choose between a Triton kernel and its PyTorch reference (CUDA tensors: the kernel; CPU tensors: the reference, or the
+kernel in Triton's interpreter when asked for), and launch Triton kernels on any device (docs/kernels.md)."""
 from __future__ import annotations
 
 import os

@@ -1,8 +1,6 @@
-"""The registry of architecture classes: every name a user types (canonical or alias) -> its transition class,
-state, classifier class, compile paths, training module and paper; and module family -> recurrence class.
-
-Torch-free (module classes are imported lazily), so the CLI can list classes without loading torch.
-"""
+"""The registry of architecture classes: every name a user types (canonical or alias) to its transition class, state,
+classifier class, compile paths, training module and paper, and module family to recurrence class; torch-free (modules
+imported lazily)."""
 from __future__ import annotations
 
 import difflib

@@ -1,8 +1,6 @@
-"""The layered model shared by every architecture class: an embedding of the input alphabet into a
-residual stream, blocks of (recurrence, position-wise MLP) that each add their output to the stream,
-and a linear readout at every position. Shapes are batch-first: symbols (B, T) -> logits (B, T, L).
-A ported model (compiled programs) reads and writes, in every map, only the stream channels its config lists.
-"""
+"""The layered model of every class: an embedding into a residual stream, blocks of (recurrence, position-wise MLP) adding
+to it, and a readout; symbols (B, T) -> logits (B, T, L). A ported model's maps touch only the channels its config
+lists."""
 from __future__ import annotations
 
 import torch

@@ -1,8 +1,5 @@
-"""Exact rational arithmetic on numpy object arrays of ``Fraction``: the numbers a certificate uses.
-
-Model weights are float32 (or float64) numbers, and every binary float is a dyadic rational, so
-converting them to ``Fraction`` is exact: the rational model *is* the float model's weights.
-"""
+"""Exact rational arithmetic on numpy object arrays of ``Fraction``, the numbers a certificate uses: every float weight is
+a dyadic rational, so the rational model *is* the float model's weights."""
 from __future__ import annotations
 
 from collections.abc import Iterable

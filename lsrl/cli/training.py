@@ -1,8 +1,5 @@
-"""Subcommands for trained models: ``lsrl train``, ``lsrl extract`` and ``lsrl reproduce``.
-
-Thin: each parses its arguments and calls ``lsrl.training.train``, ``lsrl.extraction`` or
-``lsrl.reproduce``; ``lsrl.cli`` registers them with ``add_subcommands``.
-"""
+"""Subcommands for trained models, thin over the library: ``lsrl train``, ``lsrl extract`` and ``lsrl reproduce``
+(``lsrl.training.train``, ``lsrl.extraction``, ``lsrl.reproduce``)."""
 from __future__ import annotations
 
 import argparse

@@ -1,7 +1,5 @@
-"""Constant folding on the checked graph: a node whose value does not depend on the inputs becomes a
-constant ``Affine`` (no terms), zero-weight terms are dropped, terms on one node are merged, a product
-with a constant factor becomes an affine scaling, and a diagonal state with a constant gate becomes an
-LTI state. Consumes and produces a ``CheckedProgram`` with the same semantics (same node ids)."""
+"""Constant folding on the checked graph, ``CheckedProgram`` to ``CheckedProgram`` with the same semantics and node ids:
+what each rewrite does is in docs/compiler.md#passes-one-module-each-under-lsrlcompiler."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,7 +1,5 @@
-"""Affine fusion: every node's value as an affine form over *atoms*, the components of the nodes that a
-model must materialise in its residual stream (inputs, ReLUs, products, states). ``Affine``, ``Concat``
-and ``Slice`` nodes are never materialised: chains of them compose into one map, which the layer that
-reads them applies. Consumes a (folded) ``CheckedProgram``; produces a ``Form`` per node."""
+"""Affine fusion: every node's value as an affine form over *atoms* (inputs, ReLUs, products, states), so that ``Affine``,
+``Concat`` and ``Slice`` are never materialised (docs/compiler.md#passes-one-module-each-under-lsrlcompiler)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

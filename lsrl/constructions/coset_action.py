@@ -1,8 +1,6 @@
-"""Small faithful permutation actions of a group DFA's transition group: its action on the right cosets of
-a large core-free subgroup (``automata.finite_groups.FiniteGroup.large_core_free_subgroups``), e.g. S_5 and
-A_5 on 5 points instead of their 120 / 60 Cayley states. Constructions that carry the permutation of the
-points applied so far (Householder permutation matrices, transformation units) read the DFA state from it.
-"""
+"""Small faithful permutation actions of a group DFA's transition group, on the right cosets of a large core-free subgroup
+(S_5 and A_5 on 5 points instead of their 120 / 60 Cayley states), from which the constructions that carry a
+permutation read the DFA state."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,7 +1,6 @@
-"""One-layer LSTM and GRU simulations of any DFA with saturated gates: Minsky's (state, symbol) pair units
-(``and_units.minsky_pairs``: one unit per pair, firing when that transition was just taken, and one start
-unit that holds the start state before the first symbol; state size n*k + 1), written by ``and_units``.
-Every gate is exactly 0, 1 or -1 in float32 and float64; all other arithmetic is on small integers."""
+"""One-layer LSTM and GRU simulations of any DFA with saturated gates: Minsky's (state, symbol) pair units and a start
+unit (``and_units``, state size n*k + 1), every gate exactly 0, 1 or -1 in float32 and float64
+(docs/constructions.md#and-units)."""
 from __future__ import annotations
 
 import numpy as np

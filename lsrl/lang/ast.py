@@ -1,8 +1,5 @@
-"""The lsrl abstract syntax tree: frozen dataclasses, each with the source location it came from.
-
-The tree is untyped and unresolved; ``lsrl.lang.check`` resolves names, expands macros, checks shapes
-and produces the primitive graph of ``lsrl.lang.graph``.
-"""
+"""The lsrl abstract syntax tree: frozen dataclasses, each with the source location it came from; untyped and unresolved
+until ``lsrl.lang.check``."""
 from __future__ import annotations
 
 from dataclasses import dataclass

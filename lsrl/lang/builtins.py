@@ -1,8 +1,5 @@
-"""The built-in functions: the primitives, the constant constructors and the automaton sources.
-
-Each builtin takes checked values and returns one, adding graph nodes for signals. The table
-``BUILTINS`` maps a name to its signature; ``docs/language.md`` documents each with an example.
-"""
+"""The built-in functions (primitives, constant constructors, automaton sources): ``BUILTINS`` maps each name to its
+signature; each takes checked values and returns one, adding graph nodes for signals (docs/language.md)."""
 from __future__ import annotations
 
 from collections.abc import Callable

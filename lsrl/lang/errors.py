@@ -1,8 +1,5 @@
-"""Errors for bad lsrl programs and inputs; each carries the source location it is about.
-
-Every error here subclasses ``automata.errors.LsrlInputError``, so the CLI prints ``str(error)``
-(``file:line:col: message``, the source line and a caret under the column) and exits with code 2.
-"""
+"""Errors for bad lsrl programs and inputs, each carrying its source location; all are ``LsrlInputError``s, which the CLI
+prints as ``file:line:col: message`` with the line and a caret, exit code 2."""
 from __future__ import annotations
 
 from dataclasses import dataclass

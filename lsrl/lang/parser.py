@@ -1,8 +1,5 @@
-"""Text to AST: the grammar in ``grammar.lark``, parsed LALR(1), transformed inline to ``lsrl.lang.ast``.
-
-Every failure is an ``LsrlSyntaxError`` with file:line:col and a caret line; no lark exception escapes.
-The transformer runs inside the LALR parser, so deeply nested input cannot exhaust Python's stack here.
-"""
+"""Text to AST: ``grammar.lark`` parsed LALR(1) with the transformer inline (so deep nesting cannot exhaust Python's
+stack); every failure is an ``LsrlSyntaxError`` with a location and a caret, no lark exception escapes."""
 from __future__ import annotations
 
 import re

@@ -1,8 +1,5 @@
-"""Hypothesis strategies for lsrl programs: random well-formed source texts and input sequences.
-
-For property tests of the checker, the interpreter and compiled models (compile, run, compare with
-``lsrl.lang.interpreter``). Programs use every primitive but ``automaton`` on small integer weights.
-"""
+"""Hypothesis strategies for lsrl programs (every primitive but ``automaton``, small integer weights) and their input
+sequences, for property tests of the checker, the interpreter and compiled models."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

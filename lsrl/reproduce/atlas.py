@@ -1,7 +1,5 @@
-"""The atlas: every task x every class, with the classifier's verdict, whether a construction
-compiles (and its size), the trained accuracy at the training length and at 10x, and whether the
-automaton extracted from the trained model is the task's. ``disagreements`` lists the rows that
-contradict a theorem: a class proved unable to solve a task that compiled or was solved."""
+"""The atlas: every task x every class, with the classifier's verdict, the construction's size, the trained accuracy at L
+and 10L and the extracted automaton; ``disagreements`` lists the rows that contradict a theorem."""
 from __future__ import annotations
 
 from pathlib import Path

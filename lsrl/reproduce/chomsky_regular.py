@@ -1,7 +1,5 @@
-"""Deletang et al. 2023, "Neural Networks and the Chomsky Hierarchy", regular tasks (Parity Check,
-Even Pairs, Cycle Navigation, Modular Arithmetic without brackets) for an Elman RNN (tanh, their
-"RNN"), an LSTM and the linear classes. Their score is the accuracy averaged over test lengths 41..500
-of the best run; ours is the token accuracy averaged over the evaluated lengths above 40."""
+"""Deletang et al. 2023's regular tasks for Elman (tanh), LSTM and the linear classes; their score averages the best run's
+accuracy over test lengths 41..500, ours the token accuracy over the evaluated lengths above 40."""
 from __future__ import annotations
 
 from pathlib import Path
