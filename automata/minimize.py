@@ -35,6 +35,7 @@ def equivalence_classes(dfa: DFA, labels: np.ndarray | None = None, moore_rounds
     """Class index of every state under Myhill-Nerode equivalence (all states, reachable or not): two
     states are equivalent when they give the same label (acceptance by default) after every suffix."""
     initial = dfa.accepting_mask() if labels is None else np.unique(labels, return_inverse=True)[1].ravel()
+    # Why: docs/automata.md#conventions-and-methods
     classes, stable = _moore_rounds(dfa.delta, initial.astype(np.int64), moore_rounds)
     if stable:
         return classes

@@ -9,7 +9,7 @@ import numpy as np
 
 from proofs.exact_model import SIGMOID_ONE, SIGMOID_ZERO, TANH_SATURATION, RationalModel
 
-LIMIT = 1 << 53
+LIMIT = 1 << 53  # Why: docs/theorems.md#certificates-proofs
 # True: the products are numpy int64 matrix products (no reliance on the BLAS; about 3x slower per
 # product); False: float64 BLAS products, exact by the same < 2^53 bound for any classical
 # (sum-of-products, any order, FMA or not) dgemm, which numpy's OpenBLAS is.
