@@ -127,6 +127,20 @@ def concat(parts: list[Intervals]) -> Intervals:
     return Intervals(np.concatenate([p.lo for p in parts]), np.concatenate([p.hi for p in parts]))
 
 
+def distinct(values: list[Fraction]) -> tuple[list[Fraction], np.ndarray]:
+    """The distinct values and each entry's index among them; entries are compared by identity before value
+    (``to_rational`` repeats one object per value), so the few distinct weights are hashed once each."""
+    by_id: dict[int, int] = {}
+    by_value: dict[Fraction, int] = {}
+    index = np.empty(len(values), dtype=np.int64)
+    for k, v in enumerate(values):
+        i = by_id.get(id(v))
+        if i is None:
+            i = by_id[id(v)] = by_value.setdefault(v, len(by_value))
+        index[k] = i
+    return list(by_value), index
+
+
 def _odd_bits(v: int) -> int:
     """Significant bits of the integer v (its odd part's bit length)."""
     v = abs(v)
@@ -150,10 +164,11 @@ class Weight:
     @classmethod
     def of(cls, matrix: np.ndarray) -> Weight:
         """From an object array of dyadic ``Fraction`` (``proofs.rational.to_rational``)."""
-        flat = [to_grid_floor(v) for v in matrix.ravel().tolist()]
-        if any(Fraction(g, ONE) != v for g, v in zip(flat, matrix.ravel().tolist())):
+        values, index = distinct(matrix.ravel().tolist())
+        grid = [to_grid_floor(v) for v in values]
+        if any(Fraction(g, ONE) != v for g, v in zip(grid, values)):
             raise ValueError("a weight is not a multiple of the grid 2^-GRID_BITS")
-        scaled = np.asarray(flat, dtype=object).reshape(matrix.shape)
+        scaled = _objects(grid)[index].reshape(matrix.shape) if len(index) else np.zeros(matrix.shape, dtype=object)
         columns, rows = np.flatnonzero((scaled != 0).any(axis=0)), np.flatnonzero((scaled != 0).any(axis=1))
         row, column = np.nonzero(scaled[rows] != 0)
         starts = np.flatnonzero(np.diff(row, prepend=-1))

@@ -16,6 +16,7 @@ from automata.fileformat import dfa_from_json, dfa_to_json
 from proofs.document import CertificateError, header
 from proofs.interval import ROUNDINGS, Intervals, Rounding, _objects, concat
 from proofs.interval_model import Box, IntervalModel
+from proofs.interval_search import SearchFailed, search
 from proofs.rational import fits
 from proofs.spectral import SpectralViolation, check_transition, layer_class, spectral_report
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 KIND = "interval"
 MERGE_RADIUS = Fraction(1, 2)
 MAX_GROWTHS = 150
+Explored = tuple[list[int], list[Box], list[list[int]]]  # nodes' DFA states, boxes, successors per symbol
 FLOAT_NODES = 2  # a float rounding's boxes, at most this many times exact arithmetic's (certify_interval)
 COVERED_FORMATS = {"bfloat16": ("bfloat16", "float32", "float64"), "float32": ("float32", "float64"), "exact": ()}
 CLAIM = ("For every string over the alphabet and every position t, the argmax of the model's logits after t "
@@ -106,15 +108,17 @@ def _first_outside(box: Box, target: Box) -> str:
     return "inside"
 
 
-def explore(model: IntervalModel, dfa: DFA, labels: np.ndarray, rounding: Rounding,
-            max_nodes: int) -> tuple[list[int], list[Box], list[list[int]]]:
-    """Boxes closed under the step (module docstring); ``IntervalCertificateError`` if they do not close, or as
-    soon as a step's readout misses its label's margin: boxes only grow and the step is monotone under
-    inclusion, so ``check``'s (c) would fail on the final boxes too."""
-    states, boxes, growths = [dfa.start], [model.initial()], [0]
-    last: list[Intervals | None] = [None]  # each node's last growth (lo decrease, hi increase) on the grid
-    successors: list[list[int | None]] = [[None] * dfa.n_symbols]
-    queue, queued = deque([0]), {0}
+def explore(model: IntervalModel, dfa: DFA, labels: np.ndarray, rounding: Rounding, max_nodes: int,
+            seed: Explored | None = None) -> Explored:
+    """Boxes closed under the step (module docstring), grown from the initial point or from ``seed``'s nodes (all
+    of them stepped); ``IntervalCertificateError`` if they do not close, or as soon as a step's readout misses
+    its label's margin: boxes only grow and the step is monotone under inclusion, so ``check``'s (c) would fail
+    on the final boxes too."""
+    states, boxes, successors = seed or ([dfa.start], [model.initial()], [[None] * dfa.n_symbols])
+    states, boxes, successors = list(states), list(boxes), [list(row) for row in successors]
+    growths: list[int] = [0] * len(boxes)
+    last: list[Intervals | None] = [None] * len(boxes)  # each node's last growth (lo decrease, hi increase)
+    queue, queued = deque(range(len(boxes))), set(range(len(boxes)))
     while queue:
         i = queue.popleft()
         queued.discard(i)
@@ -253,13 +257,13 @@ def certify_interval(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_no
     abstract = IntervalModel(model)
     exact = ROUNDINGS["exact"]
     try:
-        explored = explore(abstract, dfa, labels, exact, max_nodes)
+        explored = _explore_exact(abstract, dfa, labels, max_nodes)
         budget, why = min(max_nodes, FLOAT_NODES * len(explored[1])), f" ({FLOAT_NODES}x the exact boxes)"
     except IntervalCertificateError as err:
         explored, budget, why = err, max_nodes, ""
     not_float: dict[str, str] = {}
     for name in ("bfloat16", "float32"):
-        if not all(fits(w.ravel().tolist(), name) for w in abstract.rational.values()):
+        if not fits(abstract.values, name):
             not_float[name] = f"the weights are not {name} numbers"
             continue
         try:
@@ -272,8 +276,19 @@ def certify_interval(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_no
     return _certificate(abstract, dfa, labels, explored, exact, not_float)
 
 
+def _explore_exact(abstract: IntervalModel, dfa: DFA, labels: np.ndarray, max_nodes: int) -> Explored:
+    """``explore`` in exact arithmetic seeded with the float64 search's boxes (one exact sweep when they close),
+    or from the initial point alone when the search fails or its seed does not close."""
+    exact = ROUNDINGS["exact"]
+    try:
+        seed = search(abstract, dfa, max_nodes, float(MERGE_RADIUS))
+        return explore(abstract, dfa, labels, exact, max_nodes, seed)
+    except (SearchFailed, IntervalCertificateError):
+        return explore(abstract, dfa, labels, exact, max_nodes)
+
+
 def _certificate(abstract: IntervalModel, dfa: DFA, labels: np.ndarray,
-                 explored: tuple[list[int], list[Box], list[list[int]]], rounding: Rounding,
+                 explored: Explored, rounding: Rounding,
                  not_float: dict[str, str]) -> IntervalCertificate:
     """The certificate of explored boxes once ``check`` accepts them under ``rounding``."""
     states, boxes, successors = explored
@@ -313,8 +328,7 @@ def verify_interval(model: RecurrentModel, document: dict[str, Any], dfa: DFA | 
     if document.get("spectral") != checked.spectral:
         raise IntervalCertificateError("the certificate's spectral section does not match the gates the boxes use",
                                        check="d")
-    if rounding.mantissa is not None and not all(fits(w.ravel().tolist(), rounding.name)
-                                                 for w in abstract.rational.values()):
+    if rounding.mantissa is not None and not fits(abstract.values, rounding.name):
         raise IntervalCertificateError(f"the certificate's rounding is {rounding.name}, but the weights are not "
                                        f"{rounding.name} numbers")
     return {"kind": KIND, "configurations": len(boxes), "symbols": dfa.n_symbols, "margin": str(checked.margin),

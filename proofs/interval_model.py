@@ -23,6 +23,7 @@ from proofs.interval import (
     cast,
     concat,
     constant,
+    distinct,
     sum_of_products,
     to_grid_floor,
 )
@@ -53,9 +54,10 @@ class ClippedPairs:
 
     @classmethod
     def find(cls, up: np.ndarray, up_bias: np.ndarray, down: np.ndarray) -> ClippedPairs:
-        by_row: dict[tuple, list[int]] = {}
+        codes = distinct(up.ravel().tolist())[1].reshape(up.shape)  # equal rows: equal codes
+        by_row: dict[bytes, list[int]] = {}
         for i in range(up.shape[0]):
-            by_row.setdefault(tuple(up[i].tolist()), []).append(i)
+            by_row.setdefault(codes[i].tobytes(), []).append(i)
         pairs, used = [], set()
         for members in by_row.values():
             for i in members:
@@ -89,6 +91,7 @@ class IntervalModel:
                                  "the model is not on the exact (compiled) path")
         self.model = model
         self.rational = {name: to_rational(t) for name, t in model.state_dict().items()}
+        self.values = distinct([v for w in self.rational.values() for v in w.ravel().tolist()])[0]  # of every weight
         try:
             self.weights = {name: Weight.of(w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(-1, 1))
                             for name, w in self.rational.items()}
@@ -99,7 +102,7 @@ class IntervalModel:
         self.recurrence = RECURRENCES[config.arch]
         self.embedded = [Intervals.point(row.tolist()) for row in self.rational["embedding.weight"]]
         self.memo: dict[tuple, object] = {}
-        self.virtual: dict[int, Weight] = {}
+        self.virtual: dict[int, tuple[Weight, Weight, Weight]] = {}
 
     def _pairs(self, layer: int) -> ClippedPairs:
         w = self.rational
@@ -145,12 +148,13 @@ class IntervalModel:
 
     def _mlp(self, layer: int, stream: Intervals, rounding: Rounding) -> Rounded:
         """down relu(up x + b) + b', the clipped pairs evaluated as clamps (module docstring)."""
+        if rounding.mantissa is None:
+            return self._exact_mlp(layer, stream)
         prefix = f"blocks.{layer}.mlp."
         hidden = affine(self.weight(prefix + "up.weight"), stream, self.weight(prefix + "up.bias"), rounding)
         units = hidden.value().relu()
         down, down_bias = self.weight(prefix + "down.weight"), self.weight(prefix + "down.bias")
-        error = (affine(down, units, down_bias, rounding).error if rounding.mantissa is not None
-                 else np.zeros(down.scaled.shape[0], dtype=object))
+        error = affine(down, units, down_bias, rounding).error
         pairs = self.pairs[layer]
         first, second = pairs.first, pairs.second
         off = (units.hi[first] == 0) & (units.hi[second] == 0)  # both float pre-activations <= 0: both units are 0
@@ -160,11 +164,32 @@ class IntervalModel:
         single = np.asarray(pairs.single, dtype=np.int64)
         values = Intervals(np.concatenate([np.where(off, 0, lo).astype(object), units.lo[single]]),
                            np.concatenate([np.where(off, 0, hi).astype(object), units.hi[single]]))
-        if layer not in self.virtual:  # the columns are the same at every call: the pairs' first rows, then singles
-            columns = np.concatenate([first, single])
-            self.virtual[layer] = Weight.of(self.rational[prefix + "down.weight"][:, columns])
-        exact = affine(self.virtual[layer], values, down_bias, Rounding.exact()).exact
+        exact = affine(self._virtual(layer)[2], values, down_bias, Rounding.exact()).exact
         return Rounded(exact, error)
+
+    def _exact_mlp(self, layer: int, stream: Intervals) -> Rounded:
+        """``_mlp`` in exact arithmetic from the pairs' first rows and the singles alone: a pair's second row is its
+        first minus the span, so both are <= 0 exactly when the first is, where the clamp is 0 too."""
+        prefix = f"blocks.{layer}.mlp."
+        up, bias, down = self._virtual(layer)
+        hidden = affine(up, stream, bias, Rounding.exact()).exact
+        pairs = len(self.pairs[layer].pairs)
+        spans = self.pairs[layer].spans
+        values = concat([Intervals(np.minimum(np.maximum(hidden.lo[:pairs], 0), spans),
+                                   np.minimum(np.maximum(hidden.hi[:pairs], 0), spans)), hidden[pairs:].relu()])
+        exact = affine(down, values, self.weight(prefix + "down.bias"), Rounding.exact()).exact
+        return Rounded(exact, np.zeros(len(exact), dtype=object))
+
+    def _virtual(self, layer: int) -> tuple[Weight, Weight, Weight]:
+        """The up projection's rows and biases and the down projection's columns of the pairs' first units, then
+        the singles (the same at every call)."""
+        if layer not in self.virtual:
+            prefix = f"blocks.{layer}.mlp."
+            units = np.concatenate([self.pairs[layer].first, np.asarray(self.pairs[layer].single, dtype=np.int64)])
+            self.virtual[layer] = (Weight.of(self.rational[prefix + "up.weight"][units]),
+                                   Weight.of(self.rational[prefix + "up.bias"][units].reshape(-1, 1)),
+                                   Weight.of(self.rational[prefix + "down.weight"][:, units]))
+        return self.virtual[layer]
 
 
 def _key(x: Intervals) -> tuple:
