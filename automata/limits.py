@@ -26,6 +26,8 @@ LIMITS: dict[str, Limit] = {limit.name: limit for limit in (
     Limit("parameters", 2**27, "parameters of a model"),  # 512 MB in float32; the checker holds several copies
 )}
 _values: dict[str, int] = {}
+_offered: frozenset[str] | None = None  # the limits the running command has flags for; None: all (library use)
+SHOWN = 10**18  # sizes past this are written "more than 10^18" (a size may be math.inf: too many to count)
 
 
 def value(name: str) -> int:
@@ -41,6 +43,11 @@ def raise_limits(**values: int) -> None:
     _values.update(values)
 
 
+def in_force() -> dict[str, int]:
+    """Every limit's value now (a worker process is given them with ``raise_limits``)."""
+    return {name: value(name) for name in LIMITS}
+
+
 class LimitExceeded(InputLimitError):
     """A size past one of ``LIMITS`` (``bound``: the one in force, by default the process's); the message says
     what is too large, then names the limit and its flag."""
@@ -52,10 +59,21 @@ class LimitExceeded(InputLimitError):
         self.limit = name
 
 
-def check(name: str, size: int, where: str) -> None:
+def applies(name: str) -> bool:
+    """Whether the running command takes the flag of limit ``name`` (every limit applies to library callers); a
+    size that only some commands meet (a monoid's elements) is checked early only where its flag can raise it."""
+    return _offered is None or name in _offered
+
+
+def count(size: int | float) -> str:
+    """``size`` as a message writes it: ``362,880``, or ``more than 10^18``."""
+    return f"{size:,}" if size <= SHOWN else "more than 10^18"  # NaN too: a size too large to count
+
+
+def check(name: str, size: int | float, where: str) -> None:
     """``LimitExceeded`` if ``size`` is past the limit ``name``; ``where`` names the input."""
-    if size > value(name):
-        raise LimitExceeded(name, f"{where}: {size:,} {LIMITS[name].what}")
+    if not size <= value(name):  # a NaN size is refused too
+        raise LimitExceeded(name, f"{where}: {count(size)} {LIMITS[name].what}")
 
 
 def _positive(text: str) -> int:
@@ -74,6 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] = tupl
 
 def from_arguments(args: argparse.Namespace) -> None:
     """The limits a command's flags give, the defaults for the others (a process may run several commands)."""
+    global _offered
+    _offered = frozenset(name for name in LIMITS if hasattr(args, f"max_{name}"))
     _values.clear()
     raise_limits(**{name: given for name in LIMITS
                     if (given := getattr(args, f"max_{name}", None)) is not None})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -11,6 +12,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from automata import limits
 from automata.dfa import DFA
 from automata.errors import UnknownTask
 from automata.finite_groups import (
@@ -25,9 +27,7 @@ from automata.finite_groups import (
 from automata.minimize import minimize
 
 KINDS = ("state-tracking", "recognition")
-MAX_GROUP_ORDER = 2520  # A_7; S_7 (5040) would need a 100 MB Cayley table
-MAX_STATES = 65536
-MAX_DYCK_DEPTH = 4096  # a Dyck state is its stack, so building Dyck-(1, h) costs about h^2 / 2 steps
+MAX_DIGITS = 1000  # a parameter of more digits counts as math.inf (past every limit; int() of it would be slow)
 
 DELETANG = ("Deletang et al. 2023, 'Neural Networks and the Chomsky Hierarchy' (ICLR), "
             "regular tasks, github.com/google-deepmind/neural_networks_chomsky_hierarchy")
@@ -348,35 +348,26 @@ def _flipflop(name: str) -> Task:
 def _modarith(name: str, k: int) -> Task:
     """States: after a complete expression, (s, t) with value s + t, t the last additive term;
     after an operator, (s, m) meaning the next number d makes the term m*d; plus a sink."""
-    def complete(s: int, t: int) -> int:
-        return s * k + t
-
-    def pending(s: int, m: int) -> int:
-        return k * k + s * k + m
-
-    sink = 2 * k * k
-    delta = np.full((2 * k * k + 1, k + 3), sink, dtype=np.int32)
-    labels = np.full(2 * k * k + 1, k + 1, dtype=np.int64)
-    names = ["invalid"] * (2 * k * k + 1)
-    for s in range(k):
-        for t in range(k):
-            q = complete(s, t)
-            delta[q, k:] = pending((s + t) % k, 1), pending((s + t) % k, k - 1), pending(s, t)
-            labels[q] = (s + t) % k
-            names[q] = f"{s}+{t}"
-            m = t  # the same index pair, read as a pending multiplier
-            p = pending(s, m)
-            delta[p, :k] = [complete(s, m * d % k) for d in range(k)]
-            labels[p] = k
-            names[p] = f"{s}+{m}*_"
-    return _tracking(name, tuple(str(d) for d in range(k)) + ("+", "-", "*"), delta, labels,
+    pairs = k * k  # complete (s, t) is state s*k + t; pending (s, m) is state k*k + s*k + m; the sink is 2*k*k
+    s, t = np.divmod(np.arange(pairs), k)
+    value = (s + t) % k
+    delta = np.full((2 * pairs + 1, k + 3), 2 * pairs, dtype=np.int64)
+    delta[:pairs, k] = pairs + value * k + 1  # "+": pending (value, 1)
+    delta[:pairs, k + 1] = pairs + value * k + k - 1  # "-": pending (value, -1)
+    delta[:pairs, k + 2] = pairs + np.arange(pairs)  # "*": the same pair, t read as the pending multiplier
+    delta[pairs:2 * pairs, :k] = s[:, None] * k + t[:, None] * np.arange(k)[None, :] % k  # digit d: (s, m*d)
+    labels = np.concatenate([value, np.full(pairs, k), [k + 1]])
+    names = [f"{a}+{b}" for a, b in zip(s.tolist(), t.tolist())] + [f"{a}+{b}*_" for a, b in zip(s.tolist(), t.tolist())]
+    names.append("invalid")
+    start = pairs + 1  # pending (0, 1): no sum yet, the next number taken once
+    return _tracking(name, tuple(str(d) for d in range(k)) + ("+", "-", "*"), delta.astype(np.int32), labels,
                      tuple(str(v) for v in range(k)) + ("incomplete", "invalid"),
                      f"Modular Arithmetic (simple): numbers 0..{k - 1} alternating with +, -, *, evaluated "
                      f"mod {k} with the usual precedence (* before + and -, left to right), e.g. mod 5 "
                      f"1+2*3 = 2 and 1-1-1 = 4. The label is the value of the prefix when it is a complete "
                      f"expression, 'incomplete' after an operator, and 'invalid' once the alternation breaks. "
                      f"Deletang et al. label only the whole (odd-length) expression.",
-                     DELETANG, start=pending(0, 1), state_names=names,
+                     DELETANG, start=start, state_names=names,
                      sampler=Alternating(tuple(range(k)), (k, k + 1, k + 2)))
 
 
@@ -451,13 +442,10 @@ def _symmetric(name: str, n: int) -> Task:
 def _perm_moves(name: str, n: int, m: int) -> Task:
     """The word problem of S_n read only on the letters that move at most m points; states: all of S_n
     (transpositions generate it), labelled by element."""
-    if not 2 <= m < n:
-        raise UnknownTask(f"task {name!r}: m must satisfy 2 <= m < n (Siems et al.'s limit), got n={n}, m={m}")
     group = symmetric_group(n)
     allowed = np.flatnonzero((group.elements != np.arange(n)).sum(axis=1) <= m).tolist()
-    dfa = group.cayley_dfa()
-    restricted = DFA(tuple(group.names[i] for i in allowed), dfa.delta[:, allowed], dfa.start, dfa.accepting,
-                     group.names)
+    delta = np.stack([group.products(np.arange(group.order), g) for g in allowed], axis=1).astype(np.int32)
+    restricted = DFA(tuple(group.names[i] for i in allowed), delta, 0, frozenset({0}), group.names)
     which = "the identity and the transpositions (swaps)" if m == 2 else f"the permutations moving at most {m} points"
     return Task(name, "state-tracking", restricted, np.arange(group.order), group.names,
                 f"Word problem of S_{n} with only {which} as letters ({len(allowed)} letters); the label is the "
@@ -471,9 +459,6 @@ def _perm_tokens(name: str, n: int, r: int) -> Task:
     element being read, c of its r tokens read (c = 0: between elements), plus the sink."""
     group = symmetric_group(n)
     order = group.order
-    if order + order * order * (r - 1) + 1 > MAX_STATES:
-        raise UnknownTask(f"task {name!r}: S_{n} with {r} tokens per element has more than {MAX_STATES} states, "
-                          "the most the library builds")
     table = group.multiplication_table().astype(np.int64)
     sink = order + order * order * (r - 1)
 
@@ -550,30 +535,38 @@ def _tomita(name: str, n: int) -> Task:
     return _recognition(name, ("0", "1"), start, step, accept, str, f"Tomita grammar {n}: {text}.", TOMITA)
 
 
-_BRACKETS = ("()", "[]", "{}", "<>")
+_BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"), ("<", ">"))
+
+
+def _brackets(k: int) -> tuple[tuple[str, str], ...]:
+    """The k bracket pairs: ``() [] {} <>``, then ``(5 )5``, ``(6 )6``, ..."""
+    return _BRACKETS[:k] + tuple((f"({i}", f"){i}") for i in range(len(_BRACKETS) + 1, k + 1))
 
 
 def _dyck(name: str, k: int, h: int) -> Task:
-    """States are stacks of open brackets of depth at most h, plus a sink."""
-    n_states, layer = 2, 1  # the empty stack and the sink, then k^d stacks of each depth d <= h
-    for _ in range(h):
-        layer *= k
-        n_states += layer
-        if n_states > MAX_STATES:
-            raise UnknownTask(f"task {name!r}: Dyck-({k}, {h}) has more than {MAX_STATES} states, the most "
-                              "the library builds")
-    openers = {p[0]: p[1] for p in _BRACKETS[:k]}
-    closers = {p[1] for p in _BRACKETS[:k]}
+    """States are stacks of open brackets of depth at most h, plus a sink; a stack is (depth, code), its
+    brackets the base-k digits of code (the top one last), so that a step costs O(1)."""
+    pairs = _brackets(k)
+    symbols = {c: (i, opens) for i, pair in enumerate(pairs) for c, opens in zip(pair, (True, False))}
 
-    def step(stack: tuple[str, ...], c: str) -> tuple[str, ...] | None:
-        if c in openers:
-            return stack + (c,) if len(stack) < h else SINK
-        return stack[:-1] if c in closers and stack and openers[stack[-1]] == c else SINK
+    def step(stack: tuple[int, int], c: str) -> tuple[int, int] | None:
+        depth, code = stack
+        i, opens = symbols[c]
+        if opens:
+            return (depth + 1, code * k + i) if depth < h else SINK
+        return (depth - 1, code // k) if depth and code % k == i else SINK
 
-    alphabet = tuple(c for p in _BRACKETS[:k] for c in p)
-    return _recognition(name, alphabet, (), step, lambda s: s == (), lambda s: "".join(s) or "ε",
+    def show(stack: tuple[int, int]) -> str:
+        depth, code = stack
+        if k == 1 and depth > 16:
+            return f"(^{depth}"
+        digits = [(code // k ** (depth - 1 - j)) % k for j in range(depth)]
+        return "".join(pairs[i][0] for i in digits) or "ε"
+
+    shown = " ".join(a + b for a, b in pairs[:6]) + (" ..." if k > 6 else "")
+    return _recognition(name, tuple(c for pair in pairs for c in pair), (0, 0), step, lambda s: s == (0, 0), show,
                         f"Bounded Dyck language Dyck-({k}, {h}): balanced strings over {k} bracket "
-                        f"type{'s' if k > 1 else ''} {' '.join(_BRACKETS[:k])} whose nesting depth never exceeds "
+                        f"type{'s' if k > 1 else ''} {shown} whose nesting depth never exceeds "
                         f"{h}. States are the stacks of open brackets.",
                         "Hewitt et al. 2020, 'RNNs can generate bounded hierarchical languages with optimal "
                         "memory'; Yao et al. 2021, 'Self-Attention Networks Can Process Bounded Hierarchical "
@@ -590,18 +583,18 @@ def _ab_star(name: str) -> Task:
 
 
 def _pattern_step(w: str, absorbing: bool) -> Callable[[int, str], int]:
-    """Knuth-Morris-Pratt automaton: state = length of the longest suffix of the input that is a
-    prefix of w; with ``absorbing``, state len(w) (w seen) is kept forever."""
-
-    def step(q: int, c: str) -> int:
-        if absorbing and q == len(w):
-            return q
-        s = w[:q] + c
-        while not w.startswith(s):
-            s = s[1:]
-        return len(s)
-
-    return step
+    """Knuth-Morris-Pratt automaton over {a, b}: state = length of the longest suffix of the input that is a
+    prefix of w; with ``absorbing``, state len(w) (w seen) is kept forever. Built in O(len(w)) through the
+    failure state x (the state after w[1:q]): a mismatch at q goes where x goes."""
+    table = [{c: int(w[0] == c) for c in "ab"}]
+    x = 0
+    for q in range(1, len(w) + 1):
+        table.append({c: q + 1 if q < len(w) and w[q] == c else table[x][c] for c in "ab"})
+        if q < len(w):
+            x = table[x][w[q]]
+    if absorbing:
+        table[-1] = {c: len(w) for c in "ab"}
+    return lambda q, c: table[q][c]
 
 
 def _contains(name: str, w: str) -> Task:
@@ -631,43 +624,118 @@ def _no_aa(name: str) -> Task:
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a task family: an integer in [low, high], or a word over {a, b} (``word``)."""
+    """One parameter of a task family: an integer of at least ``low`` (and at most ``high`` where the family
+    has only so many members), or a word over {a, b} (``word``). How large a task may grow is not a range of
+    its parameters but the limits its ``Sizes`` are checked against."""
 
     name: str
     low: int = 1
-    high: int = MAX_STATES
+    high: int | None = None
     default: int | None = None
     word: bool = False
 
-    def parse(self, text: str, task: str) -> int | str:
+    def parse(self, text: str, task: str) -> int | float | str:
         if self.word:
-            if not re.fullmatch(r"[ab]+", text) or len(text) > self.high:
-                raise UnknownTask(f"task {task!r:.60}: {self.name} must be a word of 1 to {self.high} letters "
-                                  f"a and b, got {text!r:.40}")
+            if not re.fullmatch(r"[ab]+", text):
+                raise UnknownTask(f"task {task!r:.60}: {self.name} must be a word of letters a and b, got {text!r:.40}")
             return text
-        digits = text.lstrip("0") or "0"  # int() of a long digit string would raise (or take long)
-        if not re.fullmatch(r"[0-9]+", text) or len(digits) > 9 or not self.low <= int(digits) <= self.high:
-            raise UnknownTask(f"task {task!r:.60}: {self.name} must be an integer from {self.low} to {self.high}, "
-                              f"got {text!r:.40}")
-        return int(digits)
+        digits = text.lstrip("0") or "0"
+        if not re.fullmatch(r"[0-9]+", text) or (self.high is not None and len(digits) > MAX_DIGITS) or (
+                len(digits) <= MAX_DIGITS and not self.low <= int(digits) <= (self.high or int(digits))):
+            raise UnknownTask(f"task {task!r:.60}: {self.name} must be an integer {self.bounds()}, got {text!r:.40}")
+        return int(digits) if len(digits) <= MAX_DIGITS else math.inf  # too large for any limit: Sizes refuses it
+
+    def bounds(self) -> str:
+        return f"from {self.low} to {self.high}" if self.high is not None else f">= {self.low}"
 
     def describe(self) -> str:
         if self.word:
             return f"{self.name} a word over {{a, b}}"
         default = f", default {self.default}" if self.default is not None else ""
-        return f"{self.name} in {self.low}..{self.high}{default}"
+        return f"{self.name} {self.bounds()}{default}"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How large a task's construction is, known from its parameters before anything is built: the states and
+    symbols of the DFA it explores (its largest table is states x symbols) and, where known, the elements of
+    the transition monoid. ``math.inf`` stands for a count past 10^18."""
+
+    states: int | float
+    symbols: int | float
+    elements: int | float | None = None
+
+    @property
+    def transitions(self) -> int | float:
+        return self.states * self.symbols
+
+    def check(self, task: str) -> None:
+        """``limits.LimitExceeded`` naming the size, the limit and its flag if a size is past the limit in force
+        (the monoid's elements only where the running command takes --max-elements)."""
+        where = f"task {task!r:.60}"
+        limits.check("states", self.states, where)
+        limits.check("transitions", self.transitions,
+                     f"{where} ({limits.count(self.states)} states x {limits.count(self.symbols)} symbols)")
+        if self.elements is not None and limits.applies("elements"):
+            limits.check("elements", self.elements, where)
+
+
+def _factorial(n: int, divisor: int = 1) -> int | float:
+    """n! / divisor, ``math.inf`` past 20! (more than 10^18)."""
+    return math.factorial(n) // divisor if n <= 20 else math.inf
+
+
+def _group_sizes(order: int | float) -> Sizes:
+    """A group's word problem: the elements are the states, the symbols and the monoid."""
+    return Sizes(order, order, order)
+
+
+def _perm_moves_sizes(n: int, m: int) -> Sizes:
+    """S_n on the permutations moving at most m points: sum over j <= m of C(n, j) derangements of j points."""
+    if not m < n:
+        raise ValueError(f"m must satisfy 2 <= m < n (Siems et al.'s limit), got n={n}, m={m}")
+    if n > 20:
+        return Sizes(math.inf, math.inf, math.inf)
+    derangements = [1, 0]
+    for j in range(2, m + 1):
+        derangements.append((j - 1) * (derangements[-1] + derangements[-2]))
+    return Sizes(math.factorial(n), sum(math.comb(n, j) * derangements[j] for j in range(m + 1)), math.factorial(n))
+
+
+def _perm_tokens_sizes(n: int, r: int) -> Sizes:
+    order = _factorial(n)
+    return Sizes(order + order * order * (r - 1) + 1, order)
+
+
+def _dyck_sizes(k: int, h: int) -> Sizes:
+    """The empty stack, k^d stacks of each depth d <= h, and the sink."""
+    if k == 1:
+        return Sizes(h + 2, 2)
+    states, layer, depth = 2, 1, 0
+    while depth < h:  # at most 60 rounds: k^60 > 10^18
+        depth, layer = depth + 1, layer * k
+        states += layer
+        if states > limits.SHOWN:
+            return Sizes(math.inf, 2 * k)
+    return Sizes(states, 2 * k)
+
+
+# Explored states of Tomita n (before minimisation).
+_TOMITA_STATES = {1: 2, 2: 3, 3: 10, 4: 4, 5: 4, 6: 3, 7: 5}
 
 
 @dataclass(frozen=True)
 class Family:
     """A task family: its name, parameters, builder (called with the canonical name and the
-    parameter values), a one-line summary and an example name."""
+    parameter values), a one-line summary, an example name, and its sizes as a function of the
+    parameter values (checked against the limits before the builder runs)."""
 
     name: str
     params: tuple[Param, ...]
     build: Callable[..., Task] = field(repr=False)
     summary: str
     example: str
+    sizes: Callable[..., Sizes] = field(repr=False)
 
     @property
     def signature(self) -> str:
@@ -677,46 +745,63 @@ class Family:
         ranges = "; ".join(p.describe() for p in self.params)
         return f"{self.signature} ({ranges})" if ranges else self.signature
 
-    def parse(self, raw: Sequence[str], task: str) -> tuple[int | str, ...]:
+    def parse(self, raw: Sequence[str], task: str) -> tuple[int | float | str, ...]:
+        """The parameter values of ``task``, their sizes checked against the limits in force."""
         required = sum(p.default is None for p in self.params)
         if not required <= len(raw) <= len(self.params):
             count = f"{required}" if required == len(self.params) else f"{required} to {len(self.params)}"
             raise UnknownTask(f"task {task!r:.60}: {self.name} takes {count} parameter(s), written "
                               f"{self.syntax()}; got {len(raw)}")
-        values = [p.parse(text, task) for p, text in zip(self.params, raw)]
-        return tuple(values) + tuple(p.default for p in self.params[len(raw):])
+        values = tuple(p.parse(text, task) for p, text in zip(self.params, raw))
+        values += tuple(p.default for p in self.params[len(raw):])
+        try:
+            sizes = self.sizes(*values)
+        except ValueError as err:
+            raise UnknownTask(f"task {task!r:.60}: {err}") from None
+        sizes.check(task.strip())
+        return values
 
 
 _FAMILIES = [
-    Family("parity", (), _parity, "number of 1s mod 2 (Deletang et al. 2023)", "parity"),
-    Family("mod", (Param("k", 2),), _mod, "number of a's mod k over {a, b}", "mod:3"),
+    Family("parity", (), _parity, "number of 1s mod 2 (Deletang et al. 2023)", "parity", lambda: Sizes(2, 2, 2)),
+    Family("mod", (Param("k", 2),), _mod, "number of a's mod k over {a, b}", "mod:3", lambda k: Sizes(k, 2, k)),
     Family("cycle", (Param("k", 2, default=5),), _cycle, "cycle navigation, moves -1/0/+1 (Deletang et al. 2023)",
-           "cycle:5"),
-    Family("modarith", (Param("k", 2, 100, default=5),), _modarith,
-           "modular arithmetic without brackets, with precedence (Deletang et al. 2023)", "modarith:5"),
-    Family("modarith-eq", (Param("k", 2, 100, default=5),), _modarith_eq,
-           "modular arithmetic ending in '=', the answer read there (Grazzi et al. 2025's data)", "modarith-eq:5"),
-    Family("Z", (Param("k", 2, MAX_GROUP_ORDER),), _cyclic, "word problem of the cyclic group Z_k", "Z:6"),
-    Family("Z2xZ2", (), _klein, "word problem of the Klein four-group", "Z2xZ2"),
-    Family("dihedral", (Param("n", 3, MAX_GROUP_ORDER // 2),), _dihedral,
-           "word problem of the dihedral group D_n (order 2n)", "dihedral:4"),
-    Family("Q8", (), _quaternion, "word problem of the quaternion group", "Q8"),
-    Family("A", (Param("n", 3, 7),), _alternating, "word problem of the alternating group A_n (order n!/2 <= 2520)", "A:5"),
-    Family("S", (Param("n", 2, 6),), _symmetric, "word problem of the symmetric group S_n (order n! <= 2520)", "S:5"),
-    Family("perm-moves", (Param("n", 3, 6), Param("m", 2, 5)), _perm_moves,
+           "cycle:5", lambda k: Sizes(k, 3, k)),
+    Family("modarith", (Param("k", 2, default=5),), _modarith,
+           "modular arithmetic without brackets, with precedence (Deletang et al. 2023)", "modarith:5",
+           lambda k: Sizes(2 * k * k + 1, k + 3)),
+    Family("modarith-eq", (Param("k", 2, default=5),), _modarith_eq,
+           "modular arithmetic ending in '=', the answer read there (Grazzi et al. 2025's data)", "modarith-eq:5",
+           lambda k: Sizes(2 * k * k + k + 1, k + 4)),
+    Family("Z", (Param("k", 2),), _cyclic, "word problem of the cyclic group Z_k", "Z:6", _group_sizes),
+    Family("Z2xZ2", (), _klein, "word problem of the Klein four-group", "Z2xZ2", lambda: _group_sizes(4)),
+    Family("dihedral", (Param("n", 3),), _dihedral, "word problem of the dihedral group D_n (order 2n)",
+           "dihedral:4", lambda n: _group_sizes(2 * n)),
+    Family("Q8", (), _quaternion, "word problem of the quaternion group", "Q8", lambda: _group_sizes(8)),
+    Family("A", (Param("n", 3),), _alternating, "word problem of the alternating group A_n (order n!/2)", "A:5",
+           lambda n: _group_sizes(_factorial(n, 2))),
+    Family("S", (Param("n", 2),), _symmetric, "word problem of the symmetric group S_n (order n!)", "S:5",
+           lambda n: _group_sizes(_factorial(n))),
+    Family("perm-moves", (Param("n", 3), Param("m", 2)), _perm_moves,
            "word problem of S_n on the permutations moving at most m points (m = 2: swaps; Siems et al. 2025)",
-           "perm-moves:4:2"),
-    Family("perm-tokens", (Param("n", 2, 5), Param("r", 2, 64)), _perm_tokens,
-           "word problem of S_n, each element written r times (Siems et al. 2025)", "perm-tokens:3:2"),
-    Family("flipflop", (), _flipflop, "flip-flop: set0/set1/read, label = stored bit", "flipflop"),
-    Family("even-pairs", (), _even_pairs, "even number of ab/ba pairs (Deletang et al. 2023)", "even-pairs"),
-    Family("tomita", (Param("n", 1, 7),), _tomita, "Tomita grammars 1-7 over {0, 1}", "tomita:3"),
-    Family("dyck", (Param("k", 1, len(_BRACKETS)), Param("h", 1, MAX_DYCK_DEPTH)), _dyck,
-           "bounded Dyck: k bracket types, depth at most h", "dyck:2:3"),
-    Family("ab-star", (), _ab_star, "(ab)*", "ab-star"),
-    Family("contains", (Param("w", high=64, word=True),), _contains, "contains the word w", "contains:aba"),
-    Family("ends-with", (Param("w", high=64, word=True),), _ends_with, "ends with the word w", "ends-with:ab"),
-    Family("no-aa", (), _no_aa, "no two consecutive a's", "no-aa"),
+           "perm-moves:4:2", _perm_moves_sizes),
+    Family("perm-tokens", (Param("n", 2), Param("r", 2)), _perm_tokens,
+           "word problem of S_n, each element written r times (Siems et al. 2025)", "perm-tokens:3:2",
+           _perm_tokens_sizes),
+    Family("flipflop", (), _flipflop, "flip-flop: set0/set1/read, label = stored bit", "flipflop",
+           lambda: Sizes(2, 3, 3)),
+    Family("even-pairs", (), _even_pairs, "even number of ab/ba pairs (Deletang et al. 2023)", "even-pairs",
+           lambda: Sizes(5, 2)),
+    Family("tomita", (Param("n", 1, 7),), _tomita, "Tomita grammars 1-7 over {0, 1}", "tomita:3",
+           lambda n: Sizes(_TOMITA_STATES[n], 2)),
+    Family("dyck", (Param("k", 1), Param("h", 1)), _dyck, "bounded Dyck: k bracket types, depth at most h", "dyck:2:3",
+           _dyck_sizes),
+    Family("ab-star", (), _ab_star, "(ab)*", "ab-star", lambda: Sizes(3, 2)),
+    Family("contains", (Param("w", word=True),), _contains, "contains the word w", "contains:aba",
+           lambda w: Sizes(len(w) + 1, 2)),
+    Family("ends-with", (Param("w", word=True),), _ends_with, "ends with the word w", "ends-with:ab",
+           lambda w: Sizes(len(w) + 1, 2)),
+    Family("no-aa", (), _no_aa, "no two consecutive a's", "no-aa", lambda: Sizes(3, 2)),
 ]
 
 TASKS: Mapping[str, Family] = MappingProxyType({f.name: f for f in _FAMILIES})
@@ -748,7 +833,7 @@ LIBRARY = ("parity", "mod:3", "mod:4", "mod:5", "cycle:5", "modarith:3", "modari
 cover (``lsrl suite library`` runs them all)."""
 
 
-def parse_task_name(name: str) -> tuple[str, tuple[int | str, ...]]:
+def parse_task_name(name: str) -> tuple[str, tuple[int | float | str, ...]]:
     """The family and parameter values of the task called ``name``, checked without building the task;
     ``UnknownTask`` for an unknown family or bad parameters."""
     text = ALIASES.get(name.strip(), name.strip())
@@ -766,7 +851,7 @@ def get_task(name: str) -> Task:
 
 
 @functools.lru_cache(maxsize=64)
-def _build(family_name: str, values: tuple[int | str, ...]) -> Task:
+def _build(family_name: str, values: tuple[int | float | str, ...]) -> Task:
     family = TASKS[family_name]
     canonical = ":".join((family.name, *(str(v) for v in values)))
     return family.build(canonical, *values)

@@ -149,8 +149,12 @@ def architectures(names: Sequence[str]) -> tuple[str, ...]:
 # -- one cell, in a worker -------------------------------------------------------------------------------
 
 
-def setup_worker(max_memory: float | None = None) -> None:
-    """One torch thread, and an address-space limit of ``max_memory`` GiB (a cell past it ends in error)."""
+def setup_worker(max_memory: float | None = None, sizes: dict[str, int] | None = None) -> None:
+    """One torch thread, an address-space limit of ``max_memory`` GiB (a cell past it ends in error), and the
+    size limits ``sizes`` (``automata.limits``: the suite command's --max-N flags)."""
+    from automata import limits
+
+    limits.raise_limits(**(sizes or {}))
     os.environ["OMP_NUM_THREADS"] = "1"
     if max_memory:
         import resource
@@ -310,6 +314,7 @@ def run_suite(paths: Sequence[str], archs: Sequence[str], out: str | os.PathLike
     ``out/records.jsonl`` as it ends, then write the tables."""
     from functools import partial
 
+    from automata import limits
     from lsrl.workers import DeadlinePool, default_jobs
     from models.output_directory import claim_incremental
 
@@ -323,8 +328,8 @@ def run_suite(paths: Sequence[str], archs: Sequence[str], out: str | os.PathLike
     todo = [c for c in cells if not finished(previous.get(c.key), timeout)]
     start = time.monotonic()
     log, shown = RecordLog(directory / RECORDS), _Progress(len(cells), len(cells) - len(todo), progress)
-    pool = DeadlinePool(run_cell, partial(setup_worker, max_memory), min(jobs or default_jobs(), max(len(todo), 1)),
-                        PRELOAD)
+    pool = DeadlinePool(run_cell, partial(setup_worker, max_memory, limits.in_force()),
+                        min(jobs or default_jobs(), max(len(todo), 1)), PRELOAD)
     try:
         for outcome in pool.run(todo, timeout, affinity=lambda c: c.automaton, tick=shown.tick):
             record = outcome.result or _failed(outcome.job, outcome.failure or "no result", outcome.seconds, timeout,

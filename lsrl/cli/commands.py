@@ -23,12 +23,16 @@ EXIT_INTERRUPTED = 130
 
 def _classify(args: argparse.Namespace) -> int:
     from automata.classify import classify
+    from lsrl.progress import Progress
     from lsrl.report import print_classification
     from lsrl.sources import resolve_language
 
     klass = args.arch and classifier_class(args.arch)
-    language = resolve_language(args.source, args.regex, args.complete_with_sink, args.symbols)
-    result = classify(language.dfa, max_elements=args.max_elements)
+    with Progress("lsrl classify") as progress:
+        progress.phase(f"building {args.source or 'the regex'}")
+        language = resolve_language(args.source, args.regex, args.complete_with_sink, args.symbols)
+        progress.phase(f"classifying {language.name} ({language.dfa.n_states:,} states)")
+        result = classify(language.dfa, max_elements=args.max_elements)
     if args.json:
         document = result.to_json()
         if klass:
@@ -187,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
 # The limits (``automata.limits``) each command can meet, and so takes a flag for.
 LIMITED = {"classify": ("transitions", "states", "elements"), "trace": ("transitions", "states"),
            "compile": tuple(limits.LIMITS), "verify": tuple(limits.LIMITS), "inspect": ("parameters",),
-           "run": ("parameters",), "export": ("parameters",), "train": ("parameters",), "extract": ("parameters",)}
+           "run": ("transitions", "states", "parameters"), "export": ("parameters",),
+           "train": ("transitions", "states", "parameters"), "extract": ("transitions", "states", "parameters"),
+           "check": ("transitions", "states"), "suite": tuple(limits.LIMITS)}
 
 
 def _interrupt_outside_imports(name: str) -> Callable[[int, FrameType | None], None]:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from automata import limits
 from automata.errors import LsrlInputError, UnknownTask
 from automata.minimize import is_minimal
 from automata.tasks import TASKS, Balanced, get_task, known_tasks, task_families, task_names
@@ -293,15 +294,29 @@ def test_unknown_task_lists_every_family():
 
 
 @pytest.mark.parametrize("name, fragment", [
-    ("mod:0", "k must be an integer from 2"), ("S:1", "n must be an integer from 2 to 6"),
-    ("S:7", "from 2 to 6"), ("A:2", "from 3 to 7"), ("dyck:2", "takes 2 parameter"),
-    ("parity:3", "takes 0 parameter"), ("mod:x", "got 'x'"), ("mod:-1", "got '-1'"), ("mod", "takes 1"),
-    ("tomita:8", "from 1 to 7"), ("contains:abc", "letters a and b"), ("contains:", "letters a and b"),
-    ("dihedral:2", "from 3"), ("dyck:5:2", "from 1 to 4"), ("dyck:2:20", "states"), ("cycle:5:1", "takes 0 to 1"),
-    ("Z:2521", "to 2520"), ("s:5", "unknown task"),
+    ("mod:0", "k must be an integer >= 2"), ("S:1", "n must be an integer >= 2"), ("A:2", ">= 3"),
+    ("dyck:2", "takes 2 parameter"), ("parity:3", "takes 0 parameter"), ("mod:x", "got 'x'"), ("mod:-1", "got '-1'"),
+    ("mod", "takes 1"), ("tomita:8", "from 1 to 7"), ("contains:abc", "letters a and b"),
+    ("contains:", "letters a and b"), ("dihedral:2", ">= 3"), ("dyck:0:2", ">= 1"), ("cycle:5:1", "takes 0 to 1"),
+    ("perm-moves:4:4", "2 <= m < n"), ("s:5", "unknown task"),
 ])
 def test_bad_parameters_are_explained(name, fragment):
     with pytest.raises(UnknownTask, match=re.escape(fragment)):
+        get_task(name)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("S:9", "task 'S:9': 362,880 states of a DFA under construction (more than --max-states 65536"),
+    ("S:7", "task 'S:7' (5,040 states x 5,040 symbols): 25,401,600 transitions"),
+    ("dyck:2:20", "task 'dyck:2:20': 2,097,152 states"), ("Z:4097", "--max-transitions"),
+    ("modarith:400", "320,001 states"), ("dyck:9:9", "435,848,051 states"), ("mod:100000000", "--max-states"),
+    ("S:100000", "more than 10^18 states"), ("mod:" + "9" * 5000, "more than 10^18 states"),
+    ("A:1000", "more than 10^18 states"), ("dyck:2:" + "9" * 5000, "more than 10^18 states"),
+    ("dyck:" + "9" * 5000 + ":1", "more than 10^18 states"), ("perm-tokens:3:" + "9" * 5000, "more than 10^18"),
+    ("modarith:" + "9" * 5000, "more than 10^18 states"), ("Z:" + "9" * 5000, "more than 10^18 states"),
+])
+def test_sizes_past_a_limit_name_the_flag_before_anything_is_built(name, message):
+    with pytest.raises(limits.LimitExceeded, match=re.escape(message)):
         get_task(name)
 
 

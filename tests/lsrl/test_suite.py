@@ -104,7 +104,7 @@ def test_a_killed_run_resumes_and_skips_finished_cells(tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["suite", "no-such-task", "--arch", "diag-01", "--out", "{dir}/o"],
      "no-such-task: not a file, a directory or a task name"),
-    (["suite", "S:9", "--arch", "diag-01", "--out", "{dir}/o"], "task 'S:9': n must be an integer from 2 to 6"),
+    (["suite", "S:9", "--arch", "diag-01", "--out", "{dir}/o"], "task 'S:9': 362,880 states"),
     (["suite", "parity", "--arch", "lti", "--out", "{dir}/o"], "--arch: lti: no automaton constructions"),
     (["suite", "parity", "--arch", "nonsense", "--out", "{dir}/o"], "nonsense"),
     (["suite", "parity", "--arch", "diag-01", "--out", "{dir}/foreign"], "holds files lsrl did not write"),

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from automata import limits
 from automata.classify import classify
 from automata.errors import LsrlInputError
 from automata.fileformat import dfa_from_json, dfa_to_json, load_dfa
 from automata.regex import regex_to_dfa
 from automata.strategies import dfas
-from automata.tasks import MAX_DYCK_DEPTH, MAX_STATES, task_families
+from automata.tasks import task_families
 from lsrl.lang.check import check_file
 from tests.reliability.conftest import ROOT, assert_refused, lsrl_process
 
@@ -131,7 +132,7 @@ def test_regex_whose_dfa_explodes_is_refused_before_it_is_built(lsrl):
     12 GB; the subset construction stops at the limit."""
     pattern = "(a|b)*a" + "(a|b)" * 40
     assert_refused(lsrl("classify", "--regex", pattern), "its DFA has more states before minimisation",
-                   f"(more than --max-states {MAX_STATES}; pass a larger --max-states to go on)")
+                   f"(more than --max-states {limits.value('states')}; pass a larger --max-states to go on)")
 
 
 def test_regex_errors_stay_short(lsrl):
@@ -145,20 +146,22 @@ def test_regex_errors_stay_short(lsrl):
 
 # -- task names ---------------------------------------------------------------------------------
 
+STATES = f"(more than --max-states {limits.LIMITS['states'].default}; pass a larger --max-states to go on)"
 TASKS = {
-    "dyck:4:8000": [f"h must be an integer from 1 to {MAX_DYCK_DEPTH}"],
-    "dyck:4:9": [f"Dyck-(4, 9) has more than {MAX_STATES} states"],
-    "dyck:2:16": [f"Dyck-(2, 16) has more than {MAX_STATES} states"],
-    "S:50": ["n must be an integer from 2 to 6"],
-    "A:1000": ["n must be an integer from 3 to 7"],
-    "mod:1000000000": [f"k must be an integer from 2 to {MAX_STATES}"],
-    "mod:" + "9" * 5000: ["k must be an integer from 2 to"],
-    "mod:" + "0" * 5000: ["k must be an integer from 2 to"],
+    "dyck:4:8000": ["task 'dyck:4:8000': more than 10^18 states of a DFA under construction", STATES],
+    "dyck:4:9": ["task 'dyck:4:9': 349,526 states", STATES],
+    "dyck:2:16": ["task 'dyck:2:16': 131,072 states", STATES],
+    "S:50": ["task 'S:50': more than 10^18 states", STATES],
+    "A:1000": ["more than 10^18 states", STATES],
+    "mod:1000000000": ["1,000,000,000 states", STATES],
+    "mod:" + "9" * 5000: ["more than 10^18 states", STATES],
+    "mod:" + "0" * 5000: ["k must be an integer >= 2"],
     "mod:-1": ["k must be an integer"],
     "mod:\x00": ["k must be an integer"],
-    "Z:100000": ["k must be an integer from 2 to 2520"],
-    "modarith:101": ["k must be an integer from 2 to 100"],
-    "contains:" + "a" * 65: ["w must be a word of 1 to 64 letters"],
+    "Z:10000": ["(10,000 states x 10,000 symbols): 100,000,000 transitions", "--max-transitions"],
+    "modarith:200": ["80,001 states", STATES],
+    "contains:" + "a" * 70000: ["70,001 states", STATES],
+    "contains:" + "c" * 65: ["w must be a word of letters a and b"],
     "mod:3:4": ["mod takes 1 parameter(s)"],
     "x" * 5000: ["unknown task"],
 }
@@ -183,6 +186,7 @@ def test_largest_dyck_depth_is_built():
     from automata.tasks import get_task
 
     assert get_task("dyck:4:7").dfa.n_states == sum(4 ** d for d in range(8)) + 1
+    assert get_task("dyck:1:30000").dfa.n_states == 30002  # one state per depth: a step costs O(1), not O(h)
 
 
 # -- program text: --input files and use --------------------------------------------------------

@@ -32,11 +32,15 @@ def test_the_states_of_a_regex_determinisation(lsrl):
     assert lsrl("classify", "--regex", pattern, "--max-states", 32).code == 0
 
 
-@pytest.mark.parametrize("command", [["classify", "task:S:4"], ["compile", "task:S:4", "--arch", "deltaproduct"]])
+@pytest.mark.parametrize("command", [["classify", "task:S:4"], ["compile", "task:S:4", "--arch", "deltaproduct"],
+                                     ["classify", "--regex", "(a|b)*a(a|b)(a|b)(a|b)"]])
 def test_the_elements_of_a_monoid(lsrl, tmp_path, command):
+    """A task's monoid is refused by its declared size (S_4: 24 elements) before the task is built; a regex's
+    monoid while it is enumerated (31 elements)."""
     extra = ["-o", tmp_path / "out"] if command[0] == "compile" else []
-    assert_refused(lsrl(*command, *extra, "--max-elements", 23), "too many elements", "--max-elements 23")
-    assert lsrl(*command, *extra, "--max-elements", 24).code == 0
+    found = "task 'S:4': 24 elements of a transition monoid" if "task:S:4" in command else "too many elements"
+    assert_refused(lsrl(*command, *extra, "--max-elements", 23), found, "--max-elements 23")
+    assert lsrl(*command, *extra, "--max-elements", 31).code == 0
 
 
 def test_the_parameters_of_a_compiled_model_and_of_a_model_directory(lsrl, tmp_path):
@@ -79,3 +83,43 @@ def test_sizes_counted_on_the_meta_device_are_not_refused():
             RecurrentModel(config)
     finally:
         limits.raise_limits(parameters=limits.LIMITS["parameters"].default)
+
+
+TASK_COMMANDS = {"classify": [], "trace": ["--word", ""], "compile": ["--arch", "diag-neg", "-o", "{tmp}/out"],
+                 "train": ["--arch", "diag-neg", "--steps", "1", "--out", "{tmp}/run"],
+                 "suite": ["--arch", "diag-neg", "--out", "{tmp}/suite"]}
+
+
+@pytest.mark.parametrize("command", list(TASK_COMMANDS))
+def test_every_command_that_takes_a_task_refuses_its_sizes_naming_a_flag_it_takes(lsrl, tmp_path, command):
+    """S_9 (362,880 states) by default, mod:5 under --max-states 4: one exit-2 line naming the flag, which the
+    command accepts; nothing written."""
+    extra = [a.format(tmp=tmp_path) for a in TASK_COMMANDS[command]]
+    assert_refused(lsrl(command, "S:9", *extra), "task 'S:9': 362,880 states", "--max-states 65536")
+    assert_refused(lsrl(command, "mod:5", *extra, "--max-states", 4), "task 'mod:5': 5 states",
+                   "pass a larger --max-states")
+    assert not any(tmp_path.iterdir())
+
+
+def test_extract_refuses_the_task_to_compare_with(lsrl, tmp_path):
+    out = tmp_path / "parity"
+    assert lsrl("compile", "task:parity", "--arch", "diag-neg", "-o", out).code == 0
+    assert_refused(lsrl("extract", out, "--task", "S:9"), "task 'S:9': 362,880 states", "--max-states")
+    assert_refused(lsrl("extract", out, "--task", "Z:5000"), "25,000,000 transitions", "--max-transitions")
+
+
+def test_a_program_that_names_a_task(lsrl):
+    from tests.reliability.conftest import ROOT
+
+    for command in ("check", "run"):
+        argv = [command, ROOT / "examples" / "automaton.lsrl", *(["--input-str", "a b"] if command == "run" else [])]
+        assert_refused(lsrl(*argv, "--max-states", 2), "task 'mod:3'", "3 states", "--max-states 2")
+        assert lsrl(*argv).code == 0
+
+
+def test_the_suite_passes_its_limits_to_its_workers(lsrl, tmp_path):
+    """--max-parameters is met only in a worker (compiling): the cell's record names the suite's value."""
+    assert lsrl("suite", "parity", "--arch", "diag-neg", "--out", tmp_path / "s", "--jobs", 1, "--quiet",
+                "--max-parameters", 5).code == 0
+    record = json.loads((tmp_path / "s" / "records.jsonl").read_text().splitlines()[0])
+    assert record["outcome"] == "error" and "more than --max-parameters 5;" in record["reason"], record
