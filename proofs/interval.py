@@ -152,11 +152,10 @@ class Weight:
     """A fixed matrix (a model weight), scaled to integers on the grid once, with the masks rounding needs."""
 
     scaled: np.ndarray  # object (rows, cols) ints: W * 2^GRID_BITS
-    columns: np.ndarray  # the columns with a non-zero entry (the products below are taken on these only)
     entries: np.ndarray  # the non-zero entries row by row (of ``rows``): their columns,
     values: np.ndarray  # their values (object ints),
     starts: np.ndarray  # and where each row's entries start
-    absolute: np.ndarray  # (len(rows), len(columns))
+    magnitudes: np.ndarray  # |values|
     nonzero: np.ndarray  # bool (len(rows), all columns)
     unit: np.ndarray  # bool (len(rows), all columns): |W_ij| == 1 (the product is exact)
     rows: np.ndarray  # the rows with a non-zero entry (the others are 0 over any box)
@@ -164,16 +163,16 @@ class Weight:
     @classmethod
     def of(cls, matrix: np.ndarray) -> Weight:
         """From an object array of dyadic ``Fraction`` (``proofs.rational.to_rational``)."""
-        values, index = distinct(matrix.ravel().tolist())
-        grid = [to_grid_floor(v) for v in values]
-        if any(Fraction(g, ONE) != v for g, v in zip(grid, values)):
+        unique, index = distinct(matrix.ravel().tolist())
+        grid = [to_grid_floor(v) for v in unique]
+        if any(Fraction(g, ONE) != v for g, v in zip(grid, unique)):
             raise ValueError("a weight is not a multiple of the grid 2^-GRID_BITS")
         scaled = _objects(grid)[index].reshape(matrix.shape) if len(index) else np.zeros(matrix.shape, dtype=object)
-        columns, rows = np.flatnonzero((scaled != 0).any(axis=0)), np.flatnonzero((scaled != 0).any(axis=1))
+        rows = np.flatnonzero((scaled != 0).any(axis=1))
         row, column = np.nonzero(scaled[rows] != 0)
         starts = np.flatnonzero(np.diff(row, prepend=-1))
-        absolute = np.where(scaled < 0, -scaled, scaled).astype(object)[rows][:, columns]
-        return cls(scaled, columns, column, scaled[rows][row, column], starts, absolute, (scaled != 0)[rows],
+        values = scaled[rows][row, column]
+        return cls(scaled, column, values, starts, np.where(values < 0, -values, values), (scaled != 0)[rows],
                    ((scaled == ONE) | (scaled == -ONE))[rows], rows)
 
 
@@ -197,13 +196,33 @@ def _error(rounding: Rounding, active: int, rounds: int, magnitude: int, scale_b
     k = active - 1 + (1 if rounds else 0)
     if rounding.mantissa is None or k <= 0:
         return 0
-    m = rounding.mantissa
-    if 2 * k > 1 << m:  # k u > 1/2, past the range of the dyadic bound below
+    _check_range(rounding, k)
+    return _bound(rounding, k, rounds, magnitude, scale_bits)
+
+
+def _errors(rounding: Rounding, active: np.ndarray, rounds: np.ndarray, magnitude: np.ndarray,
+            scale_bits: int) -> np.ndarray:
+    """``_error`` of every row at once (int arrays ``active``, ``rounds``; object ints ``magnitude``)."""
+    k = active - 1 + (rounds > 0)
+    out = np.zeros(len(k), dtype=object)
+    live = np.flatnonzero(k > 0)
+    if rounding.mantissa is None or not len(live):
+        return out
+    _check_range(rounding, int(k[live].max()))
+    out[live] = _bound(rounding, k[live].astype(object), rounds[live].astype(object), magnitude[live], scale_bits)
+    return out
+
+
+def _check_range(rounding: Rounding, k: int) -> None:
+    if 2 * k > 1 << rounding.mantissa:  # k u > 1/2, past the range of the dyadic bound below
         raise ValueError(f"{k} roundings of {rounding.name} exceed the range of the gamma bound")
-    # k u (1 + 2 k u), a dyadic upper bound of gamma(k, u) (proofs.float_error) while k u <= 1/2, times
-    # magnitude / 2^scale_bits, + 2 rounds eta, in integers over 2^shift (every term is dyadic)
-    # and rounded up onto the grid: the same value as to_grid_ceil of the Fraction sum
-    eta = rounding.eta
+
+
+def _bound(rounding: Rounding, k, rounds, magnitude, scale_bits: int):
+    """k u (1 + 2 k u), a dyadic upper bound of gamma(k, u) (proofs.float_error) while k u <= 1/2, times
+    magnitude / 2^scale_bits, + 2 rounds eta, in integers over 2^shift (every term is dyadic) and rounded up
+    onto the grid: the same value as to_grid_ceil of the Fraction sum (ints, or object arrays of ints)."""
+    m, eta = rounding.mantissa, rounding.eta
     shift = max(2 * m + scale_bits, eta.denominator.bit_length() - 1)
     total = ((k << m) + 2 * k * k) * magnitude << (shift - 2 * m - scale_bits)
     total += 2 * rounds * eta.numerator << (shift - eta.denominator.bit_length() + 1)
@@ -243,11 +262,10 @@ def affine(weight: Weight, x: Intervals, bias: Weight | None, rounding: Rounding
         hi[some] = _ceil_shift(np.add.reduceat(weight.values * high, weight.starts), GRID_BITS)
     b = bias.scaled.ravel() if bias is not None else np.zeros(rows, dtype=object)
     exact = Intervals(lo + b, hi + b)
-    if rounding.mantissa is None:
+    if rounding.mantissa is None or not len(some):
         return Rounded(exact, np.zeros(rows, dtype=object))
     # a row without non-zero weights sums at most its bias: one term, no rounding (error 0)
     zero, point = x.is_zero(), x.is_point()
-    magnitude = weight.absolute.dot(x[weight.columns].magnitude())
     used = weight.nonzero & ~zero  # the non-zero terms of each row
     unit, scaled = weight.unit, weight.scaled[some]
     # a term rounds unless its weight is +-1 or it is a point product that is a float of the format
@@ -255,16 +273,20 @@ def affine(weight: Weight, x: Intervals, bias: Weight | None, rounding: Rounding
     exact_product = np.zeros(used.shape, dtype=bool)
     for i, j in zip(*np.nonzero(maybe_exact)):
         exact_product[i, j] = _product_exact(scaled[i, j], x.lo[j], rounding.mantissa, 2 * GRID_BITS)
-    rounds = (used & ~unit & ~exact_product).sum(axis=1).tolist()
+    rounds = (used & ~unit & ~exact_product).sum(axis=1)
     all_points = ~(used & ~point).any(axis=1)
-    active = (used.sum(axis=1) + (b[some] != 0)).tolist()
-    # rows of exact point terms: their products W_ij x_j (a row's other entries are 0, which add nothing)
-    candidates = [r for r in range(len(some)) if not rounds[r] and all_points[r]]
-    products = dict(zip(candidates, (scaled[candidates] * x.lo).tolist())) if candidates else {}
+    active = used.sum(axis=1) + (b[some] != 0)
+    bias = b[some]
+    magnitude = np.add.reduceat(weight.magnitudes * x.magnitude()[weight.entries], weight.starts)
     errors = np.zeros(rows, dtype=object)
-    for r, i in enumerate(some.tolist()):
-        if not (r in products and _point_sum_exact(products[r] + [b[i] << GRID_BITS], rounding, 2 * GRID_BITS)):
-            errors[i] = _error(rounding, active[r], rounds[r], magnitude[r] + (abs(b[i]) << GRID_BITS), 2 * GRID_BITS)
+    errors[some] = _errors(rounding, active, rounds, magnitude + (np.where(bias < 0, -bias, bias) << GRID_BITS),
+                           2 * GRID_BITS)
+    # rows of exact point terms: their non-zero products W_ij x_j and the bias, exact when every partial sum is
+    ends = np.append(weight.starts, len(weight.entries))
+    for r in np.flatnonzero((rounds == 0) & all_points).tolist():
+        terms = (weight.values[ends[r]:ends[r + 1]] * x.lo[weight.entries[ends[r]:ends[r + 1]]]).tolist()
+        if _point_sum_exact(terms + [bias[r] << GRID_BITS], rounding, 2 * GRID_BITS):
+            errors[some[r]] = 0
     return Rounded(exact, errors)
 
 

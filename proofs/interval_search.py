@@ -14,8 +14,8 @@ from proofs.interval import Intervals, _objects
 from proofs.interval_model import Box, IntervalModel
 
 MAX_SWEEPS = 2_000
+CATCH_UP_SWEEPS = 50  # after widening (the exact exploration repairs what is left)
 SETTLED = 2.0 ** -40  # a growth below this (times max(1, |endpoint|)) does not reopen a box
-INFLATE = 2.0 ** -28  # each non-point coordinate of a found box then widens by this (times max(1, |endpoint|))
 
 
 class SearchFailed(Exception):
@@ -138,31 +138,40 @@ class _Nodes:
     successors: list[list[int | None]]
 
 
-def search(abstract: IntervalModel, dfa: DFA, max_nodes: int, radius: float) -> tuple[list[int], list[Box],
-                                                                                   list[list[int]]]:
+def search(abstract: IntervalModel, dfa: DFA, max_nodes: int, radius: float,
+           widenings: tuple[float, ...]) -> list[tuple[list[int], list[Box], list[list[int]]]]:
     """Nodes (DFA state, box, successors) closed under the float64 step, as ``explore`` grows them (same merge
     rule, within ``radius``), each sweep stepping every box that grew by every symbol at once, until no box grows
-    by more than ``SETTLED``; then every box widened by ``INFLATE`` (a contracting channel then maps strictly
-    inside) and swept again until nothing grows (channels copied from box to box catch up), and rounded outward
-    onto the grid. ``SearchFailed`` if the first phase does not close."""
+    by more than ``SETTLED``; then, per widening w, every box widened by w (times max(1, |endpoint|): a contracting
+    channel then maps strictly inside) and swept again until nothing grows (channels copied from box to box catch
+    up), and rounded outward onto the grid. ``SearchFailed`` if the first phase does not close."""
     model = FloatModel(abstract)
     first = np.concatenate([np.asarray([float(v) for v in layer.fractions()[0]]) for layer in abstract.initial()])
     nodes = _Nodes([dfa.start], [first], [first.copy()], [[None] * dfa.n_symbols])
-    if not _sweep(model, dfa, nodes, [0], SETTLED, max_nodes, radius):
+    if not _sweep(model, dfa, nodes, [0], SETTLED, max_nodes, radius, MAX_SWEEPS):
         raise SearchFailed(f"the boxes did not close in {MAX_SWEEPS} sweeps")
-    for j, (low, high) in enumerate(zip(nodes.lo, nodes.hi)):
-        slack = np.where(high > low, INFLATE * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high))), 0.0)
-        nodes.lo[j], nodes.hi[j] = low - slack, high + slack
-    _sweep(model, dfa, nodes, list(range(len(nodes.states))), 0.0, max_nodes, radius)
+    return [_widened(abstract, model, dfa, nodes, w, max_nodes, radius) for w in widenings]
+
+
+def _widened(abstract: IntervalModel, model: FloatModel, dfa: DFA, found: _Nodes, widening: float, max_nodes: int,
+             radius: float) -> tuple[list[int], list[Box], list[list[int]]]:
+    """The found nodes, their non-point coordinates widened by ``widening`` (relative), swept until nothing grows
+    and rounded outward onto the grid."""
+    nodes = _Nodes(list(found.states), [], [], [list(row) for row in found.successors])
+    for low, high in zip(found.lo, found.hi):
+        slack = np.where(high > low, widening * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high))), 0.0)
+        nodes.lo.append(low - slack)
+        nodes.hi.append(high + slack)
+    _sweep(model, dfa, nodes, list(range(len(nodes.states))), 0.0, max_nodes, radius, CATCH_UP_SWEEPS)
     return nodes.states, _boxes(abstract, nodes.lo, nodes.hi), [list(row) for row in nodes.successors]
 
 
 def _sweep(model: FloatModel, dfa: DFA, nodes: _Nodes, open_nodes: list[int], settled: float, max_nodes: int,
-           radius: float) -> bool:
+           radius: float, sweeps: int) -> bool:
     """Steps the open nodes by every symbol, the nodes they reach take the hull (or open), until no node grows
-    by more than ``settled`` (times max(1, |endpoint|)): True, or False after ``MAX_SWEEPS`` sweeps."""
+    by more than ``settled`` (times max(1, |endpoint|)): True, or False after ``sweeps`` sweeps."""
     states, lo, hi, successors = nodes.states, nodes.lo, nodes.hi, nodes.successors
-    for _ in range(MAX_SWEEPS):
+    for _ in range(sweeps):
         if not open_nodes:
             return True
         pairs = [(i, a) for i in open_nodes for a in range(dfa.n_symbols)]
