@@ -269,7 +269,7 @@ def certify_interval(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_no
         explored, budget, why = err, max_nodes, ""
     not_float: dict[str, str] = {}
     for name in ("bfloat16", "float32"):
-        if not fits(abstract.values, name):
+        if not fits(abstract.distinct_weights, name):
             not_float[name] = f"the weights are not {name} numbers"
             continue
         try:
@@ -336,7 +336,7 @@ def verify_interval(model: RecurrentModel, document: dict[str, Any], dfa: DFA | 
     if document.get("spectral") != checked.spectral:
         raise IntervalCertificateError("the certificate's spectral section does not match the gates the boxes use",
                                        check="d")
-    if rounding.mantissa is not None and not fits(abstract.values, rounding.name):
+    if rounding.mantissa is not None and not fits(abstract.distinct_weights, rounding.name):
         raise IntervalCertificateError(f"the certificate's rounding is {rounding.name}, but the weights are not "
                                        f"{rounding.name} numbers")
     return {"kind": KIND, "configurations": len(boxes), "symbols": dfa.n_symbols, "margin": str(checked.margin),

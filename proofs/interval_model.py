@@ -91,7 +91,7 @@ class IntervalModel:
                                  "the model is not on the exact (compiled) path")
         self.model = model
         self.rational = {name: to_rational(t) for name, t in model.state_dict().items()}
-        self.values = distinct([v for w in self.rational.values() for v in w.ravel().tolist()])[0]  # of every weight
+        self.distinct_weights = distinct([v for w in self.rational.values() for v in w.ravel().tolist()])[0]
         try:
             self.weights = {name: Weight.of(w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(-1, 1))
                             for name, w in self.rational.items()}

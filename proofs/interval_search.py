@@ -10,7 +10,7 @@ import numpy as np
 
 from automata.dfa import DFA
 from proofs.float_error import to_grid_ceil, to_grid_floor
-from proofs.interval import Intervals, _objects
+from proofs.interval import ONE, Intervals, _objects
 from proofs.interval_model import Box, IntervalModel
 
 MAX_SWEEPS = 2_000
@@ -31,9 +31,8 @@ class _Affine:
     bias: np.ndarray
 
     @classmethod
-    def of(cls, weight: np.ndarray, bias: np.ndarray | None) -> _Affine:
-        t = weight.T
-        return cls(np.maximum(t, 0), np.minimum(t, 0), np.zeros(weight.shape[0]) if bias is None else bias)
+    def of(cls, weight: np.ndarray, bias: np.ndarray) -> _Affine:
+        return cls(np.maximum(weight.T, 0), np.minimum(weight.T, 0), bias)
 
     def __call__(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return (lo @ self.positive + hi @ self.negative + self.bias,
@@ -47,13 +46,15 @@ def _product(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray])
 
 @dataclass(frozen=True)
 class _Layer:
+    """One block's maps: the recurrence's gate, input and output projections, the MLP (None without one)."""
+
     to_a: _Affine
     to_b: _Affine
     gate: tuple[float, float]
     out: _Affine
-    up: _Affine | None
-    pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # first, second, single rows; spans
-    down: _Affine | None  # the pairs' first columns, then the singles'
+    up: _Affine | None  # the clipped pairs' first rows, then the single units' (``IntervalModel._virtual``)
+    spans: np.ndarray  # per pair, D
+    down: _Affine | None  # the same units' columns
 
 
 class FloatModel:
@@ -76,12 +77,12 @@ class FloatModel:
                for name in ("to_a", "to_b", "out")}
         pairs = abstract.pairs[i]
         if pairs is None:
-            return _Layer(rec["to_a"], rec["to_b"], gate, rec["out"], None, (), None)
-        single = np.asarray(pairs.single, dtype=np.int64)
-        spans = np.asarray([float(Fraction(s, 1 << 80)) for s in pairs.spans.tolist()])
-        down = w[p + "mlp.down.weight"][:, np.concatenate([pairs.first, single])]
-        return _Layer(rec["to_a"], rec["to_b"], gate, rec["out"], _Affine.of(w[p + "mlp.up.weight"], w[p + "mlp.up.bias"]),
-                      (pairs.first, pairs.second, single, spans), _Affine.of(down, w[p + "mlp.down.bias"]))
+            return _Layer(rec["to_a"], rec["to_b"], gate, rec["out"], None, np.zeros(0), None)
+        units = np.concatenate([pairs.first, np.asarray(pairs.single, dtype=np.int64)])
+        spans = np.asarray([float(Fraction(s, ONE)) for s in pairs.spans.tolist()])
+        return _Layer(rec["to_a"], rec["to_b"], gate, rec["out"],
+                      _Affine.of(w[p + "mlp.up.weight"][units], w[p + "mlp.up.bias"][units]), spans,
+                      _Affine.of(w[p + "mlp.down.weight"][:, units], w[p + "mlp.down.bias"]))
 
     def step(self, lo: np.ndarray, hi: np.ndarray, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                                                      np.ndarray]:
@@ -119,12 +120,10 @@ class FloatModel:
 
     @staticmethod
     def _mlp(layer: _Layer, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The clipped pairs as clamps (``IntervalModel._mlp``), the singles as ReLUs."""
-        first, second, single, spans = layer.pairs
-        hidden = layer.up(lo, hi)
-        off = (hidden[1][:, first] <= 0) & (hidden[1][:, second] <= 0)
-        values = [np.concatenate([np.where(off, 0.0, np.clip(v[:, first], 0, spans)), np.maximum(v[:, single], 0)],
-                                 axis=1) for v in hidden]
+        """The clipped pairs as clamps, the singles as ReLUs (``IntervalModel._exact_mlp``)."""
+        pairs = len(layer.spans)
+        values = [np.concatenate([np.clip(v[:, :pairs], 0, layer.spans), np.maximum(v[:, pairs:], 0)], axis=1)
+                  for v in layer.up(lo, hi)]
         return layer.down(*values)
 
 
