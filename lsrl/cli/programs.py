@@ -135,7 +135,8 @@ def _inspect(args: argparse.Namespace) -> int:
     config = read_config(args.directory)
     model = load(args.directory)
     c = model.config
-    print(f"{args.directory}: {c.arch}, d_model {c.d_model}, "
+    arch = config.get("arch", c.arch)  # the class it was compiled for (mamba-neg), not its module's (mamba)
+    print(f"{args.directory}: {arch}, d_model {c.d_model}, "
           + (f"d_input {c.d_input}" if c.d_input else f"{c.n_symbols} symbols") + f", {c.n_labels} outputs, {c.dtype}")
     for key in ("source", "program_hash", "exact_in_dtype", "error_bounds"):
         if key in config:
@@ -143,9 +144,10 @@ def _inspect(args: argparse.Namespace) -> int:
     for k, (layer, block) in enumerate(zip(c.layers, model.blocks)):
         rec = sum(p.numel() for p in block.recurrence.parameters())
         mlp = sum(p.numel() for p in block.mlp.parameters()) if block.mlp is not None else 0
-        print(f"layer {k}: state {layer.d_state} ({rec} parameters), mlp hidden {layer.mlp_hidden} ({mlp} parameters)")
+        print(f"layer {k}: state {block.recurrence.state_size} ({rec} parameters), mlp hidden {layer.mlp_hidden} "
+              f"({mlp} parameters)")
     total = sum(p.numel() for p in model.parameters())
-    print(f"total: {len(c.layers)} layers, state {sum(spec.d_state for spec in c.layers)}, "
+    print(f"total: {len(c.layers)} layers, state {sum(block.recurrence.state_size for block in model.blocks)}, "
           f"mlp hidden {sum(spec.mlp_hidden for spec in c.layers)}, {total} parameters")
     return 0
 

@@ -29,6 +29,21 @@ def test_compile_writes_a_checkpoint_that_inspect_reads(tmp_path: Path, capsys: 
     assert "exact_in_dtype: True" in text
 
 
+@pytest.mark.parametrize("source, arch", [(str(EXAMPLES / "parity.lsrl"), "mamba-neg"), ("task:S:3", "deltaproduct"),
+                                          ("task:mod:3", "rotation")])
+def test_inspect_names_the_compiled_class_and_the_state_size_compile_reported(
+        tmp_path: Path, capsys: pytest.CaptureFixture, source: str, arch: str) -> None:
+    out = tmp_path / "m"
+    assert main(["compile", source, "--arch", arch, "-o", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{out}: {arch},")
+    state = config["size"].get("state_size", config["size"].get("state"))
+    assert lines[-1].startswith(f"total: {config['size']['layers']} layers, state {state},")
+
+
 def test_compile_refuses_with_exit_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "parity"
     assert main(["compile", str(EXAMPLES / "parity.lsrl"), "--arch", "mamba", "-o", str(out)]) == 2
