@@ -173,10 +173,8 @@ def verify_exact(model: RecurrentModel, document: dict[str, Any], dfa: DFA | Non
     if dfa.alphabet != cert_dfa.alphabet:
         raise CertificateError("the certificate's DFA has a different alphabet")
     labels = np.asarray(document["labels"], dtype=np.int64)
-    names = {name: q for q, name in enumerate(dfa.state_names)}
-    configs = [tuple(tuple(Fraction(v) for v in layer) for layer in c["layers"]) for c in document["configurations"]]
-    states = [names[c["dfa_state"]] for c in document["configurations"]]
-    _check_successor_table(document.get("successors"), len(configs), dfa.n_symbols)
+    configs, states = _read_configurations(document, dfa)
+    check_successor_table(document.get("successors"), len(configs), dfa.n_symbols)
     start = document.get("start")
     if type(start) is not int or not 0 <= start < len(configs):
         raise CertificateError(f"field 'start' must be a configuration index in 0..{len(configs) - 1}, got {start!r}",
@@ -215,6 +213,22 @@ def verify_exact(model: RecurrentModel, document: dict[str, Any], dfa: DFA | Non
                                            f"{int(labels[states[j]])} (margin {m})", check="c")
             margin = m if margin is None else min(margin, m)
     return _verified_summary(exact, document, ledger, len(configs), dfa.n_symbols, margin)
+
+
+def _read_configurations(document: dict[str, Any], dfa: DFA) -> tuple[list[Config], list[int]]:
+    """The certificate's configurations (rationals per layer) and their DFA states; a malformed field is a
+    ``CertificateError`` naming it, so that an exception past this point is the checker's own failure."""
+    found = document.get("configurations")
+    if not isinstance(found, list) or not found:
+        raise CertificateError("the certificate's field 'configurations' must be a non-empty list")
+    names = {name: q for q, name in enumerate(dfa.state_names)}
+    try:
+        configs = [tuple(tuple(Fraction(v) for v in layer) for layer in c["layers"]) for c in found]
+        states = [names[c["dfa_state"]] for c in found]
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as err:
+        raise CertificateError(f"the certificate's field 'configurations' is malformed ({type(err).__name__}: "
+                               f"{err})") from None
+    return configs, states
 
 
 def _batched(exact: RationalModel) -> bm.BatchedModel:
@@ -406,7 +420,7 @@ def _verified_summary(exact: RationalModel, document: dict[str, Any], ledger: Le
             "spectral": [{"layer": layer["layer"], "class": layer["class"]} for layer in spectral["layers"]]}
 
 
-def _check_successor_table(successors: Any, n_configurations: int, n_symbols: int) -> None:
+def check_successor_table(successors: Any, n_configurations: int, n_symbols: int) -> None:
     """(b) needs one successor per configuration and symbol: a short row would leave symbols unchecked."""
     if not isinstance(successors, list) or len(successors) != n_configurations:
         raise CertificateError(f"the successor table must have one row per configuration ({n_configurations})", check="b")

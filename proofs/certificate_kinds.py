@@ -158,6 +158,7 @@ class Interval(AllLengthsKind):
             raise CertificateError(f"interval certificate: {err}") from None
 
     def verify(self, model: RecurrentModel, document: dict[str, Any], dfa: DFA | None, batched: bool) -> dict[str, Any]:
+        _check_interval_fields(model, document)
         return interval_certificate.verify_interval(model, document, dfa)
 
     def summary(self, checked: dict[str, Any]) -> str:
@@ -267,6 +268,21 @@ def proven_classes(document: dict[str, Any]) -> list[str]:
     recomputed from the weights for exact and interval kinds, fixed by the kind for bounded ones)."""
     spectral = document["spectral"]
     return [str(layer["class"]) for layer in spectral["layers"]] if "layers" in spectral else [str(spectral["class"])]
+
+
+def _check_interval_fields(model: RecurrentModel, document: dict[str, Any]) -> None:
+    """The fields ``verify_interval`` reads, shaped as it reads them: a malformed document is a ``CertificateError``
+    naming the field, so that an exception inside the checker is a bug (``lsrl.artifacts.CheckerFailed``)."""
+    boxes, safety, spectral = document.get("boxes"), document.get("float_safety"), document.get("spectral")
+    if not isinstance(boxes, list) or not boxes:
+        raise CertificateError("field 'boxes' must be a non-empty list of boxes")
+    if not isinstance(safety, dict) or not isinstance(safety.get("rounding"), str):
+        raise CertificateError("field 'float_safety.rounding' must name a rounding model")
+    layers = spectral.get("layers") if isinstance(spectral, dict) else None
+    if not isinstance(layers, list) or len(layers) != len(model.config.layers):
+        raise CertificateError(f"field 'spectral.layers' must describe each of the model's {len(model.config.layers)} "
+                               "layers")
+    certificate.check_successor_table(document.get("successors"), len(boxes), model.config.n_symbols)
 
 
 def _origin(model: RecurrentModel) -> ConstructionOrigin | None:

@@ -36,6 +36,7 @@ def _compile(args: argparse.Namespace) -> int:
     check_target(args.output)  # before any work: refuse an unsafe output path at once
     if args.source is None or not args.source.endswith(".lsrl"):
         return _compile_automaton(args)
+    from lsrl.build import FIELD, this_build
     from lsrl.compiler.pipeline import compile_program
     from lsrl.lang.check import check_file
     from models.checkpoint import save
@@ -50,7 +51,7 @@ def _compile(args: argparse.Namespace) -> int:
                "approximate": args.approximate}
     extra = {"source": args.source, "arch": args.arch,
              "program_hash": compiled.model.config.origin.program_hash, "size": compiled.size(),
-             **compiled.claims(), "compile_options": options}
+             **compiled.claims(), "compile_options": options, FIELD: this_build()}
     model = compiled.model.to(getattr(__import__("torch"), dtype))
     model.config = dataclasses.replace(model.config, dtype=dtype)
     save(model, args.output, extra)

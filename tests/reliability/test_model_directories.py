@@ -221,3 +221,94 @@ def test_a_float64_program_directory_loads_and_verify_says_what_it_checks(lsrl, 
     verified = lsrl("verify", out)  # a compiled program is recompiled from its source (lsrl.compiler.verify)
     assert verified.code == 0, verified
     assert "recompiled from" in verified.out and "the same weights and claims (exact in float64)" in verified.out
+
+
+INTERVAL_CERTIFICATES = {
+    "no boxes": (lambda d: d.update(boxes=[]), "field 'boxes'"),
+    "float_safety null": (lambda d: d.update(float_safety=None), "float_safety.rounding"),
+    "rounding a list": (lambda d: d["float_safety"].update(rounding=[]), "float_safety.rounding"),
+    "a spectral layer missing": (lambda d: d["spectral"]["layers"].pop(0) and None, "spectral.layers"),
+    "successors text": (lambda d: d.update(successors="x"), "successor table"),
+    "successor a word": (lambda d: d["successors"][0].__setitem__(0, "x"), "successor row 0"),
+    "successor out of range": (lambda d: d["successors"][0].__setitem__(0, 10**6), "successor row 0"),
+}
+
+
+@pytest.mark.parametrize("attack", list(INTERVAL_CERTIFICATES))
+def test_a_malformed_interval_certificate_is_one_error(lsrl, copy, attack):
+    """Each of these made the interval checker raise (IndexError, ValueError, AttributeError, TypeError) inside its
+    own code, which verify reported as a malformed certificate; the fields are now checked before it runs."""
+    change, field = INTERVAL_CERTIFICATES[attack]
+    directory = copy("interval")
+    _edit_json(directory / "certificate.json", change)
+    assert_refused(lsrl("verify", directory), field)
+
+
+def test_a_checker_that_crashes_is_a_bug_not_a_malformed_certificate(lsrl, copy, monkeypatch):
+    """An exception inside a checker on a well-formed certificate is lsrl's bug: ``CheckerFailed`` (not an input
+    error: the CLI lets it through with its traceback and exit code 1), naming the checker and the exception and
+    asking for a report; never "malformed certificate" with exit 2."""
+    from automata.errors import LsrlInputError
+    from lsrl.artifacts import CheckerFailed
+    from proofs import certificate
+
+    def crash(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(certificate, "verify_exact", crash)
+    with pytest.raises(CheckerFailed) as info:
+        lsrl("verify", copy("exact"))
+    assert not isinstance(info.value, LsrlInputError)
+    message = str(info.value)
+    assert "the exact certificate checker failed (ZeroDivisionError: a bug)" in message
+    assert "bug in lsrl" in message and "please report it" in message and "malformed" not in message
+
+
+def test_a_checker_crash_exits_1_with_the_traceback(copy):
+    """The same crash in the ``lsrl`` process: the traceback and the message, exit code 1 (the CLI's code for an
+    internal error), not the exit code 2 of a user's bad input."""
+    import subprocess
+    import sys
+
+    from tests.reliability.conftest import ROOT
+
+    script = ("import sys; from proofs import certificate; certificate.verify_exact = lambda *a, **k: 1 / 0; "
+              "from lsrl.cli import main; sys.exit(main(['verify', sys.argv[1]]))")
+    done = subprocess.run([sys.executable, "-c", script, str(copy("exact"))], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1, done
+    assert "Traceback" in done.stderr and "checker failed (ZeroDivisionError" in done.stderr
+
+
+def _program_directory(lsrl, tmp_path) -> Path:
+    from tests.reliability.conftest import ROOT
+
+    out = tmp_path / "prog"
+    assert lsrl("compile", ROOT / "examples" / "parity.lsrl", "--arch", "mamba-neg", "-o", out).code == 0
+    return out
+
+
+@pytest.mark.parametrize("recorded, said", [
+    ({"version": "0.0.9", "commit": "0123456789ab"}, "written by another lsrl (version 0.0.9, commit 0123456789ab; "
+                                                     "this is version "),
+    (None, "written by an older lsrl, which did not record its version"),
+])
+def test_a_program_directory_of_another_build_says_so_on_a_mismatch(lsrl, tmp_path, recorded, said):
+    """A compiled program whose recompilation differs (here: its program hash) and whose config.json records
+    another lsrl build, or none, is refused saying so and asking to recompile, beside the mismatch."""
+    from lsrl.build import this_build
+
+    out = _program_directory(lsrl, tmp_path)
+    assert json.loads((out / "config.json").read_text())["lsrl"] == this_build()
+    assert lsrl("verify", out).code == 0
+    _edit_json(out / "config.json", lambda d: (d.update(program_hash="0" * 64),
+                                               d.update(lsrl=recorded) if recorded else d.pop("lsrl")) and None)
+    assert_refused(lsrl("verify", out), "field 'program_hash' differs", said, "recompile it")
+
+
+def test_a_mismatch_of_this_build_names_no_other_build(lsrl, tmp_path):
+    out = _program_directory(lsrl, tmp_path)
+    _edit_json(out / "config.json", lambda d: d.update(program_hash="0" * 64))
+    done = lsrl("verify", out)
+    assert_refused(done, "field 'program_hash' differs")
+    assert "lsrl (" not in done.err and "older lsrl" not in done.err
