@@ -28,7 +28,7 @@ MERGE_RADIUS = Fraction(1, 2)
 MAX_GROWTHS = 150
 Explored = tuple[list[int], list[Box], list[list[int]]]  # nodes' DFA states, boxes, successors per symbol
 FLOAT_NODES = 2  # a float rounding's boxes, at most this many times exact arithmetic's (certify_interval)
-SEED_WIDENINGS = (2.0 ** -28, 2.0 ** -16)  # the float64 search's boxes widened for exact arithmetic, float roundings
+SEED_WIDENING = 2.0 ** -28  # the float64 search's boxes, widened (relative) to seed exact arithmetic's
 COVERED_FORMATS = {"bfloat16": ("bfloat16", "float32", "float64"), "float32": ("float32", "float64"), "exact": ()}
 CLAIM = ("For every string over the alphabet and every position t, the argmax of the model's logits after t "
          "symbols equals the label of the DFA state after t symbols: by induction on t over the listed boxes, "
@@ -110,11 +110,11 @@ def _first_outside(box: Box, target: Box) -> str:
 
 
 def explore(model: IntervalModel, dfa: DFA, labels: np.ndarray, rounding: Rounding, max_nodes: int,
-            seed: Explored | None = None, remember: bool = False) -> Explored:
+            seed: Explored | None = None) -> Explored:
     """Boxes closed under the step (module docstring), grown from the initial point or from ``seed``'s nodes (all
-    of them stepped), ``_grow`` remembering growths in exact arithmetic or when asked; ``IntervalCertificateError``
-    if they do not close, or as soon as a step's readout misses its label's margin: boxes only grow and the step
-    is monotone under inclusion, so ``check``'s (c) would fail on the final boxes too."""
+    of them stepped); ``IntervalCertificateError`` if they do not close, or as soon as a step's readout misses
+    its label's margin: boxes only grow and the step is monotone under inclusion, so ``check``'s (c) would fail
+    on the final boxes too."""
     states, boxes, successors = seed or ([dfa.start], [model.initial()], [[None] * dfa.n_symbols])
     states, boxes, successors = list(states), list(boxes), [list(row) for row in successors]
     growths: list[int] = [0] * len(boxes)
@@ -150,7 +150,7 @@ def explore(model: IntervalModel, dfa: DFA, labels: np.ndarray, rounding: Roundi
                 if growths[j] >= MAX_GROWTHS:
                     raise IntervalCertificateError(f"no inductive box found: {_where(i, dfa, states[i], a)} keeps "
                                                    f"leaving box {j}: {_first_outside(reached, boxes[j])}", check="b")
-                boxes[j], last[j] = _grow(boxes[j], reached, last[j], remember=remember or rounding.mantissa is None)
+                boxes[j], last[j] = _grow(boxes[j], reached, last[j], remember=rounding.mantissa is None)
                 growths[j] += 1
                 if j not in queued:
                     queue.append(j)
@@ -176,9 +176,8 @@ def _grow(box: Box, reached: Box, previous: Intervals | None, remember: bool) ->
     (r/(1-r) of the growth, r <= 1/2) is at most the growth itself: it moves by twice its growth, near the
     limit, instead of reaching it a few bits at a time. Any box may be tried: ``check`` decides. ``remember``:
     an endpoint that did not grow keeps its previous growth (a cascade's channels converge in turn, and this
-    widens each as its own series: 2-3x fewer steps); in exact arithmetic, where the detectors saturate and the
-    readout margin does not depend on the boxes' widths, as float error bounds (and margins) do, and in float
-    roundings from the float64 search's boxes, which start near their limits (growths are small)."""
+    widens each as its own series: 2-3x fewer steps); in exact arithmetic only, where the detectors saturate
+    and the readout margin does not depend on the boxes' widths, as float error bounds (and margins) do."""
     old, flat = _flat(box), _flat(box).hull(_flat(reached))
     growth = Intervals(old.lo - flat.lo, flat.hi - old.hi)
     if previous is None:
@@ -259,11 +258,11 @@ def certify_interval(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_no
     abstract = IntervalModel(model)
     exact = ROUNDINGS["exact"]
     try:
-        seeds = search(abstract, dfa, max_nodes, float(MERGE_RADIUS), SEED_WIDENINGS)
+        seed = search(abstract, dfa, max_nodes, float(MERGE_RADIUS), SEED_WIDENING)
     except SearchFailed:
-        seeds = [None, None]
+        seed = None
     try:
-        explored = _explore(abstract, dfa, labels, exact, max_nodes, seeds[0])
+        explored = _explore(abstract, dfa, labels, exact, max_nodes, seed)
         budget, why = min(max_nodes, FLOAT_NODES * len(explored[1])), f" ({FLOAT_NODES}x the exact boxes)"
     except IntervalCertificateError as err:
         explored, budget, why = err, max_nodes, ""
@@ -273,7 +272,8 @@ def certify_interval(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_no
             not_float[name] = f"the weights are not {name} numbers"
             continue
         try:
-            found = _explore(abstract, dfa, labels, ROUNDINGS[name], budget, seeds[1])
+            found = _explore(abstract, dfa, labels, ROUNDINGS[name], budget,
+                             None if isinstance(explored, IntervalCertificateError) else explored)
             return _certificate(abstract, dfa, labels, found, ROUNDINGS[name], not_float)
         except IntervalCertificateError as err:
             not_float[name] = str(err) + why
@@ -284,12 +284,12 @@ def certify_interval(model: RecurrentModel, dfa: DFA, labels: np.ndarray, max_no
 
 def _explore(abstract: IntervalModel, dfa: DFA, labels: np.ndarray, rounding: Rounding, max_nodes: int,
              seed: Explored | None) -> Explored:
-    """``explore`` from the float64 search's boxes (remembering growths: the boxes start near their limits; in exact
-    arithmetic one sweep usually closes them), or from the initial point alone under ``_grow``'s plain rule when
-    there is no seed or it does not close."""
+    """``explore`` from ``seed``'s boxes (exact arithmetic: the float64 search's, which one sweep usually closes; a
+    float rounding: exact arithmetic's, which its boxes contain), or from the initial point alone when there is
+    no seed or it does not close."""
     if seed is not None:
         try:
-            return explore(abstract, dfa, labels, rounding, max_nodes, seed, remember=True)
+            return explore(abstract, dfa, labels, rounding, max_nodes, seed)
         except IntervalCertificateError:
             pass
     return explore(abstract, dfa, labels, rounding, max_nodes)

@@ -138,10 +138,10 @@ class _Nodes:
 
 
 def search(abstract: IntervalModel, dfa: DFA, max_nodes: int, radius: float,
-           widenings: tuple[float, ...]) -> list[tuple[list[int], list[Box], list[list[int]]]]:
+           widening: float) -> tuple[list[int], list[Box], list[list[int]]]:
     """Nodes (DFA state, box, successors) closed under the float64 step, as ``explore`` grows them (same merge
     rule, within ``radius``), each sweep stepping every box that grew by every symbol at once, until no box grows
-    by more than ``SETTLED``; then, per widening w, every box widened by w (times max(1, |endpoint|): a contracting
+    by more than ``SETTLED``; then every box widened by ``widening`` (times max(1, |endpoint|): a contracting
     channel then maps strictly inside) and swept again until nothing grows (channels copied from box to box catch
     up), and rounded outward onto the grid. ``SearchFailed`` if the first phase does not close."""
     model = FloatModel(abstract)
@@ -149,7 +149,7 @@ def search(abstract: IntervalModel, dfa: DFA, max_nodes: int, radius: float,
     nodes = _Nodes([dfa.start], [first], [first.copy()], [[None] * dfa.n_symbols])
     if not _sweep(model, dfa, nodes, [0], SETTLED, max_nodes, radius, MAX_SWEEPS):
         raise SearchFailed(f"the boxes did not close in {MAX_SWEEPS} sweeps")
-    return [_widened(abstract, model, dfa, nodes, w, max_nodes, radius) for w in widenings]
+    return _widened(abstract, model, dfa, nodes, widening, max_nodes, radius)
 
 
 def _widened(abstract: IntervalModel, model: FloatModel, dfa: DFA, found: _Nodes, widening: float, max_nodes: int,

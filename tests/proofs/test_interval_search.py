@@ -15,7 +15,7 @@ from automata.minimize import minimize
 from automata.tasks import get_task
 from lsrl.constructions.select import compile_automaton
 from proofs.interval import ROUNDINGS, Intervals
-from proofs.interval_certificate import MERGE_RADIUS, SEED_WIDENINGS, _flat, check, explore
+from proofs.interval_certificate import MERGE_RADIUS, SEED_WIDENING, _flat, check, explore
 from proofs.interval_model import IntervalModel
 from proofs.interval_search import FloatModel, search
 
@@ -24,7 +24,7 @@ EXACT = ROUNDINGS["exact"]
 
 def _explored(compiled):
     model = IntervalModel(compiled.model)
-    seed = search(model, compiled.dfa, 1000, float(MERGE_RADIUS), SEED_WIDENINGS)[0]
+    seed = search(model, compiled.dfa, 1000, float(MERGE_RADIUS), SEED_WIDENING)
     return model, seed, explore(model, compiled.dfa, compiled.labels, EXACT, 1000, seed)
 
 
@@ -66,7 +66,7 @@ def test_a_seed_box_too_small_is_grown_by_the_exact_exploration():
     t = get_task("contains:aba")
     compiled = compile_automaton(t.dfa, "diag-01", t.labels)
     model = IntervalModel(compiled.model)
-    states, boxes, successors = search(model, compiled.dfa, 1000, float(MERGE_RADIUS), SEED_WIDENINGS)[0]
+    states, boxes, successors = search(model, compiled.dfa, 1000, float(MERGE_RADIUS), SEED_WIDENING)
     wide = max(range(len(boxes)), key=lambda j: max(b - a for a, b in zip(*(v.tolist() for v in
                                                                            (_flat(boxes[j]).lo, _flat(boxes[j]).hi)))))
     shrunk = list(boxes)
