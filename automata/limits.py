@@ -90,6 +90,13 @@ def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] = tupl
                             help=f"refuse more than N {limit.what} (default {limit.default:,})")
 
 
+def reset() -> None:
+    """Every limit at its default and applying (a command's flags end with the command)."""
+    global _offered
+    _offered = None
+    _values.clear()
+
+
 def from_arguments(args: argparse.Namespace) -> None:
     """The limits a command's flags give, the defaults for the others (a process may run several commands)."""
     global _offered

@@ -241,6 +241,8 @@ def _run(argv: Sequence[str] | None, in_main_thread: bool) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+    finally:
+        limits.reset()
 
 
 def entry() -> None:

@@ -123,3 +123,11 @@ def test_the_suite_passes_its_limits_to_its_workers(lsrl, tmp_path):
                 "--max-parameters", 5).code == 0
     record = json.loads((tmp_path / "s" / "records.jsonl").read_text().splitlines()[0])
     assert record["outcome"] == "error" and "more than --max-parameters 5;" in record["reason"], record
+
+
+def test_a_command_leaves_the_limits_as_it_found_them(lsrl, tmp_path):
+    """train takes no --max-elements, so it does not check a task's monoid early; after it, the library checks
+    every limit again, at its default."""
+    assert_refused(lsrl("train", "mod:5", "--arch", "diag-neg", "--max-states", 4, "--out", tmp_path / "r"),
+                   "--max-states 4")
+    assert limits.applies("elements") and limits.value("states") == limits.LIMITS["states"].default
