@@ -433,8 +433,8 @@ def _orbits(n: int, maps: Sequence[np.ndarray]) -> np.ndarray:
 
 def cyclic_group(n: int) -> FiniteGroup:
     """Z_n as the rotations ``x -> x + i mod n``, named ``0..n-1`` (the integer i)."""
-    elements = [tuple((x + i) % n for x in range(n)) for i in range(n)]
-    return FiniteGroup.from_elements(elements, f"Z{n}", tuple(str(i) for i in range(n)))
+    points = np.arange(n)
+    return FiniteGroup.from_elements((points[None, :] + points[:, None]) % n, f"Z{n}", tuple(map(str, range(n))))
 
 
 def klein_four_group() -> FiniteGroup:
@@ -449,10 +449,10 @@ def dihedral_group(n: int) -> FiniteGroup:
     and reflections ``s{i}: x -> i - x``; needs n >= 3 for the action to be faithful."""
     if n < 3:
         raise ValueError(f"the dihedral group D_{n} needs n >= 3 to act faithfully on an n-gon")
-    rotations = [tuple((x + i) % n for x in range(n)) for i in range(n)]
-    reflections = [tuple((i - x) % n for x in range(n)) for i in range(n)]
+    points = np.arange(n)
+    rotations, reflections = (points[:, None] + points[None, :]) % n, (points[:, None] - points[None, :]) % n
     names = tuple(f"r{i}" for i in range(n)) + tuple(f"s{i}" for i in range(n))
-    return FiniteGroup.from_elements(rotations + reflections, f"D{n}", names)
+    return FiniteGroup.from_elements(np.concatenate([rotations, reflections]), f"D{n}", names)
 
 
 def quaternion_group() -> FiniteGroup:

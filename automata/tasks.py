@@ -597,16 +597,19 @@ def _pattern_step(w: str, absorbing: bool) -> Callable[[int, str], int]:
     return lambda q, c: table[q][c]
 
 
+def _prefix(w: str) -> Callable[[int], str]:
+    """The name of state q of a pattern automaton: the prefix of w it has matched (shortened past 32 letters)."""
+    return lambda q: (w[:q] or "ε") if q <= 32 else f"{w[:8]}...{w[q - 8:q]} ({q} letters)"
+
+
 def _contains(name: str, w: str) -> Task:
-    return _recognition(name, ("a", "b"), 0, _pattern_step(w, True), lambda q: q == len(w),
-                        lambda q: w[:q] or "ε",
+    return _recognition(name, ("a", "b"), 0, _pattern_step(w, True), lambda q: q == len(w), _prefix(w),
                         f"Strings over {{a, b}} that contain {w!r} as a substring. Star-free.",
                         "Star-free languages: McNaughton & Papert 1971; Schutzenberger 1965")
 
 
 def _ends_with(name: str, w: str) -> Task:
-    return _recognition(name, ("a", "b"), 0, _pattern_step(w, False), lambda q: q == len(w),
-                        lambda q: w[:q] or "ε",
+    return _recognition(name, ("a", "b"), 0, _pattern_step(w, False), lambda q: q == len(w), _prefix(w),
                         f"Strings over {{a, b}} that end with {w!r}. Star-free (locally testable).",
                         "Star-free languages: McNaughton & Papert 1971; Schutzenberger 1965")
 
