@@ -124,9 +124,23 @@ class GateRoot:
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> GateRoot:
+        """The gate of a certificate's ``gates`` list; ValueError for a field out of its range (a root of order
+        below 1, a negative index, a sign other than +-1, a layer other than its parameter's)."""
         k, m = (int(x) for x in str(item["root"]).split("/"))
-        return cls(int(item["layer"]), str(item["parameter"]), int(item["row"]), int(item["column"]), k, m,
+        root = cls(int(item["layer"]), str(item["parameter"]), int(item["row"]), int(item["column"]), k, m,
                    str(item["part"]), int(item["sign"]), int(item.get("offset", 0)))
+        if m < 1 or root.row < 0 or root.column < -1 or root.sign not in (1, -1) or root.part not in ("cos", "sin") \
+                or not root.parameter.startswith(f"blocks.{root.layer}."):
+            raise ValueError(f"gate {root.describe()!r} of layer {root.layer}: a field out of range")
+        return root
+
+
+def check_budgets(orders: list[int], budgets: tuple[Fraction, ...]) -> None:
+    """A bounded document's orders (each >= 1) and state error budgets (each >= 0; 0 for a layer without error):
+    where a layer's growth exceeds 1, a negative budget B makes ``layer_safe_length``'s quotient
+    B / (K + B (A - 1)) positive, a length proved from nothing; an order of 0 divides by zero."""
+    if any(m < 1 for m in orders) or any(b < 0 for b in budgets):
+        raise ValueError(f"orders must be >= 1 and budgets >= 0, got {orders} and {[str(b) for b in budgets]}")
 
 
 def field_order(orders: list[int]) -> int:
@@ -839,7 +853,8 @@ def verify_bounded(model: RecurrentModel, document: dict[str, Any]) -> dict[str,
         gate_error = Fraction(document["gate_error"])
         budgets = tuple(Fraction(b) for b in document["budgets"])
         claimed = int(document["correct_up_to_length"])
-    except (KeyError, TypeError, ValueError) as err:
+        check_budgets(orders, budgets)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as err:
         raise BoundedCertificateError(f"malformed bounded certificate: {err}") from None
     if len(budgets) != len(model.blocks):
         raise BoundedCertificateError(f"{len(budgets)} budgets for a model of {len(model.blocks)} layers", check="iii")

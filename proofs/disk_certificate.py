@@ -23,6 +23,7 @@ from proofs.bounded import (
     _ideal_margin,
     _sign,
     _upper,
+    check_budgets,
     field_order,
     find_gate_roots,
     layer_safe_length,
@@ -244,7 +245,8 @@ def verify_disk(model: RecurrentModel, document: dict[str, Any]) -> dict[str, An
         lam = Fraction(document["reset_gate"])
         budgets = tuple(Fraction(b) for b in document["budgets"])
         claimed = int(document["correct_up_to_length"])
-    except (KeyError, TypeError, ValueError) as err:
+        check_budgets(orders, budgets)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as err:
         raise DiskCertificateError(f"malformed disk certificate: {err}") from None
     if len(budgets) != len(model.blocks):
         raise DiskCertificateError(f"{len(budgets)} budgets for a model of {len(model.blocks)} layers", check="iii")

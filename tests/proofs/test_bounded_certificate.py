@@ -85,6 +85,22 @@ def test_overclaimed_length_fails() -> None:
         verify_bounded(compiled.model, document)
 
 
+@pytest.mark.parametrize("forge", ["negative budget", "order zero", "gate of order zero"])
+def test_a_forged_budget_or_order_is_malformed_not_a_proof_of_any_length(forge) -> None:
+    """A negative error budget would make the safe-length quotient positive for every length, and an order
+    below 1 divides by zero: each is refused as malformed before any check runs."""
+    compiled, document = _certified("mod:3")
+    if forge == "negative budget":
+        document["budgets"] = ["-1/1024"] * len(document["budgets"])
+        document["correct_up_to_length"] = 10 ** 30
+    elif forge == "order zero":
+        document["orders"] = [0] * len(document["orders"])
+    else:
+        document["gates"][0]["root"] = "1/0"
+    with pytest.raises(BoundedCertificateError, match=r"malformed bounded certificate"):
+        verify_bounded(compiled.model, document)
+
+
 def test_a_length_below_the_requested_one_is_a_failure_naming_it() -> None:
     compiled, document = _certified("mod:3")
     proved = document["correct_up_to_length"]

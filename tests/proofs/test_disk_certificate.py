@@ -79,3 +79,12 @@ def test_modarith5_certifies_and_the_float32_model_is_right_up_to_the_length() -
     symbols = np.random.default_rng(0).integers(0, compiled.dfa.n_symbols, size=(2, length))
     expected = compiled.labels[compiled.dfa.trace_batch(symbols)]
     assert (compiled.model.predict(torch.as_tensor(symbols)).numpy() == expected).all()
+
+
+def test_a_negative_budget_is_malformed_not_a_proof_of_any_length() -> None:
+    compiled, text = _certified("modarith:3")
+    document = json.loads(text)
+    document["budgets"] = ["-1/1024"] * len(document["budgets"])
+    document["correct_up_to_length"] = 10 ** 30
+    with pytest.raises(DiskCertificateError, match=r"malformed disk certificate"):
+        verify_disk(compiled.model, document)
