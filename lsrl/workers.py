@@ -43,7 +43,10 @@ def _die_with_owner(lifeline: Connection) -> None:
 def _serve(conn: Connection, lifeline: Connection, run: Callable[[Any, Callable[[Any], None]], Any],
            setup: Callable[[], None]) -> None:
     """A worker's loop: run each job received (``run(job, note)``, where ``note(x)`` sends a partial finding)
-    and send back its result, until None or the owner is gone."""
+    and send back its result, until None or the owner is gone. Ctrl-C at a terminal signals the whole process
+    group: the owner reports it once and kills the workers, so a worker ignores SIGINT (else each prints a
+    KeyboardInterrupt traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_owner(lifeline)
     setup()
     while True:

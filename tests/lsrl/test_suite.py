@@ -101,6 +101,29 @@ def test_a_killed_run_resumes_and_skips_finished_cells(tmp_path):
     assert all(r["outcome"] in OUTCOMES for r in lines)
 
 
+def test_ctrl_c_at_a_terminal_stops_the_suite_with_one_line_and_it_resumes(tmp_path):
+    """A terminal's Ctrl-C signals the whole foreground process group, workers included: one line, exit 130,
+    no worker traceback; the records written so far are kept and a rerun skips them."""
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "lsrl.cli", "suite", "parity", "flipflop", "dyck:2:4", "--arch",
+            "diag-neg,deltaproduct,diag-01", "--out", str(out), "--jobs", "2", "--timeout", "60", "--quiet"]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    records = out / RECORDS
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if records.exists() and len(records.read_bytes().splitlines()) >= 6:
+            break
+        time.sleep(0.05)
+    time.sleep(1.0)  # a worker inside dyck:2:4 on diag-01 (more than 25 s), the other in a cell or idle
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["lsrl suite: interrupted"] and "Traceback" not in stdout + stderr, stderr
+    done = read_records(records)
+    assert 6 <= len(done) < 9
+
+
 @pytest.mark.parametrize("argv,message", [
     (["suite", "no-such-task", "--arch", "diag-01", "--out", "{dir}/o"],
      "no-such-task: not a file, a directory or a task name"),
