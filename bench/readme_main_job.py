@@ -5,42 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.environment import environment  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-LSRL = [path] if (path := shutil.which("lsrl")) else [sys.executable, "-m", "lsrl.cli"]
-
-
-def timed(argv: list[str]) -> dict[str, float]:
-    """Wall and CPU (user + system) seconds of one ``lsrl`` process (the console script, as a user runs it);
-    it must exit 0."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run([*LSRL, *argv], cwd=ROOT, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "load_average_1min": os.getloadavg()[0]}
-
-
-def summary(runs: list[dict[str, float]]) -> dict[str, float]:
-    walls, cpus = [r["wall_s"] for r in runs], [r["cpu_s"] for r in runs]
-    return {"wall_best_s": min(walls), "wall_median_s": statistics.median(walls),
-            "cpu_best_s": min(cpus), "cpu_median_s": statistics.median(cpus)}
+from bench.process_timing import LSRL, ROOT, summary, timed  # noqa: E402
 
 
 def main() -> None:
