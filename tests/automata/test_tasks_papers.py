@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from automata.classify import classify
 from automata.errors import UnknownTask
 from automata.finite_groups import symmetric_group
+from automata.limits import LimitExceeded
 from automata.tasks import get_task
 
 
@@ -134,8 +135,8 @@ def test_perm_tokens_sampler_repeats_and_size_is_bounded():
     words = task.sample(32, 32, 0)
     assert all((words[:, 0::4] == words[:, i::4]).all() for i in (1, 2, 3))
     assert "invalid" not in {task.label_names[v] for v in task.label_sequence(words).ravel()}
-    with pytest.raises(UnknownTask, match="more than"):
-        get_task("perm-tokens:5:6")
+    with pytest.raises(LimitExceeded, match=r"72,121 states .*\(more than --max-states 65536"):
+        get_task("perm-tokens:5:6")  # refused by its declared size, before anything is built
 
 
 @pytest.mark.parametrize("name, n_h", [("perm-moves:5:2", 1), ("perm-moves:5:3", 2)])
