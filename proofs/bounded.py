@@ -17,7 +17,7 @@ from automata.dfa import DFA
 from automata.fileformat import dfa_from_json, dfa_to_json
 from proofs.cyclotomic import Cyclotomic, root_of_unity
 from proofs.document import CertificateError, header
-from proofs.float_error import FLOAT32_UNIT, GRID, gamma, sqrt_up, up
+from proofs.float_error import FLOAT32_UNIT, GRID, gamma, sqrt_up, to_grid_ceil, up
 from proofs.rational import to_rational
 
 if TYPE_CHECKING:
@@ -79,6 +79,28 @@ def _sign_shifted(v: Cyclotomic | Fraction, shift: Fraction) -> int:
     if hi + shift < 0:
         return -1
     return _sign(v + shift)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _grid_thresholds(v: Cyclotomic, offset: Fraction) -> tuple[int, int]:
+    """With [lo, hi] v's cached enclosure moved by ``offset``: (floor(-lo GRID), ceil(-hi GRID)); for an integer
+    m, lo + m / GRID > 0 iff m > the first, and hi + m / GRID < 0 iff m < the second."""
+    lo, hi = _enclosure(v)
+    return math.floor(-(lo + offset) * GRID), math.ceil(-(hi + offset) * GRID)
+
+
+def _sign_shifted_grid(v: Cyclotomic | Fraction, m: int, offset: Fraction | None = None) -> int:
+    """``_sign_shifted(v, offset + m / GRID)`` (the same value, offset 0 if None), its enclosure test in integers."""
+    if isinstance(v, Cyclotomic):
+        above, below = _grid_thresholds(v, offset or Fraction(0))
+        if m > above:
+            return 1
+        if m < below:
+            return -1
+    elif offset is None:  # sign(v + m / GRID) = sign(v.numerator GRID + m v.denominator)
+        total = v.numerator * GRID + m * v.denominator
+        return (total > 0) - (total < 0)
+    return _sign(v + ((offset or Fraction(0)) + _from_grid(m)))
 
 
 def _rational_part(v: Cyclotomic | Fraction) -> Fraction | None:
@@ -233,14 +255,33 @@ class _Linear:
     bias: list[tuple[Fraction, Cyclotomic | Fraction, Fraction]]
     _ideal_cache: dict = field(default_factory=dict, repr=False, compare=False)
     _tables: Any = field(default=None, repr=False, compare=False)
+    _columns: Any = field(default=None, repr=False, compare=False)
 
     def ideal(self, x) -> tuple:
         """The exact-root W x + c (x a tuple), cached: the same stream recurs across nodes and budgets."""
         out = self._ideal_cache.get(x)
         if out is None:
-            out = self._ideal_cache[x] = tuple(_dot(row, b_ideal, x) for row, (_, b_ideal, _) in
-                                               zip(self.rows, self.bias))
+            out = self._ideal_cache[x] = self._ideal_of(x)
         return out
+
+    def _ideal_of(self, x) -> tuple:
+        """``_dot`` of every row over its entries with x_j != 0 only (the stream is mostly zeros): found
+        column by column, in the row's own order, so each row sums the same terms as ``_dot`` of the whole
+        row; a row with no such entry is its bias (``_dot``'s value: bias + nothing)."""
+        if self._columns is None:
+            columns: dict[int, list] = {}
+            for i, row in enumerate(self.rows):
+                for entry in row:
+                    columns.setdefault(entry[0], []).append((i, entry))
+            self._columns = columns
+        live: dict[int, list] = {}
+        for j, xj in enumerate(x):
+            if (xj.is_zero() if isinstance(xj, Cyclotomic) else xj == 0) or j not in self._columns:
+                continue
+            for i, entry in self._columns[j]:
+                live.setdefault(i, []).append(entry)
+        return tuple(_dot(live[i], b_ideal, x) if i in live else b_ideal
+                     for i, (_, b_ideal, _) in enumerate(self.bias))
 
     @classmethod
     def build(cls, stored: dict, ideal: dict, errors: dict, weight: str, bias: str | None) -> _Linear:
@@ -256,11 +297,17 @@ class _Linear:
 
     def apply(self, x: list, magnitude: list[Fraction], deviation: list[Fraction]):
         """Ideal y, and per row the perturbation bound |W_hat x_hat + c_hat - (W x + c)| and the rounding bound."""
+        ideal, perturbation, rounding = self.apply_grid(x, magnitude, deviation)
+        return ideal, [_from_grid(p) for p in perturbation], [_from_grid(r) for r in rounding]
+
+    def apply_grid(self, x: list, magnitude: list[Fraction], deviation: list[Fraction]):
+        """``apply`` with both bounds as integers over GRID (each is a grid point: rounded up with ``up``)."""
         ideal = list(self.ideal(tuple(x)))
         m_int, d_int = _grid_ints(magnitude), _grid_ints(deviation)
         tables = self._integer_tables()
         if m_int is None or d_int is None or tables is None:
-            return (ideal, *self._bounds_fraction(x, magnitude, deviation))
+            perturbation, rounding = self._bounds_fraction(x, magnitude, deviation)
+            return ideal, [_to_grid(p) for p in perturbation], [_to_grid(r) for r in rounding]
         shift = scale = tables[0]
         perturbation, rounding = [], []
         for _row, b, (b_err, b_size, entries) in zip(self.rows, self.bias, tables[2]):
@@ -272,9 +319,9 @@ class _Linear:
                 terms.append(x[j] if dj == 0 else None)
                 pert += err * mj + w_abs * dj
                 size += w_abs * (mj + dj)
-            perturbation.append(Fraction(-((-pert) >> shift), GRID) if pert else Fraction(0))
+            perturbation.append(-((-pert) >> shift))
             n = _rounded_terms(terms)  # up(gamma(n, FLOAT32_UNIT) * size), gamma_n = n / (2^24 - n):
-            rounding.append(Fraction(-((-n * size) // ((2 ** 24 - n) << scale)), GRID) if n and size else Fraction(0))
+            rounding.append(-((-n * size) // ((2 ** 24 - n) << scale)) if n and size else 0)
         return ideal, perturbation, rounding
 
     def _integer_tables(self):
@@ -366,6 +413,18 @@ def _dot(row, bias, x):
     return Cyclotomic(n, tuple(coefficients))
 
 
+def _from_grid(n: int) -> Fraction:
+    return Fraction(n, GRID) if n else Fraction(0)
+
+
+def _to_grid(v: Fraction) -> int:
+    """A grid point (a multiple of 1 / GRID) as its integer over GRID."""
+    q, r = divmod(GRID, v.denominator)
+    if r:
+        raise ValueError(f"{v} is not on the grid")
+    return v.numerator * q
+
+
 def _grid_ints(values) -> list[int] | None:
     """Nonnegative rationals as integer multiples of 2^-80, or None if one is not on that grid."""
     out = []
@@ -416,6 +475,8 @@ class _Block:
     channels: int
     b_zero: bool
     ideal_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    pair_windows: dict = field(default_factory=dict, repr=False, compare=False)  # ``_exact_pair``'s bias data
+    pair_rooms: dict = field(default_factory=dict, repr=False, compare=False)  # (k, s): ``_exact_pair``'s room
 
 
 def _units(stored: dict, ideal: dict, prefix: str, hidden: int) -> list[tuple[int, ...]]:
@@ -563,83 +624,136 @@ class DriftAnalysis:
         return tuple(new_re + new_im), tuple(steps)
 
     def _mlp(self, block: _Block, x, magnitude, deviation):
-        hidden, pert, rnd = block.up.apply(x, magnitude, deviation)
+        """The stream after the MLP; every bound here is a grid point, kept as its integer over GRID."""
+        hidden, pert, rnd = block.up.apply_grid(x, magnitude, deviation)
         values, value_mag, pair_mag, widths = self._mlp_ideal(block, tuple(hidden))
-        unit_dev, unit_mag, size = {}, [Fraction(0)] * len(hidden), [Fraction(0)] * len(hidden)
+        shifted = [p + r for p, r in zip(pert, rnd)]
+        float_off = [_sign_shifted_grid(h, m) <= 0 for h, m in zip(hidden, shifted)]  # the float ReLU is exactly 0
+        unit_dev, unit_mag, size = {}, [0] * len(hidden), [0] * len(hidden)
         exact_pairs: set[int] = set()
         for unit in block.pairs:
             k = unit[0]
             if len(unit) == 1:
-                y = hidden[k]
-                off = _sign_shifted(y, pert[k] + rnd[k]) <= 0
-                unit_dev[unit] = Fraction(0) if off else pert[k] + rnd[k]
+                unit_dev[unit] = 0 if float_off[k] else shifted[k]
                 unit_mag[k] = value_mag[k]
                 size[k] = unit_mag[k] + unit_dev[unit]
             else:
                 s, width = hidden[k], widths[k]
-                off = _sign_shifted(s, pert[k] + rnd[k]) <= 0  # both float rows <= 0: the float pair is exactly 0
-                saturated = ((_sign_shifted(s, -pert[k] - width) if width is not None
-                              else _sign(s - pert[k] - (hidden[k] - hidden[k + 1]))) >= 0
-                             or _sign_shifted(s, pert[k]) <= 0)
-                if self.paired_rows and self._exact_pair(block, k, s, pert[k] + rnd[k]):
+                if self.paired_rows and self._exact_pair(block, k, s, shifted[k]):
                     exact_pairs.add(k)
-                    unit_dev[unit] = Fraction(0)
+                    unit_dev[unit] = 0
+                elif float_off[k]:  # both float rows <= 0: the float pair is exactly 0
+                    unit_dev[unit] = 0
                 else:
-                    unit_dev[unit] = (Fraction(0) if off else (Fraction(0) if saturated else pert[k])
-                                      + rnd[k] + rnd[k + 1])
+                    saturated = ((_sign_shifted_grid(s, -pert[k], -width) if width is not None
+                                  else _sign(s - _from_grid(pert[k]) - (hidden[k] - hidden[k + 1]))) >= 0
+                                 or _sign_shifted_grid(s, pert[k]) <= 0)
+                    unit_dev[unit] = (0 if saturated else pert[k]) + rnd[k] + rnd[k + 1]
                 unit_mag[k] = pair_mag[k]
                 size[k] = value_mag[k] + pert[k] + rnd[k]
                 size[k + 1] = value_mag[k + 1] + pert[k] + rnd[k + 1]
-        for k, h in enumerate(hidden):  # the float ReLU is exactly 0: an exact zero term of the down projection
-            if _sign_shifted(h, pert[k] + rnd[k]) <= 0:
-                size[k] = None
+        size = [None if off else v for off, v in zip(float_off, size)]  # an exact zero term of the down projection
         y, out_pert, out_rnd = self._down(block, values, unit_dev, unit_mag, size, exact_pairs)
         return _add_to_stream(x, magnitude, deviation, y, out_pert, out_rnd, block.down)
 
     @staticmethod
     def _mlp_ideal(block: _Block, hidden: tuple):
         """The exact-root post-ReLU values of the hidden units, the upper bounds up(|value|) (per unit, and
-        of the pair difference at a pair's first unit), and each pair's width as a rational (None if it is
-        not one); a function of the ideal pre-activations only, cached on the block."""
+        of the pair difference at a pair's first unit) as integers over GRID, and each pair's width as a
+        rational (None if it is not one); a function of the ideal pre-activations only, cached on the block."""
         cache = block.ideal_cache
         out = cache.get(hidden)
         if out is None:
             values = [_relu(h) for h in hidden]
-            value_mag = [up(_upper(v)) for v in values]
+            value_mag = [to_grid_ceil(_upper(v)) for v in values]
             pair_mag, widths = {}, {}
             for unit in block.pairs:
                 if len(unit) == 2:
                     k = unit[0]
-                    pair_mag[k] = up(_upper(values[k] - values[k + 1]))
+                    pair_mag[k] = to_grid_ceil(_upper(values[k] - values[k + 1]))
                     widths[k] = _rational_part(hidden[k] - hidden[k + 1])
             out = cache[hidden] = (values, value_mag, pair_mag, widths)
         return out
 
     @staticmethod
-    def _exact_pair(block: _Block, k: int, s, slack: Fraction) -> bool:
+    def _exact_pair(block: _Block, k: int, s, slack: int) -> bool:
         """Under PAIRED_ROWS the pair's rows are fl(D_hat + c) and fl(D_hat + c'), one float dot product
-        D_hat within ``slack`` of the ideal D = s - c: both sums are exact (Sterbenz: -c/2 <= D_hat <= -2c
-        for c < 0) and the lower one is >= 0, so the float pair is exactly the width c - c'."""
-        (c, c_ideal, c_error), (c2, c2_ideal, c2_error) = block.up.bias[k], block.up.bias[k + 1]
-        if c_error or c2_error or c != c_ideal or c2 != c2_ideal or c2 >= c or c >= 0:
+        D_hat within ``slack`` / GRID of the ideal D = s - c: both sums are exact (Sterbenz: -c/2 <= D_hat <= -2c
+        for c < 0) and the lower one is >= 0, so the float pair is exactly the width c - c'. With [lo, hi]
+        the enclosure of s - c, that is lo - slack >= max(-c/2, -c'/2, -c') and hi + slack <= min(-2c, -2c'):
+        slack / GRID at most the room ``_pair_room``, and the width a float32."""
+        window = block.pair_windows.get(k, False)
+        if window is False:
+            (c, c_ideal, c_error), (c2, c2_ideal, c2_error) = block.up.bias[k], block.up.bias[k + 1]
+            if c_error or c2_error or c != c_ideal or c2 != c2_ideal or c2 >= c or c >= 0 or not _is_float32(c - c2):
+                window = None
+            else:
+                window = (c, max(-c / 2, -c2 / 2, -c2), min(-2 * c, -2 * c2))
+            block.pair_windows[k] = window
+        if window is None:
             return False
-        lo, hi = _shifted_enclosure(s, c) if isinstance(s, Cyclotomic) else (s - c, s - c)
-        lo, hi = lo - slack, hi + slack
-        return all(-b / 2 <= lo and hi <= -2 * b for b in (c, c2)) and lo + c2 >= 0 and _is_float32(c - c2)
+        key = (k, s)
+        room = block.pair_rooms.get(key)
+        if room is None:
+            c, low, high = window
+            lo, hi = _shifted_enclosure(s, c) if isinstance(s, Cyclotomic) else (s - c, s - c)
+            room = block.pair_rooms[key] = min(math.floor((lo - low) * GRID), math.floor((high - hi) * GRID))
+        return slack <= room
 
     def _down(self, block: _Block, values, unit_dev, unit_mag, size, exact_pairs: set[int]):
         """The MLP output, with its error bound per coordinate, grouping each clipped pair's two columns; a
         hidden unit whose float value is exactly 0 (``size`` None) adds an exact zero and no rounding, and a
         row whose only other terms are one exact pair's two columns times +-1 is exact (its value, the
-        pair's width, is a float32)."""
+        pair's width, is a float32). The hidden bounds are integers over GRID; the sums are exact integer
+        sums over 2^(80 + t) as in ``_Linear.apply``, each rounded up to the grid once (``up``)."""
+        tables = block.down._integer_tables()
+        if tables is None:
+            return self._down_fraction(block, values, {u: _from_grid(v) for u, v in unit_dev.items()},
+                                       [_from_grid(v) for v in unit_mag],
+                                       [None if v is None else _from_grid(v) for v in size], exact_pairs)
+        shift, _, rows = tables
+        ideal, perturbation, rounding = [], [], []
+        leading = {unit[0]: unit for unit in block.pairs}
+        exact_root = block.down.ideal(tuple(values))
+        for i, (row, (b, b_ideal, b_error), (b_err, b_size, entries)) in enumerate(zip(block.down.rows,
+                                                                                       block.down.bias, rows)):
+            live = exact_pairs and self._pair_row(row, b, b_ideal, b_error, size, exact_pairs)
+            if live:
+                j = live[0][0]
+                ideal.append(live[0][1] * values[j] + live[1][1] * values[j + 1])
+                perturbation.append(Fraction(0))
+                rounding.append(Fraction(0))
+                continue
+            pert, total, terms = b_err, b_size, int(b != 0)
+            for j, w_abs, err in entries:
+                if size[j] is not None:
+                    total += w_abs * size[j]
+                    terms += 1
+                if j in leading:
+                    pert += w_abs * unit_dev[leading[j]] + err * unit_mag[j]
+            ideal.append(exact_root[i])
+            perturbation.append(_from_grid(-((-pert) >> shift)))  # up(gamma(terms, FLOAT32_UNIT) * total):
+            rounding.append(_from_grid(-((-terms * total) // ((2 ** 24 - terms) << shift)) if terms and total else 0))
+        return ideal, perturbation, rounding
+
+    @staticmethod
+    def _pair_row(row, b, b_ideal, b_error, size, exact_pairs: set[int]) -> list | None:
+        """The row's live entries when it has no bias and they are one exact pair's two columns times +-1
+        (stored = ideal), else None."""
+        live = [(j, w, w_ideal, error) for j, w, w_ideal, error in row if size[j] is not None]
+        exact = (b == 0 and b_ideal == 0 and not b_error and len(live) == 2 and live[0][0] in exact_pairs
+                 and live[1][0] == live[0][0] + 1 and abs(live[0][1]) == 1 and live[1][1] == -live[0][1]
+                 and all(w == w_ideal and not error for _, w, w_ideal, error in live))
+        return live if exact else None
+
+    def _down_fraction(self, block: _Block, values, unit_dev, unit_mag, size, exact_pairs: set[int]):
+        """``_down`` in Fractions, for a down projection without integer tables."""
         ideal, perturbation, rounding = [], [], []
         leading = {unit[0]: unit for unit in block.pairs}
         exact_root = block.down.ideal(tuple(values))
         for i, (row, (b, b_ideal, b_error)) in enumerate(zip(block.down.rows, block.down.bias)):
-            live = [(j, w, w_ideal, error) for j, w, w_ideal, error in row if size[j] is not None]
-            if (b == 0 and b_ideal == 0 and not b_error and len(live) == 2 and live[0][0] in exact_pairs
-                    and live[1][0] == live[0][0] + 1 and abs(live[0][1]) == 1 and live[1][1] == -live[0][1]
-                    and all(w == w_ideal and not error for _, w, w_ideal, error in live)):
+            live = self._pair_row(row, b, b_ideal, b_error, size, exact_pairs)
+            if live:
                 j = live[0][0]
                 ideal.append(live[0][1] * values[j] + live[1][1] * values[j + 1])
                 perturbation.append(Fraction(0))
