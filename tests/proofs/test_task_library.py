@@ -57,7 +57,7 @@ def _pairs():
             yield pytest.param(task, arch, marks=[pytest.mark.slow] if slow else [], id=f"{task}-{arch}")
 
 
-@pytest.mark.parametrize("task, arch", _pairs())
+@pytest.mark.parametrize("task, arch", list(_pairs()))
 def test_constructible_pair_is_certified(task, arch):
     t = get_task(task)
     try:
