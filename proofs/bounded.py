@@ -256,6 +256,7 @@ class _Linear:
     _ideal_cache: dict = field(default_factory=dict, repr=False, compare=False)
     _tables: Any = field(default=None, repr=False, compare=False)
     _columns: Any = field(default=None, repr=False, compare=False)
+    _rational: Any = field(default=None, repr=False, compare=False)
 
     def ideal(self, x) -> tuple:
         """The exact-root W x + c (x a tuple), cached: the same stream recurs across nodes and budgets."""
@@ -265,23 +266,82 @@ class _Linear:
         return out
 
     def _ideal_of(self, x) -> tuple:
-        """``_dot`` of every row over its entries with x_j != 0 only (the stream is mostly zeros): found
-        column by column, in the row's own order, so each row sums the same terms as ``_dot`` of the whole
-        row; a row with no such entry is its bias (``_dot``'s value: bias + nothing)."""
+        """W x + c as ``_dot`` of every row over its entries with x_j != 0 (the same values and types). With rational
+        ideal weights and biases, in integers: the weights over one denominator, the stream's nonzero entries
+        over another, each coefficient summed exactly and made a Fraction once; rows with the same entries
+        (a clipped pair's) share their sums."""
+        tables = self._rational_tables()
+        live: dict[int, Any] = {}  # the nonzero x_j
+        field_n, degree = None, 1
+        for j, xj in enumerate(x):
+            if isinstance(xj, Cyclotomic):
+                if xj.is_zero():
+                    continue
+                if field_n is not None and xj.n != field_n:
+                    tables = None  # mixed fields: ``_dot`` raises
+                field_n, degree = xj.n, len(xj.coefficients)
+            elif xj == 0:
+                continue
+            live[j] = xj
+        if tables is None:
+            return self._ideal_by_rows(x, live)
+        values = [c for xj in live.values() for c in (xj.coefficients if isinstance(xj, Cyclotomic) else (xj,))]
+        scale_x = math.lcm(*(c.denominator for c in values)) if values else 1
+        stream = {j: (True, [c.numerator * (scale_x // c.denominator) for c in xj.coefficients])
+                  if isinstance(xj, Cyclotomic) else
+                  (False, [xj.numerator * (scale_x // xj.denominator)] + [0] * (degree - 1))
+                  for j, xj in live.items()}
+        scale_w, groups = tables
+        scale = scale_w * scale_x
+        out = [None] * len(self.rows)
+        for entries, rows in groups:
+            sums, cyclotomic, any_live = [0] * degree, False, False
+            for j, w in entries:
+                term = stream.get(j)
+                if term is None:
+                    continue
+                any_live = True
+                cyclotomic = cyclotomic or term[0]
+                sums = [a + w * b for a, b in zip(sums, term[1])]
+            tail = tuple(Fraction(v, scale) for v in sums[1:]) if any_live and cyclotomic else ()
+            for i in rows:
+                bias = self.bias[i][1]
+                if not any_live:
+                    out[i] = bias
+                    continue
+                head = Fraction(sums[0] * bias.denominator + bias.numerator * scale, scale * bias.denominator)
+                out[i] = Cyclotomic(field_n, (head, *tail)) if cyclotomic else head
+        return tuple(out)
+
+    def _ideal_by_rows(self, x, live: dict) -> tuple:
         if self._columns is None:
             columns: dict[int, list] = {}
             for i, row in enumerate(self.rows):
                 for entry in row:
                     columns.setdefault(entry[0], []).append((i, entry))
             self._columns = columns
-        live: dict[int, list] = {}
-        for j, xj in enumerate(x):
-            if (xj.is_zero() if isinstance(xj, Cyclotomic) else xj == 0) or j not in self._columns:
-                continue
-            for i, entry in self._columns[j]:
-                live.setdefault(i, []).append(entry)
-        return tuple(_dot(live[i], b_ideal, x) if i in live else b_ideal
+        entries: dict[int, list] = {}
+        for j in live:
+            for i, entry in self._columns.get(j, ()):
+                entries.setdefault(i, []).append(entry)
+        return tuple(_dot(entries[i], b_ideal, x) if i in entries else b_ideal
                      for i, (_, b_ideal, _) in enumerate(self.bias))
+
+    def _rational_tables(self):
+        """(D, groups) when every ideal weight and bias is a Fraction: the weights as integers over D (their common
+        denominator), rows with the same (column, weight) entries grouped; None otherwise."""
+        if self._rational is None:
+            weights = [w for row in self.rows for _, _, w, _ in row]
+            if all(type(w) is Fraction for w in weights) and all(type(b) is Fraction for _, b, _ in self.bias):
+                scale = math.lcm(*(w.denominator for w in weights)) if weights else 1
+                groups: dict[tuple, list[int]] = {}
+                for i, row in enumerate(self.rows):
+                    groups.setdefault(tuple((j, w.numerator * (scale // w.denominator)) for j, _, w, _ in row),
+                                      []).append(i)
+                self._rational = (scale, list(groups.items()))
+            else:
+                self._rational = False
+        return self._rational or None
 
     @classmethod
     def build(cls, stored: dict, ideal: dict, errors: dict, weight: str, bias: str | None) -> _Linear:
@@ -670,8 +730,8 @@ class DriftAnalysis:
             for unit in block.pairs:
                 if len(unit) == 2:
                     k = unit[0]
-                    pair_mag[k] = to_grid_ceil(_upper(values[k] - values[k + 1]))
-                    widths[k] = _rational_part(hidden[k] - hidden[k + 1])
+                    a, b = hidden[k], hidden[k + 1]
+                    pair_mag[k], widths[k] = _pair_ideal(a, b, isinstance(a, Cyclotomic), isinstance(b, Cyclotomic))
             out = cache[hidden] = (values, value_mag, pair_mag, widths)
         return out
 
@@ -770,6 +830,14 @@ class DriftAnalysis:
             perturbation.append(up(pert))
             rounding.append(up(gamma(terms, FLOAT32_UNIT) * total))
         return ideal, perturbation, rounding
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _pair_ideal(a, b, a_cyclotomic: bool, b_cyclotomic: bool) -> tuple[int, Fraction | None]:
+    """A clipped pair's up(|relu(a) - relu(b)|) over GRID and the rational part of a - b, from its two ideal
+    pre-activations (a function of them only: the same pairs recur across hidden vectors); the types are part
+    of the key, since a rational's enclosure depends on whether it is a Cyclotomic."""
+    return to_grid_ceil(_upper(_relu(a) - _relu(b))), _rational_part(a - b)
 
 
 @functools.lru_cache(maxsize=1 << 18)

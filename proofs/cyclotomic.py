@@ -68,12 +68,13 @@ def cos_enclosure(j: int, n: int, bits: int) -> tuple[Fraction, Fraction]:
 class Cyclotomic:
     """An element of Q(zeta_n); immutable and hashable."""
 
-    __slots__ = ("n", "coefficients", "_hash")
+    __slots__ = ("n", "coefficients", "_hash", "_key")
 
     def __init__(self, n: int, coefficients: tuple[Fraction, ...]):
         self.n = n
         self.coefficients = coefficients
         self._hash = None
+        self._key = None
 
     @classmethod
     def from_powers(cls, n: int, powers: dict[int, Fraction]) -> Cyclotomic:
@@ -150,7 +151,14 @@ class Cyclotomic:
 
     def __eq__(self, other) -> bool:
         if isinstance(other, Cyclotomic):
-            return self.n == other.n and self.coefficients == other.coefficients
+            if self is other:
+                return True
+            if self.n != other.n:
+                return False
+            mine, theirs = self._integer_key(), other._integer_key()
+            if mine is None or theirs is None:
+                return self.coefficients == other.coefficients
+            return mine == theirs
         if isinstance(other, (int, Fraction)):
             return self.coefficients[0] == other and not any(self.coefficients[1:])
         return NotImplemented
@@ -159,6 +167,17 @@ class Cyclotomic:
         if self._hash is None:  # elements are keys of the certifiers' caches: hash the coefficients once
             self._hash = hash((self.n, self.coefficients))
         return self._hash
+
+    def _integer_key(self) -> tuple[int, ...] | None:
+        """The coefficients as (numerator, denominator) integers, equal exactly when the coefficients are (Fractions
+        are kept in lowest terms); elements are compared as the certifiers' cache keys, and integers compare
+        faster than Fractions. None if a coefficient is not a Fraction or int."""
+        if self._key is None:
+            if all(type(c) is Fraction or type(c) is int for c in self.coefficients):
+                self._key = tuple(v for c in self.coefficients for v in (c.numerator, c.denominator))
+            else:
+                self._key = False
+        return self._key or None
 
     def is_zero(self) -> bool:
         return not any(self.coefficients)

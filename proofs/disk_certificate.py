@@ -3,6 +3,7 @@ float32 model is right up to a proved length. Proof: docs/theorems.md#bounded-di
 """
 from __future__ import annotations
 
+import functools
 from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,6 +30,7 @@ from proofs.bounded import (
     layer_safe_length,
     require_length,
 )
+from proofs.cyclotomic import Cyclotomic
 from proofs.document import CertificateError, header
 from proofs.float_error import sqrt_up, up
 
@@ -81,25 +83,38 @@ def _deviations(node: Node, lam: Fraction, budgets: tuple[Fraction, ...]) -> tup
 
 
 def _successor_layer(centre, nominal, image, steps, where: str):
-    """One layer's next centre and nominal, and per channel (A, K, snap, is trace)."""
+    """One layer's next centre and nominal, and per channel (A, K, snap)."""
+    gates = tuple((isinstance(u, Cyclotomic), u, isinstance(w, Cyclotomic), w) for u, w in (s.gate for s in steps))
+    kinds = tuple(isinstance(v, Cyclotomic) for v in (*centre, *nominal, *image))
+    moved = _moved(centre, nominal, image, gates, kinds)
+    if isinstance(moved, int):
+        raise DiskCertificateError(f"{where}: channel {moved}'s exact-root gate has modulus > 1", check="i")
+    new_x, new_n, snaps = moved
+    return new_x, new_n, [(step.growth, step.increment, snap) for step, snap in zip(steps, snaps)]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _moved(centre, nominal, image, gates, kinds):
+    """``_successor_layer``'s centres, nominals and snaps, a function of exact values only: cached, as the same
+    layer states recur across nodes (the key holds every value's type, since a rational's enclosure depends on
+    whether it is a Cyclotomic); the first channel whose gate has modulus > 1 instead."""
     c = len(centre) // 2
-    new_x, new_n, parts = [None] * (2 * c), [None] * (2 * c), []
-    for j, step in enumerate(steps):
-        u, w = step.gate
+    new_x, new_n, snaps = [None] * (2 * c), [None] * (2 * c), []
+    for j, (_, u, _, w) in enumerate(gates):
         xr, xi, nr, ni = centre[j], centre[c + j], nominal[j], nominal[c + j]
         snap = up(_modulus_up(u, w) * _modulus_up(xr - nr, xi - ni)) if (xr != nr or xi != ni) else Fraction(0)
         b_re, b_im = image[j] - (u * xr - w * xi), image[c + j] - (w * xr + u * xi)  # Y = a X + b
         moved_re, moved_im = u * nr - w * ni + b_re, w * nr + u * ni + b_im  # a N + b, |Y - (a N + b)| = snap
         size = _sign(u * u + w * w - 1)
         if size > 0:
-            raise DiskCertificateError(f"{where}: channel {j}'s exact-root gate has modulus > 1", check="i")
+            return j
         new_x[j], new_x[c + j] = moved_re, moved_im
         if size < 0:  # a reset: the nominal value is its input, the centre the trace b + a N
             new_n[j], new_n[c + j] = b_re, b_im
         else:
             new_n[j], new_n[c + j] = moved_re, moved_im
-        parts.append((step.growth, step.increment, snap))
-    return tuple(new_x), tuple(new_n), parts
+        snaps.append(snap)
+    return tuple(new_x), tuple(new_n), tuple(snaps)
 
 
 def explore_disks(analysis: DriftAnalysis, dfa: DFA, labels: np.ndarray, lam: Fraction,
