@@ -40,6 +40,9 @@ PAIRED_ROWS = ("the two rows of a clipped detector pair relu(s) - relu(s - d) (e
                "than any summation order, under which such a pair is off from d by rounding")
 
 
+_ZERO = Fraction(0)
+
+
 class BoundedCertificateError(CertificateError):
     """A bounded certificate that does not check; the message names the check, layer and value."""
 
@@ -89,10 +92,16 @@ def _grid_thresholds(v: Cyclotomic, offset: Fraction) -> tuple[int, int]:
     return math.floor(-(lo + offset) * GRID), math.ceil(-(hi + offset) * GRID)
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _grid_thresholds_unshifted(v: Cyclotomic) -> tuple[int, int]:
+    """``_grid_thresholds(v, 0)``, keyed by v alone (a Fraction's hash is not cached)."""
+    return _grid_thresholds(v, Fraction(0))
+
+
 def _sign_shifted_grid(v: Cyclotomic | Fraction, m: int, offset: Fraction | None = None) -> int:
     """``_sign_shifted(v, offset + m / GRID)`` (the same value, offset 0 if None), its enclosure test in integers."""
     if isinstance(v, Cyclotomic):
-        above, below = _grid_thresholds(v, offset or Fraction(0))
+        above, below = _grid_thresholds(v, offset) if offset else _grid_thresholds_unshifted(v)
         if m > above:
             return 1
         if m < below:
@@ -101,6 +110,18 @@ def _sign_shifted_grid(v: Cyclotomic | Fraction, m: int, offset: Fraction | None
         total = v.numerator * GRID + m * v.denominator
         return (total > 0) - (total < 0)
     return _sign(v + ((offset or Fraction(0)) + _from_grid(m)))
+
+
+def _modulus_up(re: Cyclotomic | Fraction, im: Cyclotomic | Fraction) -> Fraction:
+    """sqrt_up(_upper(re re + im im)): an upper bound on |re + i im| on the grid."""
+    return _modulus_up_typed(re, im, isinstance(re, Cyclotomic), isinstance(im, Cyclotomic))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _modulus_up_typed(re, im, re_cyclotomic: bool, im_cyclotomic: bool) -> Fraction:
+    """Cached by value and type (a rational's ``_upper`` depends on whether it is a Cyclotomic): gates and
+    states recur across steps."""
+    return sqrt_up(_upper(re * re + im * im))
 
 
 def _rational_part(v: Cyclotomic | Fraction) -> Fraction | None:
@@ -257,6 +278,7 @@ class _Linear:
     _tables: Any = field(default=None, repr=False, compare=False)
     _columns: Any = field(default=None, repr=False, compare=False)
     _rational: Any = field(default=None, repr=False, compare=False)
+    _interned: dict = field(default_factory=dict, repr=False, compare=False)  # ``_ideal_of``'s values
 
     def ideal(self, x) -> tuple:
         """The exact-root W x + c (x a tuple), cached: the same stream recurs across nodes and budgets."""
@@ -303,14 +325,22 @@ class _Linear:
                 any_live = True
                 cyclotomic = cyclotomic or term[0]
                 sums = [a + w * b for a, b in zip(sums, term[1])]
-            tail = tuple(Fraction(v, scale) for v in sums[1:]) if any_live and cyclotomic else ()
+            if not any_live:
+                for i in rows:
+                    out[i] = self.bias[i][1]
+                continue
+            # the value is bias_i + sums / scale: equal keys give equal values, and reusing the object makes
+            # the caches' lookups identity checks with a stored hash (hidden values recur across streams)
+            key, tail = (scale, field_n if cyclotomic else None, *sums), None
             for i in rows:
-                bias = self.bias[i][1]
-                if not any_live:
-                    out[i] = bias
-                    continue
-                head = Fraction(sums[0] * bias.denominator + bias.numerator * scale, scale * bias.denominator)
-                out[i] = Cyclotomic(field_n, (head, *tail)) if cyclotomic else head
+                value = self._interned.get((i, key))
+                if value is None:
+                    bias = self.bias[i][1]
+                    head = Fraction(sums[0] * bias.denominator + bias.numerator * scale, scale * bias.denominator)
+                    if cyclotomic and tail is None:
+                        tail = tuple(Fraction(v, scale) if v else _ZERO for v in sums[1:])
+                    value = self._interned[i, key] = Cyclotomic(field_n, (head, *tail)) if cyclotomic else head
+                out[i] = value
         return tuple(out)
 
     def _ideal_by_rows(self, x, live: dict) -> tuple:
@@ -360,9 +390,10 @@ class _Linear:
         ideal, perturbation, rounding = self.apply_grid(x, magnitude, deviation)
         return ideal, [_from_grid(p) for p in perturbation], [_from_grid(r) for r in rounding]
 
-    def apply_grid(self, x: list, magnitude: list[Fraction], deviation: list[Fraction]):
-        """``apply`` with both bounds as integers over GRID (each is a grid point: rounded up with ``up``)."""
-        ideal = list(self.ideal(tuple(x)))
+    def apply_grid(self, x: list, magnitude: list[Fraction], deviation: list[Fraction], ideal: tuple | None = None):
+        """``apply`` with both bounds as integers over GRID (each is a grid point: rounded up with ``up``);
+        ``ideal``, when given, is ``self.ideal(tuple(x))``."""
+        ideal = list(self.ideal(tuple(x)) if ideal is None else ideal)
         m_int, d_int = _grid_ints(magnitude), _grid_ints(deviation)
         tables = self._integer_tables()
         if m_int is None or d_int is None or tables is None:
@@ -535,6 +566,7 @@ class _Block:
     channels: int
     b_zero: bool
     ideal_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    stream_cache: dict = field(default_factory=dict, repr=False, compare=False)  # ``_mlp``'s ideal part
     pair_windows: dict = field(default_factory=dict, repr=False, compare=False)  # ``_exact_pair``'s bias data
     pair_rooms: dict = field(default_factory=dict, repr=False, compare=False)  # (k, s): ``_exact_pair``'s room
 
@@ -629,9 +661,10 @@ class DriftAnalysis:
         states, growth, increment, channels = [], [], [], []
         for i, (state, budget) in enumerate(zip(config, budgets)):
             key = (i, state, x, magnitude, deviation, budget)
-            if key not in self._layer_steps:
-                self._layer_steps[key] = self._layer(self.blocks[i], state, x, magnitude, deviation, budget)
-            new, steps, x, magnitude, deviation = self._layer_steps[key]
+            layer = self._layer_steps.get(key)  # one hash of the key (its Fractions hash slowly)
+            if layer is None:
+                layer = self._layer_steps[key] = self._layer(self.blocks[i], state, x, magnitude, deviation, budget)
+            new, steps, x, magnitude, deviation = layer
             states.append(new)
             growth.append(max((c.growth for c in steps), default=Fraction(0)))
             increment.append(max((c.increment for c in steps), default=Fraction(0)))
@@ -674,9 +707,7 @@ class DriftAnalysis:
             # the float product by +-1 or +-i is exact
             unit = eps_a == 0 and any(u == p and w == q for p, q in _QUARTER_TURNS)
             eps_b = b_pert[j] + b_rnd[j] + b_pert[c + j] + b_rnd[c + j]
-            a_abs = sqrt_up(_upper(u * u + w * w))
-            h_abs = sqrt_up(_upper(hr * hr + hi * hi))
-            b_abs = sqrt_up(_upper(b[j] * b[j] + b[c + j] * b[c + j]))
+            a_abs, h_abs, b_abs = _modulus_up(u, w), _modulus_up(hr, hi), _modulus_up(b[j], b[c + j])
             theta_j = (1 + (0 if unit else theta_m)) * (1 + theta_b) - 1
             steps.append(ChannelStep((u, w), up((a_abs + eps_a) * (1 + theta_j)),
                                      up(eps_a * h_abs + (a_abs + eps_a) * h_abs * theta_j + eps_b * (1 + theta_b)
@@ -684,9 +715,15 @@ class DriftAnalysis:
         return tuple(new_re + new_im), tuple(steps)
 
     def _mlp(self, block: _Block, x, magnitude, deviation):
-        """The stream after the MLP; every bound here is a grid point, kept as its integer over GRID."""
-        hidden, pert, rnd = block.up.apply_grid(x, magnitude, deviation)
-        values, value_mag, pair_mag, widths = self._mlp_ideal(block, tuple(hidden))
+        """The stream after the MLP; every bound here is a grid point, kept as its integer over GRID. The ideal
+        hidden values and ``_mlp_ideal`` are functions of the ideal stream x, cached by it (a shorter key)."""
+        stream = tuple(x)
+        ideal = block.stream_cache.get(stream)
+        if ideal is None:
+            hidden = block.up.ideal(stream)
+            ideal = block.stream_cache[stream] = (hidden, self._mlp_ideal(block, hidden))
+        hidden, (values, value_mag, pair_mag, widths) = ideal
+        _, pert, rnd = block.up.apply_grid(x, magnitude, deviation, hidden)
         shifted = [p + r for p, r in zip(pert, rnd)]
         float_off = [_sign_shifted_grid(h, m) <= 0 for h, m in zip(hidden, shifted)]  # the float ReLU is exactly 0
         unit_dev, unit_mag, size = {}, [0] * len(hidden), [0] * len(hidden)
