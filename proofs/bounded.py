@@ -132,7 +132,7 @@ def _rational_part(v: Cyclotomic | Fraction) -> Fraction | None:
 
 
 def _relu(v: Cyclotomic | Fraction) -> Cyclotomic | Fraction:
-    return v if _sign(v) > 0 else Fraction(0)
+    return v if _sign(v) > 0 else _ZERO
 
 
 @dataclass(frozen=True)
@@ -504,8 +504,17 @@ def _dot(row, bias, x):
     return Cyclotomic(n, tuple(coefficients))
 
 
+_GRID_FRACTIONS: dict[int, Fraction] = {}  # the same bounds recur at every step: each Fraction made once
+
+
 def _from_grid(n: int) -> Fraction:
-    return Fraction(n, GRID) if n else Fraction(0)
+    """n / GRID."""
+    value = _GRID_FRACTIONS.get(n)
+    if value is None:
+        if len(_GRID_FRACTIONS) >= 1 << 16:
+            _GRID_FRACTIONS.clear()
+        value = _GRID_FRACTIONS[n] = Fraction(n, GRID)
+    return value
 
 
 def _to_grid(v: Fraction) -> int:
