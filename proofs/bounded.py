@@ -577,7 +577,7 @@ class _Block:
     ideal_cache: dict = field(default_factory=dict, repr=False, compare=False)
     stream_cache: dict = field(default_factory=dict, repr=False, compare=False)  # ``_mlp``'s ideal part
     pair_windows: dict = field(default_factory=dict, repr=False, compare=False)  # ``_exact_pair``'s bias data
-    pair_rooms: dict = field(default_factory=dict, repr=False, compare=False)  # (k, s): ``_exact_pair``'s room
+    pair_rooms: dict = field(default_factory=dict, repr=False, compare=False)  # ``_exact_pair``'s room per (k, s)
 
 
 def _units(stored: dict, ideal: dict, prefix: str, hidden: int) -> list[tuple[int, ...]]:
@@ -787,7 +787,8 @@ class DriftAnalysis:
         D_hat within ``slack`` / GRID of the ideal D = s - c: both sums are exact (Sterbenz: -c/2 <= D_hat <= -2c
         for c < 0) and the lower one is >= 0, so the float pair is exactly the width c - c'. With [lo, hi]
         the enclosure of s - c, that is lo - slack >= max(-c/2, -c'/2, -c') and hi + slack <= min(-2c, -2c'):
-        slack / GRID at most the room ``_pair_room``, and the width a float32."""
+        slack at most the room floor(min(lo - max(...), min(...) - hi) GRID) (cached per pair and s), and the
+        width a float32."""
         window = block.pair_windows.get(k, False)
         if window is False:
             (c, c_ideal, c_error), (c2, c2_ideal, c2_error) = block.up.bias[k], block.up.bias[k + 1]
@@ -798,7 +799,7 @@ class DriftAnalysis:
             block.pair_windows[k] = window
         if window is None:
             return False
-        key = (k, s)
+        key = (k, s, isinstance(s, Cyclotomic))  # a rational's enclosure depends on whether it is a Cyclotomic
         room = block.pair_rooms.get(key)
         if room is None:
             c, low, high = window
