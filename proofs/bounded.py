@@ -519,10 +519,10 @@ def _from_grid(n: int) -> Fraction:
 
 def _to_grid(v: Fraction) -> int:
     """A grid point (a multiple of 1 / GRID) as its integer over GRID."""
-    q, r = divmod(GRID, v.denominator)
-    if r:
+    (n,) = _grid_ints([v]) or (None,)
+    if n is None:
         raise ValueError(f"{v} is not on the grid")
-    return v.numerator * q
+    return n
 
 
 def _grid_ints(values) -> list[int] | None:
@@ -824,10 +824,9 @@ class DriftAnalysis:
         exact_root = block.down.ideal(tuple(values))
         for i, (row, (b, b_ideal, b_error), (b_err, b_size, entries)) in enumerate(zip(block.down.rows,
                                                                                        block.down.bias, rows)):
-            live = exact_pairs and self._pair_row(row, b, b_ideal, b_error, size, exact_pairs)
-            if live:
-                j = live[0][0]
-                ideal.append(live[0][1] * values[j] + live[1][1] * values[j + 1])
+            pair = self._exact_pair_row(row, (b, b_ideal, b_error), values, size, exact_pairs)
+            if pair is not None:
+                ideal.append(pair)
                 perturbation.append(Fraction(0))
                 rounding.append(Fraction(0))
                 continue
@@ -844,14 +843,20 @@ class DriftAnalysis:
         return ideal, perturbation, rounding
 
     @staticmethod
-    def _pair_row(row, b, b_ideal, b_error, size, exact_pairs: set[int]) -> list | None:
-        """The row's live entries when it has no bias and they are one exact pair's two columns times +-1
-        (stored = ideal), else None."""
+    def _exact_pair_row(row, bias, values, size, exact_pairs: set[int]):
+        """The row's exact value when it has no bias and its live entries are one exact pair's two columns times
+        +-1 (stored = ideal), else None."""
+        if not exact_pairs:
+            return None
+        b, b_ideal, b_error = bias
         live = [(j, w, w_ideal, error) for j, w, w_ideal, error in row if size[j] is not None]
         exact = (b == 0 and b_ideal == 0 and not b_error and len(live) == 2 and live[0][0] in exact_pairs
                  and live[1][0] == live[0][0] + 1 and abs(live[0][1]) == 1 and live[1][1] == -live[0][1]
                  and all(w == w_ideal and not error for _, w, w_ideal, error in live))
-        return live if exact else None
+        if not exact:
+            return None
+        j = live[0][0]
+        return live[0][1] * values[j] + live[1][1] * values[j + 1]
 
     def _down_fraction(self, block: _Block, values, unit_dev, unit_mag, size, exact_pairs: set[int]):
         """``_down`` in Fractions, for a down projection without integer tables."""
@@ -859,10 +864,9 @@ class DriftAnalysis:
         leading = {unit[0]: unit for unit in block.pairs}
         exact_root = block.down.ideal(tuple(values))
         for i, (row, (b, b_ideal, b_error)) in enumerate(zip(block.down.rows, block.down.bias)):
-            live = self._pair_row(row, b, b_ideal, b_error, size, exact_pairs)
-            if live:
-                j = live[0][0]
-                ideal.append(live[0][1] * values[j] + live[1][1] * values[j + 1])
+            pair = self._exact_pair_row(row, (b, b_ideal, b_error), values, size, exact_pairs)
+            if pair is not None:
+                ideal.append(pair)
                 perturbation.append(Fraction(0))
                 rounding.append(Fraction(0))
                 continue

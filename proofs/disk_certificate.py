@@ -22,8 +22,8 @@ from proofs.bounded import (
     GateRoot,
     _decision_holds,
     _ideal_margin,
+    _modulus_up,
     _sign,
-    _upper,
     check_budgets,
     field_order,
     find_gate_roots,
@@ -32,7 +32,7 @@ from proofs.bounded import (
 )
 from proofs.cyclotomic import Cyclotomic
 from proofs.document import CertificateError, header
-from proofs.float_error import sqrt_up, up
+from proofs.float_error import up
 
 if TYPE_CHECKING:
     from models.stack import RecurrentModel
@@ -60,10 +60,6 @@ class DiskExploration:
     margin: Fraction
     growth: tuple[Fraction, ...]  # per layer: 1 + max G
     excess: tuple[Fraction, ...]  # per layer: the largest excess
-
-
-def _modulus_up(re, im) -> Fraction:
-    return sqrt_up(_upper(re * re + im * im))
 
 
 def _structural(lam: Fraction) -> tuple[Fraction, Fraction]:
