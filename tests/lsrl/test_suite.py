@@ -77,17 +77,23 @@ def test_timed_out_cells_are_retried_only_under_a_longer_limit():
     assert finished({"outcome": "error"}, 1000) and not finished(None, 1)
 
 
+def _started_suite(argv: list[str], records: Path, at_least: int, **popen) -> subprocess.Popen:
+    """``lsrl suite`` started in a process, returned once ``records`` holds ``at_least`` lines (or after a minute)."""
+    proc = subprocess.Popen(argv, cwd=ROOT, **popen)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if records.exists() and len(records.read_bytes().splitlines()) >= at_least:
+            break
+        time.sleep(0.05)
+    return proc
+
+
 def test_a_killed_run_resumes_and_skips_finished_cells(tmp_path):
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "lsrl.cli", "suite", "parity", "Z2xZ2", "flipflop", "S:5", "--arch",
             "diag-neg,deltaproduct", "--out", str(out), "--jobs", "1", "--timeout", "60", "--quiet"]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     records = out / RECORDS
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if records.exists() and len(records.read_bytes().splitlines()) >= 2:
-            break
-        time.sleep(0.05)
+    proc = _started_suite(argv, records, 2, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     with open(records, "ab") as handle:
@@ -108,14 +114,9 @@ def test_ctrl_c_at_a_terminal_stops_the_suite_with_one_line_and_it_resumes(tmp_p
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "lsrl.cli", "suite", "parity", "flipflop", "modarith:5", "--arch",
             "diag-neg,deltaproduct,rotation", "--out", str(out), "--jobs", "2", "--timeout", "60", "--quiet"]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
     records = out / RECORDS
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if records.exists() and len(records.read_bytes().splitlines()) >= 6:
-            break
-        time.sleep(0.05)
+    proc = _started_suite(argv, records, 6, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True)
     time.sleep(1.0)  # a worker inside modarith:5 on rotation (minutes), the other in a cell or idle
     os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
@@ -123,6 +124,9 @@ def test_ctrl_c_at_a_terminal_stops_the_suite_with_one_line_and_it_resumes(tmp_p
     assert stderr.strip().splitlines() == ["lsrl suite: interrupted"] and "Traceback" not in stdout + stderr, stderr
     done = read_records(records)
     assert 6 <= len(done) < 9
+    result = run_suite(["parity", "flipflop", "modarith:5"], ["diag-neg", "deltaproduct", "rotation"], out, jobs=2,
+                       timeout=1, progress=False)
+    assert result.skipped == len(done) and len(result.records) == 9
 
 
 @pytest.mark.parametrize("argv,message", [
